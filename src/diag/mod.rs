@@ -1,0 +1,110 @@
+//! Diagnostics shared by every stage: a span plus a kind with a code, a message, a label and a
+//! help line. Stages only *produce* diagnostics; the CLI renders them (miette, JSON).
+//!
+//! Invariant: every diagnostic points into a file registered in [`Sources`], so that errors in
+//! imported files and spliced templates point at the right file.
+
+mod source;
+
+pub use source::{FileId, SourceFile, Sources, Span};
+
+/// How bad a diagnostic is. `--strict` promotes warnings to errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One problem found in a runbook.
+#[derive(Clone, Debug)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable code such as `drbook::check::unknown_step`.
+    pub code: &'static str,
+    /// Short lowercase message with names in backticks.
+    pub message: String,
+    pub span: Span,
+    /// Text shown under the snippet at `span`.
+    pub label: String,
+    pub help: Option<String>,
+    /// Secondary locations (the first definition of a duplicate, say).
+    pub related: Vec<(Span, String)>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            label: String::new(),
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, span, message) }
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: Option<String>) -> Self {
+        self.help = help;
+        self
+    }
+
+    pub fn related(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.related.push((span, label.into()));
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// The closest candidate to `name`, for "did you mean" help lines. The one helper used
+/// everywhere a name can be misspelled.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        if c == name {
+            continue;
+        }
+        let score = strsim::jaro_winkler(name, c);
+        let close = score >= 0.8 || strsim::levenshtein(name, c) <= name.len().max(2) / 3;
+        if close && best.is_none_or(|(s, _)| score > s) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// `Some("did you mean `x`?")` when a close candidate exists.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    did_you_mean(name, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_step_names() {
+        let names = ["promote_db", "scale_up", "move_dns"];
+        assert_eq!(did_you_mean("promte_db", names), Some("promote_db"));
+        assert_eq!(did_you_mean("scaleup", names), Some("scale_up"));
+        assert_eq!(did_you_mean("zzz", names), None);
+    }
+}

@@ -1,0 +1,359 @@
+//! The syntax tree of one `.drbook` file, as written: no imports resolved, no names checked.
+//!
+//! Every node carries a [`Span`]; spans compare equal to each other, so two trees compare by
+//! structure alone (the formatter's round-trip property: `parse(fmt(x)) == parse(x)`).
+//! Values that the language types later (durations, numbers, lists) stay generic [`Value`]s
+//! here, so that the checker can explain a wrong type instead of the parser rejecting it.
+
+use crate::diag::Span;
+
+/// A name: step id, param, role, capture, alias, template, attribute keyword.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    pub name: Box<str>,
+    pub span: Span,
+}
+
+/// A string literal, `"..."` or `"""..."""`, split into literal text and `${...}` references.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Str {
+    pub parts: Vec<StrPart>,
+    pub span: Span,
+    /// Written as `"""..."""`.
+    pub triple: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StrPart {
+    Lit(Box<str>),
+    Ref(Path),
+}
+
+/// A dotted name: `region`, `steps.backup.id`, `run.id`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Path {
+    pub segments: Vec<Box<str>>,
+    pub span: Span,
+}
+
+impl Path {
+    pub fn dotted(&self) -> String {
+        self.segments.join(".")
+    }
+}
+
+impl Str {
+    /// The string's text when it has no `${...}` reference.
+    pub fn as_literal(&self) -> Option<String> {
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                StrPart::Lit(s) => out.push_str(s),
+                StrPart::Ref(_) => return None,
+            }
+        }
+        Some(out)
+    }
+
+    pub fn refs(&self) -> impl Iterator<Item = &Path> {
+        self.parts.iter().filter_map(|p| match p {
+            StrPart::Ref(r) => Some(r),
+            StrPart::Lit(_) => None,
+        })
+    }
+}
+
+/// A value where the language expects a typed value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Value {
+    pub kind: ValueKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueKind {
+    Str(Str),
+    Int(i64),
+    /// A decimal, kept as written.
+    Dec(Box<str>),
+    /// Milliseconds, with the text as written (`1h30m`).
+    Duration(u64, Box<str>),
+    /// `YYYY-MM-DD` as (year, month, day); validated by the parser.
+    Date(i32, u32, u32),
+    Bool(bool),
+    List(Vec<Value>),
+    /// `200..299`, inclusive.
+    Range(i64, i64),
+    /// A bare identifier (`critical`, `abort`, a type name).
+    Ident(Box<str>),
+    /// `${NAME}` standing for a value: a template argument or a param.
+    Placeholder(Box<str>),
+    /// A token that is no value at all; already reported by the parser.
+    Invalid(Box<str>),
+}
+
+/// A whole file: imports, at most one runbook, templates, in source order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Import(Import),
+    Runbook(Runbook),
+    Template(Template),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Import {
+    pub path: Value,
+    pub alias: Option<Ident>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Runbook {
+    pub name: Value,
+    pub items: Vec<HeaderItem>,
+    pub span: Span,
+    /// Span of the closing brace, where comments before it are anchored.
+    pub close: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeaderItem {
+    pub kind: HeaderKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum HeaderKind {
+    /// `title`, `description`, `owner`, `rto`, `rpo`, `tier`, `reviewed`, `review_every`,
+    /// `on_failure`, `parallel`: a keyword and one value.
+    Attr(Ident, Value),
+    Param(Param),
+    Secret(Secret),
+    Roles(Block<KeyValue>),
+    Step(Step),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    pub name: Ident,
+    pub ty: Option<Ident>,
+    pub default: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Secret {
+    pub name: Ident,
+    /// `env`, `file` or `ssm`.
+    pub source: Ident,
+    pub arg: Value,
+}
+
+/// A `{ ... }` block of nested items.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Block<T> {
+    pub items: Vec<T>,
+    /// Written on one line in the source; the formatter keeps it so.
+    pub one_line: bool,
+    pub span: Span,
+}
+
+/// `KEY = VALUE` inside `roles`, `env`, `parameters`; the key may be a name or a string.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyValue {
+    pub key: Ident,
+    pub quoted_key: bool,
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub id: Ident,
+    pub title: Option<Value>,
+    pub items: Vec<StepItem>,
+    pub span: Span,
+    pub close: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Template {
+    pub name: Ident,
+    pub params: Vec<TemplateParam>,
+    pub items: Vec<StepItem>,
+    pub span: Span,
+    pub close: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TemplateParam {
+    pub name: Ident,
+    pub default: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepItem {
+    pub kind: StepKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    /// `owner`, `duration`, `timeout`, `on_failure`, `workdir`: a keyword and one value.
+    Attr(Ident, Value),
+    Needs(Vec<Ident>),
+    When(Expr),
+    Retry { count: Value, every: Option<Value>, backoff: Option<Ident> },
+    Idempotent,
+    Approval(Block<ApprovalItem>),
+    Env(Block<KeyValue>),
+    Capture { name: Ident, source: CaptureSource },
+    Check(Expr),
+    Measure { what: Ident, from: Ident },
+    Rollback(Rollback),
+    Action(Action),
+    Use(Use),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApprovalItem {
+    By(Vec<Ident>, Span),
+    Timeout(Value, Span),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum CaptureSource {
+    Stdout,
+    Json(Value),
+    Regex(Value),
+}
+
+/// `rollback ACTION` or `rollback { ACTION; timeout D }`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rollback {
+    Action(Box<Action>),
+    Block(Block<RollbackItem>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RollbackItem {
+    Action(Action),
+    Timeout(Value, Span),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Action {
+    pub kind: ActionKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ActionKind {
+    Run(Value),
+    Http { method: Ident, url: Value, options: Option<Block<HttpItem>> },
+    SsmCommand { document: Value, options: Option<Block<SsmItem>> },
+    SsmAutomation { document: Value, options: Option<Block<SsmItem>> },
+    SsmPut { name: Value, value: Value, secure: bool },
+    Wait(Value),
+    Manual(Value),
+    Notify { url: Value, text: Value },
+}
+
+impl ActionKind {
+    /// The keyword(s) that start the action, for messages.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            ActionKind::Run(_) => "run",
+            ActionKind::Http { .. } => "http",
+            ActionKind::SsmCommand { .. } => "ssm command",
+            ActionKind::SsmAutomation { .. } => "ssm automation",
+            ActionKind::SsmPut { .. } => "ssm put",
+            ActionKind::Wait(_) => "wait",
+            ActionKind::Manual(_) => "manual",
+            ActionKind::Notify { .. } => "notify",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum HttpItem {
+    Header(Value, Value, Span),
+    /// `body`, `status`, `body_contains`.
+    Attr(Ident, Value),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SsmItem {
+    Targets(Block<Tag>),
+    Parameters(Block<KeyValue>),
+    /// `instances`, `max_concurrency`, `max_errors`, `comment`.
+    Attr(Ident, Value),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tag {
+    pub key: Value,
+    pub value: Value,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Use {
+    pub alias: Ident,
+    pub template: Ident,
+    pub args: Vec<Arg>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arg {
+    pub name: Ident,
+    pub value: Value,
+}
+
+/// An expression of `when` and `check`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Lit(Value),
+    Name(Path),
+    Not(Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// Kept so the formatter can print what the author grouped.
+    Paren(Box<Expr>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Or => "||",
+            BinOp::And => "&&",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+        }
+    }
+}

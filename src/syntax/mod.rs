@@ -1,0 +1,159 @@
+//! Syntax: text in, [`ast::File`] out. pest lives here and only here.
+//!
+//! A file is parsed one statement at a time: [`lex`] checks strings and brackets and cuts the
+//! file into top-level items and the runbook body into its items; each item is parsed by pest
+//! (`grammar/drbook.pest`) and turned into AST by [`build`]. A malformed statement becomes a
+//! diagnostic and parsing goes on, so one run reports every problem in the file.
+
+pub mod ast;
+mod build;
+pub mod fmt;
+pub mod lex;
+pub mod strings;
+
+use crate::diag::{Diagnostic, FileId, Span};
+use pest::Parser as _;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/drbook.pest"]
+struct DrbookParser;
+
+/// A parsed file and its comments (for the formatter).
+#[derive(Debug)]
+pub struct Parsed {
+    pub file: ast::File,
+    pub comments: Vec<lex::Comment>,
+}
+
+/// Parses one file. `None` when the file's structure is broken (an unterminated string,
+/// unbalanced brackets); otherwise the tree of every statement that parsed, and diagnostics
+/// for those that did not.
+pub fn parse(text: &str, file: FileId) -> (Option<Parsed>, Vec<Diagnostic>) {
+    let comments = match lex::scan(text) {
+        Ok(c) => c,
+        Err(e) => return (None, vec![lex_error(e, file)]),
+    };
+    let mut b = build::Builder::new(file);
+    let mut items = Vec::new();
+    for (s, e) in lex::statements(text, 0, text.len()) {
+        if let Some(item) = top_item(text, s, e, &mut b) {
+            items.push(item);
+        }
+    }
+    (Some(Parsed { file: ast::File { items }, comments }), b.diags)
+}
+
+fn top_item(text: &str, s: usize, e: usize, b: &mut build::Builder) -> Option<ast::Item> {
+    let stmt = &text[s..e];
+    let is_runbook = stmt.starts_with("runbook")
+        && !stmt[7..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if is_runbook {
+        if let Some((open, close)) = lex::outer_block(text, s, e) {
+            return runbook(text, s, e, open, close, b).map(ast::Item::Runbook);
+        }
+    }
+    let pairs = run_pest(Rule::top_entry, text, s, e, b)?;
+    b.top_item(pairs, s)
+}
+
+fn runbook(
+    text: &str,
+    s: usize,
+    e: usize,
+    open: usize,
+    close: usize,
+    b: &mut build::Builder,
+) -> Option<ast::Runbook> {
+    if close + 1 < e {
+        let span = Span::new(b.file, close + 1, e);
+        b.diags.push(
+            Diagnostic::error("drbook::syntax::unexpected", span, "unexpected text after `}`")
+                .label("expected the end of the line")
+                .help("start the next statement on a new line"),
+        );
+    }
+    let head = run_pest(Rule::runbook_open, text, s, open, b)?;
+    let name = b.runbook_name(head, s)?;
+    let mut items = Vec::new();
+    for (is, ie) in lex::statements(text, open + 1, close) {
+        if let Some(pairs) = run_pest(Rule::runbook_entry, text, is, ie, b) {
+            items.extend(b.header_item(pairs, is));
+        }
+    }
+    Some(ast::Runbook {
+        name,
+        items,
+        span: Span::new(b.file, s, e.min(close + 1)),
+        close: Span::new(b.file, close, close + 1),
+    })
+}
+
+fn run_pest<'t>(
+    rule: Rule,
+    text: &'t str,
+    s: usize,
+    e: usize,
+    b: &mut build::Builder,
+) -> Option<pest::iterators::Pairs<'t, Rule>> {
+    match DrbookParser::parse(rule, &text[s..e]) {
+        Ok(p) => Some(p),
+        Err(err) => {
+            b.diags.push(build::pest_error(&err, text, s, b.file));
+            None
+        }
+    }
+}
+
+/// Parses a whole file with the single `file` rule. The statement-at-a-time parser and this
+/// rule define the same language; tests hold them to it.
+pub fn accepts_as_whole_file(text: &str) -> bool {
+    DrbookParser::parse(Rule::file, text).is_ok()
+}
+
+fn lex_error(e: lex::LexError, file: FileId) -> Diagnostic {
+    use lex::LexError as L;
+    let code = "drbook::syntax::structure";
+    let at = |a: usize, n: usize| Span::new(file, a, a + n);
+    let ch = |c: u8| char::from(c);
+    match e {
+        L::UnterminatedString { at: a } => {
+            Diagnostic::error("drbook::syntax::unterminated_string", at(a, 1), "unterminated string")
+                .label("this string is never closed")
+                .help("close it with `\"` on the same line, or use `\"\"\"` for text over several lines")
+        }
+        L::UnterminatedTriple { at: a } => Diagnostic::error(
+            "drbook::syntax::unterminated_string",
+            at(a, 3),
+            "unterminated `\"\"\"` string",
+        )
+        .label("this block string is never closed")
+        .help("close it with `\"\"\"`"),
+        L::Unclosed { at: a, open } => {
+            Diagnostic::error(code, at(a, 1), format!("unclosed `{}`", ch(open)))
+                .label("opened here and never closed")
+                .help(format!("add the matching `{}`", ch(lex::closer(open))))
+        }
+        L::Unexpected { at: a, close } => {
+            Diagnostic::error(code, at(a, 1), format!("unexpected `{}`", ch(close)))
+                .label("nothing is open here")
+                .help("remove it, or look for a missing opening bracket above")
+        }
+        L::Mismatched { open_at, open, at: a, close } => Diagnostic::error(
+            code,
+            at(a, 1),
+            format!("`{}` closes `{}`", ch(close), ch(open)),
+        )
+        .label(format!("expected `{}`", ch(lex::closer(open))))
+        .related(at(open_at, 1), "opened here")
+        .help("brackets must close in the order they were opened"),
+        L::TooDeep { at: a } => Diagnostic::error(
+            code,
+            at(a, 1),
+            format!("brackets nested deeper than {} levels", lex::MAX_DEPTH),
+        )
+        .label("too deep")
+        .help("runbooks never need this much nesting; flatten the structure"),
+    }
+}
+#[cfg(test)]
+mod tests;
