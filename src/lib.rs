@@ -9,11 +9,11 @@
 //!
 //! `cli` sits at the edge: it is the only module that prints, prompts or picks colours.
 
+pub mod check;
+pub mod cli;
 pub mod diag;
 pub mod graph;
+pub mod load;
+pub mod model;
+pub mod plan;
 pub mod syntax;
-pub mod cli {
-    pub fn main() -> i32 {
-        0
-    }
-}

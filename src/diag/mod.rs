@@ -76,7 +76,10 @@ impl Diagnostic {
 
 /// The closest candidate to `name`, for "did you mean" help lines. The one helper used
 /// everywhere a name can be misspelled.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         if c == name {

@@ -34,18 +34,50 @@ enum Ctx {
 
 const TOP: &[&str] = &["import", "runbook", "template"];
 const RUNBOOK: &[&str] = &[
-    "title", "description", "owner", "rto", "rpo", "tier", "reviewed", "review_every",
-    "on_failure", "parallel", "param", "secret", "roles", "step",
+    "title",
+    "description",
+    "owner",
+    "rto",
+    "rpo",
+    "tier",
+    "reviewed",
+    "review_every",
+    "on_failure",
+    "parallel",
+    "param",
+    "secret",
+    "roles",
+    "step",
 ];
 const STEP: &[&str] = &[
-    "owner", "duration", "timeout", "needs", "when", "retry", "on_failure", "idempotent",
-    "approval", "env", "workdir", "capture", "check", "measure", "rollback", "use", "run",
-    "http", "ssm", "wait", "manual", "notify",
+    "owner",
+    "duration",
+    "timeout",
+    "needs",
+    "when",
+    "retry",
+    "on_failure",
+    "idempotent",
+    "approval",
+    "env",
+    "workdir",
+    "capture",
+    "check",
+    "measure",
+    "rollback",
+    "use",
+    "run",
+    "http",
+    "ssm",
+    "wait",
+    "manual",
+    "notify",
 ];
 const ACTIONS: &[&str] = &["run", "http", "ssm", "wait", "manual", "notify"];
 const APPROVAL: &[&str] = &["by", "timeout"];
 const HTTP: &[&str] = &["header", "body", "status", "body_contains"];
-const SSM: &[&str] = &["targets", "instances", "parameters", "max_concurrency", "max_errors", "comment"];
+const SSM: &[&str] =
+    &["targets", "instances", "parameters", "max_concurrency", "max_errors", "comment"];
 
 /// How a statement is written, for "malformed" help lines.
 fn usage(kw: &str) -> Option<&'static str> {
@@ -252,7 +284,8 @@ impl Builder {
             }
             Rule::idempotent => StepKind::Idempotent,
             Rule::approval => {
-                let items = p.clone().into_inner().skip(1).filter_map(|q| self.approval_item(q)).collect();
+                let items =
+                    p.clone().into_inner().skip(1).filter_map(|q| self.approval_item(q)).collect();
                 StepKind::Approval(Block { items, one_line: !p.as_str().contains('\n'), span })
             }
             Rule::env => StepKind::Env(self.kv_block(p.into_inner().nth(1)?)),
@@ -262,7 +295,9 @@ impl Builder {
                 let src = it.nth(1)?;
                 let source = match src.as_rule() {
                     Rule::capture_json => CaptureSource::Json(self.value(src.into_inner().nth(1)?)),
-                    Rule::capture_regex => CaptureSource::Regex(self.value(src.into_inner().nth(1)?)),
+                    Rule::capture_regex => {
+                        CaptureSource::Regex(self.value(src.into_inner().nth(1)?))
+                    }
                     _ => CaptureSource::Stdout,
                 };
                 StepKind::Capture { name, source }
@@ -306,10 +341,13 @@ impl Builder {
     fn approval_item(&mut self, p: P) -> Option<ApprovalItem> {
         let span = self.span(&p);
         match p.as_rule() {
-            Rule::approval_by => {
-                Some(ApprovalItem::By(p.into_inner().skip(1).map(|q| self.ident(q)).collect(), span))
+            Rule::approval_by => Some(ApprovalItem::By(
+                p.into_inner().skip(1).map(|q| self.ident(q)).collect(),
+                span,
+            )),
+            Rule::approval_timeout => {
+                Some(ApprovalItem::Timeout(self.value(p.into_inner().nth(1)?), span))
             }
-            Rule::approval_timeout => Some(ApprovalItem::Timeout(self.value(p.into_inner().nth(1)?), span)),
             _ => self.unknown(p, Ctx::Approval),
         }
     }
@@ -317,7 +355,9 @@ impl Builder {
     fn rollback_item(&mut self, p: P) -> Option<RollbackItem> {
         let span = self.span(&p);
         match p.as_rule() {
-            Rule::approval_timeout => Some(RollbackItem::Timeout(self.value(p.into_inner().nth(1)?), span)),
+            Rule::approval_timeout => {
+                Some(RollbackItem::Timeout(self.value(p.into_inner().nth(1)?), span))
+            }
             Rule::action => Some(RollbackItem::Action(self.action(p)?)),
             _ => self.unknown(p, Ctx::Rollback),
         }
@@ -345,9 +385,15 @@ impl Builder {
         let mut vals = vals.into_iter();
         let kind = match rule {
             Rule::run => ActionKind::Run(vals.next()?),
-            Rule::http => ActionKind::Http { method: method?, url: vals.next()?, options: http_block },
-            Rule::ssm_command => ActionKind::SsmCommand { document: vals.next()?, options: ssm_block },
-            Rule::ssm_automation => ActionKind::SsmAutomation { document: vals.next()?, options: ssm_block },
+            Rule::http => {
+                ActionKind::Http { method: method?, url: vals.next()?, options: http_block }
+            }
+            Rule::ssm_command => {
+                ActionKind::SsmCommand { document: vals.next()?, options: ssm_block }
+            }
+            Rule::ssm_automation => {
+                ActionKind::SsmAutomation { document: vals.next()?, options: ssm_block }
+            }
             Rule::ssm_put => ActionKind::SsmPut { name: vals.next()?, value: vals.next()?, secure },
             Rule::wait => ActionKind::Wait(vals.next()?),
             Rule::manual => ActionKind::Manual(vals.next()?),
@@ -405,7 +451,9 @@ impl Builder {
                         .collect();
                     Some(SsmItem::Targets(Block { items, one_line, span: bspan }))
                 }
-                Rule::ssm_parameters => Some(SsmItem::Parameters(self.kv_block(q.into_inner().nth(1)?))),
+                Rule::ssm_parameters => {
+                    Some(SsmItem::Parameters(self.kv_block(q.into_inner().nth(1)?)))
+                }
                 Rule::ssm_attr => {
                     let mut it = q.into_inner();
                     let kw = self.ident(it.next()?);
@@ -516,9 +564,13 @@ impl Builder {
         let terms = p.clone().into_inner().flatten().filter(|q| q.as_rule() == Rule::unary).count();
         if terms > MAX_EXPR_TERMS {
             self.diags.push(
-                Diagnostic::error("drbook::syntax::expression_too_long", self.span(&p), "expression too long")
-                    .label(format!("{terms} operands"))
-                    .help(format!("an expression may have at most {MAX_EXPR_TERMS} operands")),
+                Diagnostic::error(
+                    "drbook::syntax::expression_too_long",
+                    self.span(&p),
+                    "expression too long",
+                )
+                .label(format!("{terms} operands"))
+                .help(format!("an expression may have at most {MAX_EXPR_TERMS} operands")),
             );
             return None;
         }
@@ -561,7 +613,9 @@ impl Builder {
                 let inner = self.expr_rec(p.into_inner().next()?)?;
                 Some(Expr { kind: ExprKind::Paren(Box::new(inner)), span })
             }
-            Rule::literal => Some(Expr { kind: ExprKind::Lit(self.value(p.into_inner().next()?)), span }),
+            Rule::literal => {
+                Some(Expr { kind: ExprKind::Lit(self.value(p.into_inner().next()?)), span })
+            }
             Rule::name => {
                 let segments = p.into_inner().map(|q| Box::from(q.as_str())).collect();
                 Some(Expr { kind: ExprKind::Name(Path { segments, span }), span })
@@ -582,26 +636,41 @@ impl Builder {
             Ctx::Runbook => (RUNBOOK, "in a runbook header"),
             Ctx::Step => (STEP, "in a step"),
             Ctx::Approval => (APPROVAL, "in an approval"),
-            Ctx::Rollback => (&["timeout", "run", "http", "ssm", "wait", "manual", "notify"], "in a rollback block"),
+            Ctx::Rollback => (
+                &["timeout", "run", "http", "ssm", "wait", "manual", "notify"],
+                "in a rollback block",
+            ),
             Ctx::Http => (HTTP, "in http options"),
             Ctx::Ssm => (SSM, "in ssm options"),
             Ctx::Targets => (&["tag"], "in targets"),
             Ctx::Kv => (&[], "in this block"),
         };
         let d = if matches!(ctx, Ctx::Kv) {
-            Diagnostic::error("drbook::syntax::malformed", span, format!("malformed entry `{name}`"))
-                .label("expected `KEY = VALUE`")
-                .help("each line of this block is `NAME = VALUE`")
+            Diagnostic::error(
+                "drbook::syntax::malformed",
+                span,
+                format!("malformed entry `{name}`"),
+            )
+            .label("expected `KEY = VALUE`")
+            .help("each line of this block is `NAME = VALUE`")
         } else if here.contains(&name) {
             Diagnostic::error("drbook::syntax::malformed", span, format!("malformed `{name}`"))
                 .label("cannot read this statement")
                 .with_help(usage(name).map(|u| format!("write it as `{u}`")))
         } else {
-            let elsewhere = [(TOP, "at the top of a file"), (RUNBOOK, "in the runbook header"), (STEP, "in a step")]
-                .into_iter()
-                .find(|(list, _)| list.contains(&name))
-                .map(|(_, w)| w);
-            let kind = if matches!(ctx, Ctx::Step | Ctx::Rollback) { "attribute or action" } else { "attribute" };
+            let elsewhere = [
+                (TOP, "at the top of a file"),
+                (RUNBOOK, "in the runbook header"),
+                (STEP, "in a step"),
+            ]
+            .into_iter()
+            .find(|(list, _)| list.contains(&name))
+            .map(|(_, w)| w);
+            let kind = if matches!(ctx, Ctx::Step | Ctx::Rollback) {
+                "attribute or action"
+            } else {
+                "attribute"
+            };
             let help = match elsewhere {
                 Some(w) if !ACTIONS.contains(&name) || !matches!(ctx, Ctx::Step) => {
                     Some(format!("`{name}` belongs {w}, not {what}"))
@@ -609,9 +678,13 @@ impl Builder {
                 _ => suggest(name, here.iter().copied())
                     .or_else(|| Some(format!("expected one of: {}", here.join(", ")))),
             };
-            Diagnostic::error("drbook::syntax::unknown_attribute", name_span, format!("unknown {kind} `{name}` {what}"))
-                .label("not known here")
-                .with_help(help)
+            Diagnostic::error(
+                "drbook::syntax::unknown_attribute",
+                name_span,
+                format!("unknown {kind} `{name}` {what}"),
+            )
+            .label("not known here")
+            .with_help(help)
         };
         self.diags.push(d);
         None
@@ -662,7 +735,12 @@ fn parse_date(text: &str) -> Option<(i32, u32, u32)> {
 }
 
 /// Turns a pest failure into a diagnostic at the failing position.
-pub fn pest_error(err: &pest::error::Error<Rule>, text: &str, base: usize, file: FileId) -> Diagnostic {
+pub fn pest_error(
+    err: &pest::error::Error<Rule>,
+    text: &str,
+    base: usize,
+    file: FileId,
+) -> Diagnostic {
     let pos = match err.location {
         pest::error::InputLocation::Pos(p) => p,
         pest::error::InputLocation::Span((s, _)) => s,
@@ -678,8 +756,11 @@ pub fn pest_error(err: &pest::error::Error<Rule>, text: &str, base: usize, file:
         }
         pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    let message =
-        if found.is_empty() { "unexpected end of statement".to_string() } else { format!("unexpected `{found}`") };
+    let message = if found.is_empty() {
+        "unexpected end of statement".to_string()
+    } else {
+        format!("unexpected `{found}`")
+    };
     let help = if expected.is_empty() {
         "statements start with a keyword such as `step`, `owner` or `run`".to_string()
     } else {

@@ -205,7 +205,10 @@ mod tests {
 
     #[test]
     fn brackets_must_balance() {
-        assert_eq!(scan("{ ]"), Err(LexError::Mismatched { open_at: 0, open: b'{', at: 2, close: b']' }));
+        assert_eq!(
+            scan("{ ]"),
+            Err(LexError::Mismatched { open_at: 0, open: b'{', at: 2, close: b']' })
+        );
         assert_eq!(scan("x }"), Err(LexError::Unexpected { at: 2, close: b'}' }));
         assert_eq!(scan("a {\n"), Err(LexError::Unclosed { at: 2, open: b'{' }));
         assert!(matches!(scan(&"[".repeat(100_000)), Err(LexError::TooDeep { at: 64 })));

@@ -12,6 +12,7 @@ pub mod lex;
 pub mod strings;
 
 use crate::diag::{Diagnostic, FileId, Span};
+pub use build::parse_duration;
 use pest::Parser as _;
 
 #[derive(pest_derive::Parser)]
@@ -116,11 +117,13 @@ fn lex_error(e: lex::LexError, file: FileId) -> Diagnostic {
     let at = |a: usize, n: usize| Span::new(file, a, a + n);
     let ch = |c: u8| char::from(c);
     match e {
-        L::UnterminatedString { at: a } => {
-            Diagnostic::error("drbook::syntax::unterminated_string", at(a, 1), "unterminated string")
-                .label("this string is never closed")
-                .help("close it with `\"` on the same line, or use `\"\"\"` for text over several lines")
-        }
+        L::UnterminatedString { at: a } => Diagnostic::error(
+            "drbook::syntax::unterminated_string",
+            at(a, 1),
+            "unterminated string",
+        )
+        .label("this string is never closed")
+        .help("close it with `\"` on the same line, or use `\"\"\"` for text over several lines"),
         L::UnterminatedTriple { at: a } => Diagnostic::error(
             "drbook::syntax::unterminated_string",
             at(a, 3),
@@ -138,14 +141,12 @@ fn lex_error(e: lex::LexError, file: FileId) -> Diagnostic {
                 .label("nothing is open here")
                 .help("remove it, or look for a missing opening bracket above")
         }
-        L::Mismatched { open_at, open, at: a, close } => Diagnostic::error(
-            code,
-            at(a, 1),
-            format!("`{}` closes `{}`", ch(close), ch(open)),
-        )
-        .label(format!("expected `{}`", ch(lex::closer(open))))
-        .related(at(open_at, 1), "opened here")
-        .help("brackets must close in the order they were opened"),
+        L::Mismatched { open_at, open, at: a, close } => {
+            Diagnostic::error(code, at(a, 1), format!("`{}` closes `{}`", ch(close), ch(open)))
+                .label(format!("expected `{}`", ch(lex::closer(open))))
+                .related(at(open_at, 1), "opened here")
+                .help("brackets must close in the order they were opened")
+        }
         L::TooDeep { at: a } => Diagnostic::error(
             code,
             at(a, 1),

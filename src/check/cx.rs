@@ -1,0 +1,276 @@
+//! The checker's context: the names in scope (params, secrets, steps, captures), the
+//! diagnostics found so far, and typed readers for values that explain a wrong type.
+
+use crate::diag::{suggest, Diagnostic, Span};
+use crate::model::{Millis, ParamType, ParamValue};
+use crate::syntax::ast::{Ident, Str, Value, ValueKind};
+use std::collections::{HashMap, HashSet};
+
+/// Names that `steps.X`, `run.x` and `runbook.x` reserve.
+pub const RESERVED: &[&str] = &["steps", "run", "runbook"];
+
+pub struct Cx {
+    pub diags: Vec<Diagnostic>,
+    /// Param name → (type, effective value: `--param` or default).
+    pub params: HashMap<String, (ParamType, Option<ParamValue>)>,
+    pub param_order: Vec<String>,
+    pub params_used: HashSet<String>,
+    pub secrets: HashSet<String>,
+    /// Step id → index, and each step's capture names.
+    pub steps: HashMap<String, usize>,
+    pub captures: Vec<Vec<String>>,
+    /// When checking a module: the template's parameters (values unknown, names free).
+    pub template: Option<Vec<String>>,
+    /// (using step, target step, span) pairs to verify once the graph exists.
+    pub capture_uses: Vec<(usize, usize, Span)>,
+    /// Whether the roles block is declared, and its names.
+    pub roles: Option<Vec<String>>,
+}
+
+impl Cx {
+    pub fn new() -> Cx {
+        Cx {
+            diags: Vec::new(),
+            params: HashMap::new(),
+            param_order: Vec::new(),
+            params_used: HashSet::new(),
+            secrets: HashSet::new(),
+            steps: HashMap::new(),
+            captures: Vec::new(),
+            template: None,
+            capture_uses: Vec::new(),
+            roles: None,
+        }
+    }
+
+    pub fn error(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    pub fn in_template(&self) -> bool {
+        self.template.is_some()
+    }
+
+    fn is_template_param(&self, name: &str) -> bool {
+        self.template.as_ref().is_some_and(|t| t.iter().any(|p| p == name))
+    }
+
+    /// Reports a value of the wrong type for `what`.
+    pub fn expected(&mut self, v: &Value, what: &str, expected: &str, example: &str) {
+        if matches!(v.kind, ValueKind::Invalid(_)) {
+            return;
+        }
+        self.error(
+            Diagnostic::error(
+                "drbook::check::bad_value",
+                v.span,
+                format!("`{what}` expects {expected}, found {}", describe(v)),
+            )
+            .label(format!("expected {expected}"))
+            .help(format!("for example `{example}`")),
+        );
+    }
+
+    /// The value a `${NAME}` placeholder stands for. `Err(())` when unknown in a template or
+    /// when a required param has no value yet (nothing to check).
+    fn placeholder(&mut self, name: &str, span: Span) -> Result<Option<ParamValue>, ()> {
+        if self.is_template_param(name) {
+            return Err(());
+        }
+        if let Some((_, value)) = self.params.get(name) {
+            self.params_used.insert(name.to_string());
+            return value.clone().map(Some).ok_or(());
+        }
+        if self.in_template() {
+            return Err(());
+        }
+        let help = self.suggest_name(name);
+        self.error(
+            Diagnostic::error(
+                "drbook::check::unknown_name",
+                span,
+                format!("unknown name `{name}`"),
+            )
+            .label("not a param")
+            .help(help.unwrap_or_else(|| "a value written `${NAME}` must name a param".into())),
+        );
+        Ok(None)
+    }
+
+    pub fn suggest_name(&self, name: &str) -> Option<String> {
+        let candidates = self.params.keys().chain(self.secrets.iter()).map(String::as_str);
+        suggest(name, candidates)
+    }
+
+    pub fn duration(&mut self, v: &Value, what: &str) -> Option<Millis> {
+        match &v.kind {
+            ValueKind::Duration(ms, _) => Some(*ms),
+            ValueKind::Int(0) => Some(0),
+            ValueKind::Placeholder(n) => match self.placeholder(n, v.span) {
+                Ok(Some(ParamValue::Duration(ms, _))) => Some(ms),
+                Ok(Some(other)) => {
+                    self.param_type(v, n, "a duration", &other);
+                    None
+                }
+                _ => None,
+            },
+            _ => {
+                self.expected(v, what, "a duration", &format!("{what} 5m"));
+                None
+            }
+        }
+    }
+
+    pub fn integer(&mut self, v: &Value, what: &str, min: i64) -> Option<i64> {
+        let n = match &v.kind {
+            ValueKind::Int(n) => *n,
+            ValueKind::Placeholder(name) => match self.placeholder(name, v.span) {
+                Ok(Some(ParamValue::Number(n))) if n.fract() == 0.0 => n as i64,
+                Ok(Some(other)) => {
+                    self.param_type(v, name, "a whole number", &other);
+                    return None;
+                }
+                _ => return None,
+            },
+            _ => {
+                self.expected(v, what, "a whole number", &format!("{what} 3"));
+                return None;
+            }
+        };
+        if n < min {
+            self.error(
+                Diagnostic::error(
+                    "drbook::check::bad_value",
+                    v.span,
+                    format!("`{what}` must be at least {min}"),
+                )
+                .label(format!("{n} is too small"))
+                .help(format!("use a number from {min} up")),
+            );
+            return None;
+        }
+        Some(n)
+    }
+
+    fn param_type(&mut self, v: &Value, name: &str, expected: &str, got: &ParamValue) {
+        self.error(
+            Diagnostic::error(
+                "drbook::check::bad_value",
+                v.span,
+                format!("param `{name}` is not {expected}"),
+            )
+            .label(format!("`{name}` is `{}`", got.render()))
+            .help(format!("declare `{name}` with a value of the right type")),
+        );
+    }
+
+    /// A string value (interpolation allowed).
+    pub fn string<'v>(&mut self, v: &'v Value, what: &str) -> Option<&'v Str> {
+        match &v.kind {
+            ValueKind::Str(s) => Some(s),
+            _ => {
+                self.expected(v, what, "a string", &format!("{what} \"...\""));
+                None
+            }
+        }
+    }
+
+    /// A string without `${...}`, or a bare name.
+    pub fn plain(&mut self, v: &Value, what: &str) -> Option<String> {
+        match &v.kind {
+            ValueKind::Str(s) => match s.as_literal() {
+                Some(t) => Some(t),
+                None => {
+                    self.error(
+                        Diagnostic::error(
+                            "drbook::check::bad_value",
+                            v.span,
+                            format!("`{what}` cannot use `${{...}}`"),
+                        )
+                        .label("interpolation is not allowed here")
+                        .help("write the value literally"),
+                    );
+                    None
+                }
+            },
+            ValueKind::Ident(t) => Some(t.to_string()),
+            _ => {
+                self.expected(v, what, "a string", &format!("{what} \"...\""));
+                None
+            }
+        }
+    }
+
+    /// One of `choices`, written as a bare name.
+    pub fn choice(&mut self, v: &Value, what: &str, choices: &[&str]) -> Option<String> {
+        let word = match &v.kind {
+            ValueKind::Ident(t) => t.to_string(),
+            _ => {
+                self.expected(
+                    v,
+                    what,
+                    &format!("one of {}", choices.join(", ")),
+                    &format!("{what} {}", choices[0]),
+                );
+                return None;
+            }
+        };
+        if choices.contains(&word.as_str()) {
+            return Some(word);
+        }
+        let help = suggest(&word, choices.iter().copied())
+            .unwrap_or_else(|| format!("use one of: {}", choices.join(", ")));
+        self.error(
+            Diagnostic::error(
+                "drbook::check::bad_value",
+                v.span,
+                format!("`{word}` is not a valid `{what}`"),
+            )
+            .label(format!("expected one of {}", choices.join(", ")))
+            .help(help),
+        );
+        None
+    }
+
+    /// Checks a declared name against reserved words and earlier declarations.
+    pub fn declare(&mut self, name: &Ident, kind: &str, taken: Option<Span>) -> bool {
+        if RESERVED.contains(&&*name.name) {
+            self.error(
+                Diagnostic::error("drbook::check::reserved_name", name.span, format!("`{}` cannot name a {kind}", name.name))
+                    .label("reserved")
+                    .help("`steps`, `run` and `runbook` are reserved for built-in references; pick another name"),
+            );
+            return false;
+        }
+        if let Some(first) = taken {
+            self.error(
+                Diagnostic::error(
+                    "drbook::check::duplicate_name",
+                    name.span,
+                    format!("`{}` is already defined", name.name),
+                )
+                .label(format!("second definition, as a {kind}"))
+                .related(first, "first defined here")
+                .help("params, secrets and captures share one namespace; rename one of them"),
+            );
+            return false;
+        }
+        true
+    }
+}
+
+pub fn describe(v: &Value) -> String {
+    match &v.kind {
+        ValueKind::Str(_) => "a string".into(),
+        ValueKind::Int(n) => format!("the number `{n}`"),
+        ValueKind::Dec(t) => format!("the number `{t}`"),
+        ValueKind::Duration(_, t) => format!("the duration `{t}`"),
+        ValueKind::Date(..) => "a date".into(),
+        ValueKind::Bool(b) => format!("`{b}`"),
+        ValueKind::List(_) => "a list".into(),
+        ValueKind::Range(a, b) => format!("the range `{a}..{b}`"),
+        ValueKind::Ident(t) => format!("the name `{t}`"),
+        ValueKind::Placeholder(t) => format!("`${{{t}}}`"),
+        ValueKind::Invalid(t) => format!("`{t}`"),
+    }
+}

@@ -1,0 +1,352 @@
+//! The runbook header: attributes, params (with `--param` values), secrets and roles.
+
+use super::cx::Cx;
+use super::step::{policy, POLICIES};
+use crate::diag::{suggest, Diagnostic, Span};
+use crate::model::{self, Date, FailurePolicy, ParamType, ParamValue, SecretSource};
+use crate::syntax::ast::{self, HeaderKind, ValueKind};
+use std::collections::HashMap;
+
+/// The header's attributes, read into their model types.
+#[derive(Default)]
+pub struct Header {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    pub rto: Option<u64>,
+    pub rpo: Option<u64>,
+    pub tier: Option<String>,
+    pub reviewed: Option<Date>,
+    pub review_every: Option<u64>,
+    pub on_failure: Option<FailurePolicy>,
+    pub parallel: Option<u32>,
+    pub params: Vec<model::Param>,
+    pub secrets: Vec<model::Secret>,
+    pub roles: Option<Vec<model::Role>>,
+    pub spans: HashMap<&'static str, Span>,
+}
+
+const TYPES: &[&str] = &["string", "number", "bool", "duration", "list"];
+
+/// Reads params and secrets first (steps and header values may refer to them).
+pub fn declarations(
+    cx: &mut Cx,
+    rb: &ast::Runbook,
+    overrides: &[(String, String)],
+    h: &mut Header,
+) {
+    let mut names: HashMap<String, Span> = HashMap::new();
+    for item in &rb.items {
+        match &item.kind {
+            HeaderKind::Param(p) => {
+                if !cx.declare(&p.name, "param", names.get(&*p.name.name).copied()) {
+                    continue;
+                }
+                names.insert(p.name.name.to_string(), p.name.span);
+                if let Some(param) = param(cx, p, overrides) {
+                    cx.params.insert(param.name.clone(), (param.ty, param.default.clone()));
+                    cx.param_order.push(param.name.clone());
+                    h.params.push(param);
+                }
+            }
+            HeaderKind::Secret(s) => {
+                if !cx.declare(&s.name, "secret", names.get(&*s.name.name).copied()) {
+                    continue;
+                }
+                names.insert(s.name.name.to_string(), s.name.span);
+                if let Some(source) = secret_source(cx, s) {
+                    cx.secrets.insert(s.name.name.to_string());
+                    h.secrets.push(model::Secret {
+                        name: s.name.name.to_string(),
+                        source,
+                        span: s.name.span,
+                    });
+                }
+            }
+            HeaderKind::Roles(block) => {
+                let mut roles: Vec<model::Role> = Vec::new();
+                for kv in &block.items {
+                    if roles.iter().any(|r| r.name == *kv.key.name) {
+                        cx.error(
+                            Diagnostic::error(
+                                "drbook::check::duplicate_role",
+                                kv.key.span,
+                                format!("role `{}` declared twice", kv.key.name),
+                            )
+                            .label("second declaration")
+                            .help("list every member in one declaration"),
+                        );
+                        continue;
+                    }
+                    let members = match &kv.value.kind {
+                        ValueKind::List(items) => {
+                            items.iter().filter_map(|i| cx.plain(i, "role member")).collect()
+                        }
+                        _ => {
+                            cx.expected(
+                                &kv.value,
+                                "role",
+                                "a list of people",
+                                "oncall_lead = [\"alice\", \"bob\"]",
+                            );
+                            Vec::new()
+                        }
+                    };
+                    roles.push(model::Role { name: kv.key.name.to_string(), members });
+                }
+                cx.roles = Some(roles.iter().map(|r| r.name.clone()).collect());
+                h.roles = Some(roles);
+            }
+            _ => {}
+        }
+    }
+    for (name, _) in overrides {
+        if !cx.params.contains_key(name) && !names.contains_key(name) {
+            let help = suggest(name, cx.params.keys().map(String::as_str))
+                .unwrap_or_else(|| "only declared params can be set with `--param`".into());
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::unknown_param",
+                    rb.name.span,
+                    format!("`--param {name}` names no param of this runbook"),
+                )
+                .label("runbook declared here")
+                .help(help),
+            );
+        }
+    }
+}
+
+fn param(cx: &mut Cx, p: &ast::Param, overrides: &[(String, String)]) -> Option<model::Param> {
+    let declared = match &p.ty {
+        Some(t) => match &*t.name {
+            "string" => Some(ParamType::String),
+            "number" => Some(ParamType::Number),
+            "bool" => Some(ParamType::Bool),
+            "duration" => Some(ParamType::Duration),
+            "list" => Some(ParamType::List),
+            other => {
+                let help = suggest(other, TYPES.iter().copied())
+                    .unwrap_or_else(|| format!("types: {}", TYPES.join(", ")));
+                cx.error(
+                    Diagnostic::error(
+                        "drbook::check::unknown_type",
+                        t.span,
+                        format!("unknown type `{other}`"),
+                    )
+                    .label("not a param type")
+                    .help(help),
+                );
+                return None;
+            }
+        },
+        None => None,
+    };
+    let default = p.default.as_ref().and_then(|v| literal_value(cx, v, declared));
+    let ty = declared.or_else(|| default.as_ref().map(type_of)).unwrap_or(ParamType::String);
+    if p.default.is_none() && p.ty.is_none() {
+        cx.error(
+            Diagnostic::error(
+                "drbook::check::untyped_param",
+                p.name.span,
+                format!("param `{}` has neither a type nor a default", p.name.name),
+            )
+            .label("what kind of value is it?")
+            .help(format!(
+                "write `param {}: string` (required) or `param {} = \"value\"`",
+                p.name.name, p.name.name
+            )),
+        );
+    }
+    let mut value = default.clone();
+    if let Some((_, given)) = overrides.iter().rev().find(|(n, _)| *n == *p.name.name) {
+        match parse_param(ty, given) {
+            Some(v) => value = Some(v),
+            None => cx.error(
+                Diagnostic::error(
+                    "drbook::check::bad_param",
+                    p.name.span,
+                    format!("`--param {}={given}` is not a {}", p.name.name, ty.name()),
+                )
+                .label(format!("declared as a {}", ty.name()))
+                .help(param_help(ty)),
+            ),
+        }
+    }
+    Some(model::Param { name: p.name.name.to_string(), ty, default: value, span: p.name.span })
+}
+
+fn param_help(ty: ParamType) -> &'static str {
+    match ty {
+        ParamType::Number => "give a number, like `3` or `0.5`",
+        ParamType::Bool => "give `true` or `false`",
+        ParamType::Duration => "give a duration, like `90s` or `1h30m`",
+        _ => "give a value",
+    }
+}
+
+/// A `--param` value parsed by the param's type (lists: comma-separated).
+pub fn parse_param(ty: ParamType, s: &str) -> Option<ParamValue> {
+    Some(match ty {
+        ParamType::String => ParamValue::Str(s.to_string()),
+        ParamType::Number => {
+            ParamValue::Number(s.trim().parse().ok().filter(|n: &f64| n.is_finite())?)
+        }
+        ParamType::Bool => ParamValue::Bool(match s.trim() {
+            "true" => true,
+            "false" => false,
+            _ => return None,
+        }),
+        ParamType::Duration => {
+            let t = s.trim();
+            let ok = !t.is_empty() && t.starts_with(|c: char| c.is_ascii_digit());
+            ParamValue::Duration(
+                ok.then(|| crate::syntax::parse_duration(t)).flatten()?,
+                t.to_string(),
+            )
+        }
+        ParamType::List => ParamValue::List(if s.is_empty() {
+            Vec::new()
+        } else {
+            s.split(',').map(|x| x.trim().to_string()).collect()
+        }),
+    })
+}
+
+fn type_of(v: &ParamValue) -> ParamType {
+    match v {
+        ParamValue::Str(_) => ParamType::String,
+        ParamValue::Number(_) => ParamType::Number,
+        ParamValue::Bool(_) => ParamType::Bool,
+        ParamValue::Duration(..) => ParamType::Duration,
+        ParamValue::List(_) => ParamType::List,
+    }
+}
+
+/// A param default: a literal of the declared type (if any).
+fn literal_value(cx: &mut Cx, v: &ast::Value, ty: Option<ParamType>) -> Option<ParamValue> {
+    let span = v.span;
+    let value = match &v.kind {
+        ValueKind::Str(s) => match s.as_literal() {
+            Some(t) => ParamValue::Str(t),
+            None => {
+                cx.error(
+                    Diagnostic::error(
+                        "drbook::check::bad_value",
+                        v.span,
+                        "a param default cannot use `${...}`",
+                    )
+                    .label("interpolation in a default")
+                    .help("write the default literally"),
+                );
+                return None;
+            }
+        },
+        ValueKind::Int(n) => ParamValue::Number(*n as f64),
+        ValueKind::Dec(t) => ParamValue::Number(t.parse().unwrap_or(0.0)),
+        ValueKind::Bool(b) => ParamValue::Bool(*b),
+        ValueKind::Duration(ms, t) => ParamValue::Duration(*ms, t.to_string()),
+        ValueKind::List(items) => {
+            ParamValue::List(items.iter().filter_map(|i| cx.plain(i, "list param")).collect())
+        }
+        ValueKind::Ident(t) => ParamValue::Str(t.to_string()),
+        _ => {
+            cx.expected(
+                v,
+                "param",
+                "a string, number, bool, duration or list",
+                "param region = \"us-west-2\"",
+            );
+            return None;
+        }
+    };
+    match ty {
+        Some(t) if t != type_of(&value) => {
+            let found = type_of(&value).name();
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::bad_value",
+                    span,
+                    format!("default is a {found}, but the param is a {}", t.name()),
+                )
+                .label(format!("expected a {}", t.name()))
+                .help(param_help(t)),
+            );
+            None
+        }
+        _ => Some(value),
+    }
+}
+
+fn secret_source(cx: &mut Cx, s: &ast::Secret) -> Option<SecretSource> {
+    let arg = cx.plain(&s.arg, "secret source")?;
+    match &*s.source.name {
+        "env" => Some(SecretSource::Env(arg)),
+        "file" => Some(SecretSource::File(arg)),
+        "ssm" => Some(SecretSource::Ssm(arg)),
+        other => {
+            let help = suggest(other, ["env", "file", "ssm"])
+                .unwrap_or_else(|| "sources: env(\"VAR\"), file(\"path\"), ssm(\"/name\")".into());
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::unknown_secret_source",
+                    s.source.span,
+                    format!("unknown secret source `{other}`"),
+                )
+                .label("not a secret source")
+                .help(help),
+            );
+            None
+        }
+    }
+}
+
+/// The single-value header attributes.
+pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
+    for item in &rb.items {
+        let HeaderKind::Attr(kw, v) = &item.kind else { continue };
+        let key: &'static str = match &*kw.name {
+            "title" => "title",
+            "description" => "description",
+            "owner" => "owner",
+            "rto" => "rto",
+            "rpo" => "rpo",
+            "tier" => "tier",
+            "reviewed" => "reviewed",
+            "review_every" => "review_every",
+            "on_failure" => "on_failure",
+            _ => "parallel",
+        };
+        if let Some(first) = h.spans.get(key) {
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::duplicate_attribute",
+                    item.span,
+                    format!("`{key}` given twice in the runbook header"),
+                )
+                .label("second one")
+                .related(*first, "first one here")
+                .help("keep one of them"),
+            );
+            continue;
+        }
+        h.spans.insert(key, item.span);
+        match key {
+            "title" => h.title = cx.plain(v, key),
+            "description" => h.description = cx.plain(v, key),
+            "owner" => h.owner = cx.plain(v, key),
+            "rto" => h.rto = cx.duration(v, key),
+            "rpo" => h.rpo = cx.duration(v, key),
+            "tier" => h.tier = cx.plain(v, key),
+            "review_every" => h.review_every = cx.duration(v, key),
+            "on_failure" => h.on_failure = cx.choice(v, key, POLICIES).map(|w| policy(&w)),
+            "parallel" => {
+                h.parallel = cx.integer(v, key, 1).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+            }
+            _ => match v.kind {
+                ValueKind::Date(year, month, day) => h.reviewed = Some(Date { year, month, day }),
+                _ => cx.expected(v, key, "a date", "reviewed 2026-10-01"),
+            },
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Check: the loaded AST in, a [`model::Runbook`] and its [`Dag`] out, with every error and
+//! warning of LANGUAGE.md §7. Every problem is reported, not the first one.
+//!
+//! Order of work: header declarations (params with `--param` values, secrets, roles), step
+//! ids and capture names, then each step, then `needs` and the graph (cycles), then the
+//! capture-ancestor rule, then lints. A module file (templates only) is checked template by
+//! template, with template parameters left open.
+
+mod action;
+mod cx;
+mod header;
+mod lints;
+mod names;
+mod step;
+
+pub use header::parse_param;
+
+use crate::diag::{suggest, Diagnostic, Severity};
+use crate::graph::Dag;
+use crate::load::Loaded;
+use crate::model::{self, Date, FailurePolicy, ParamValue};
+use crate::syntax::ast::{self, HeaderKind, StepKind};
+use cx::Cx;
+use std::collections::HashMap;
+
+/// What the caller knows beyond the file.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// For the stale-review warning.
+    pub today: Date,
+    /// `--param NAME=VALUE`, in the order given.
+    pub params: Vec<(String, String)>,
+    /// Plan and run need every required param; `check` does not.
+    pub require_params: bool,
+    /// Promote warnings to errors.
+    pub strict: bool,
+}
+
+/// The product of checking.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Present when there is a runbook and no error.
+    pub runbook: Option<model::Runbook>,
+    pub dag: Option<Dag>,
+    /// The effective value of every param that has one.
+    pub values: HashMap<String, ParamValue>,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn errors(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diags.len() - self.errors()
+    }
+}
+
+pub fn check(loaded: &Loaded, opts: &Options) -> Checked {
+    let mut cx = Cx::new();
+    let mut out = Checked::default();
+    if let Some(rb) = &loaded.runbook {
+        runbook(&mut cx, rb, loaded.root, opts, &mut out);
+    }
+    for t in &loaded.templates {
+        template(&mut cx, t);
+    }
+    let mut diags = loaded.diags.clone();
+    diags.append(&mut cx.diags);
+    if opts.strict {
+        for d in &mut diags {
+            d.severity = Severity::Error;
+        }
+    }
+    diags.sort_by_key(|d| (d.span.file, d.span.start));
+    if diags.iter().any(Diagnostic::is_error) {
+        out.runbook = None;
+        out.dag = None;
+    }
+    out.diags = diags;
+    out
+}
+
+fn runbook(
+    cx: &mut Cx,
+    rb: &ast::Runbook,
+    file: crate::diag::FileId,
+    opts: &Options,
+    out: &mut Checked,
+) {
+    let mut h = header::Header::default();
+    header::declarations(cx, rb, &opts.params, &mut h);
+    header::attributes(cx, rb, &mut h);
+    let name = cx.plain(&rb.name, "runbook name").unwrap_or_default();
+    let steps: Vec<&ast::Step> = rb
+        .items
+        .iter()
+        .filter_map(|i| match &i.kind {
+            HeaderKind::Step(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    let mut first: HashMap<&str, crate::diag::Span> = HashMap::new();
+    for (i, s) in steps.iter().enumerate() {
+        if let Some(prev) = first.get(&*s.id.name) {
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::duplicate_step",
+                    s.id.span,
+                    format!("duplicate step id `{}`", s.id.name),
+                )
+                .label("second step with this id")
+                .related(*prev, "first defined here")
+                .help("step ids must be unique; rename one of them"),
+            );
+        } else {
+            first.insert(&s.id.name, s.id.span);
+            cx.steps.insert(s.id.name.to_string(), i);
+        }
+        let mut caps: Vec<String> = Vec::new();
+        for item in &s.items {
+            if let StepKind::Capture { name, .. } = &item.kind {
+                let taken = cx.params.contains_key(&*name.name) || cx.secrets.contains(&*name.name);
+                let span = taken.then_some(rb.span);
+                if caps.iter().any(|c| *c == *name.name) {
+                    cx.error(
+                        Diagnostic::error(
+                            "drbook::check::duplicate_capture",
+                            name.span,
+                            format!("capture `{}` defined twice", name.name),
+                        )
+                        .label("second capture with this name")
+                        .help("give each capture its own name"),
+                    );
+                } else if cx.declare(name, "capture", span) {
+                    caps.push(name.name.to_string());
+                }
+            }
+        }
+        cx.captures.push(caps);
+    }
+    let on_failure = h.on_failure.unwrap_or(FailurePolicy::Abort);
+    let mut model_steps = Vec::with_capacity(steps.len());
+    for (i, s) in steps.iter().enumerate() {
+        model_steps.push(step::step(
+            cx,
+            i,
+            &s.id,
+            s.title.as_ref(),
+            &s.items,
+            (&h.owner, on_failure),
+            s.span,
+        ));
+    }
+    needs(cx, &steps, &mut model_steps);
+    let durations = model_steps.iter().map(|s| s.duration.unwrap_or(0)).collect();
+    let deps = model_steps.iter().map(|s| s.needs.clone()).collect();
+    let dag = match Dag::new(durations, deps) {
+        Ok(d) => Some(d),
+        Err(cycles) => {
+            for c in cycles {
+                cycle(cx, &steps, &c);
+            }
+            None
+        }
+    };
+    if let Some(dag) = &dag {
+        for (user, target, span) in std::mem::take(&mut cx.capture_uses) {
+            if !dag.is_ancestor(target, user) {
+                let (u, t) = (&steps[user].id.name, &steps[target].id.name);
+                cx.error(
+                    Diagnostic::error(
+                        "drbook::check::capture_not_ancestor",
+                        span,
+                        format!("step `{u}` uses a capture of `{t}`, which it does not depend on"),
+                    )
+                    .label(format!("`{t}` might not have run yet"))
+                    .help(format!("add `needs {t}` to `{u}` (directly or through another step)")),
+                );
+            }
+        }
+    }
+    if opts.require_params {
+        for p in &h.params {
+            if p.default.is_none() {
+                cx.error(
+                    Diagnostic::error(
+                        "drbook::check::missing_param",
+                        p.span,
+                        format!("required param `{}` has no value", p.name),
+                    )
+                    .label("no default")
+                    .help(format!("pass `--param {}=VALUE`", p.name)),
+                );
+            }
+        }
+    }
+    out.values =
+        h.params.iter().filter_map(|p| p.default.clone().map(|v| (p.name.clone(), v))).collect();
+    let model = model::Runbook {
+        name,
+        title: h.title,
+        description: h.description,
+        owner: h.owner,
+        rto: h.rto,
+        rpo: h.rpo,
+        tier: h.tier,
+        reviewed: h.reviewed,
+        review_every: h.review_every,
+        on_failure,
+        parallel: h.parallel.unwrap_or(16),
+        params: h.params,
+        secrets: h.secrets,
+        roles: h.roles,
+        steps: model_steps,
+        file,
+    };
+    if let Some(dag) = &dag {
+        let (estimated, critical) = dag.critical_path();
+        lints::runbook(cx, &model, rb.name.span, estimated, &critical, opts.today);
+    }
+    out.runbook = Some(model);
+    out.dag = dag;
+}
+
+fn needs(cx: &mut Cx, steps: &[&ast::Step], model_steps: &mut [model::Step]) {
+    for (i, s) in steps.iter().enumerate() {
+        for item in &s.items {
+            let StepKind::Needs(ids) = &item.kind else { continue };
+            for id in ids {
+                match cx.steps.get(&*id.name) {
+                    Some(&j) if j == i => cx.error(
+                        Diagnostic::error(
+                            "drbook::check::self_dependency",
+                            id.span,
+                            format!("step `{}` needs itself", id.name),
+                        )
+                        .label("a step cannot wait for itself")
+                        .help("remove it from `needs`"),
+                    ),
+                    Some(&j) => {
+                        if !model_steps[i].needs.contains(&j) {
+                            model_steps[i].needs.push(j);
+                        }
+                    }
+                    None => {
+                        let help = suggest(&id.name, cx.steps.keys().map(String::as_str))
+                            .unwrap_or_else(|| "`needs` names steps of this runbook".into());
+                        cx.error(
+                            Diagnostic::error(
+                                "drbook::check::unknown_step",
+                                id.span,
+                                format!("unknown step `{}`", id.name),
+                            )
+                            .label("no step with this id")
+                            .help(help),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn cycle(cx: &mut Cx, steps: &[&ast::Step], c: &crate::graph::Cycle) {
+    if c.nodes.len() == 1 {
+        return; // self-dependencies are reported where `needs` is read
+    }
+    let mut names: Vec<&str> = c.nodes.iter().map(|&i| &*steps[i].id.name).collect();
+    names.push(names[0]);
+    let mut d = Diagnostic::error(
+        "drbook::check::cycle",
+        steps[c.nodes[0]].id.span,
+        format!("dependency cycle: `{}`", names.join(" -> ")),
+    )
+    .label("this step waits for itself through the cycle");
+    for &i in &c.nodes[1..] {
+        d = d.related(steps[i].id.span, "on the cycle");
+    }
+    let also: Vec<&str> = c.also.iter().map(|&i| &*steps[i].id.name).collect();
+    let help = if also.is_empty() {
+        "remove one of the `needs` on the cycle".to_string()
+    } else {
+        format!("remove one of the `needs` on the cycle (also caught in it: {})", also.join(", "))
+    };
+    cx.error(d.help(help));
+}
+
+fn template(cx: &mut Cx, t: &ast::Template) {
+    cx.template = Some(t.params.iter().map(|p| p.name.name.to_string()).collect());
+    cx.captures = vec![t
+        .items
+        .iter()
+        .filter_map(|i| match &i.kind {
+            StepKind::Capture { name, .. } => Some(name.name.to_string()),
+            _ => None,
+        })
+        .collect()];
+    step::step(cx, 0, &t.name, None, &t.items, (&None, FailurePolicy::Abort), t.span);
+    cx.template = None;
+}

@@ -1,0 +1,169 @@
+//! Name resolution: `${...}` in strings and names in expressions become [`model::Ref`]s.
+//! A capture of another step is recorded for the ancestor check that runs once the graph
+//! exists (LANGUAGE.md §6: only descendants of the capturing step may use it).
+
+use super::cx::Cx;
+use crate::diag::{suggest, Diagnostic};
+use crate::model::{self, Part, Ref, Text};
+use crate::syntax::ast::{self, ExprKind, Path, StrPart, ValueKind};
+
+/// Where a reference is being resolved.
+#[derive(Clone, Copy)]
+pub struct At<'a> {
+    /// Index of the step being checked.
+    pub step: usize,
+    /// This step's own captures, visible in `check` and `measure` only.
+    pub own: Option<&'a [String]>,
+}
+
+pub fn text(cx: &mut Cx, s: &ast::Str, at: At) -> Text {
+    let mut parts = Vec::with_capacity(s.parts.len());
+    for p in &s.parts {
+        match p {
+            StrPart::Lit(l) => parts.push(Part::Lit(l.to_string())),
+            StrPart::Ref(path) => {
+                if let Some(r) = resolve(cx, path, at) {
+                    parts.push(Part::Ref(r));
+                } else if cx.in_template() {
+                    parts.push(Part::Lit(format!("${{{}}}", path.dotted())));
+                }
+            }
+        }
+    }
+    Text { parts }
+}
+
+/// Resolves a dotted name; `None` after reporting it (or, in a template, when it is free).
+pub fn resolve(cx: &mut Cx, path: &Path, at: At) -> Option<Ref> {
+    let segs: Vec<&str> = path.segments.iter().map(|s| &**s).collect();
+    match segs.as_slice() {
+        [name] => {
+            if cx.params.contains_key(*name) {
+                cx.params_used.insert(name.to_string());
+                return Some(Ref::Param(name.to_string()));
+            }
+            if cx.secrets.contains(*name) {
+                return Some(Ref::Secret(name.to_string()));
+            }
+            if let Some(own) = at.own {
+                if own.iter().any(|c| c == name) {
+                    return Some(Ref::OwnCapture(name.to_string()));
+                }
+            }
+            if cx.in_template() {
+                return None;
+            }
+            let mut help = cx.suggest_name(name);
+            if help.is_none()
+                && cx.captures.get(at.step).is_some_and(|c| c.iter().any(|c| c == name))
+            {
+                help = Some(format!("this step's capture `{name}` exists only after its action, in `check` and `measure`"));
+            }
+            let in_other = cx.captures.iter().position(|c| c.iter().any(|c| c == name));
+            if help.is_none() {
+                if let Some(i) = in_other {
+                    let id = cx
+                        .steps
+                        .iter()
+                        .find(|(_, &v)| v == i)
+                        .map(|(k, _)| k.clone())
+                        .unwrap_or_default();
+                    help = Some(format!("to use another step's capture write `steps.{id}.{name}`"));
+                }
+            }
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::unknown_name",
+                    path.span,
+                    format!("unknown name `{name}`"),
+                )
+                .label("not a param, secret or capture")
+                .help(help.unwrap_or_else(|| {
+                    "declare it with `param` or `secret` in the runbook header".into()
+                })),
+            );
+            None
+        }
+        ["run", "id"] => Some(Ref::RunId),
+        ["runbook", "name"] => Some(Ref::RunbookName),
+        ["steps", id, cap] => {
+            let Some(&target) = cx.steps.get(*id) else {
+                if cx.in_template() {
+                    return None;
+                }
+                let help = suggest(id, cx.steps.keys().map(String::as_str));
+                cx.error(
+                    Diagnostic::error(
+                        "drbook::check::unknown_step",
+                        path.span,
+                        format!("unknown step `{id}`"),
+                    )
+                    .label("no step with this id")
+                    .help(help.unwrap_or_else(|| "name a step declared in this runbook".into())),
+                );
+                return None;
+            };
+            let caps = cx.captures.get(target).cloned().unwrap_or_default();
+            if !caps.iter().any(|c| c == cap) {
+                let help = suggest(cap, caps.iter().map(String::as_str)).unwrap_or_else(|| {
+                    if caps.is_empty() {
+                        format!(
+                            "step `{id}` captures nothing; add `capture {cap} from stdout` to it"
+                        )
+                    } else {
+                        format!("step `{id}` captures: {}", caps.join(", "))
+                    }
+                });
+                cx.error(
+                    Diagnostic::error(
+                        "drbook::check::unknown_capture",
+                        path.span,
+                        format!("step `{id}` has no capture `{cap}`"),
+                    )
+                    .label("unknown capture")
+                    .help(help),
+                );
+                return None;
+            }
+            cx.capture_uses.push((at.step, target, path.span));
+            Some(Ref::Capture(target, cap.to_string()))
+        }
+        _ => {
+            if cx.in_template() {
+                return None;
+            }
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::unknown_name",
+                    path.span,
+                    format!("unknown reference `{}`", path.dotted()),
+                )
+                .label("not a known reference")
+                .help("references are `NAME`, `steps.ID.NAME`, `run.id` or `runbook.name`"),
+            );
+            None
+        }
+    }
+}
+
+pub fn expr(cx: &mut Cx, e: &ast::Expr, at: At) -> Option<model::Expr> {
+    use model::Expr as M;
+    Some(match &e.kind {
+        ExprKind::Lit(v) => match &v.kind {
+            ValueKind::Str(s) => M::Str(text(cx, s, at).render(|_| String::new())),
+            ValueKind::Int(n) => M::Number(*n as f64),
+            ValueKind::Dec(t) => M::Number(t.parse().unwrap_or(0.0)),
+            ValueKind::Duration(ms, _) => M::Duration(*ms),
+            ValueKind::Bool(b) => M::Bool(*b),
+            _ => return None,
+        },
+        ExprKind::Name(p) => M::Ref(resolve(cx, p, at)?),
+        ExprKind::Not(x) => M::Not(Box::new(expr(cx, x, at)?)),
+        ExprKind::Paren(x) => expr(cx, x, at)?,
+        ExprKind::Binary(op, l, r) => {
+            let l = expr(cx, l, at);
+            let r = expr(cx, r, at);
+            M::Binary(*op, Box::new(l?), Box::new(r?))
+        }
+    })
+}

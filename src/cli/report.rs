@@ -1,0 +1,145 @@
+//! Rendering diagnostics: miette's graphical report for people, JSON for tools. Very long
+//! lines are shown as a window around the problem so a 10 MB line never floods a terminal.
+
+use crate::diag::{Diagnostic, Severity, Sources, Span};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
+    MietteSpanContents, SourceCode, SourceSpan, SpanContents,
+};
+use std::sync::Arc;
+
+/// The longest line shown whole in a snippet.
+const MAX_LINE: usize = 400;
+
+/// One diagnostic as `check --format json` prints it.
+#[derive(serde::Serialize)]
+pub struct JsonDiagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub help: Option<String>,
+}
+
+pub fn to_json(sources: &Sources, d: &Diagnostic) -> JsonDiagnostic {
+    let f = sources.get(d.span.file);
+    let (line, column) = f.line_col(d.span.start as usize);
+    JsonDiagnostic {
+        severity: d.severity,
+        code: d.code,
+        message: d.message.clone(),
+        file: f.name.clone(),
+        line,
+        column,
+        help: d.help.clone(),
+    }
+}
+
+/// A file's text with long lines windowed.
+struct Windowed {
+    name: String,
+    text: Arc<str>,
+}
+
+impl SourceCode for Windowed {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let text: &str = &self.text;
+        let start = span.offset().min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        if line_end - line_start <= MAX_LINE {
+            let c = text.read_span(span, before, after)?;
+            return Ok(Box::new(MietteSpanContents::new_named(
+                self.name.clone(),
+                c.data(),
+                *c.span(),
+                c.line(),
+                c.column(),
+                c.line_count(),
+            )));
+        }
+        let mut from = start.saturating_sub(MAX_LINE / 2).max(line_start);
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        let mut to = (start + span.len() + MAX_LINE / 2).min(line_end);
+        while !text.is_char_boundary(to) {
+            to += 1;
+        }
+        let line = text[..line_start].bytes().filter(|&b| b == b'\n').count();
+        let column = text[line_start..from].chars().count();
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            &text.as_bytes()[from..to],
+            (from, to - from).into(),
+            line,
+            column,
+            1,
+        )))
+    }
+}
+
+fn source_span(s: Span, text_len: usize) -> SourceSpan {
+    let start = (s.start as usize).min(text_len);
+    let len = s.len().min(text_len - start).min(MAX_LINE);
+    (start, len).into()
+}
+
+/// Renders diagnostics for a person.
+pub fn human(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut out = String::new();
+    for d in diags {
+        let file = sources.get(d.span.file);
+        let len = file.text.len();
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            Some(d.label.clone()),
+            source_span(d.span, len),
+        )];
+        for (s, l) in &d.related {
+            if s.file == d.span.file {
+                labels.push(LabeledSpan::new_with_span(Some(l.clone()), source_span(*s, len)));
+            }
+        }
+        let mut m = MietteDiagnostic::new(d.message.clone())
+            .with_code(d.code)
+            .with_severity(match d.severity {
+                Severity::Error => miette::Severity::Error,
+                Severity::Warning => miette::Severity::Warning,
+            })
+            .with_labels(labels);
+        if let Some(h) = &d.help {
+            m = m.with_help(h.clone());
+        }
+        let report = miette::Report::new(m)
+            .with_source_code(Windowed { name: file.name.clone(), text: file.text.clone() });
+        let _ = handler.render_report(&mut out, report.as_ref());
+        let (line, col) = file.line_col(d.span.start as usize);
+        for (s, l) in &d.related {
+            if s.file != d.span.file {
+                let f = sources.get(s.file);
+                let (rl, rc) = f.line_col(s.start as usize);
+                out.push_str(&format!("  note: {l} at {}:{rl}:{rc}\n", f.name));
+            }
+        }
+        if file.text.is_empty() {
+            out.push_str(&format!("  --> {}:{line}:{col}\n", file.name));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `2 errors, 1 warning`.
+pub fn counts(errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+}

@@ -1,0 +1,301 @@
+//! Load: a root file in, every file it imports parsed, templates spliced into steps.
+//!
+//! `import "std/NAME"` resolves to the bundled [`stdlib`]; `import "./x.drbook" [as a]` to a
+//! file relative to the importing one. Import cycles are reported with the whole cycle. The
+//! product, [`Loaded`], holds the root runbook with every `use` replaced by the template's
+//! items (arguments substituted), and every diagnostic found on the way.
+
+mod splice;
+pub mod stdlib;
+
+use crate::diag::{did_you_mean, Diagnostic, FileId, Sources, Span};
+use crate::syntax::{self, ast};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A root file with its imports loaded and templates spliced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: Sources,
+    pub root: FileId,
+    /// The root file's runbook with templates spliced, if it has one.
+    pub runbook: Option<ast::Runbook>,
+    /// Templates of the root file (a module), with the file's aliases, for checking.
+    pub templates: Vec<ast::Template>,
+    pub diags: Vec<Diagnostic>,
+    /// Whether the root file parsed at all (structure intact).
+    pub parsed: bool,
+}
+
+/// A parsed file and what its imports resolved to.
+struct Module {
+    file: Option<ast::File>,
+    aliases: HashMap<String, FileId>,
+}
+
+struct Loader {
+    sources: Sources,
+    modules: HashMap<FileId, Module>,
+    diags: Vec<Diagnostic>,
+    /// Files being loaded, innermost last: an import of one of these is a cycle.
+    stack: Vec<FileId>,
+}
+
+/// Loads `text` as the file `name` (a path on disk, or anything for stdin).
+pub fn load_text(name: &str, path: Option<PathBuf>, text: Arc<str>) -> Loaded {
+    let mut l = Loader {
+        sources: Sources::new(),
+        modules: HashMap::new(),
+        diags: Vec::new(),
+        stack: Vec::new(),
+    };
+    let root = l.sources.add(name.to_string(), path, text);
+    l.load_file(root);
+    let parsed = l.modules.get(&root).is_some_and(|m| m.file.is_some());
+    let (runbook, templates) = l.root_items(root);
+    Loaded { sources: l.sources, root, runbook, templates, diags: l.diags, parsed }
+}
+
+/// Reads and loads a file from disk.
+pub fn load_path(path: &Path) -> std::io::Result<Loaded> {
+    let text = std::fs::read(path)?;
+    let text = String::from_utf8(text).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        )
+    })?;
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    Ok(load_text(&path.display().to_string(), Some(abs), text.into()))
+}
+
+impl Loader {
+    fn load_file(&mut self, id: FileId) {
+        let text = self.sources.get(id).text.clone();
+        let (parsed, diags) = syntax::parse(&text, id);
+        self.diags.extend(diags);
+        self.stack.push(id);
+        let mut aliases = HashMap::new();
+        if let Some(p) = &parsed {
+            for item in &p.file.items {
+                if let ast::Item::Import(imp) = item {
+                    if let Some((alias, target)) = self.import(id, imp) {
+                        if aliases.insert(alias.clone(), target).is_some() {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    "drbook::load::duplicate_alias",
+                                    imp.span,
+                                    format!("two imports are named `{alias}`"),
+                                )
+                                .label("second import with this alias")
+                                .help("give one of them another name with `as`"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        self.stack.pop();
+        self.modules.insert(id, Module { file: parsed.map(|p| p.file), aliases });
+    }
+
+    /// Resolves and loads one import; returns its alias and file.
+    fn import(&mut self, from: FileId, imp: &ast::Import) -> Option<(String, FileId)> {
+        let span = imp.path.span;
+        let ast::ValueKind::Str(s) = &imp.path.kind else {
+            self.diags.push(
+                Diagnostic::error(
+                    "drbook::load::bad_import",
+                    span,
+                    "an import path must be a string",
+                )
+                .label("expected a string")
+                .help("write `import \"std/http\"` or `import \"./common.drbook\"`"),
+            );
+            return None;
+        };
+        let Some(target) = s.as_literal() else {
+            self.diags.push(
+                Diagnostic::error(
+                    "drbook::load::bad_import",
+                    span,
+                    "an import path cannot use `${...}`",
+                )
+                .label("interpolation is not allowed here")
+                .help("write the path literally"),
+            );
+            return None;
+        };
+        let (id, stem) = if let Some(name) = target.strip_prefix("std/") {
+            let Some(text) = stdlib::get(name) else {
+                let help = did_you_mean(name, stdlib::names()).map_or_else(
+                    || {
+                        format!(
+                            "bundled modules: {}",
+                            stdlib::names()
+                                .map(|n| format!("std/{n}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    },
+                    |s| format!("did you mean `std/{s}`?"),
+                );
+                self.diags.push(
+                    Diagnostic::error(
+                        "drbook::load::import_not_found",
+                        span,
+                        format!("no bundled module `{target}`"),
+                    )
+                    .label("not in the standard library")
+                    .help(help),
+                );
+                return None;
+            };
+            let id = match self.sources.find_name(&target) {
+                Some(id) => id,
+                None => self.sources.add(target.clone(), None, Arc::from(text)),
+            };
+            (id, name.to_string())
+        } else {
+            let base = self
+                .sources
+                .get(from)
+                .path
+                .as_ref()
+                .and_then(|p| p.parent().map(Path::to_path_buf));
+            let path = base.unwrap_or_default().join(&target);
+            let stem =
+                path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let abs = std::fs::canonicalize(&path).ok();
+            let found = abs.as_ref().and_then(|a| self.sources.find(a));
+            let id = match (found, abs) {
+                (Some(id), _) => id,
+                (None, Some(abs)) => match std::fs::read_to_string(&abs) {
+                    Ok(text) => self.sources.add(target.clone(), Some(abs), Arc::from(text)),
+                    Err(e) => return self.not_found(span, &target, &e.to_string()),
+                },
+                (None, None) => return self.not_found(span, &target, "no such file"),
+            };
+            (id, stem)
+        };
+        let alias = imp.alias.as_ref().map_or(stem, |a| a.name.to_string());
+        if let Some(pos) = self.stack.iter().position(|&f| f == id) {
+            let mut names: Vec<String> =
+                self.stack[pos..].iter().map(|&f| self.sources.get(f).name.clone()).collect();
+            names.push(self.sources.get(id).name.clone());
+            self.diags.push(
+                Diagnostic::error(
+                    "drbook::load::import_cycle",
+                    imp.span,
+                    format!("import cycle: `{}`", names.join(" -> ")),
+                )
+                .label("this import closes the cycle")
+                .help("move the shared templates into a module that imports neither file"),
+            );
+            return None;
+        }
+        if !self.modules.contains_key(&id) {
+            self.load_file(id);
+            self.require_module(id, span);
+        }
+        Some((alias, id))
+    }
+
+    fn not_found<T>(&mut self, span: Span, target: &str, why: &str) -> Option<T> {
+        self.diags.push(
+            Diagnostic::error(
+                "drbook::load::import_not_found",
+                span,
+                format!("cannot import `{target}`: {why}"),
+            )
+            .label("not found")
+            .help("paths are relative to the importing file; bundled modules are `std/NAME`"),
+        );
+        None
+    }
+
+    /// An imported file must be a module: templates, no runbook.
+    fn require_module(&mut self, id: FileId, span: Span) {
+        let Some(Some(file)) = self.modules.get(&id).map(|m| m.file.as_ref()) else { return };
+        if let Some(rb) = file.items.iter().find_map(|i| match i {
+            ast::Item::Runbook(r) => Some(r),
+            _ => None,
+        }) {
+            self.diags.push(
+                Diagnostic::error(
+                    "drbook::load::import_runbook",
+                    span,
+                    "an imported file must be a module, not a runbook",
+                )
+                .label("this file defines a runbook")
+                .related(rb.span, "runbook defined here")
+                .help("move the templates you need into a module file with no `runbook`"),
+            );
+        }
+    }
+
+    fn root_items(&mut self, root: FileId) -> (Option<ast::Runbook>, Vec<ast::Template>) {
+        let Some(Some(file)) = self.modules.get(&root).map(|m| m.file.clone()) else {
+            return (None, Vec::new());
+        };
+        let runbooks: Vec<&ast::Runbook> = file
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                ast::Item::Runbook(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        let templates: Vec<ast::Template> = file
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                ast::Item::Template(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect();
+        let whole = Span::new(root, 0, 0);
+        if runbooks.is_empty() && templates.is_empty() {
+            let has_errors = self.diags.iter().any(|d| d.is_error() && d.span.file == root);
+            if !has_errors {
+                self.diags.push(
+                    Diagnostic::error(
+                        "drbook::load::empty",
+                        whole,
+                        "this file has neither a runbook nor a template",
+                    )
+                    .label("expected `runbook \"name\" { ... }` or `template NAME(...) { ... }`")
+                    .help("a runbook file holds one `runbook`; a module file holds `template`s"),
+                );
+            }
+        }
+        for extra in runbooks.iter().skip(1) {
+            self.diags.push(
+                Diagnostic::error(
+                    "drbook::load::two_runbooks",
+                    extra.span,
+                    "a file may hold only one runbook",
+                )
+                .label("second runbook")
+                .related(runbooks[0].span, "first runbook here")
+                .help("put each runbook in its own file"),
+            );
+        }
+        if !runbooks.is_empty() {
+            for t in &templates {
+                self.diags.push(
+                    Diagnostic::error(
+                        "drbook::load::template_in_runbook",
+                        t.name.span,
+                        "a runbook file cannot define templates",
+                    )
+                    .label("template defined beside a runbook")
+                    .help("move it to a module file and `import` that file"),
+                );
+            }
+        }
+        let runbook = runbooks.first().map(|rb| splice::splice_runbook(self, root, rb));
+        (runbook, if runbooks.is_empty() { templates } else { Vec::new() })
+    }
+}

@@ -1,0 +1,119 @@
+//! Terminal renderer: plain text, no colours (the CLI decides about colour, not the plan).
+//!
+//! Layout: a header (runbook, title, owner, RTO budget, RPO), the verdict line, the waves with
+//! one line per step (`* id  (5m, owner)  action`, `*` marking the critical path) and indented
+//! markers for approval, condition, retry, failure policy and rollback, then the critical path
+//! and the warnings. Scripts are shown in full: the reviewer sees exactly what would run.
+
+use std::collections::HashMap;
+use std::io::{self, BufWriter, Write};
+
+use crate::model::FailurePolicy;
+
+use super::{human, Plan, PlanStep};
+
+/// Ids longer than this are not used to align the columns of every other step.
+const MAX_ID_WIDTH: usize = 24;
+const MARKER_INDENT: &str = "      ";
+
+pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = BufWriter::new(out);
+    let or_none = |s: &Option<String>| s.clone().unwrap_or_else(|| "(none)".to_string());
+    let secs = |s: Option<u64>| s.map_or_else(|| "(none)".to_string(), human);
+    writeln!(w, "runbook  {}", plan.runbook)?;
+    writeln!(w, "title    {}", or_none(&plan.title))?;
+    writeln!(w, "owner    {}", or_none(&plan.owner))?;
+    writeln!(w, "rto      {}", secs(plan.rto_seconds))?;
+    writeln!(w, "rpo      {}", secs(plan.rpo_seconds))?;
+    writeln!(w)?;
+    writeln!(w, "{}", plan.verdict())?;
+
+    let width = plan.steps.iter().map(|s| s.id.chars().count()).max().unwrap_or(0);
+    let width = width.min(MAX_ID_WIDTH);
+    let by_id: HashMap<&str, &PlanStep> = plan.steps.iter().map(|s| (s.id.as_str(), s)).collect();
+    for (k, wave) in plan.waves.iter().enumerate() {
+        writeln!(w)?;
+        writeln!(w, "wave {}", k + 1)?;
+        for id in wave {
+            if let Some(step) = by_id.get(id.as_str()) {
+                step_lines(&mut w, step, width)?;
+            }
+        }
+    }
+
+    if !plan.critical_path.is_empty() {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "critical path: {} ({})",
+            plan.critical_path.join(" -> "),
+            human(plan.estimated_rto_seconds)
+        )?;
+    }
+
+    if !plan.warnings.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "warnings ({}):", plan.warnings.len())?;
+        for warn in &plan.warnings {
+            writeln!(
+                w,
+                "  {}:{}:{}: {} [{}]",
+                warn.file, warn.line, warn.column, warn.message, warn.code
+            )?;
+        }
+    }
+    w.flush()
+}
+
+fn step_lines(w: &mut dyn Write, step: &PlanStep, width: usize) -> io::Result<()> {
+    let mark = if step.critical { "* " } else { "  " };
+    let duration = step.duration_seconds.map_or_else(|| "no duration".to_string(), human);
+    let owner = step.owner.as_deref().unwrap_or("no owner");
+    let head = format!("{mark}{:<width$}  ({duration}, {owner})  ", step.id);
+    let action = match (&step.action, &step.approval) {
+        (Some(a), _) => a.describe(),
+        (None, Some(_)) => "gate".to_string(),
+        (None, None) => "no action".to_string(),
+    };
+    // Continuation lines of a script sit under its first line.
+    let indent = format!("\n{}", " ".repeat(head.chars().count()));
+    writeln!(w, "{head}{}", action.replace('\n', &indent))?;
+
+    if let Some(title) = &step.title {
+        writeln!(w, "{MARKER_INDENT}{title}")?;
+    }
+    if let Some(a) = &step.approval {
+        let mut line = if a.by.is_empty() {
+            "needs approval".to_string()
+        } else {
+            format!("needs approval: {}", a.by.join(" + "))
+        };
+        if let Some(t) = a.timeout_seconds {
+            line.push_str(&format!(" (timeout {})", human(t)));
+        }
+        writeln!(w, "{MARKER_INDENT}{line}")?;
+    }
+    if let Some(cond) = &step.when {
+        writeln!(w, "{MARKER_INDENT}when: {cond}")?;
+    }
+    if let Some(r) = &step.retry {
+        let backoff = if r.exponential { ", exponential backoff" } else { "" };
+        writeln!(
+            w,
+            "{MARKER_INDENT}retry: {} more every {}{backoff}",
+            r.attempts,
+            human(r.every_seconds)
+        )?;
+    }
+    match step.on_failure {
+        FailurePolicy::Abort => {}
+        FailurePolicy::Rollback => writeln!(w, "{MARKER_INDENT}on failure: rollback")?,
+        FailurePolicy::Continue => writeln!(w, "{MARKER_INDENT}on failure: continue")?,
+    }
+    if let Some(r) = &step.rollback_action {
+        let head = format!("{MARKER_INDENT}rollback: ");
+        let indent = format!("\n{}", " ".repeat(head.chars().count()));
+        writeln!(w, "{head}{}", r.describe().replace('\n', &indent))?;
+    }
+    Ok(())
+}
