@@ -236,25 +236,20 @@ impl Loader {
     }
 
     fn root_items(&mut self, root: FileId) -> (Option<ast::Runbook>, Vec<ast::Template>) {
-        let Some(Some(file)) = self.modules.get(&root).map(|m| m.file.clone()) else {
+        // The root file is taken, not copied: nothing imports it, and splicing needs only the
+        // aliases it resolved, which stay in the map.
+        let Some(file) = self.modules.get_mut(&root).and_then(|m| m.file.take()) else {
             return (None, Vec::new());
         };
-        let runbooks: Vec<&ast::Runbook> = file
-            .items
-            .iter()
-            .filter_map(|i| match i {
-                ast::Item::Runbook(r) => Some(r),
-                _ => None,
-            })
-            .collect();
-        let templates: Vec<ast::Template> = file
-            .items
-            .iter()
-            .filter_map(|i| match i {
-                ast::Item::Template(t) => Some(t.clone()),
-                _ => None,
-            })
-            .collect();
+        let mut runbooks: Vec<ast::Runbook> = Vec::new();
+        let mut templates: Vec<ast::Template> = Vec::new();
+        for item in file.items {
+            match item {
+                ast::Item::Runbook(r) => runbooks.push(r),
+                ast::Item::Template(t) => templates.push(t),
+                ast::Item::Import(_) => {}
+            }
+        }
         let whole = Span::new(root, 0, 0);
         if runbooks.is_empty() && templates.is_empty() {
             let has_errors = self.diags.iter().any(|d| d.is_error() && d.span.file == root);
@@ -295,7 +290,8 @@ impl Loader {
                 );
             }
         }
-        let runbook = runbooks.first().map(|rb| splice::splice_runbook(self, root, rb));
-        (runbook, if runbooks.is_empty() { templates } else { Vec::new() })
+        let module_templates = if runbooks.is_empty() { templates } else { Vec::new() };
+        let runbook = runbooks.into_iter().next().map(|rb| splice::splice_runbook(self, root, rb));
+        (runbook, module_templates)
     }
 }

@@ -14,8 +14,7 @@ use std::collections::HashMap;
 /// Templates may use templates; this bounds the nesting (and catches recursion).
 const MAX_DEPTH: usize = 16;
 
-pub(super) fn splice_runbook(l: &mut Loader, file: FileId, rb: &Runbook) -> Runbook {
-    let mut out = rb.clone();
+pub(super) fn splice_runbook(l: &mut Loader, file: FileId, mut out: Runbook) -> Runbook {
     for item in &mut out.items {
         if let HeaderKind::Step(step) = &mut item.kind {
             if step.items.iter().any(|i| matches!(i.kind, StepKind::Use(_))) {

@@ -16,6 +16,8 @@ use super::{human, mermaid, Budget, Plan};
 const MAX_DIAGRAM_EDGES: usize = 500;
 const MAX_DIAGRAM_STEPS: usize = 500;
 const NONE: &str = "—";
+const SUMMARY_HEADER: &str =
+    "| RTO budget | Estimated RTO | Slack | RPO | Steps | Waves | Approvals | Steps without rollback |";
 
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     let mut w = BufWriter::new(out);
@@ -40,7 +42,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         None => NONE.to_string(),
     };
     let without_rollback = plan.steps.iter().filter(|s| !s.rollback).count();
-    writeln!(w, "| RTO budget | Estimated RTO | Slack | RPO | Steps | Waves | Approvals | Steps without rollback |")?;
+    writeln!(w, "{SUMMARY_HEADER}")?;
     writeln!(w, "|---|---|---|---|---|---|---|---|")?;
     writeln!(
         w,

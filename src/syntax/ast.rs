@@ -154,12 +154,19 @@ pub struct Secret {
 }
 
 /// A `{ ... }` block of nested items.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Block<T> {
     pub items: Vec<T>,
-    /// Written on one line in the source; the formatter keeps it so.
+    /// Written on one line in the source; the formatter keeps it so when it fits. Layout, not
+    /// structure: it takes no part in equality.
     pub one_line: bool,
     pub span: Span,
+}
+
+impl<T: PartialEq> PartialEq for Block<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.items == other.items
+    }
 }
 
 /// `KEY = VALUE` inside `roles`, `env`, `parameters`; the key may be a name or a string.

@@ -131,9 +131,12 @@ impl Builder {
         Builder { file, diags: Vec::new(), base: 0 }
     }
 
+    /// The pair's span without trailing blanks (pest includes the implicit whitespace that
+    /// precedes a closing `}` or `;` in the statement).
     fn span(&self, p: &P) -> Span {
         let s = p.as_span();
-        Span::new(self.file, self.base + s.start(), self.base + s.end())
+        let trimmed = p.as_str().trim_end_matches([' ', '\t', '\r', '\n']).len();
+        Span::new(self.file, self.base + s.start(), self.base + s.start() + trimmed)
     }
 
     fn ident(&self, p: P) -> Ident {

@@ -25,3 +25,83 @@ fn parses_the_contract_example() {
     assert_eq!(steps, 8);
     assert!(accepts_as_whole_file(src));
 }
+
+#[test]
+fn syntax_errors_have_exact_spans_and_messages() {
+    // (source, message, start, end, help contains)
+    let cases: &[(&str, &str, usize, usize, &str)] = &[
+        (
+            "runbook \"r\" {\n  ownr \"x\"\n}\n",
+            "unknown attribute `ownr` in a runbook header",
+            16,
+            20,
+            "did you mean `owner`?",
+        ),
+        (
+            "runbook \"r\" {\n  step a { duration 5x }\n}\n",
+            "invalid value `5x`",
+            34,
+            36,
+            "units ms, s, m, h, d",
+        ),
+        ("runbook \"r\" {\n  title \"abc\n}\n", "unterminated string", 22, 23, "close it"),
+        ("runbook \"r\" {\n  step a {\n}\n", "unclosed `{`", 12, 13, "add the matching `}`"),
+        (
+            "runbook \"r\" {\n  reviewed 2026-02-30\n}\n",
+            "invalid value `2026-02-30`",
+            25,
+            35,
+            "calendar date",
+        ),
+        (
+            "runbook \"r\" {\n  step a { rto 5m }\n}\n",
+            "unknown attribute or action `rto` in a step",
+            25,
+            28,
+            "belongs in the runbook header",
+        ),
+        (
+            "runbook \"r\" {\n  step a { run \"x ${a b}\" }\n}\n",
+            "`${a b}` is not a valid reference",
+            32,
+            38,
+            "names joined by dots",
+        ),
+        (
+            "runbook \"r\" {\n  step a { needs b c }\n}\n",
+            "malformed `needs`",
+            25,
+            34,
+            "needs other_step",
+        ),
+    ];
+    for (src, message, start, end, help) in cases {
+        let (m, s, e, h) = first_error(src);
+        assert_eq!((m.as_str(), s, e), (*message, *start, *end), "for {src:?}");
+        assert!(h.as_deref().is_some_and(|h| h.contains(help)), "help {h:?} for {src:?}");
+    }
+}
+
+#[test]
+fn every_problem_in_a_file_is_reported() {
+    let src =
+        "runbook \"r\" {\n  ownr \"x\"\n  step a { duration 5x; colour red }\n  tittle \"t\"\n}\n";
+    let (parsed, diags) = parse(src, FileId(0));
+    assert!(parsed.is_some());
+    let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "unknown attribute `ownr` in a runbook header",
+            "invalid value `5x`",
+            "unknown attribute or action `colour` in a step",
+            "unknown attribute `tittle` in a runbook header",
+        ]
+    );
+}
+
+#[test]
+fn wrapped_conditions_parse_inside_parentheses() {
+    let src = "runbook \"r\" {\n  step a {\n    when (x == 1\n      && y)\n  }\n}\n";
+    parse_ok(src);
+}

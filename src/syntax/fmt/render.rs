@@ -109,8 +109,11 @@ impl<'t> Layout<'t> {
     pub fn use_call(&self, u: &Use, indent: usize, col: usize) -> String {
         let head = format!("{}.{}(", u.alias.name, u.template.name);
         let flat = self.flat();
-        let args: Vec<String> =
-            u.args.iter().map(|a| format!("{} = {}", a.name.name, flat.value(&a.value, 0, 0, 0))).collect();
+        let args: Vec<String> = u
+            .args
+            .iter()
+            .map(|a| format!("{} = {}", a.name.name, flat.value(&a.value, 0, 0, 0)))
+            .collect();
         let one = format!("{head}{})", args.join(", "));
         if u.args.is_empty() || (!one.contains('\n') && col + width(&one) <= self.max) {
             return one;
