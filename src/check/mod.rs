@@ -57,10 +57,12 @@ impl Checked {
     }
 }
 
-pub fn check(loaded: &Loaded, opts: &Options) -> Checked {
+/// Checks the loaded file. The runbook's syntax tree is consumed step by step as the model is
+/// built, so a large runbook never holds both whole in memory.
+pub fn check(loaded: &mut Loaded, opts: &Options) -> Checked {
     let mut cx = Cx::new();
     let mut out = Checked::default();
-    if let Some(rb) = &loaded.runbook {
+    if let Some(rb) = loaded.runbook.take() {
         runbook(&mut cx, rb, loaded.root, opts, &mut out);
     }
     for t in &loaded.templates {
@@ -82,16 +84,22 @@ pub fn check(loaded: &Loaded, opts: &Options) -> Checked {
     out
 }
 
+/// What the graph checks still need of a step once its syntax tree is gone.
+struct StepRef {
+    id: ast::Ident,
+    needs: Vec<ast::Ident>,
+}
+
 fn runbook(
     cx: &mut Cx,
-    rb: &ast::Runbook,
+    mut rb: ast::Runbook,
     file: crate::diag::FileId,
     opts: &Options,
     out: &mut Checked,
 ) {
     let mut h = header::Header::default();
-    header::declarations(cx, rb, &opts.params, &mut h);
-    header::attributes(cx, rb, &mut h);
+    header::declarations(cx, &rb, &opts.params, &mut h);
+    header::attributes(cx, &rb, &mut h);
     let name = cx.plain(&rb.name, "runbook name").unwrap_or_default();
     let steps: Vec<&ast::Step> = rb
         .items
@@ -140,19 +148,29 @@ fn runbook(
         }
         cx.captures.push(caps);
     }
+    let count = steps.len();
+    drop(first);
+    drop(steps);
     let on_failure = h.on_failure.unwrap_or(FailurePolicy::Abort);
-    let mut model_steps = Vec::with_capacity(steps.len());
-    for (i, s) in steps.iter().enumerate() {
-        model_steps.push(step::step(
-            cx,
-            i,
-            &s.id,
-            s.title.as_ref(),
-            &s.items,
-            (&h.owner, on_failure),
-            s.span,
-        ));
+    let mut model_steps = Vec::with_capacity(count);
+    let mut refs = Vec::with_capacity(count);
+    for item in std::mem::take(&mut rb.items) {
+        let HeaderKind::Step(s) = item.kind else { continue };
+        let i = model_steps.len();
+        let defaults = (&h.owner, on_failure);
+        model_steps.push(step::step(cx, i, &s.id, s.title.as_ref(), &s.items, defaults, s.span));
+        let needs = s
+            .items
+            .into_iter()
+            .filter_map(|it| match it.kind {
+                StepKind::Needs(ids) => Some(ids),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        refs.push(StepRef { id: s.id, needs });
     }
+    let steps = refs;
     needs(cx, &steps, &mut model_steps);
     let durations = model_steps.iter().map(|s| s.duration.unwrap_or(0)).collect();
     let deps = model_steps.iter().map(|s| s.needs.clone()).collect();
@@ -224,11 +242,10 @@ fn runbook(
     out.dag = dag;
 }
 
-fn needs(cx: &mut Cx, steps: &[&ast::Step], model_steps: &mut [model::Step]) {
+fn needs(cx: &mut Cx, steps: &[StepRef], model_steps: &mut [model::Step]) {
     for (i, s) in steps.iter().enumerate() {
-        for item in &s.items {
-            let StepKind::Needs(ids) = &item.kind else { continue };
-            for id in ids {
+        {
+            for id in &s.needs {
                 match cx.steps.get(&*id.name) {
                     Some(&j) if j == i => cx.error(
                         Diagnostic::error(
@@ -263,7 +280,7 @@ fn needs(cx: &mut Cx, steps: &[&ast::Step], model_steps: &mut [model::Step]) {
     }
 }
 
-fn cycle(cx: &mut Cx, steps: &[&ast::Step], c: &crate::graph::Cycle) {
+fn cycle(cx: &mut Cx, steps: &[StepRef], c: &crate::graph::Cycle) {
     if c.nodes.len() == 1 {
         return; // self-dependencies are reported where `needs` is read
     }

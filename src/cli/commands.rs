@@ -96,7 +96,7 @@ fn check_files(
     let (mut errors, mut warnings) = (0, 0);
     let mut unreadable = false;
     for f in files {
-        let loaded = match load(f) {
+        let mut loaded = match load(f) {
             Ok(l) => l,
             Err(e) => {
                 eprint(&e);
@@ -105,7 +105,7 @@ fn check_files(
                 continue;
             }
         };
-        let checked = check::check(&loaded, opts);
+        let checked = check::check(&mut loaded, opts);
         errors += checked.errors();
         warnings += checked.warnings();
         match format {
@@ -126,6 +126,8 @@ fn check_files(
                 ));
             }
         }
+        // Freed by the process's exit instead (see `plan_file`).
+        std::mem::forget((checked, loaded));
     }
     if format == CheckFormat::Json {
         let doc = serde_json::json!({ "diagnostics": all, "errors": errors, "warnings": warnings });
@@ -142,14 +144,14 @@ fn check_files(
 
 /// Loads and checks one runbook for plan (and later run): diagnostics printed, `None` on error.
 fn checked_runbook(path: &Path, opts: &Options, color: bool) -> Option<(Loaded, Checked)> {
-    let loaded = match load(path) {
+    let mut loaded = match load(path) {
         Ok(l) => l,
         Err(e) => {
             eprint(&e);
             return None;
         }
     };
-    let checked = check::check(&loaded, opts);
+    let checked = check::check(&mut loaded, opts);
     if !checked.diags.is_empty() {
         let _ =
             write!(std::io::stderr(), "{}", report::human(&loaded.sources, &checked.diags, color));
@@ -187,6 +189,9 @@ fn plan_file(path: &Path, opts: &Options, format: PlanFormat, color: bool) -> Ou
         PlanFormat::Markdown => plan::markdown::render(&plan, &mut out),
         PlanFormat::Mermaid => plan::mermaid::render(&plan, &mut out),
     };
+    // The process ends right after this: handing a large runbook's many small allocations back
+    // one by one would cost more than the whole plan did.
+    std::mem::forget((plan, checked, loaded));
     match res.and_then(|()| out.flush()) {
         Ok(()) => Outcome::Succeeded,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Outcome::Succeeded,

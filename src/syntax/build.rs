@@ -253,7 +253,8 @@ impl Builder {
     fn step_body(&mut self, p: P) -> (Vec<StepItem>, Span) {
         let span = self.span(&p);
         let close = Span { start: span.end.saturating_sub(1), ..span };
-        let items = p.into_inner().filter_map(|q| self.step_item(q)).collect();
+        let mut items: Vec<StepItem> = p.into_inner().filter_map(|q| self.step_item(q)).collect();
+        items.shrink_to_fit();
         (items, close)
     }
 

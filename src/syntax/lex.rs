@@ -83,7 +83,8 @@ fn line_end(b: &[u8], from: usize) -> usize {
 fn skip_string(b: &[u8], i: usize) -> Result<usize, LexError> {
     if b[i..].starts_with(b"\"\"\"") {
         let mut j = i + 3;
-        while j < b.len() {
+        while let Some(k) = memchr::memchr2(b'"', b'\\', b.get(j..).unwrap_or(&[])) {
+            j += k;
             if b[j] == b'\\' {
                 j += 2;
             } else if b[j..].starts_with(b"\"\"\"") {
@@ -95,12 +96,12 @@ fn skip_string(b: &[u8], i: usize) -> Result<usize, LexError> {
         return Err(LexError::UnterminatedTriple { at: i });
     }
     let mut j = i + 1;
-    while j < b.len() {
+    while let Some(k) = memchr::memchr3(b'"', b'\\', b'\n', &b[j..]) {
+        j += k;
         match b[j] {
             b'\\' if b.get(j + 1).is_some_and(|&c| c != b'\n') => j += 2,
             b'"' => return Ok(j + 1),
-            b'\n' => break,
-            _ => j += 1,
+            _ => break,
         }
     }
     Err(LexError::UnterminatedString { at: i })

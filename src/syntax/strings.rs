@@ -23,6 +23,7 @@ pub fn decode(raw: &str, offset: usize, file: FileId) -> Result<Str, Diagnostic>
         d.run(&raw[1..raw.len().saturating_sub(1).max(1)], offset + 1)?;
     }
     d.flush();
+    d.parts.shrink_to_fit();
     Ok(Str { parts: d.parts, span, triple })
 }
 
