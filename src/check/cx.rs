@@ -89,7 +89,7 @@ impl Cx {
             Diagnostic::error(
                 "drbook::check::unknown_name",
                 span,
-                format!("unknown name `{name}`"),
+                format!("unknown name `{}`", crate::diag::shorten(name)),
             )
             .label("not a param")
             .help(help.unwrap_or_else(|| "a value written `${NAME}` must name a param".into())),

@@ -15,7 +15,7 @@ mod step;
 
 pub use header::parse_param;
 
-use crate::diag::{suggest, Diagnostic, Severity};
+use crate::diag::{shorten, suggest, Diagnostic, Severity};
 use crate::graph::Dag;
 use crate::load::Loaded;
 use crate::model::{self, Date, FailurePolicy, ParamValue};
@@ -268,7 +268,7 @@ fn needs(cx: &mut Cx, steps: &[StepRef], model_steps: &mut [model::Step]) {
                             Diagnostic::error(
                                 "drbook::check::unknown_step",
                                 id.span,
-                                format!("unknown step `{}`", id.name),
+                                format!("unknown step `{}`", shorten(&id.name)),
                             )
                             .label("no step with this id")
                             .help(help),

@@ -75,7 +75,7 @@ pub fn resolve(cx: &mut Cx, path: &Path, at: At) -> Option<Ref> {
                 Diagnostic::error(
                     "drbook::check::unknown_name",
                     path.span,
-                    format!("unknown name `{name}`"),
+                    format!("unknown name `{}`", crate::diag::shorten(name)),
                 )
                 .label("not a param, secret or capture")
                 .help(help.unwrap_or_else(|| {

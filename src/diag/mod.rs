@@ -80,6 +80,9 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    if name.len() > 64 {
+        return None; // nobody misspells a name this long, and fuzzy matching it is costly
+    }
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         if c == name {
@@ -92,6 +95,14 @@ pub fn did_you_mean<'a>(
         }
     }
     best.map(|(_, c)| c)
+}
+
+/// A name as shown in a message: at most 40 characters, then `…`.
+pub fn shorten(name: &str) -> std::borrow::Cow<'_, str> {
+    match name.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &name[..cut]).into(),
+        None => name.into(),
+    }
 }
 
 /// `Some("did you mean `x`?")` when a close candidate exists.

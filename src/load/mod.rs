@@ -70,6 +70,27 @@ pub fn load_path(path: &Path) -> std::io::Result<Loaded> {
     Ok(load_text(&path.display().to_string(), Some(abs), text.into()))
 }
 
+/// How an imported file is named in messages: relative to the importing file's name, so that
+/// `runbooks/x.drbook` importing `./common.drbook` shows `runbooks/common.drbook`.
+fn display_name(importer: &str, target: &str) -> String {
+    let mut out = PathBuf::new();
+    if !importer.starts_with("std/") {
+        if let Some(dir) = Path::new(importer).parent() {
+            out.push(dir);
+        }
+    }
+    for c in Path::new(target).components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some_and(|n| n != "..") => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.display().to_string()
+}
+
 impl Loader {
     fn load_file(&mut self, id: FileId) {
         let text = self.sources.get(id).text.clone();
@@ -172,7 +193,10 @@ impl Loader {
             let id = match (found, abs) {
                 (Some(id), _) => id,
                 (None, Some(abs)) => match std::fs::read_to_string(&abs) {
-                    Ok(text) => self.sources.add(target.clone(), Some(abs), Arc::from(text)),
+                    Ok(text) => {
+                        let shown = display_name(&self.sources.get(from).name, &target);
+                        self.sources.add(shown, Some(abs), Arc::from(text))
+                    }
                     Err(e) => return self.not_found(span, &target, &e.to_string()),
                 },
                 (None, None) => return self.not_found(span, &target, "no such file"),

@@ -4,7 +4,7 @@
 use super::ast::*;
 use super::strings;
 use super::Rule;
-use crate::diag::{suggest, Diagnostic, FileId, Span};
+use crate::diag::{shorten, suggest, Diagnostic, FileId, Span};
 use pest::iterators::{Pair, Pairs};
 
 type P<'a> = Pair<'a, Rule>;
@@ -633,7 +633,8 @@ impl Builder {
     fn unknown<T>(&mut self, p: P, ctx: Ctx) -> Option<T> {
         let span = self.span(&p);
         let name_pair = p.into_inner().next()?;
-        let name = name_pair.as_str();
+        let short = shorten(name_pair.as_str());
+        let name: &str = &short;
         let name_span = self.span(&name_pair);
         let (here, what): (&[&str], &str) = match ctx {
             Ctx::Top => (TOP, "at the top of a file"),
