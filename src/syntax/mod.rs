@@ -75,18 +75,56 @@ fn runbook(
     }
     let head = run_pest(Rule::runbook_open, text, s, open, b)?;
     let name = b.runbook_name(head, s)?;
-    let mut items = Vec::new();
-    for (is, ie) in lex::statements(text, open + 1, close) {
-        if let Some(pairs) = run_pest(Rule::runbook_entry, text, is, ie, b) {
-            items.extend(b.header_item(pairs, is));
-        }
-    }
+    let stmts = lex::statements(text, open + 1, close);
+    let items = body_items(text, &stmts, b);
     Some(ast::Runbook {
         name,
         items,
         span: Span::new(b.file, s, e.min(close + 1)),
         close: Span::new(b.file, close, close + 1),
     })
+}
+
+/// Statements below this count are parsed on the calling thread.
+const PARALLEL_FROM: usize = 4096;
+
+/// Parses the runbook body's statements; a large body is cut in halves parsed on two threads
+/// (each statement parses independently), and the results are joined in source order.
+fn body_items(
+    text: &str,
+    stmts: &[(usize, usize)],
+    b: &mut build::Builder,
+) -> Vec<ast::HeaderItem> {
+    let parse_all = |stmts: &[(usize, usize)], b: &mut build::Builder| {
+        let mut items = Vec::with_capacity(stmts.len());
+        for &(s, e) in stmts {
+            if let Some(pairs) = run_pest(Rule::runbook_entry, text, s, e, b) {
+                items.extend(b.header_item(pairs, s));
+            }
+        }
+        items
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    if stmts.len() < PARALLEL_FROM || workers < 2 {
+        return parse_all(stmts, b);
+    }
+    let (first, second) = stmts.split_at(stmts.len() / 2);
+    let mut other = build::Builder::new(b.file);
+    let (mut items, rest) = std::thread::scope(|scope| {
+        let handle = scope.spawn(|| parse_all(second, &mut other));
+        let items = parse_all(first, b);
+        (items, handle.join())
+    });
+    match rest {
+        Ok(rest) => {
+            items.extend(rest);
+            b.diags.append(&mut other.diags);
+        }
+        // A panic in the helper thread is a bug; parse its half here so the user still gets
+        // an answer (and the panic message went to stderr).
+        Err(_) => items.extend(parse_all(second, b)),
+    }
+    items
 }
 
 fn run_pest<'t>(
