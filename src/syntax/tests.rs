@@ -105,3 +105,28 @@ fn wrapped_conditions_parse_inside_parentheses() {
     let src = "runbook \"r\" {\n  step a {\n    when (x == 1\n      && y)\n  }\n}\n";
     parse_ok(src);
 }
+
+#[test]
+fn a_large_body_parsed_in_halves_keeps_source_order() {
+    let mut src = String::from("runbook \"big\" {\n");
+    for i in 0..5000 {
+        src.push_str(&format!("  step s{i} {{ duration 1m; bogus{i} 1 }}\n"));
+    }
+    src.push_str("}\n");
+    let (parsed, diags) = parse(&src, FileId(0));
+    let file = parsed.expect("parsed").file;
+    let ast::Item::Runbook(rb) = &file.items[0] else { panic!("runbook expected") };
+    let ids: Vec<String> = rb
+        .items
+        .iter()
+        .filter_map(|i| match &i.kind {
+            ast::HeaderKind::Step(s) => Some(s.id.name.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 5000);
+    assert!(ids.iter().enumerate().all(|(i, id)| *id == format!("s{i}")));
+    assert_eq!(diags.len(), 5000);
+    assert!(diags.windows(2).all(|w| w[0].span.start < w[1].span.start));
+    assert_eq!(diags[4999].message, "unknown attribute or action `bogus4999` in a step");
+}
