@@ -55,7 +55,7 @@ pub fn step(
     let at = At { step: index, own: None };
     let at_own = At { step: index, own: Some(&own) };
     for item in items {
-        if let Some(key) = single(&item.kind) {
+        if let Some(key) = item.kind.once_key() {
             if let Some(first) = seen.get(key) {
                 let (code, msg) = if key == "action" {
                     ("drbook::check::two_actions", format!("step `{}` has two actions", id.name))
@@ -178,28 +178,6 @@ pub fn step(
         }
     }
     s
-}
-
-/// The key under which an item may appear only once.
-fn single(k: &StepKind) -> Option<&'static str> {
-    Some(match k {
-        StepKind::Attr(kw, _) => match &*kw.name {
-            "owner" => "owner",
-            "duration" => "duration",
-            "timeout" => "timeout",
-            "on_failure" => "on_failure",
-            _ => "workdir",
-        },
-        StepKind::When(_) => "when",
-        StepKind::Retry { .. } => "retry",
-        StepKind::Idempotent => "idempotent",
-        StepKind::Approval(_) => "approval",
-        StepKind::Env(_) => "env",
-        StepKind::Measure { .. } => "measure",
-        StepKind::Rollback(_) => "rollback",
-        StepKind::Action(_) => "action",
-        _ => return None,
-    })
 }
 
 fn regex(cx: &mut Cx, span: Span, pattern: String) -> Option<CaptureFrom> {

@@ -41,38 +41,17 @@ fn expand(l: &mut Loader, file: FileId, items: Vec<StepItem>, depth: usize) -> V
         }
     }
     let own_has_action = own.iter().any(|i| matches!(i.kind, StepKind::Action(_)));
-    let own_keys: Vec<&'static str> = own.iter().filter_map(single_key).collect();
+    let own_keys: Vec<&'static str> = own.iter().filter_map(|i| i.kind.once_key()).collect();
     for item in spliced {
         let overridden = match &item.kind {
             StepKind::Action(_) => own_has_action,
-            _ => single_key(&item).is_some_and(|k| own_keys.contains(&k)),
+            _ => item.kind.once_key().is_some_and(|k| own_keys.contains(&k)),
         };
         if !overridden {
             own.push(item);
         }
     }
     own
-}
-
-/// The attribute a step may hold only once; `None` for repeatable ones.
-fn single_key(item: &StepItem) -> Option<&'static str> {
-    Some(match &item.kind {
-        StepKind::Attr(kw, _) => match &*kw.name {
-            "owner" => "owner",
-            "duration" => "duration",
-            "timeout" => "timeout",
-            "on_failure" => "on_failure",
-            _ => "workdir",
-        },
-        StepKind::When(_) => "when",
-        StepKind::Retry { .. } => "retry",
-        StepKind::Idempotent => "idempotent",
-        StepKind::Approval(_) => "approval",
-        StepKind::Env(_) => "env",
-        StepKind::Rollback(_) => "rollback",
-        StepKind::Measure { .. } => "measure",
-        _ => return None,
-    })
 }
 
 fn instantiate(

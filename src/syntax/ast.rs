@@ -236,6 +236,35 @@ pub enum StepKind {
     Use(Use),
 }
 
+impl StepKind {
+    /// The key under which an item may appear only once in a step (`None` for `needs`,
+    /// `capture`, `check` and `use`, which may repeat). Template splicing and the checker's
+    /// duplicate rule both use it.
+    pub fn once_key(&self) -> Option<&'static str> {
+        Some(match self {
+            StepKind::Attr(kw, _) => match &*kw.name {
+                "owner" => "owner",
+                "duration" => "duration",
+                "timeout" => "timeout",
+                "on_failure" => "on_failure",
+                _ => "workdir",
+            },
+            StepKind::When(_) => "when",
+            StepKind::Retry { .. } => "retry",
+            StepKind::Idempotent => "idempotent",
+            StepKind::Approval(_) => "approval",
+            StepKind::Env(_) => "env",
+            StepKind::Measure { .. } => "measure",
+            StepKind::Rollback(_) => "rollback",
+            StepKind::Action(_) => "action",
+            StepKind::Needs(_)
+            | StepKind::Capture { .. }
+            | StepKind::Check(_)
+            | StepKind::Use(_) => return None,
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ApprovalItem {
     By(Vec<Ident>, Span),
