@@ -23,6 +23,10 @@ pub struct Cx {
     pub template: Option<Vec<String>>,
     /// (using step, target step, span) pairs to verify once the graph exists.
     pub capture_uses: Vec<(usize, usize, Span)>,
+    /// The runbook's file: a name used in another file was spliced from a template.
+    pub file: Option<crate::diag::FileId>,
+    /// Params whose `--param` value did not parse (already reported).
+    pub bad_params: Vec<String>,
     /// Whether the roles block is declared, and its names.
     pub roles: Option<Vec<String>>,
 }
@@ -39,6 +43,8 @@ impl Cx {
             captures: Vec::new(),
             template: None,
             capture_uses: Vec::new(),
+            bad_params: Vec::new(),
+            file: None,
             roles: None,
         }
     }

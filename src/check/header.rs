@@ -162,15 +162,18 @@ fn param(cx: &mut Cx, p: &ast::Param, overrides: &[(String, String)]) -> Option<
     if let Some((_, given)) = overrides.iter().rev().find(|(n, _)| *n == *p.name.name) {
         match parse_param(ty, given) {
             Some(v) => value = Some(v),
-            None => cx.error(
-                Diagnostic::error(
-                    "drbook::check::bad_param",
-                    p.name.span,
-                    format!("`--param {}={given}` is not a {}", p.name.name, ty.name()),
-                )
-                .label(format!("declared as a {}", ty.name()))
-                .help(param_help(ty)),
-            ),
+            None => {
+                cx.bad_params.push(p.name.name.to_string());
+                cx.error(
+                    Diagnostic::error(
+                        "drbook::check::bad_param",
+                        p.name.span,
+                        format!("`--param {}={given}` is not a {}", p.name.name, ty.name()),
+                    )
+                    .label(format!("declared as a {}", ty.name()))
+                    .help(param_help(ty)),
+                );
+            }
         }
     }
     Some(model::Param { name: p.name.name.to_string(), ty, default: value, span: p.name.span })

@@ -156,7 +156,7 @@ pub fn quoted_interpolation(cx: &mut Cx, s: &Str) {
                 .label("already inserted as one shell word")
                 .help("remove the quotes around it: drbook quotes interpolated values itself"),
             ),
-            StrPart::Ref(_) => {}
+            StrPart::Ref(_) | StrPart::Word(_) => {}
         }
     }
 }

@@ -97,6 +97,7 @@ fn runbook(
     opts: &Options,
     out: &mut Checked,
 ) {
+    cx.file = Some(file);
     let mut h = header::Header::default();
     header::declarations(cx, &rb, &opts.params, &mut h);
     header::attributes(cx, &rb, &mut h);
@@ -158,7 +159,8 @@ fn runbook(
         let HeaderKind::Step(s) = item.kind else { continue };
         let i = model_steps.len();
         let defaults = (&h.owner, on_failure);
-        model_steps.push(step::step(cx, i, &s.id, s.title.as_ref(), &s.items, defaults, s.span));
+        // Step-level findings point at the step's id, not its whole body.
+        model_steps.push(step::step(cx, i, &s.id, s.title.as_ref(), &s.items, defaults, s.id.span));
         let needs = s
             .items
             .into_iter()
@@ -201,7 +203,7 @@ fn runbook(
     }
     if opts.require_params {
         for p in &h.params {
-            if p.default.is_none() {
+            if p.default.is_none() && !cx.bad_params.contains(&p.name) {
                 cx.error(
                     Diagnostic::error(
                         "drbook::check::missing_param",

@@ -17,8 +17,12 @@ pub struct At<'a> {
 }
 
 pub fn text(cx: &mut Cx, s: &ast::Str, at: At) -> Text {
-    let mut parts = Vec::with_capacity(s.parts.len());
-    for p in &s.parts {
+    Text { parts: resolve_parts(cx, &s.parts, at) }
+}
+
+fn resolve_parts(cx: &mut Cx, input: &[StrPart], at: At) -> Vec<Part> {
+    let mut parts = Vec::with_capacity(input.len());
+    for p in input {
         match p {
             StrPart::Lit(l) => parts.push(Part::Lit(l.to_string())),
             StrPart::Ref(path) => {
@@ -28,9 +32,13 @@ pub fn text(cx: &mut Cx, s: &ast::Str, at: At) -> Text {
                     parts.push(Part::Lit(format!("${{{}}}", path.dotted())));
                 }
             }
+            StrPart::Word(inner) => {
+                let inner = resolve_parts(cx, inner, at);
+                parts.push(Part::Word(inner));
+            }
         }
     }
-    Text { parts }
+    parts
 }
 
 /// Resolves a dotted name; `None` after reporting it (or, in a template, when it is free).
@@ -70,6 +78,11 @@ pub fn resolve(cx: &mut Cx, path: &Path, at: At) -> Option<Ref> {
                         .unwrap_or_default();
                     help = Some(format!("to use another step's capture write `steps.{id}.{name}`"));
                 }
+            }
+            if help.is_none() && cx.file.is_some_and(|f| f != path.span.file) {
+                help = Some(format!(
+                    "this is inside a template: make `{name}` a template parameter and pass it at the `use`, or declare it in the runbook that uses the template"
+                ));
             }
             cx.error(
                 Diagnostic::error(

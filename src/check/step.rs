@@ -83,7 +83,8 @@ pub fn step(
         match &item.kind {
             StepKind::Attr(kw, v) => match &*kw.name {
                 "owner" => s.owner = cx.plain(v, "owner"),
-                "duration" => s.duration = cx.duration(v, "duration"),
+                // An invalid duration was reported; 0 keeps "no duration" from being said too.
+                "duration" => s.duration = cx.duration(v, "duration").or(Some(0)),
                 "timeout" => s.timeout = cx.duration(v, "timeout"),
                 "on_failure" => {
                     s.on_failure =

@@ -37,10 +37,27 @@ pub fn to_json(sources: &Sources, d: &Diagnostic) -> JsonDiagnostic {
     }
 }
 
-/// A file's text with long lines windowed.
+/// A file's text as shown in snippets: control characters replaced (byte for byte, so spans
+/// still fit) and long lines windowed around the problem.
 struct Windowed {
     name: String,
     text: Arc<str>,
+}
+
+impl Windowed {
+    fn new(name: &str, text: &Arc<str>) -> Windowed {
+        let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+        let text = if text.chars().any(unsafe_char) {
+            let clean: String = text
+                .chars()
+                .map(|c| if unsafe_char(c) { "?".repeat(c.len_utf8()) } else { c.to_string() })
+                .collect();
+            Arc::from(clean)
+        } else {
+            text.clone()
+        };
+        Windowed { name: name.to_string(), text }
+    }
 }
 
 impl SourceCode for Windowed {
@@ -54,6 +71,20 @@ impl SourceCode for Windowed {
         let start = span.offset().min(text.len());
         let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let line = text[..line_start].bytes().filter(|&b| b == b'\n').count();
+        if before == 0 && after == 0 {
+            // The position in the snippet's header: exactly where the span starts.
+            let end = (start + span.len()).min(line_end.max(start));
+            let column = text[line_start..start].chars().count();
+            return Ok(Box::new(MietteSpanContents::new_named(
+                self.name.clone(),
+                &text.as_bytes()[start..end],
+                (start, end - start).into(),
+                line,
+                column,
+                1,
+            )));
+        }
         if line_end - line_start <= MAX_LINE {
             let c = text.read_span(span, before, after)?;
             return Ok(Box::new(MietteSpanContents::new_named(
@@ -73,7 +104,6 @@ impl SourceCode for Windowed {
         while !text.is_char_boundary(to) {
             to += 1;
         }
-        let line = text[..line_start].bytes().filter(|&b| b == b'\n').count();
         let column = text[line_start..from].chars().count();
         Ok(Box::new(MietteSpanContents::new_named(
             self.name.clone(),
@@ -119,8 +149,7 @@ pub fn human(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
         if let Some(h) = &d.help {
             m = m.with_help(h.clone());
         }
-        let report = miette::Report::new(m)
-            .with_source_code(Windowed { name: file.name.clone(), text: file.text.clone() });
+        let report = miette::Report::new(m).with_source_code(Windowed::new(&file.name, &file.text));
         let _ = handler.render_report(&mut out, report.as_ref());
         let (line, col) = file.line_col(d.span.start as usize);
         for (s, l) in &d.related {

@@ -97,6 +97,14 @@ pub fn did_you_mean<'a>(
     best.map(|(_, c)| c)
 }
 
+/// Text from the input made safe for a terminal: control characters (an escape sequence could
+/// rewrite the reader's screen) are shown escaped.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
+}
+
 /// A name as shown in a message: at most 40 characters, then `…`.
 pub fn shorten(name: &str) -> std::borrow::Cow<'_, str> {
     match name.char_indices().nth(40) {

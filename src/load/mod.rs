@@ -32,6 +32,8 @@ pub struct Loaded {
 struct Module {
     file: Option<ast::File>,
     aliases: HashMap<String, FileId>,
+    /// Aliases of imports that failed (already reported): their `use`s are not reported again.
+    failed: Vec<String>,
 }
 
 struct Loader {
@@ -70,6 +72,19 @@ pub fn load_path(path: &Path) -> std::io::Result<Loaded> {
     Ok(load_text(&path.display().to_string(), Some(abs), text.into()))
 }
 
+/// The alias an import would have: `as NAME`, else the module name or file stem.
+fn alias_of(imp: &ast::Import) -> Option<String> {
+    if let Some(a) = &imp.alias {
+        return Some(a.name.to_string());
+    }
+    let ast::ValueKind::Str(s) = &imp.path.kind else { return None };
+    let target = s.as_literal()?;
+    match target.strip_prefix("std/") {
+        Some(name) => Some(name.to_string()),
+        None => Path::new(&target).file_stem().map(|s| s.to_string_lossy().into_owned()),
+    }
+}
+
 /// How an imported file is named in messages: relative to the importing file's name, so that
 /// `runbooks/x.drbook` importing `./common.drbook` shows `runbooks/common.drbook`.
 fn display_name(importer: &str, target: &str) -> String {
@@ -98,10 +113,15 @@ impl Loader {
         self.diags.extend(diags);
         self.stack.push(id);
         let mut aliases = HashMap::new();
+        let mut failed = Vec::new();
         if let Some(p) = &parsed {
             for item in &p.file.items {
                 if let ast::Item::Import(imp) = item {
-                    if let Some((alias, target)) = self.import(id, imp) {
+                    let result = self.import(id, imp);
+                    if result.is_none() {
+                        failed.extend(alias_of(imp));
+                    }
+                    if let Some((alias, target)) = result {
                         if aliases.insert(alias.clone(), target).is_some() {
                             self.diags.push(
                                 Diagnostic::error(
@@ -118,7 +138,7 @@ impl Loader {
             }
         }
         self.stack.pop();
-        self.modules.insert(id, Module { file: parsed.map(|p| p.file), aliases });
+        self.modules.insert(id, Module { file: parsed.map(|p| p.file), aliases, failed });
     }
 
     /// Resolves and loads one import; returns its alias and file.

@@ -69,7 +69,12 @@ fn instantiate(
         );
         return None;
     }
-    let aliases = &l.modules.get(&file)?.aliases;
+    let m = l.modules.get(&file)?;
+    if !m.failed.is_empty() && !m.aliases.contains_key(&*u.alias.name) {
+        // An import of this file failed and was reported; the `use` most likely meant it.
+        return None;
+    }
+    let aliases = &m.aliases;
     let Some(&module) = aliases.get(&*u.alias.name) else {
         let help =
             suggest(&u.alias.name, aliases.keys().map(String::as_str)).unwrap_or_else(|| {
@@ -163,7 +168,10 @@ fn instantiate(
                     )
                     .label(format!("`{}` missing", p.name.name))
                     .related(p.name.span, "parameter declared here without a default")
-                    .help(format!("add `{} = ...` to the call: `{}`", p.name.name, tpl.name.name)),
+                    .help(format!(
+                        "add `{} = ...` to the call of `{}.{}`",
+                        p.name.name, u.alias.name, tpl.name.name
+                    )),
                 );
                 ok = false;
             }
@@ -333,7 +341,11 @@ fn subst_str(s: &Str, b: &HashMap<String, Value>) -> Str {
     for p in &s.parts {
         match p {
             StrPart::Ref(r) if r.segments.len() == 1 && b.contains_key(&*r.segments[0]) => {
-                parts.extend(value_parts(&b[&*r.segments[0]]));
+                parts.push(StrPart::Word(value_parts(&b[&*r.segments[0]])));
+            }
+            StrPart::Word(inner) => {
+                let inner = Str { parts: inner.clone(), span: s.span, triple: false };
+                parts.push(StrPart::Word(subst_str(&inner, b).parts));
             }
             other => parts.push(other.clone()),
         }
@@ -383,7 +395,7 @@ fn subst_expr(e: &Expr, b: &HashMap<String, Value>) -> Expr {
                 {
                     match &s.parts[0] {
                         StrPart::Ref(r) => ExprKind::Name(r.clone()),
-                        StrPart::Lit(_) => ExprKind::Lit(arg.clone()),
+                        StrPart::Lit(_) | StrPart::Word(_) => ExprKind::Lit(arg.clone()),
                     }
                 }
                 _ => ExprKind::Lit(arg.clone()),

@@ -13,6 +13,8 @@ pub struct Text {
 pub enum Part {
     Lit(String),
     Ref(Ref),
+    /// A template argument: one value, a single shell word wherever values are quoted.
+    Word(Vec<Part>),
 }
 
 impl Text {
@@ -20,28 +22,61 @@ impl Text {
         Text { parts: vec![Part::Lit(s.into())] }
     }
 
-    pub fn refs(&self) -> impl Iterator<Item = &Ref> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Ref(r) => Some(r),
-            Part::Lit(_) => None,
-        })
-    }
-
-    /// The text with every reference rendered by `f`; `f` decides how secrets, params and
-    /// captures appear (values, `<secret:NAME>`, shell-quoted words...).
-    pub fn render(&self, mut f: impl FnMut(&Ref) -> String) -> String {
-        let mut out = String::new();
-        for p in &self.parts {
-            match p {
-                Part::Lit(s) => out.push_str(s),
-                Part::Ref(r) => out.push_str(&f(r)),
+    /// Every reference, including those inside template arguments.
+    pub fn refs(&self) -> Vec<&Ref> {
+        fn walk<'a>(parts: &'a [Part], out: &mut Vec<&'a Ref>) {
+            for p in parts {
+                match p {
+                    Part::Ref(r) => out.push(r),
+                    Part::Word(inner) => walk(inner, out),
+                    Part::Lit(_) => {}
+                }
             }
         }
+        let mut out = Vec::new();
+        walk(&self.parts, &mut out);
+        out
+    }
+
+    /// The text with every reference rendered by `f` (values, `<secret:NAME>`...), nothing
+    /// quoted: for URLs, messages, parameters.
+    pub fn render(&self, mut f: impl FnMut(&Ref) -> String) -> String {
+        let mut out = String::new();
+        render_into(&self.parts, false, &mut |r, _| f(r), &mut out);
+        out
+    }
+
+    /// The text as `sh -c` receives it: `f(ref, true)` must return the reference's value as
+    /// one shell word ([`shell_word`]); a template argument is rendered whole with
+    /// `f(ref, false)` for its references and then quoted as one word.
+    pub fn render_shell(&self, mut f: impl FnMut(&Ref, bool) -> String) -> String {
+        let mut out = String::new();
+        render_into(&self.parts, true, &mut f, &mut out);
         out
     }
 
     pub fn is_empty(&self) -> bool {
         self.parts.iter().all(|p| matches!(p, Part::Lit(s) if s.is_empty()))
+    }
+}
+
+fn render_into(
+    parts: &[Part],
+    quote: bool,
+    f: &mut dyn FnMut(&Ref, bool) -> String,
+    out: &mut String,
+) {
+    for p in parts {
+        match p {
+            Part::Lit(s) => out.push_str(s),
+            Part::Ref(r) => out.push_str(&f(r, quote)),
+            Part::Word(inner) if quote => {
+                let mut word = String::new();
+                render_into(inner, false, f, &mut word);
+                out.push_str(&shell_word(&word));
+            }
+            Part::Word(inner) => render_into(inner, false, f, out),
+        }
     }
 }
 

@@ -34,7 +34,7 @@ impl<'a> Ctx<'a> {
 
     /// A string `sh -c` will run: every known value inserted as one shell word.
     fn shell(&self, t: &Text) -> String {
-        t.render(|r| self.reference(r, true))
+        t.render_shell(|r, quote| self.reference(r, quote))
     }
 
     fn reference(&self, r: &Ref, shell: bool) -> String {

@@ -27,6 +27,9 @@ pub struct Str {
 pub enum StrPart {
     Lit(Box<str>),
     Ref(Path),
+    /// A template argument spliced into a template's string: one value, inserted as a single
+    /// shell word in `run` and ssm `commands` (LANGUAGE.md §6). Never produced by the parser.
+    Word(Vec<StrPart>),
 }
 
 /// A dotted name: `region`, `steps.backup.id`, `run.id`.
@@ -49,16 +52,17 @@ impl Str {
         for p in &self.parts {
             match p {
                 StrPart::Lit(s) => out.push_str(s),
-                StrPart::Ref(_) => return None,
+                StrPart::Ref(_) | StrPart::Word(_) => return None,
             }
         }
         Some(out)
     }
 
+    /// The `${...}` references written directly in this string.
     pub fn refs(&self) -> impl Iterator<Item = &Path> {
         self.parts.iter().filter_map(|p| match p {
             StrPart::Ref(r) => Some(r),
-            StrPart::Lit(_) => None,
+            StrPart::Lit(_) | StrPart::Word(_) => None,
         })
     }
 }

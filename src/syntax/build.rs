@@ -97,7 +97,8 @@ fn usage(kw: &str) -> Option<&'static str> {
         "roles" => "roles { lead = [\"alice\", \"bob\"] }",
         "step" => "step ID \"Title\" { ... }",
         "needs" => "needs other_step, another_step",
-        "when" | "check" => "check lag_seconds < 900",
+        "when" => "when include_app_check == true",
+        "check" => "check lag_seconds < 900",
         "retry" => "retry 3 every 30s backoff exponential",
         "idempotent" => "idempotent",
         "approval" => "approval { by lead, manager; timeout 15m }",
@@ -565,7 +566,13 @@ impl Builder {
     }
 
     fn expr(&mut self, p: P) -> Option<Expr> {
-        let terms = p.clone().into_inner().flatten().filter(|q| q.as_rule() == Rule::unary).count();
+        // Operands and `!`s both deepen the tree, so both count (10,000 `!` must not recurse).
+        let terms = p
+            .clone()
+            .into_inner()
+            .flatten()
+            .filter(|q| matches!(q.as_rule(), Rule::unary | Rule::not_op))
+            .count();
         if terms > MAX_EXPR_TERMS {
             self.diags.push(
                 Diagnostic::error(
@@ -573,8 +580,10 @@ impl Builder {
                     self.span(&p),
                     "expression too long",
                 )
-                .label(format!("{terms} operands"))
-                .help(format!("an expression may have at most {MAX_EXPR_TERMS} operands")),
+                .label(format!("{terms} operands and `!`s"))
+                .help(format!(
+                    "an expression may have at most {MAX_EXPR_TERMS} operands and `!`s; split the condition over several steps"
+                )),
             );
             return None;
         }
@@ -751,7 +760,7 @@ pub fn pest_error(
         pest::error::InputLocation::Span((s, _)) => s,
     } + base;
     let found = text.get(pos..).and_then(|t| t.split_whitespace().next()).unwrap_or("");
-    let found: String = found.chars().take(20).collect();
+    let found = crate::diag::printable(&found.chars().take(20).collect::<String>());
     let expected = match &err.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
             let mut names: Vec<&str> = positives.iter().filter_map(|r| rule_name(*r)).collect();

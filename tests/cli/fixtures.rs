@@ -2,35 +2,8 @@
 //! `.expected` file holding the exact human stderr of
 //! `drbook check --today 2026-11-23 --color never tests/fixtures/DIR/NAME.drbook`.
 
-use crate::{blessing, crate_root, drbook_files, golden, json, report, Output, Test, TODAY};
+use crate::{crate_root, drbook_files, golden, json, report, Output, Test, TODAY};
 use std::path::Path;
-
-/// Fixtures whose `.expected` file holds what drbook *should* print, which it does not yet.
-/// `err_fixtures_match_expected_stderr` only checks their exit code, blessing leaves their
-/// expected file alone, and `known_bug_fixtures_match_expected_stderr` (ignored) compares
-/// them. Remove an entry once the bug is fixed.
-const KNOWN_BUGS: &[(&str, &str)] = &[
-    (
-        "tests/fixtures/err/bad-duration.drbook",
-        "`duration 5x` also warns that the step has no `duration` (cascade)",
-    ),
-    (
-        "tests/fixtures/err/missing-import.drbook",
-        "a failed import also reports every `use` of its alias as `no import named ...`",
-    ),
-    (
-        "tests/fixtures/err/missing-local-import.drbook",
-        "cascade `no import named common`, whose help suggests `import \"std/common\"`",
-    ),
-    (
-        "tests/fixtures/err/missing-template-argument.drbook",
-        "help reads `add ... to the call: `scale``, a broken sentence",
-    ),
-];
-
-fn is_known_bug(path: &str) -> bool {
-    KNOWN_BUGS.iter().any(|(p, _)| *p == path)
-}
 
 fn check(path: &str, extra: &[&str]) -> Output {
     Test::new().in_crate_root().args(&["check", "--today", TODAY]).args(extra).arg(path).run()
@@ -61,7 +34,7 @@ fn expected_path(input: &str) -> String {
 }
 
 /// Golden-compares each input's stderr and checks its exit code.
-fn corpus(dir: &str, code: i32, skip_known_bugs: bool) -> Vec<String> {
+fn corpus(dir: &str, code: i32) -> Vec<String> {
     let mut failures = Vec::new();
     for input in inputs(dir) {
         let out = check(&input, &[]);
@@ -71,9 +44,6 @@ fn corpus(dir: &str, code: i32, skip_known_bugs: bool) -> Vec<String> {
                 "{input}: exit code {}, expected {code}\n{}",
                 out.status, out.stderr
             ));
-        }
-        if skip_known_bugs && is_known_bug(&input) {
-            continue;
         }
         if let Err(e) = golden(&expected_path(&input), &out.stderr) {
             failures.push(e);
@@ -210,35 +180,9 @@ fn ok_fixtures_cover_every_construct() {
 
 #[test]
 fn err_fixtures_match_expected_stderr_and_exit_2() {
-    let mut failures = corpus("tests/fixtures/err", 2, true);
+    let mut failures = corpus("tests/fixtures/err", 2);
     failures.extend(orphans("tests/fixtures/err"));
     report(failures);
-}
-
-#[test]
-#[ignore = "known drbook bugs: see KNOWN_BUGS in tests/cli/fixtures.rs"]
-fn known_bug_fixtures_match_expected_stderr() {
-    let mut failures = Vec::new();
-    for (input, bug) in KNOWN_BUGS {
-        let out = check(input, &[]);
-        let expected = std::fs::read_to_string(crate_root().join(expected_path(input)))
-            .expect("a known-bug fixture has a hand-written expected file");
-        if out.stderr != expected {
-            failures.push(format!("{input}: {bug}\n--- actual\n{}", out.stderr));
-        }
-    }
-    report(failures);
-}
-
-#[test]
-fn known_bug_list_names_existing_fixtures() {
-    for (input, _) in KNOWN_BUGS {
-        assert!(crate_root().join(input).is_file(), "{input} is listed but missing");
-        assert!(
-            crate_root().join(expected_path(input)).is_file() || blessing(),
-            "{input} needs a hand-written expected file"
-        );
-    }
 }
 
 #[test]
@@ -319,7 +263,7 @@ fn every_diagnostic_has_a_position_and_a_help_line() {
 
 #[test]
 fn warn_fixtures_match_expected_stderr_and_exit_0() {
-    let mut failures = corpus("tests/fixtures/warn", 0, false);
+    let mut failures = corpus("tests/fixtures/warn", 0);
     failures.extend(orphans("tests/fixtures/warn"));
     report(failures);
 }

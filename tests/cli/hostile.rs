@@ -182,7 +182,6 @@ fn unterminated_megabyte_string_is_reported_at_its_opening_quote() {
 }
 
 #[test]
-#[ignore = "drbook bug: a windowed snippet's header shows the window's start, not the diagnostic's column"]
 fn windowed_snippet_header_shows_the_diagnostic_position() {
     let text = runbook_with(&format!("run \"{}", "b".repeat(1 << 20)));
     Test::new()
@@ -228,7 +227,6 @@ fn hundred_thousand_nested_parentheses_in_when_are_rejected() {
 }
 
 #[test]
-#[ignore = "drbook bug: 10,000 `!` in a `when` overflow the stack (SIGABRT)"]
 fn ten_thousand_negations_do_not_overflow_the_stack() {
     // An even number of `!`: a valid, if absurd, condition.
     let outs = all_commands(runbook_with(&format!("when {}p", "!".repeat(10_000))).as_bytes(), &[]);
@@ -279,7 +277,6 @@ fn check_reports_every_file_even_after_a_missing_one() {
 }
 
 #[test]
-#[ignore = "drbook bug: control characters of the input reach the terminal raw (NUL, ESC sequences)"]
 fn control_characters_are_not_echoed_to_the_terminal() {
     let text = "runbook \"x\" {\n  owner \"o\"\n  rto 1h\n  \u{1b}[2J\0\n}\n";
     let out =
@@ -289,7 +286,6 @@ fn control_characters_are_not_echoed_to_the_terminal() {
 }
 
 #[test]
-#[ignore = "drbook bug: the help of a malformed `when` suggests a `check`"]
 fn malformed_when_is_explained_as_a_when() {
     let out = Test::new()
         .file("x.drbook", &runbook_with("when p &&"))

@@ -341,7 +341,6 @@ fn plan_json_reports_an_over_budget_runbook_and_its_warning() {
 }
 
 #[test]
-#[ignore = "drbook bug: a template argument is spliced into `run` and `commands` without shell quoting"]
 fn template_argument_is_one_shell_word_in_commands() {
     let module = "template echo(x) {\n  run \"echo ${x}\"\n  idempotent\n}\n";
     let runbook = r#"import "./m.drbook"
@@ -371,7 +370,6 @@ runbook "t" {
 }
 
 #[test]
-#[ignore = "drbook bug: a badly typed --param is also reported as missing"]
 fn a_badly_typed_param_is_reported_once() {
     let out = Test::new()
         .in_crate_root()
