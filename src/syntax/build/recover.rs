@@ -1,0 +1,183 @@
+//! Recovery: statements no grammar rule accepted become precise diagnostics (unknown,
+//! misplaced or malformed attributes, with "did you mean" and the statement's usage).
+
+use super::{Builder, P};
+use crate::diag::{shorten, suggest, Diagnostic};
+
+/// Where a statement stands, for "unknown attribute" messages.
+#[derive(Clone, Copy)]
+pub(super) enum Ctx {
+    Top,
+    Runbook,
+    Step,
+    Approval,
+    Rollback,
+    Http,
+    Ssm,
+    Targets,
+    Kv,
+}
+
+const TOP: &[&str] = &["import", "runbook", "template"];
+const RUNBOOK: &[&str] = &[
+    "title",
+    "description",
+    "owner",
+    "rto",
+    "rpo",
+    "tier",
+    "reviewed",
+    "review_every",
+    "on_failure",
+    "parallel",
+    "param",
+    "secret",
+    "roles",
+    "step",
+];
+const STEP: &[&str] = &[
+    "owner",
+    "duration",
+    "timeout",
+    "needs",
+    "when",
+    "retry",
+    "on_failure",
+    "idempotent",
+    "approval",
+    "env",
+    "workdir",
+    "capture",
+    "check",
+    "measure",
+    "rollback",
+    "use",
+    "run",
+    "http",
+    "ssm",
+    "wait",
+    "manual",
+    "notify",
+];
+const ACTIONS: &[&str] = &["run", "http", "ssm", "wait", "manual", "notify"];
+const APPROVAL: &[&str] = &["by", "timeout"];
+const HTTP: &[&str] = &["header", "body", "status", "body_contains"];
+const SSM: &[&str] =
+    &["targets", "instances", "parameters", "max_concurrency", "max_errors", "comment"];
+
+/// How a statement is written, for "malformed" help lines.
+fn usage(kw: &str) -> Option<&'static str> {
+    Some(match kw {
+        "import" => "import \"std/http\"  or  import \"./common.drbook\" as common",
+        "runbook" => "runbook \"name\" { ... }",
+        "template" => "template NAME(param, other = default) { ... }",
+        "title" | "description" => "title \"Fail over to us-west-2\"",
+        "owner" => "owner \"platform-team\"",
+        "rto" | "rpo" | "duration" | "timeout" | "review_every" => "rto 1h30m",
+        "tier" => "tier critical",
+        "reviewed" => "reviewed 2026-10-01",
+        "on_failure" => "on_failure abort | rollback | continue",
+        "parallel" => "parallel 8",
+        "param" => "param NAME = VALUE  or  param NAME: string",
+        "secret" => "secret NAME = env(\"VAR\") | file(\"path\") | ssm(\"/name\")",
+        "roles" => "roles { lead = [\"alice\", \"bob\"] }",
+        "step" => "step ID \"Title\" { ... }",
+        "needs" => "needs other_step, another_step",
+        "when" => "when include_app_check == true",
+        "check" => "check lag_seconds < 900",
+        "retry" => "retry 3 every 30s backoff exponential",
+        "idempotent" => "idempotent",
+        "approval" => "approval { by lead, manager; timeout 15m }",
+        "by" => "by lead, manager",
+        "env" => "env { KEY = \"value\" }",
+        "workdir" => "workdir \"infra/dns\"",
+        "capture" => "capture NAME from stdout | json \"a.b[0]\" | regex \"v(\\d+)\"",
+        "measure" => "measure rpo from lag_seconds",
+        "rollback" => "rollback run \"...\"  or  rollback { run \"...\"; timeout 5m }",
+        "use" => "use alias.template(name = value)",
+        "run" => "run \"command\"",
+        "http" => "http GET \"https://...\" { status 200..299 }",
+        "ssm" => "ssm command \"DOC\" { ... }  |  ssm automation \"DOC\" { ... }  |  ssm put \"/name\" = \"value\"",
+        "wait" => "wait 5m",
+        "manual" => "manual \"what the person does\"",
+        "notify" => "notify \"https://hooks.example.com/...\" \"message\"",
+        "header" => "header \"Authorization\" = \"Bearer ${token}\"",
+        "body" | "body_contains" => "body_contains \"ok\"",
+        "status" => "status 200..299  or  status [200, 204]",
+        "targets" => "targets { tag \"Role\" = \"api\" }",
+        "tag" => "tag \"Role\" = \"api\"",
+        "instances" => "instances [\"i-0abc\", \"i-0def\"]",
+        "parameters" => "parameters { commands = [\"...\"] }",
+        "max_concurrency" | "max_errors" | "comment" => "max_concurrency \"50%\"",
+        _ => return None,
+    })
+}
+
+impl Builder {
+    /// Reports a statement no rule accepted: an unknown attribute (with "did you mean"), a
+    /// known one written wrongly (with its usage), or one that belongs elsewhere.
+    pub(super) fn unknown<T>(&mut self, p: P, ctx: Ctx) -> Option<T> {
+        let span = self.span(&p);
+        let name_pair = p.into_inner().next()?;
+        let short = shorten(name_pair.as_str());
+        let name: &str = &short;
+        let name_span = self.span(&name_pair);
+        let (here, what): (&[&str], &str) = match ctx {
+            Ctx::Top => (TOP, "at the top of a file"),
+            Ctx::Runbook => (RUNBOOK, "in a runbook header"),
+            Ctx::Step => (STEP, "in a step"),
+            Ctx::Approval => (APPROVAL, "in an approval"),
+            Ctx::Rollback => (
+                &["timeout", "run", "http", "ssm", "wait", "manual", "notify"],
+                "in a rollback block",
+            ),
+            Ctx::Http => (HTTP, "in http options"),
+            Ctx::Ssm => (SSM, "in ssm options"),
+            Ctx::Targets => (&["tag"], "in targets"),
+            Ctx::Kv => (&[], "in this block"),
+        };
+        let d = if matches!(ctx, Ctx::Kv) {
+            Diagnostic::error(
+                "drbook::syntax::malformed",
+                span,
+                format!("malformed entry `{name}`"),
+            )
+            .label("expected `KEY = VALUE`")
+            .help("each line of this block is `NAME = VALUE`")
+        } else if here.contains(&name) {
+            Diagnostic::error("drbook::syntax::malformed", span, format!("malformed `{name}`"))
+                .label("cannot read this statement")
+                .with_help(usage(name).map(|u| format!("write it as `{u}`")))
+        } else {
+            let elsewhere = [
+                (TOP, "at the top of a file"),
+                (RUNBOOK, "in the runbook header"),
+                (STEP, "in a step"),
+            ]
+            .into_iter()
+            .find(|(list, _)| list.contains(&name))
+            .map(|(_, w)| w);
+            let kind = if matches!(ctx, Ctx::Step | Ctx::Rollback) {
+                "attribute or action"
+            } else {
+                "attribute"
+            };
+            let help = match elsewhere {
+                Some(w) if !ACTIONS.contains(&name) || !matches!(ctx, Ctx::Step) => {
+                    Some(format!("`{name}` belongs {w}, not {what}"))
+                }
+                _ => suggest(name, here.iter().copied())
+                    .or_else(|| Some(format!("expected one of: {}", here.join(", ")))),
+            };
+            Diagnostic::error(
+                "drbook::syntax::unknown_attribute",
+                name_span,
+                format!("unknown {kind} `{name}` {what}"),
+            )
+            .label("not known here")
+            .with_help(help)
+        };
+        self.diags.push(d);
+        None
+    }
+}
