@@ -169,7 +169,7 @@ def q(s: str) -> str:
     return json.dumps(s)
 
 
-def write_yaml(path: str, name: str, layers: list[list[Step]], n: int, seed: int) -> None:
+def write_yaml(path: str, name: str, layers: list[list[Step]], n: int, seed: int, rollback: bool = True) -> None:
     steps = [s for layer in layers for s in layer]
     out = []
     w = out.append
@@ -190,7 +190,7 @@ def write_yaml(path: str, name: str, layers: list[list[Step]], n: int, seed: int
         w(f"  - name: {s.id}")
         w("    action: aws:runCommand")
         w(f"    timeoutSeconds: {s.minutes * 120}")
-        w(f"    onFailure: step:{s.id}_rollback")
+        w(f"    onFailure: step:{s.id}_rollback" if rollback else "    onFailure: Abort")
         if i + 1 < len(steps):
             w(f"    nextStep: {steps[i + 1].id}")
         else:
@@ -201,7 +201,7 @@ def write_yaml(path: str, name: str, layers: list[list[Step]], n: int, seed: int
         w("      Parameters:")
         w("        commands:")
         w(f"          - {q(s.cmd.format(r=region))}")
-    for s in steps:
+    for s in steps if rollback else []:
         w(f"  - name: {s.id}_rollback")
         w("    action: aws:runCommand")
         w(f"    timeoutSeconds: {s.minutes * 120}")
@@ -233,9 +233,12 @@ def main() -> int:
     os.makedirs(args.out, exist_ok=True)
     dr = os.path.join(args.out, f"{name}.drbook")
     ym = os.path.join(args.out, f"{name}.yaml")
+    fw = os.path.join(args.out, f"{name}-forward.yaml")
     write_drbook(dr, name, layers, args.steps, args.seed, cp)
     write_yaml(ym, name, layers, args.steps, args.seed)
-    for p in (dr, ym):
+    # The same document without the rollback steps: about the size of the .drbook file.
+    write_yaml(fw, name, layers, args.steps, args.seed, rollback=False)
+    for p in (dr, ym, fw):
         size = os.path.getsize(p)
         print(f"{p}: {size} bytes ({size / 1e6:.2f} MB)")
     print(f"{name}: {len(layers)} layers of width {width}, critical path {fmt_minutes(cp)}")

@@ -89,6 +89,7 @@ commands_for() {
     printf 'drbook plan --format json\t%s plan %s --format json\n' "$DRBOOK" "$OUT/synthetic-$n.drbook"
   fi
   printf 'yaml_baseline (serde_norway)\t%s %s\n' "$YAML" "$OUT/synthetic-$n.yaml"
+  printf 'yaml_baseline, forward steps only\t%s %s\n' "$YAML" "$OUT/synthetic-$n-forward.yaml"
 }
 
 # --- preflight: every command must succeed before it is timed -------------------------------
