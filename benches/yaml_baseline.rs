@@ -26,6 +26,10 @@ use std::process::ExitCode;
 
 use serde::Deserialize;
 
+/// The same allocator as `drbook`, so the comparison measures parsing, not allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// An SSM Automation document (schemaVersion 0.3), as far as gen.py uses it.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

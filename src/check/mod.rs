@@ -110,7 +110,9 @@ fn runbook(
             _ => None,
         })
         .collect();
-    let mut first: HashMap<&str, crate::diag::Span> = HashMap::new();
+    let mut first: HashMap<&str, crate::diag::Span> = HashMap::with_capacity(steps.len());
+    cx.steps.reserve(steps.len());
+    cx.captures.reserve(steps.len());
     for (i, s) in steps.iter().enumerate() {
         if let Some(prev) = first.get(&*s.id.name) {
             cx.error(

@@ -7,7 +7,6 @@ use super::names::{self, At};
 use crate::diag::{suggest, Diagnostic, Span};
 use crate::model::{self, Approval, Capture, CaptureFrom, FailurePolicy, Retry};
 use crate::syntax::ast::{self, ApprovalItem, CaptureSource, RollbackItem, StepKind};
-use std::collections::HashMap;
 
 pub const POLICIES: &[&str] = &["abort", "rollback", "continue"];
 
@@ -50,13 +49,14 @@ pub fn step(
         rollback: None,
         span,
     };
-    let mut seen: HashMap<&'static str, Span> = HashMap::new();
+    // A dozen keys at most: a list beats a hash map here (one of these per step).
+    let mut seen: Vec<(&'static str, Span)> = Vec::new();
     let own: Vec<String> = cx.captures.get(index).cloned().unwrap_or_default();
     let at = At { step: index, own: None };
     let at_own = At { step: index, own: Some(&own) };
     for item in items {
         if let Some(key) = item.kind.once_key() {
-            if let Some(first) = seen.get(key) {
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
                 let (code, msg) = if key == "action" {
                     ("drbook::check::two_actions", format!("step `{}` has two actions", id.name))
                 } else {
@@ -78,7 +78,7 @@ pub fn step(
                 );
                 continue;
             }
-            seen.insert(key, item.span);
+            seen.push((key, item.span));
         }
         match &item.kind {
             StepKind::Attr(kw, v) => match &*kw.name {
