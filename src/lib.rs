@@ -12,6 +12,7 @@
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod exec;
 pub mod graph;
 pub mod load;
 pub mod model;

@@ -8,6 +8,7 @@
 
 mod text;
 
+pub use crate::syntax::ast::BinOp;
 pub use text::{shell_word, Part, Text};
 
 use crate::diag::{FileId, Span};
@@ -320,7 +321,7 @@ pub enum Expr {
     Bool(bool),
     Ref(Ref),
     Not(Box<Expr>),
-    Binary(crate::syntax::ast::BinOp, Box<Expr>, Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
 }
 
 /// What a name denotes.

@@ -1,0 +1,11 @@
+//! Exec: runs a checked runbook's DAG (LANGUAGE.md §8).
+//!
+//! Crash-safety contract: a step's start is written to the journal durably (fdatasync)
+//! before its action begins, and its end after the action ends. A crash between the two leaves
+//! the step `running` in the journal; `resume` re-runs it only if it is `idempotent`, and
+//! otherwise asks a person. A step interrupted mid-flight may have had effects.
+
+pub mod clock;
+pub mod secrets;
+pub mod shell;
+pub mod values;

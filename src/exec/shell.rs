@@ -1,0 +1,292 @@
+//! The `run` action: `sh -c SCRIPT` in its own process group, with the step's `env` and
+//! `workdir`, stdout and stderr streamed line by line to the caller, stdout kept (bounded) for
+//! captures. A timeout or a stop request terminates the whole group — grandchildren included —
+//! with SIGTERM, then SIGKILL after a grace period.
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::{mpsc, watch};
+
+/// Stdout kept for captures; the rest is streamed and logged but not kept.
+pub const KEEP_STDOUT: usize = 4 << 20;
+/// Between SIGTERM and SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// A script to run.
+pub struct Script {
+    pub script: String,
+    pub env: Vec<(String, String)>,
+    pub workdir: Option<PathBuf>,
+    pub timeout: Option<Duration>,
+}
+
+/// How it ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    Signalled(i32),
+    TimedOut,
+    Stopped,
+}
+
+pub struct Finished {
+    pub ended: Ended,
+    /// Stdout, up to [`KEEP_STDOUT`] bytes.
+    pub stdout: String,
+    pub truncated: bool,
+}
+
+/// The spawned process: reported before the caller waits for it, so the journal can record it.
+#[derive(Clone, Copy, Debug)]
+pub struct Spawned {
+    pub pid: u32,
+    pub pgid: u32,
+    pub pid_start: u64,
+}
+
+/// Runs the script. `on_spawn` is called once the process exists; `on_line` for every line of
+/// output; `stop` turning true terminates the group.
+pub async fn run(
+    s: Script,
+    on_spawn: impl FnOnce(Spawned),
+    mut on_line: impl FnMut(Stream, &str),
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<Finished> {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(&s.script)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.kill_on_drop(false);
+    for (k, v) in &s.env {
+        cmd.env(k, v);
+    }
+    if let Some(dir) = &s.workdir {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd.spawn()?;
+    let pid = child.id().unwrap_or(0);
+    on_spawn(Spawned { pid, pgid: pid, pid_start: process_start(pid).unwrap_or(0) });
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Stream, String)>();
+    let readers = [
+        child.stdout.take().map(|o| spawn_reader(o, Stream::Stdout, tx.clone())),
+        child.stderr.take().map(|e| spawn_reader(e, Stream::Stderr, tx.clone())),
+    ];
+    drop(tx);
+
+    let mut stdout = String::new();
+    let mut truncated = false;
+    let keep = |stream: Stream, line: &str, stdout: &mut String, truncated: &mut bool| {
+        if stream == Stream::Stdout {
+            if stdout.len() + line.len() < KEEP_STDOUT {
+                stdout.push_str(line);
+                stdout.push('\n');
+            } else {
+                *truncated = true;
+            }
+        }
+    };
+    let deadline = s.timeout.map(|t| tokio::time::Instant::now() + t);
+    let sleep_until = async move {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(sleep_until);
+    let mut outcome: Option<Ended> = None;
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status?,
+            Some((stream, line)) = rx.recv() => {
+                on_line(stream, &line);
+                keep(stream, &line, &mut stdout, &mut truncated);
+            }
+            () = &mut sleep_until, if outcome.is_none() => {
+                outcome = Some(Ended::TimedOut);
+                terminate(pid, &mut child).await;
+            }
+            changed = stop.changed(), if outcome.is_none() => {
+                if changed.is_err() || *stop.borrow() {
+                    outcome = Some(Ended::Stopped);
+                    terminate(pid, &mut child).await;
+                }
+            }
+        }
+    };
+    // The shell is gone; take what its pipes still hold, without waiting on background
+    // processes that inherited them.
+    let drain = tokio::time::sleep(Duration::from_millis(300));
+    tokio::pin!(drain);
+    loop {
+        tokio::select! {
+            next = rx.recv() => match next {
+                Some((stream, line)) => {
+                    on_line(stream, &line);
+                    keep(stream, &line, &mut stdout, &mut truncated);
+                }
+                None => break,
+            },
+            () = &mut drain => break,
+        }
+    }
+    for r in readers.into_iter().flatten() {
+        r.abort();
+    }
+    use std::os::unix::process::ExitStatusExt;
+    let ended = outcome.unwrap_or_else(|| match (status.code(), status.signal()) {
+        (Some(c), _) => Ended::Exited(c),
+        (None, Some(sig)) => Ended::Signalled(sig),
+        (None, None) => Ended::Exited(-1),
+    });
+    Ok(Finished { ended, stdout, truncated })
+}
+
+fn spawn_reader<R>(
+    r: R,
+    stream: Stream,
+    tx: mpsc::UnboundedSender<(Stream, String)>,
+) -> tokio::task::JoinHandle<()>
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(r);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match lines.read_until(b'\n', &mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf);
+                    let line = line.trim_end_matches(['\n', '\r']).to_string();
+                    if tx.send((stream, line)).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// SIGTERM to the group, SIGKILL after [`GRACE`] if the shell is still there.
+async fn terminate(pgid: u32, child: &mut tokio::process::Child) {
+    signal_group(pgid, Signal::SIGTERM);
+    if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
+        signal_group(pgid, Signal::SIGKILL);
+    }
+    // Grandchildren that ignored SIGTERM go too.
+    signal_group(pgid, Signal::SIGKILL);
+}
+
+/// Sends a signal to a process group; a group that is already gone is fine.
+pub fn signal_group(pgid: u32, sig: Signal) {
+    if let Ok(p) = i32::try_from(pgid) {
+        if p > 1 {
+            let _ = killpg(Pid::from_raw(p), sig);
+        }
+    }
+}
+
+/// The process's start time in clock ticks since boot (`/proc/PID/stat`, field 22): with the
+/// pid, it identifies a process across pid reuse.
+pub fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the process recorded as (pid, start) still runs.
+pub fn still_running(pid: u32, start: u64) -> bool {
+    pid > 1 && process_start(pid).is_some_and(|s| s == start)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(s: &str, timeout: Option<Duration>) -> Script {
+        Script {
+            script: s.into(),
+            env: vec![("GREETING".into(), "hi there".into())],
+            workdir: None,
+            timeout,
+        }
+    }
+
+    #[tokio::test]
+    async fn streams_lines_keeps_stdout_and_reports_exit_codes() {
+        let (_tx, rx) = watch::channel(false);
+        let mut lines = Vec::new();
+        let f = run(
+            script("echo \"$GREETING\"; echo oops >&2; exit 3", None),
+            |_| {},
+            |s, l| lines.push((s, l.to_string())),
+            rx,
+        )
+        .await
+        .expect("runs");
+        assert_eq!(f.ended, Ended::Exited(3));
+        assert_eq!(f.stdout, "hi there\n");
+        assert!(lines.contains(&(Stream::Stderr, "oops".to_string())));
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_whole_group_including_grandchildren() {
+        let (_tx, rx) = watch::channel(false);
+        let mut spawned = None;
+        let started = std::time::Instant::now();
+        let f = run(
+            script("sleep 100 & sleep 100", Some(Duration::from_millis(300))),
+            |s| spawned = Some(s),
+            |_, _| {},
+            rx,
+        )
+        .await
+        .expect("runs");
+        assert_eq!(f.ended, Ended::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let pgid = spawned.expect("spawned").pgid;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let alive = std::fs::read_dir("/proc")
+            .expect("proc")
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+            .filter(|p| {
+                // Zombies (state Z) are dead, waiting to be reaped by whoever adopted them.
+                std::fs::read_to_string(format!("/proc/{p}/stat")).ok().and_then(|s| {
+                    let after = s[s.rfind(')')? + 1..].to_string();
+                    let mut f = after.split_whitespace();
+                    let state = f.next()?;
+                    let group = f.nth(1)?.parse::<u32>().ok()?;
+                    (state != "Z").then_some(group)
+                }) == Some(pgid)
+            })
+            .count();
+        assert_eq!(alive, 0, "processes of group {pgid} survived the timeout");
+    }
+
+    #[tokio::test]
+    async fn a_stop_request_terminates_the_action() {
+        let (tx, rx) = watch::channel(false);
+        let handle = tokio::spawn(run(script("sleep 100", None), |_| {}, |_, _| {}, rx));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        tx.send(true).expect("send");
+        let f = handle.await.expect("joins").expect("runs");
+        assert_eq!(f.ended, Ended::Stopped);
+    }
+}

@@ -1,0 +1,259 @@
+//! What names mean while a run executes: params, secrets, captures of earlier steps, the run
+//! id. Renders [`Text`] (shell-quoted inside `run`, LANGUAGE.md §6), evaluates `when`/`check`
+//! expressions, and extracts captures from output.
+
+use super::secrets::Secrets;
+use crate::model::{shell_word, BinOp, CaptureFrom, Expr, ParamValue, Ref, Text};
+use std::collections::{BTreeMap, HashMap};
+
+/// Everything a reference can resolve to at one moment of a run.
+pub struct Values<'a> {
+    pub params: &'a HashMap<String, ParamValue>,
+    pub secrets: &'a Secrets,
+    /// `steps.ID.NAME` by step index: the value, or why there is none.
+    pub capture: &'a dyn Fn(usize, &str) -> Result<String, String>,
+    pub run_id: &'a str,
+    pub runbook: &'a str,
+    /// This step's own captures (in `check` and `measure`).
+    pub own: Option<&'a BTreeMap<String, String>>,
+}
+
+impl Values<'_> {
+    fn lookup(&self, r: &Ref) -> Result<String, String> {
+        match r {
+            Ref::Param(n) => self
+                .params
+                .get(n)
+                .map(ParamValue::render)
+                .ok_or_else(|| format!("param `{n}` has no value")),
+            Ref::Secret(n) => self
+                .secrets
+                .get(n)
+                .map(str::to_string)
+                .ok_or_else(|| format!("secret `{n}` is not resolved")),
+            Ref::Capture(i, n) => (self.capture)(*i, n),
+            Ref::OwnCapture(n) => self
+                .own
+                .and_then(|o| o.get(n))
+                .cloned()
+                .ok_or_else(|| format!("capture `{n}` has no value yet")),
+            Ref::RunId => Ok(self.run_id.to_string()),
+            Ref::RunbookName => Ok(self.runbook.to_string()),
+        }
+    }
+
+    /// The text with every reference replaced by its value; in a `shell` string each value is
+    /// one shell word.
+    pub fn render(&self, t: &Text, shell: bool) -> Result<String, String> {
+        let mut err = None;
+        let mut get = |r: &Ref| match self.lookup(r) {
+            Ok(v) => v,
+            Err(e) => {
+                err.get_or_insert(e);
+                String::new()
+            }
+        };
+        let out = if shell {
+            t.render_shell(|r, quote| {
+                let v = get(r);
+                if quote {
+                    shell_word(&v)
+                } else {
+                    v
+                }
+            })
+        } else {
+            t.render(&mut get)
+        };
+        err.map_or(Ok(out), Err)
+    }
+
+    pub fn eval(&self, e: &Expr) -> Result<Val, String> {
+        Ok(match e {
+            Expr::Str(s) => Val::Str(s.clone()),
+            Expr::Number(n) => Val::Num(*n),
+            Expr::Duration(ms) => Val::Num(*ms as f64 / 1000.0),
+            Expr::Bool(b) => Val::Bool(*b),
+            Expr::Ref(r) => Val::Str(self.lookup(r)?),
+            Expr::Not(x) => Val::Bool(!self.eval(x)?.truthy()?),
+            Expr::Binary(BinOp::And, l, r) => {
+                Val::Bool(self.eval(l)?.truthy()? && self.eval(r)?.truthy()?)
+            }
+            Expr::Binary(BinOp::Or, l, r) => {
+                Val::Bool(self.eval(l)?.truthy()? || self.eval(r)?.truthy()?)
+            }
+            Expr::Binary(op, l, r) => Val::Bool(compare(*op, &self.eval(l)?, &self.eval(r)?)),
+        })
+    }
+}
+
+/// A value of an expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Val {
+    Str(String),
+    Num(f64),
+    Bool(bool),
+}
+
+impl Val {
+    pub fn truthy(&self) -> Result<bool, String> {
+        match self {
+            Val::Bool(b) => Ok(*b),
+            Val::Str(s) if s == "true" => Ok(true),
+            Val::Str(s) if s == "false" => Ok(false),
+            Val::Num(_) | Val::Str(_) => Err(format!("`{}` is not true or false", self.text())),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Val::Str(s) => s.clone(),
+            Val::Num(n) => crate::model::format_number(*n),
+            Val::Bool(b) => b.to_string(),
+        }
+    }
+
+    /// As a number of seconds: a number, or a duration (`15m`).
+    fn number(&self) -> Option<f64> {
+        match self {
+            Val::Num(n) => Some(*n),
+            Val::Str(s) => seconds(s),
+            Val::Bool(_) => None,
+        }
+    }
+}
+
+/// A number, or a duration in seconds.
+pub fn seconds(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if let Ok(n) = t.parse::<f64>() {
+        return n.is_finite().then_some(n);
+    }
+    let is_duration = t.starts_with(|c: char| c.is_ascii_digit())
+        && t.ends_with(|c: char| c.is_ascii_alphabetic());
+    is_duration.then(|| crate::syntax::parse_duration(t)).flatten().map(|ms| ms as f64 / 1000.0)
+}
+
+fn compare(op: BinOp, l: &Val, r: &Val) -> bool {
+    let ord = match (l.number(), r.number()) {
+        (Some(a), Some(b)) => a.partial_cmp(&b),
+        _ => Some(l.text().cmp(&r.text())),
+    };
+    let Some(ord) = ord else { return false };
+    match op {
+        BinOp::Eq => ord.is_eq(),
+        BinOp::Ne => !ord.is_eq(),
+        BinOp::Lt => ord.is_lt(),
+        BinOp::Le => ord.is_le(),
+        BinOp::Gt => ord.is_gt(),
+        BinOp::Ge => ord.is_ge(),
+        BinOp::And | BinOp::Or => false,
+    }
+}
+
+/// Extracts a capture from an action's output (LANGUAGE.md §5 `capture`).
+pub fn capture(from: &CaptureFrom, output: &str) -> Result<String, String> {
+    match from {
+        CaptureFrom::Stdout => Ok(output.trim_end().to_string()),
+        CaptureFrom::Json(path) => {
+            let doc: serde_json::Value = serde_json::from_str(output.trim())
+                .map_err(|e| format!("output is not JSON ({e})"))?;
+            let v = json_path(&doc, path).ok_or_else(|| format!("JSON has no `{path}`"))?;
+            Ok(match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+        }
+        CaptureFrom::Regex(pattern) => {
+            let re = regex::Regex::new(pattern).map_err(|e| format!("bad regex: {e}"))?;
+            let caps =
+                re.captures(output).ok_or_else(|| format!("no match for regex `{pattern}`"))?;
+            let m = caps.get(1).or_else(|| caps.get(0)).map(|m| m.as_str()).unwrap_or_default();
+            Ok(m.to_string())
+        }
+    }
+}
+
+/// `a.b[0].c` in a JSON document.
+fn json_path<'v>(doc: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
+    let mut cur = doc;
+    for seg in path.split('.').filter(|s| !s.is_empty()) {
+        let (key, rest) = seg.find('[').map_or((seg, ""), |i| (&seg[..i], &seg[i..]));
+        if !key.is_empty() {
+            cur = cur.get(key)?;
+        }
+        for idx in rest.split('[').filter(|s| !s.is_empty()) {
+            let n: usize = idx.strip_suffix(']')?.parse().ok()?;
+            cur = cur.get(n)?;
+        }
+    }
+    Some(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Part;
+
+    fn values<'a>(params: &'a HashMap<String, ParamValue>, secrets: &'a Secrets) -> Values<'a> {
+        Values {
+            params,
+            secrets,
+            capture: &|_, n| if n == "id" { Ok("snap-1".into()) } else { Err(format!("no `{n}`")) },
+            run_id: "r1",
+            runbook: "rb",
+            own: None,
+        }
+    }
+
+    #[test]
+    fn hostile_values_stay_one_shell_word() {
+        let params =
+            HashMap::from([("t".to_string(), ParamValue::Str("x; rm -rf / $(reboot)".into()))]);
+        let secrets = Secrets::default();
+        let text =
+            Text { parts: vec![Part::Lit("echo ".into()), Part::Ref(Ref::Param("t".into()))] };
+        let v = values(&params, &secrets);
+        assert_eq!(v.render(&text, true).expect("renders"), "echo 'x; rm -rf / $(reboot)'");
+        assert_eq!(v.render(&text, false).expect("renders"), "echo x; rm -rf / $(reboot)");
+    }
+
+    #[test]
+    fn numbers_and_durations_compare_as_numbers_otherwise_strings() {
+        let params = HashMap::new();
+        let secrets = Secrets::default();
+        let v = values(&params, &secrets);
+        let cmp = |op, l: Expr, r: Expr| {
+            v.eval(&Expr::Binary(op, Box::new(l), Box::new(r))).expect("evaluates")
+        };
+        assert_eq!(
+            cmp(BinOp::Lt, Expr::Str("899.5".into()), Expr::Duration(900_000)),
+            Val::Bool(true)
+        );
+        assert_eq!(cmp(BinOp::Lt, Expr::Str("10".into()), Expr::Number(9.0)), Val::Bool(false));
+        assert_eq!(cmp(BinOp::Eq, Expr::Str("15m".into()), Expr::Number(900.0)), Val::Bool(true));
+        assert_eq!(
+            cmp(BinOp::Lt, Expr::Str("abc".into()), Expr::Str("abd".into())),
+            Val::Bool(true)
+        );
+        assert!(v.eval(&Expr::Not(Box::new(Expr::Str("maybe".into())))).is_err());
+    }
+
+    #[test]
+    fn captures_from_stdout_json_and_regex() {
+        assert_eq!(capture(&CaptureFrom::Stdout, "42\n\n").expect("ok"), "42");
+        let doc = r#"{"DBSnapshots":[{"Id":"snap-9","Size":5,"Tags":{"a":1}}]}"#;
+        assert_eq!(
+            capture(&CaptureFrom::Json("DBSnapshots[0].Id".into()), doc).expect("ok"),
+            "snap-9"
+        );
+        assert_eq!(
+            capture(&CaptureFrom::Json("DBSnapshots[0].Tags".into()), doc).expect("ok"),
+            r#"{"a":1}"#
+        );
+        assert!(capture(&CaptureFrom::Json("nope".into()), doc).is_err());
+        assert_eq!(capture(&CaptureFrom::Regex(r"v(\d+)".into()), "app v12 ok").expect("ok"), "12");
+        assert_eq!(capture(&CaptureFrom::Regex(r"\d+".into()), "a 77 b").expect("ok"), "77");
+        assert!(capture(&CaptureFrom::Regex(r"x(\d)".into()), "none").is_err());
+    }
+}
