@@ -14,6 +14,7 @@ pub mod cli;
 pub mod diag;
 pub mod exec;
 pub mod graph;
+pub mod journal;
 pub mod load;
 pub mod model;
 pub mod plan;

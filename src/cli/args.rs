@@ -10,6 +10,9 @@ pub struct Cli {
     /// When to use colours in diagnostics.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Who is acting (journaled with decisions); default $DRBOOK_USER, then the OS user.
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    pub as_user: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -58,6 +61,55 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Run a runbook: steps in dependency order, journaled durably, timed against the RTO.
+    Run {
+        /// The runbook.
+        file: PathBuf,
+        /// Set a param (NAME=VALUE); repeatable.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[command(flatten)]
+        common: RunFlags,
+        /// Name the run (for schedulers); refused while a run with this id exists.
+        #[arg(long, value_name = "ID")]
+        run_id: Option<String>,
+        /// When the incident was declared (RFC 3339): the RTO clock starts there.
+        #[arg(long, value_name = "TIMESTAMP")]
+        since: Option<String>,
+        /// Start even if an unfinished run of this runbook exists in the state dir.
+        #[arg(long)]
+        allow_concurrent: bool,
+        /// Simulate: no actions, no state written, time fast-forwarded by `duration`s.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Continue an interrupted, paused or failed run without repeating finished steps.
+    Resume {
+        /// The run's id (`drbook status` lists them).
+        run_id: String,
+        #[command(flatten)]
+        common: RunFlags,
+        /// The runbook file, when it moved since the run started.
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Decide a step that was running when the runner died: STEP=retry|done|fail.
+        #[arg(long = "interrupted", value_name = "STEP=DECISION")]
+        interrupted: Vec<String>,
+        /// Accept changes to the runbook in steps that have not started.
+        #[arg(long)]
+        allow_edited: bool,
+    },
+    /// Show runs in the state dir, or one run's steps.
+    Status {
+        /// A run id; without it, every run is listed.
+        run_id: Option<String>,
+        /// Where runs are kept.
+        #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
+        state_dir: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+        format: StatusFormat,
+    },
     /// Format runbooks in the canonical layout (comments kept).
     Fmt {
         /// Files to format in place.
@@ -67,6 +119,41 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+}
+
+/// Flags shared by `run` and `resume`.
+#[derive(clap::Args, Debug)]
+pub struct RunFlags {
+    /// Where runs are kept.
+    #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
+    pub state_dir: PathBuf,
+    /// Most steps at once (overrides the runbook's `parallel`).
+    #[arg(long, value_name = "N")]
+    pub parallel: Option<usize>,
+    /// Never prompt: pause (exit 3) where a person is needed.
+    #[arg(long)]
+    pub non_interactive: bool,
+    /// Exit 6 when the run succeeded but missed the runbook's `rto`.
+    #[arg(long)]
+    pub strict_rto: bool,
+    /// Write the final report to FILE (`.json` or `.md`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Progress as plain lines, or one JSON event per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -32,11 +32,66 @@ pub fn run(cli: Cli) -> Outcome {
             plan_file(&file, &opts, format, color)
         }
         Command::Fmt { files, check } => fmt_files(&files, check, color),
+        Command::Run { file, params, common, run_id, since, allow_concurrent, dry_run } => {
+            let Some(pairs) = param_pairs(&params) else { return Outcome::Invalid };
+            let user = super::runs::identity(cli.as_user.as_deref());
+            super::runs::run(
+                &file,
+                pairs,
+                &common,
+                run_id,
+                since.as_deref(),
+                allow_concurrent,
+                dry_run,
+                user,
+                color,
+            )
+        }
+        Command::Resume { run_id, common, file, interrupted, allow_edited } => {
+            let user = super::runs::identity(cli.as_user.as_deref());
+            super::runs::resume(
+                &run_id,
+                &common,
+                file.as_deref(),
+                &interrupted,
+                allow_edited,
+                user,
+                color,
+            )
+        }
+        Command::Status { run_id, state_dir, format } => {
+            super::runs::status(&state_dir, run_id.as_deref(), format)
+        }
     }
 }
 
 fn eprint(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+/// Today's date (UTC).
+pub(super) fn today() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Date::from_days((secs / 86_400) as i64)
+}
+
+/// `--param NAME=VALUE` values, split.
+fn param_pairs(params: &[String]) -> Option<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    for p in params {
+        match p.split_once('=') {
+            Some((n, v)) if !n.trim().is_empty() => {
+                pairs.push((n.trim().to_string(), v.to_string()))
+            }
+            _ => {
+                eprint(&format!("error: `--param {p}` must be NAME=VALUE"));
+                return None;
+            }
+        }
+    }
+    Some(pairs)
 }
 
 fn options(
@@ -53,26 +108,10 @@ fn options(
                 return None;
             }
         },
-        None => {
-            let secs = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            Date::from_days((secs / 86_400) as i64)
-        }
+        None => self::today(),
     };
-    let mut pairs = Vec::new();
-    for p in params {
-        match p.split_once('=') {
-            Some((n, v)) if !n.trim().is_empty() => {
-                pairs.push((n.trim().to_string(), v.to_string()))
-            }
-            _ => {
-                eprint(&format!("error: `--param {p}` must be NAME=VALUE"));
-                return None;
-            }
-        }
-    }
-    Some(Options { today, params: pairs, require_params, strict })
+    let params = param_pairs(params)?;
+    Some(Options { today, params, require_params, strict })
 }
 
 fn parse_date(s: &str) -> Option<Date> {
@@ -143,7 +182,11 @@ fn check_files(
 }
 
 /// Loads and checks one runbook for plan (and later run): diagnostics printed, `None` on error.
-fn checked_runbook(path: &Path, opts: &Options, color: bool) -> Option<(Loaded, Checked)> {
+pub(super) fn checked_runbook(
+    path: &Path,
+    opts: &Options,
+    color: bool,
+) -> Option<(Loaded, Checked)> {
     let mut loaded = match load(path) {
         Ok(l) => l,
         Err(e) => {

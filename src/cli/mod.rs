@@ -3,7 +3,10 @@
 
 mod args;
 mod commands;
+mod progress;
 mod report;
+mod runreport;
+mod runs;
 
 pub use args::Cli;
 use clap::Parser;

@@ -6,6 +6,8 @@
 //! otherwise asks a person. A step interrupted mid-flight may have had effects.
 
 pub mod clock;
+pub mod run;
 pub mod secrets;
 pub mod shell;
+pub mod simulate;
 pub mod values;

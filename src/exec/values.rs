@@ -11,7 +11,7 @@ pub struct Values<'a> {
     pub params: &'a HashMap<String, ParamValue>,
     pub secrets: &'a Secrets,
     /// `steps.ID.NAME` by step index: the value, or why there is none.
-    pub capture: &'a dyn Fn(usize, &str) -> Result<String, String>,
+    pub capture: &'a (dyn Fn(usize, &str) -> Result<String, String> + Sync),
     pub run_id: &'a str,
     pub runbook: &'a str,
     /// This step's own captures (in `check` and `measure`).

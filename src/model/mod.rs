@@ -353,3 +353,57 @@ pub fn fmt_duration(ms: Millis) -> String {
     }
     out
 }
+
+/// Small runbooks built in code, for tests of the stages after `check`.
+#[cfg(test)]
+pub mod tests_support {
+    use super::*;
+
+    /// A runbook of `run "true"` steps with the given durations and needs.
+    pub fn runbook_with_durations(durations: &[Millis], needs: &[&[usize]]) -> Runbook {
+        let steps = durations
+            .iter()
+            .zip(needs)
+            .enumerate()
+            .map(|(i, (d, n))| Step {
+                id: format!("s{i}"),
+                title: None,
+                owner: None,
+                duration: Some(*d),
+                timeout: None,
+                needs: n.to_vec(),
+                when: None,
+                retry: None,
+                on_failure: FailurePolicy::Abort,
+                idempotent: true,
+                approval: None,
+                env: Vec::new(),
+                workdir: None,
+                captures: Vec::new(),
+                checks: Vec::new(),
+                measure_rpo: None,
+                action: Some(Action::Run { script: Text::literal("true") }),
+                rollback: None,
+                span: Span::default(),
+            })
+            .collect();
+        Runbook {
+            name: "t".into(),
+            title: None,
+            description: None,
+            owner: None,
+            rto: None,
+            rpo: None,
+            tier: None,
+            reviewed: None,
+            review_every: None,
+            on_failure: FailurePolicy::Abort,
+            parallel: 16,
+            params: Vec::new(),
+            secrets: Vec::new(),
+            roles: None,
+            steps,
+            file: FileId(0),
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! What a person or a log sees while a run goes: one line per event, timestamped (text), or
+//! one JSON object per line (`--log-format json`), and the terminal prompt for manual steps.
+
+use crate::exec::run::{Note, Observer, Person};
+use crate::exec::shell::Stream;
+use crate::model::fmt_duration;
+use std::io::{BufRead, Write};
+use std::sync::Mutex;
+
+/// Prints notes as they come.
+pub struct Lines {
+    pub json: bool,
+    out: Mutex<std::io::Stdout>,
+}
+
+impl Lines {
+    pub fn new(json: bool) -> Lines {
+        Lines { json, out: Mutex::new(std::io::stdout()) }
+    }
+
+    fn emit(&self, text: &str) {
+        let out = self.out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = out.lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+}
+
+fn hms() -> String {
+    let now = crate::exec::clock::now();
+    now.get(11..19).unwrap_or("").to_string()
+}
+
+fn dur(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        fmt_duration(ms / 1000 * 1000)
+    }
+}
+
+impl Observer for Lines {
+    fn note(&self, n: Note) {
+        if self.json {
+            self.emit(&json(&n).to_string());
+            return;
+        }
+        let t = hms();
+        let line = match n {
+            Note::StepStarted { step, attempt, expected_ms } => {
+                let exp = expected_ms
+                    .map_or(String::new(), |e| format!(", expected {}", fmt_duration(e)));
+                format!("{t}  ▶ {step} (attempt {attempt}{exp})")
+            }
+            Note::Output { step, stream, line } => {
+                let mark = if stream == Stream::Stderr { "!" } else { "│" };
+                format!("{t}    {step} {mark} {line}")
+            }
+            Note::StepSucceeded { step, took_ms, expected_ms, .. } => {
+                let exp = expected_ms
+                    .map_or(String::new(), |e| format!(" (expected {})", fmt_duration(e)));
+                format!("{t}  ✓ {step} in {}{exp}", dur(took_ms))
+            }
+            Note::StepFailed { step, attempt, error, retry_in_ms } => {
+                let retry =
+                    retry_in_ms.map_or(String::new(), |w| format!("; retrying in {}", dur(w)));
+                format!("{t}  ✗ {step} failed (attempt {attempt}): {error}{retry}")
+            }
+            Note::StepSkipped { step, reason } => format!("{t}  - {step} skipped: {reason}"),
+            Note::StepWaiting { step, reason } => {
+                format!("{t}  ⏸ {step} waits for a person: {reason}")
+            }
+            Note::StepInterrupted { step } => format!("{t}  ■ {step} interrupted"),
+            Note::Overrun { step, expected_ms, elapsed_ms } => {
+                format!(
+                    "{t}  ⚠ {step} overran its expected {}: {}",
+                    fmt_duration(expected_ms),
+                    dur(elapsed_ms)
+                )
+            }
+            Note::Clock { elapsed_ms, projected_ms, rto_ms, over } => {
+                let budget = match rto_ms {
+                    Some(r) if over => format!(
+                        " — OVER the {} budget by {}",
+                        fmt_duration(r),
+                        dur(projected_ms - r)
+                    ),
+                    Some(r) => {
+                        format!(" of {} budget (slack {})", fmt_duration(r), dur(r - projected_ms))
+                    }
+                    None => String::new(),
+                };
+                format!(
+                    "{t}    clock: elapsed {}, projected finish {}{budget}",
+                    dur(elapsed_ms),
+                    dur(projected_ms)
+                )
+            }
+        };
+        self.emit(&line);
+    }
+}
+
+fn json(n: &Note) -> serde_json::Value {
+    use serde_json::json;
+    let ts = crate::exec::clock::now();
+    match n {
+        Note::StepStarted { step, attempt, expected_ms } => {
+            json!({"ts": ts, "event": "step_started", "step": step, "attempt": attempt, "expected_ms": expected_ms})
+        }
+        Note::Output { step, stream, line } => json!({"ts": ts, "event": "output", "step": step,
+            "stream": if *stream == Stream::Stderr { "stderr" } else { "stdout" }, "line": line}),
+        Note::StepSucceeded { step, attempt, took_ms, expected_ms } => {
+            json!({"ts": ts, "event": "step_succeeded",
+            "step": step, "attempt": attempt, "took_ms": took_ms, "expected_ms": expected_ms})
+        }
+        Note::StepFailed { step, attempt, error, retry_in_ms } => {
+            json!({"ts": ts, "event": "step_failed",
+            "step": step, "attempt": attempt, "error": error, "retry_in_ms": retry_in_ms})
+        }
+        Note::StepSkipped { step, reason } => {
+            json!({"ts": ts, "event": "step_skipped", "step": step, "reason": reason})
+        }
+        Note::StepWaiting { step, reason } => {
+            json!({"ts": ts, "event": "step_waiting", "step": step, "reason": reason})
+        }
+        Note::StepInterrupted { step } => {
+            json!({"ts": ts, "event": "step_interrupted", "step": step})
+        }
+        Note::Overrun { step, expected_ms, elapsed_ms } => {
+            json!({"ts": ts, "event": "overrun", "step": step,
+            "expected_ms": expected_ms, "elapsed_ms": elapsed_ms})
+        }
+        Note::Clock { elapsed_ms, projected_ms, rto_ms, over } => {
+            json!({"ts": ts, "event": "clock",
+            "elapsed_ms": elapsed_ms, "projected_ms": projected_ms, "rto_ms": rto_ms, "over_budget": over})
+        }
+    }
+}
+
+/// Asks at the terminal.
+pub struct Terminal;
+
+impl Person for Terminal {
+    fn manual(&self, step: &str, instructions: &str) -> Result<(), String> {
+        let mut err = std::io::stderr();
+        let _ = writeln!(err, "\n── manual step `{step}` ──\n{instructions}");
+        loop {
+            let _ = write!(err, "Done? [d]one / [f]ailed: ");
+            let _ = err.flush();
+            let mut answer = String::new();
+            if std::io::stdin().lock().read_line(&mut answer).unwrap_or(0) == 0 {
+                return Err("no answer (end of input)".into());
+            }
+            match answer.trim().to_ascii_lowercase().as_str() {
+                "d" | "done" => return Ok(()),
+                "f" | "fail" | "failed" => {
+                    let _ = write!(err, "What went wrong? ");
+                    let _ = err.flush();
+                    let mut reason = String::new();
+                    let _ = std::io::stdin().lock().read_line(&mut reason);
+                    let reason = reason.trim();
+                    return Err(if reason.is_empty() {
+                        "marked failed".into()
+                    } else {
+                        reason.to_string()
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+}

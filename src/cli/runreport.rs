@@ -1,0 +1,170 @@
+//! The final report of a run (`--report FILE`, `.json` or `.md`, and the summary printed at
+//! the end): each step's expected and actual duration, attempts and status; the achieved RTO
+//! against `rto` and the achieved RPO against `rpo`, with PASS/FAIL.
+
+use crate::exec::clock;
+use crate::journal::RunState;
+use crate::model::{fmt_duration, Runbook};
+use serde::Serialize;
+use std::path::Path;
+
+#[derive(Serialize)]
+pub struct Report {
+    pub run_id: String,
+    pub runbook: String,
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub rto_seconds: Option<f64>,
+    pub achieved_rto_seconds: Option<f64>,
+    pub rto_met: Option<bool>,
+    pub rpo_seconds: Option<f64>,
+    pub achieved_rpo_seconds: Option<f64>,
+    pub rpo_met: Option<bool>,
+    pub steps: Vec<StepReport>,
+}
+
+#[derive(Serialize)]
+pub struct StepReport {
+    pub id: String,
+    pub status: String,
+    pub attempts: u32,
+    pub expected_seconds: Option<f64>,
+    pub actual_seconds: Option<f64>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+fn secs(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// From the RTO clock's start to the run's end (or now, while unfinished).
+pub fn achieved_rto_ms(s: &RunState) -> Option<u64> {
+    let start = clock::parse(&s.clock_start)?;
+    let end = s.finished_at.as_deref().and_then(clock::parse).unwrap_or_else(clock::now_ms);
+    u64::try_from(end - start).ok()
+}
+
+pub fn build(s: &RunState, rb: &Runbook) -> Report {
+    let rto = achieved_rto_ms(s);
+    let rpo = s.steps.iter().filter_map(|(_, r)| r.rpo_ms).max();
+    let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    Report {
+        run_id: s.run_id.clone(),
+        runbook: s.runbook.clone(),
+        status: word(serde_json::to_value(s.status).unwrap_or_default()),
+        started_at: s.started_at.clone(),
+        finished_at: s.finished_at.clone(),
+        rto_seconds: s.rto_ms.map(secs),
+        achieved_rto_seconds: rto.map(secs),
+        rto_met: s.rto_ms.zip(rto).map(|(budget, got)| got <= budget),
+        rpo_seconds: s.rpo_ms.map(secs),
+        achieved_rpo_seconds: rpo.map(secs),
+        rpo_met: s.rpo_ms.zip(rpo).map(|(budget, got)| got <= budget),
+        steps: s
+            .steps
+            .iter()
+            .map(|(id, r)| StepReport {
+                id: id.clone(),
+                status: word(serde_json::to_value(r.state).unwrap_or_default()),
+                attempts: r.attempts,
+                expected_seconds: rb
+                    .steps
+                    .iter()
+                    .find(|st| st.id == *id)
+                    .and_then(|st| st.duration)
+                    .map(secs),
+                actual_seconds: r.duration_ms.map(secs),
+                started_at: r.started_at.clone(),
+                finished_at: r.finished_at.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "PASS",
+        Some(false) => "FAIL",
+        None => "n/a",
+    }
+}
+
+fn d(s: Option<f64>) -> String {
+    s.map_or("-".into(), |s| {
+        if s < 60.0 {
+            format!("{s:.1}s")
+        } else {
+            fmt_duration((s * 1000.0) as u64 / 1000 * 1000)
+        }
+    })
+}
+
+/// The summary printed at the end of `run` and `resume`.
+pub fn text(r: &Report) -> String {
+    let mut out = format!("\nrun {} of {}: {}\n", r.run_id, r.runbook, r.status);
+    out.push_str(&format!(
+        "  {:<28} {:<12} {:>8} {:>10} {:>10}\n",
+        "step", "status", "attempts", "expected", "actual"
+    ));
+    for s in &r.steps {
+        out.push_str(&format!(
+            "  {:<28} {:<12} {:>8} {:>10} {:>10}\n",
+            s.id,
+            s.status,
+            s.attempts,
+            d(s.expected_seconds),
+            d(s.actual_seconds)
+        ));
+    }
+    out.push_str(&format!(
+        "RTO: achieved {} against {}: {}\n",
+        d(r.achieved_rto_seconds),
+        d(r.rto_seconds),
+        verdict(r.rto_met)
+    ));
+    if r.rpo_seconds.is_some() || r.achieved_rpo_seconds.is_some() {
+        out.push_str(&format!(
+            "RPO: achieved {} against {}: {}\n",
+            d(r.achieved_rpo_seconds),
+            d(r.rpo_seconds),
+            verdict(r.rpo_met)
+        ));
+    }
+    out
+}
+
+fn markdown(r: &Report) -> String {
+    let mut out =
+        format!("# Run report: {}\n\nRun `{}` — **{}**\n\n", r.runbook, r.run_id, r.status);
+    out.push_str(&format!(
+        "| | achieved | objective | verdict |\n|---|---:|---:|---|\n| RTO | {} | {} | {} |\n| RPO | {} | {} | {} |\n\n",
+        d(r.achieved_rto_seconds), d(r.rto_seconds), verdict(r.rto_met), d(r.achieved_rpo_seconds), d(r.rpo_seconds), verdict(r.rpo_met)
+    ));
+    out.push_str("| step | status | attempts | expected | actual | started | finished |\n|---|---|---:|---:|---:|---|---|\n");
+    for s in &r.steps {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            s.id,
+            s.status,
+            s.attempts,
+            d(s.expected_seconds),
+            d(s.actual_seconds),
+            s.started_at.as_deref().unwrap_or("-"),
+            s.finished_at.as_deref().unwrap_or("-")
+        ));
+    }
+    out
+}
+
+/// Writes the report as JSON, or as markdown when the file ends in `.md`.
+pub fn write(r: &Report, path: &Path) -> std::io::Result<()> {
+    let md = path.extension().is_some_and(|e| e == "md" || e == "markdown");
+    let body = if md {
+        markdown(r)
+    } else {
+        serde_json::to_string_pretty(r).map_err(std::io::Error::other)? + "\n"
+    };
+    std::fs::write(path, body)
+}

@@ -1,0 +1,687 @@
+//! `drbook run`, `drbook resume`, `drbook status`: load and check the runbook, open the
+//! journal, hand the DAG to the executor, print the report, choose the exit code.
+
+use super::args::{LogFormat, RunFlags, StatusFormat};
+use super::progress::{Lines, Terminal};
+use super::runreport;
+use super::Outcome;
+use crate::check::Options;
+use crate::exec::run::{execute, Finish, Job, Person};
+use crate::exec::secrets::Secrets;
+use crate::exec::{clock, shell, simulate};
+use crate::journal::{
+    self, Decision, Event, JournalError, RunState, RunStatus, Sink, StepState, Store,
+};
+use crate::model::{fmt_duration, Action, FailurePolicy, Runbook};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn eprint(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+/// The person acting: `--as`, else `DRBOOK_USER`, else the OS user.
+pub fn identity(as_user: Option<&str>) -> String {
+    as_user
+        .map(str::to_string)
+        .or_else(|| std::env::var("DRBOOK_USER").ok().filter(|u| !u.is_empty()))
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .or_else(|| std::env::var("LOGNAME").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// What `drbook run` cannot do yet: refused before anything starts, never skipped silently.
+fn unsupported(rb: &Runbook) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &rb.steps {
+        if let Some(a) = &s.action {
+            if matches!(
+                a,
+                Action::Http { .. }
+                    | Action::SsmCommand { .. }
+                    | Action::SsmAutomation { .. }
+                    | Action::SsmPut { .. }
+                    | Action::Notify { .. }
+            ) {
+                out.push(format!(
+                    "step `{}`: `{}` actions are not supported yet by `drbook run`",
+                    s.id,
+                    a.kind().replace('_', " ")
+                ));
+            }
+        }
+        if s.approval.is_some() {
+            out.push(format!("step `{}` has an approval gate; approvals are not supported yet, and drbook never skips one", s.id));
+        }
+        if s.on_failure == FailurePolicy::Rollback {
+            out.push(format!("step `{}`: `on_failure rollback` is not supported yet", s.id));
+        }
+    }
+    out
+}
+
+/// The checked runbook, its graph and param values; diagnostics printed on failure.
+struct Loaded {
+    rb: Arc<Runbook>,
+    dag: Arc<crate::graph::Dag>,
+    values: std::collections::HashMap<String, crate::model::ParamValue>,
+    bytes: Vec<u8>,
+    abs: PathBuf,
+}
+
+fn load(file: &Path, params: Vec<(String, String)>, color: bool) -> Option<Loaded> {
+    let opts =
+        Options { today: super::commands::today(), params, require_params: true, strict: false };
+    let (_, checked) = super::commands::checked_runbook(file, &opts, color)?;
+    let bytes = std::fs::read(file).ok()?;
+    let abs = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let (Some(rb), Some(dag)) = (checked.runbook, checked.dag) else { return None };
+    Some(Loaded { rb: Arc::new(rb), dag: Arc::new(dag), values: checked.values, bytes, abs })
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Each step's definition hash: its plan entry (action rendered with the param values).
+fn step_hashes(l: &Loaded) -> Vec<(String, String)> {
+    let plan = crate::plan::build(&l.rb, &l.dag, &l.values, Vec::new());
+    plan.steps
+        .iter()
+        .map(|s| (s.id.clone(), sha256(serde_json::to_string(s).unwrap_or_default().as_bytes())))
+        .collect()
+}
+
+fn secrets_for(l: &Loaded) -> Option<Secrets> {
+    let base = l.abs.parent().map(Path::to_path_buf).unwrap_or_default();
+    match Secrets::resolve(&l.rb.secrets, |v| std::env::var(v).ok(), &base) {
+        Ok(s) => Some(s),
+        Err(errs) => {
+            for e in errs {
+                eprint(&format!("error: {e}"));
+            }
+            eprint("nothing was run: every secret must resolve before the first step starts");
+            None
+        }
+    }
+}
+
+fn person(flags: &RunFlags) -> Option<Arc<dyn Person>> {
+    let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    (tty && !flags.non_interactive && std::env::var_os("CI").is_none())
+        .then(|| Arc::new(Terminal) as Arc<dyn Person>)
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprint(&format!("error: cannot start the executor: {e}"));
+            None
+        }
+    }
+}
+
+fn store(dir: &Path) -> Option<Store> {
+    match Store::open(dir) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprint(&format!("error: {e}"));
+            None
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    file: &Path,
+    params: Vec<(String, String)>,
+    flags: &RunFlags,
+    run_id: Option<String>,
+    since: Option<&str>,
+    allow_concurrent: bool,
+    dry_run: bool,
+    user: String,
+    color: bool,
+) -> Outcome {
+    let Some(l) = load(file, params, color) else { return Outcome::Invalid };
+    let refused = unsupported(&l.rb);
+    if !refused.is_empty() && !dry_run {
+        for r in &refused {
+            eprint(&format!("error: {r}"));
+        }
+        eprint("nothing was run");
+        return Outcome::Invalid;
+    }
+    let parallel = flags.parallel.unwrap_or(l.rb.parallel as usize);
+    if dry_run {
+        return dry(&l, parallel);
+    }
+    let clock_start = match since {
+        Some(s) => {
+            match clock::parse(s) {
+                Some(ms) => ms,
+                None => {
+                    eprint(&format!("error: `--since {s}` is not an RFC 3339 timestamp (like 2026-11-23T21:40:00Z)"));
+                    return Outcome::Invalid;
+                }
+            }
+        }
+        None => clock::now_ms(),
+    };
+    let Some(secrets) = secrets_for(&l) else { return Outcome::Invalid };
+    let Some(store) = store(&flags.state_dir) else { return Outcome::Invalid };
+    if !allow_concurrent {
+        if let Some(other) = unfinished_run_of(&store, &l.abs) {
+            eprint(&format!(
+                "error: run `{other}` of this runbook is unfinished; `drbook resume {other}` continues it (or pass --allow-concurrent)"
+            ));
+            return Outcome::Invalid;
+        }
+    }
+    let now = clock::now();
+    let id = match run_id {
+        Some(id) if !journal::valid_run_id(&id) => {
+            eprint(&format!(
+                "error: `{id}` is not a valid run id (letters, digits, `.`, `_`, `-`)"
+            ));
+            return Outcome::Invalid;
+        }
+        Some(id) => id,
+        None => journal::new_run_id(&l.rb.name, &now),
+    };
+    let first = Event::RunStarted {
+        v: journal::VERSION,
+        run_id: id.clone(),
+        runbook: l.rb.name.clone(),
+        file: file.display().to_string(),
+        path: l.abs.display().to_string(),
+        content_hash: sha256(&l.bytes),
+        step_hashes: step_hashes(&l),
+        params: l.values.iter().map(|(k, v)| (k.clone(), v.render())).collect(),
+        at: now,
+        clock_start: clock::format(clock_start),
+        rto_ms: l.rb.rto,
+        rpo_ms: l.rb.rpo,
+        user: user.clone(),
+        pid: std::process::id(),
+    };
+    let handle = match store.create_run(&id, &first) {
+        Ok(h) => h,
+        Err(JournalError::RunExists(_)) => {
+            eprint(&format!(
+                "error: a run named `{id}` already exists; resume it with `drbook resume {id}`"
+            ));
+            return Outcome::Invalid;
+        }
+        Err(e) => {
+            eprint(&format!("error: {e}"));
+            return Outcome::Invalid;
+        }
+    };
+    say(
+        flags,
+        &format!(
+            "run {id}: {} ({} steps, budget {})",
+            l.rb.name,
+            l.rb.steps.len(),
+            l.rb.rto.map_or("none".into(), fmt_duration)
+        ),
+    );
+    drive(&store, &id, &l, Box::new(handle), secrets, flags, clock_start, user, Vec::new())
+}
+
+fn say(flags: &RunFlags, text: &str) {
+    if flags.log_format == LogFormat::Text {
+        let _ = writeln!(std::io::stdout(), "{text}");
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    store: &Store,
+    id: &str,
+    l: &Loaded,
+    journal: Box<dyn Sink + Send>,
+    secrets: Secrets,
+    flags: &RunFlags,
+    clock_start: i64,
+    user: String,
+    keep_failed: Vec<usize>,
+) -> Outcome {
+    let Some(rt) = runtime() else { return Outcome::Failed };
+    let job = Job {
+        rb: l.rb.clone(),
+        dag: l.dag.clone(),
+        values: Arc::new(l.values.clone()),
+        secrets: Arc::new(secrets),
+        run_id: id.to_string(),
+        base_dir: l.abs.parent().map(Path::to_path_buf).unwrap_or_default(),
+        parallel: flags.parallel.unwrap_or(l.rb.parallel as usize),
+        clock_start_ms: clock_start,
+        user,
+        keep_failed,
+    };
+    let observer = Arc::new(Lines::new(flags.log_format == LogFormat::Json));
+    let finish = rt.block_on(execute(job, journal, observer, person(flags)));
+    drop(rt);
+    let finish = match finish {
+        Ok(f) => f,
+        Err(e) => {
+            eprint(&format!("error: {e}"));
+            return Outcome::Failed;
+        }
+    };
+    let state = match store.read_run(id) {
+        Ok((s, _)) => s,
+        Err(e) => {
+            eprint(&format!("error: {e}"));
+            return Outcome::Failed;
+        }
+    };
+    let report = runreport::build(&state, &l.rb);
+    if flags.log_format == LogFormat::Text {
+        let _ = write!(std::io::stdout(), "{}", runreport::text(&report));
+    }
+    if let Some(path) = &flags.report {
+        if let Err(e) = runreport::write(&report, path) {
+            eprint(&format!("error: cannot write the report to `{}`: {e}", path.display()));
+        }
+    }
+    match finish {
+        Finish::Succeeded if flags.strict_rto && report.rto_met == Some(false) => {
+            eprint("the run succeeded but missed its RTO (--strict-rto)");
+            Outcome::MissedRto
+        }
+        Finish::Succeeded => Outcome::Succeeded,
+        Finish::Failed(why) => {
+            eprint(&format!(
+                "failed: {why}\nfix the cause, then `drbook resume {id}` retries the failed steps"
+            ));
+            Outcome::Failed
+        }
+        Finish::Paused(why) => {
+            eprint(&format!(
+                "paused: {why}\n`drbook resume {id}` continues once a person has acted"
+            ));
+            Outcome::Paused
+        }
+        Finish::Interrupted(sig) => {
+            eprint(&format!("interrupted by {sig}; `drbook resume {id}` continues the run"));
+            Outcome::Interrupted
+        }
+    }
+}
+
+fn dry(l: &Loaded, parallel: usize) -> Outcome {
+    let slots = simulate::simulate(&l.rb, &l.dag, parallel);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "dry run of {} (parallel {parallel}): nothing is executed, no state is written\n",
+        l.rb.name
+    );
+    for s in &slots {
+        let step = &l.rb.steps[s.step];
+        let action =
+            step.action.as_ref().map_or("gate".to_string(), |a| a.kind().replace('_', " "));
+        let _ = writeln!(
+            out,
+            "  +{:<8} {:<24} {:<8} until +{}",
+            fmt_duration(s.start_ms),
+            step.id,
+            action,
+            fmt_duration(s.end_ms)
+        );
+    }
+    let end = slots.iter().map(|s| s.end_ms).max().unwrap_or(0);
+    let verdict = match l.rb.rto {
+        Some(r) if end > r => {
+            format!("OVER the {} budget by {}", fmt_duration(r), fmt_duration(end - r))
+        }
+        Some(r) => {
+            format!("within the {} budget (slack {})", fmt_duration(r), fmt_duration(r - end))
+        }
+        None => "no `rto` budget".into(),
+    };
+    let _ = writeln!(out, "\nprojected RTO {} — {verdict}", fmt_duration(end));
+    for r in unsupported(&l.rb) {
+        let _ = writeln!(out, "note: {r}");
+    }
+    Outcome::Succeeded
+}
+
+/// An unfinished (running, paused or interrupted) run of the same runbook file.
+fn unfinished_run_of(store: &Store, abs: &Path) -> Option<String> {
+    let ids = store.list_runs().ok()?;
+    ids.into_iter().find(|id| match store.read_run(id) {
+        Ok((s, _)) => {
+            s.path == abs.display().to_string()
+                && matches!(
+                    s.status,
+                    RunStatus::Running | RunStatus::Paused | RunStatus::Interrupted
+                )
+        }
+        Err(_) => false,
+    })
+}
+
+fn parse_decisions(raw: &[String]) -> Result<BTreeMap<String, Decision>, String> {
+    let mut out = BTreeMap::new();
+    for r in raw {
+        let (step, d) = r
+            .split_once('=')
+            .ok_or_else(|| format!("`--interrupted {r}` must be STEP=retry|done|fail"))?;
+        let d = match d.trim() {
+            "retry" => Decision::Retry,
+            "done" | "mark-done" => Decision::Done,
+            "fail" => Decision::Fail,
+            other => return Err(format!("`{other}` is not a decision; use retry, done or fail")),
+        };
+        out.insert(step.trim().to_string(), d);
+    }
+    Ok(out)
+}
+
+pub fn resume(
+    run_id: &str,
+    flags: &RunFlags,
+    file: Option<&Path>,
+    interrupted: &[String],
+    allow_edited: bool,
+    user: String,
+    color: bool,
+) -> Outcome {
+    let decisions = match parse_decisions(interrupted) {
+        Ok(d) => d,
+        Err(e) => {
+            eprint(&format!("error: {e}"));
+            return Outcome::Invalid;
+        }
+    };
+    let Some(store) = store(&flags.state_dir) else { return Outcome::Invalid };
+    let mut handle = match store.resume_run(run_id) {
+        Ok(h) => h,
+        Err(e) => {
+            eprint(&format!("error: {e}"));
+            return Outcome::Invalid;
+        }
+    };
+    let state = handle.state.clone();
+    if state.status == RunStatus::Succeeded {
+        say(flags, &format!("run {run_id} already succeeded; nothing to resume"));
+        return Outcome::Succeeded;
+    }
+    let path = file.map_or_else(|| PathBuf::from(&state.path), Path::to_path_buf);
+    let params: Vec<(String, String)> =
+        state.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let Some(l) = load(&path, params, color) else { return Outcome::Invalid };
+    if let Err(why) = compare_definitions(&state, &l, allow_edited) {
+        eprint(&format!("error: {why}"));
+        return Outcome::Invalid;
+    }
+    let refused = unsupported(&l.rb);
+    if !refused.is_empty() {
+        for r in &refused {
+            eprint(&format!("error: {r}"));
+        }
+        return Outcome::Invalid;
+    }
+    let Some(secrets) = secrets_for(&l) else { return Outcome::Invalid };
+    let now = clock::now();
+    if let Err(e) =
+        handle.append(&Event::RunResumed { at: now, pid: std::process::id(), user: user.clone() })
+    {
+        eprint(&format!("error: {e}"));
+        return Outcome::Invalid;
+    }
+    let prompt = person(flags);
+    let mut undecided = Vec::new();
+    let mut keep_failed = Vec::new();
+    for (i, step) in l.rb.steps.iter().enumerate() {
+        let Some(rec) = state.step(&step.id) else { continue };
+        if !matches!(rec.state, StepState::Running | StepState::Interrupted) {
+            continue;
+        }
+        if let Some((pid, pgid, start)) = rec.process {
+            settle_leftover(&step.id, pid, pgid, start);
+        }
+        if step.idempotent {
+            continue; // runs again
+        }
+        let decision = decisions
+            .get(&step.id)
+            .copied()
+            .or_else(|| prompt.as_ref().and_then(|_| ask_interrupted(&step.id)));
+        let Some(decision) = decision else {
+            undecided.push(step.id.clone());
+            continue;
+        };
+        let e = Event::StepDecided {
+            step: step.id.clone(),
+            decision,
+            by: user.clone(),
+            at: clock::now(),
+            reason: None,
+        };
+        if let Err(e) = handle.append(&e) {
+            eprint(&format!("error: {e}"));
+            return Outcome::Invalid;
+        }
+        if decision == Decision::Fail {
+            keep_failed.push(i);
+        }
+    }
+    if !undecided.is_empty() {
+        let list = undecided.join(", ");
+        let reason = format!("interrupted mid-flight and not idempotent: {list}");
+        let _ = handle.append(&Event::RunPaused { at: clock::now(), reason });
+        let flags_hint: Vec<String> =
+            undecided.iter().map(|s| format!("--interrupted {s}=retry|done|fail")).collect();
+        eprint(&format!(
+            "paused: step(s) {list} were running when the runner stopped and may have had effects.\nCheck what happened, then: drbook resume {run_id} {}",
+            flags_hint.join(" ")
+        ));
+        return Outcome::Paused;
+    }
+    let clock_start = clock::parse(&state.clock_start).unwrap_or_else(clock::now_ms);
+    say(flags, &format!("resuming run {run_id}: {}", l.rb.name));
+    drive(&store, run_id, &l, Box::new(handle), secrets, flags, clock_start, user, keep_failed)
+}
+
+/// A step's process left by a runner that died is never run twice at once: wait briefly for
+/// it, then terminate its group.
+fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) {
+    if !shell::still_running(pid, start) {
+        return;
+    }
+    eprint(&format!(
+        "step `{step}`: its process {pid} from the previous runner is still running; stopping it"
+    ));
+    shell::signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = std::time::Instant::now() + shell::GRACE;
+    while shell::still_running(pid, start) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    shell::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+    while shell::still_running(pid, start) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn ask_interrupted(step: &str) -> Option<Decision> {
+    use std::io::BufRead;
+    let mut err = std::io::stderr();
+    let _ = writeln!(
+        err,
+        "\nstep `{step}` was running when the runner stopped; it may have had effects."
+    );
+    loop {
+        let _ = write!(err, "[r]etry it / mark it [d]one / mark it [f]ailed: ");
+        let _ = err.flush();
+        let mut a = String::new();
+        if std::io::stdin().lock().read_line(&mut a).unwrap_or(0) == 0 {
+            return None;
+        }
+        match a.trim().to_ascii_lowercase().as_str() {
+            "r" | "retry" => return Some(Decision::Retry),
+            "d" | "done" => return Some(Decision::Done),
+            "f" | "fail" => return Some(Decision::Fail),
+            _ => {}
+        }
+    }
+}
+
+/// The runbook may have changed since the run started only in steps that have not started
+/// (and then only with `--allow-edited`).
+fn compare_definitions(state: &RunState, l: &Loaded, allow_edited: bool) -> Result<(), String> {
+    let now: BTreeMap<String, String> = step_hashes(l).into_iter().collect();
+    let mut edited = Vec::new();
+    for (id, old) in &state.step_hashes {
+        let started = state.step(id).is_some_and(|r| r.state != StepState::Pending);
+        match now.get(id) {
+            Some(h) if h == old => {}
+            _ if started => {
+                return Err(format!(
+                    "the runbook changed in step `{id}`, which already started in this run; restore it, or start a new run"
+                ))
+            }
+            _ => edited.push(id.clone()),
+        }
+    }
+    for id in now.keys() {
+        if !state.step_hashes.iter().any(|(s, _)| s == id) {
+            return Err(format!(
+                "the runbook adds step `{id}`, which this run does not know; start a new run"
+            ));
+        }
+    }
+    if !edited.is_empty() && !allow_edited {
+        return Err(format!(
+            "the runbook changed in step(s) {} since the run started; pass --allow-edited to accept changes to steps that have not started",
+            edited.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> Outcome {
+    let Some(store) = store(state_dir) else { return Outcome::Invalid };
+    let mut out = std::io::stdout().lock();
+    match run_id {
+        None => {
+            let ids = match store.list_runs() {
+                Ok(ids) => ids,
+                Err(e) => {
+                    eprint(&format!("error: {e}"));
+                    return Outcome::Invalid;
+                }
+            };
+            let mut rows = Vec::new();
+            for id in ids {
+                match store.read_run(&id) {
+                    Ok((s, info)) => rows.push((status_word(&s, info.live), s)),
+                    Err(e) => eprint(&format!("warning: run `{id}`: {e}")),
+                }
+            }
+            if format == StatusFormat::Json {
+                let runs: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|(st, s)| serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": st,
+                        "started_at": s.started_at, "achieved_rto_seconds": runreport::achieved_rto_ms(s).map(|m| m as f64 / 1000.0)}))
+                    .collect();
+                let _ = writeln!(out, "{}", serde_json::json!({ "runs": runs }));
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{:<44} {:<24} {:<12} {:<25} RTO",
+                    "RUN", "RUNBOOK", "STATUS", "STARTED"
+                );
+                for (st, s) in &rows {
+                    let rto = runreport::achieved_rto_ms(s)
+                        .map_or("-".into(), |m| fmt_duration(m / 1000 * 1000));
+                    let _ = writeln!(
+                        out,
+                        "{:<44} {:<24} {:<12} {:<25} {rto}",
+                        s.run_id, s.runbook, st, s.started_at
+                    );
+                }
+            }
+        }
+        Some(id) => {
+            let (s, info) = match store.read_run(id) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprint(&format!("error: {e}"));
+                    return Outcome::Invalid;
+                }
+            };
+            let word = status_word(&s, info.live);
+            if format == StatusFormat::Json {
+                let steps: Vec<serde_json::Value> = s
+                    .steps
+                    .iter()
+                    .map(|(id, r)| {
+                        serde_json::json!({"id": id, "state": r.state, "attempts": r.attempts,
+                        "duration_ms": r.duration_ms, "error": r.error})
+                    })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": word,
+                    "started_at": s.started_at, "finished_at": s.finished_at, "steps": steps})
+                );
+            } else {
+                let live = info.runner_pid.map_or(String::new(), |p| format!(" (runner pid {p})"));
+                let _ = writeln!(
+                    out,
+                    "run {}  {}  {word}{live}\nstarted {}",
+                    s.run_id, s.runbook, s.started_at
+                );
+                for (id, r) in &s.steps {
+                    let state = serde_json::to_value(r.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    let took = r
+                        .duration_ms
+                        .map_or(String::new(), |d| format!("  {}", fmt_duration(d / 1000 * 1000)));
+                    let err = r.error.as_ref().map_or(String::new(), |e| format!("  — {e}"));
+                    let _ =
+                        writeln!(out, "  {id:<28} {state:<12} attempts {}{took}{err}", r.attempts);
+                }
+                let pending: Vec<&str> = s
+                    .steps
+                    .iter()
+                    .filter(|(_, r)| {
+                        matches!(r.state, StepState::Interrupted | StepState::Waiting)
+                            || (r.state == StepState::Running && !info.live)
+                    })
+                    .map(|(id, _)| id.as_str())
+                    .collect();
+                if !pending.is_empty() {
+                    let _ =
+                        writeln!(out, "waiting on a person or a decision: {}", pending.join(", "));
+                }
+            }
+        }
+    }
+    Outcome::Succeeded
+}
+
+/// A run the journal calls running but whose runner is gone was interrupted (a crash).
+fn status_word(s: &RunState, live: bool) -> &'static str {
+    match s.status {
+        RunStatus::Running if !live => "interrupted",
+        RunStatus::Running => "running",
+        RunStatus::Paused => "paused",
+        RunStatus::Interrupted => "interrupted",
+        RunStatus::Succeeded => "succeeded",
+        RunStatus::Failed => "failed",
+    }
+}

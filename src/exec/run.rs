@@ -1,0 +1,646 @@
+//! The scheduler: starts every step whose `needs` are satisfied, at most `parallel` at once,
+//! journals each state change, applies failure policies, and stops cleanly on SIGINT/SIGTERM.
+//!
+//! A step is ready when each of its needs succeeded, was skipped, or failed under `continue`.
+//! Under `abort` a failure stops new launches; running steps finish; the run is left
+//! resumable. The journal is the only memory: what the loop knows of a step it learns from
+//! the replayed state, so a resumed run continues exactly where the journal says.
+
+use super::clock;
+use super::secrets::Secrets;
+use super::shell::{self, Ended, Script, Stream};
+use super::values::{self, Values};
+use crate::graph::Dag;
+use crate::journal::{Decision, Event, JournalError, Outcome, Sink, StepState};
+use crate::model::{Action, FailurePolicy, Millis, ParamValue, Runbook};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// What the runner was asked to do.
+pub struct Job {
+    pub rb: Arc<Runbook>,
+    pub dag: Arc<Dag>,
+    pub values: Arc<HashMap<String, ParamValue>>,
+    pub secrets: Arc<Secrets>,
+    pub run_id: String,
+    /// Directory of the runbook file: relative `workdir`s start here.
+    pub base_dir: PathBuf,
+    pub parallel: usize,
+    /// When the RTO clock started (ms since the epoch).
+    pub clock_start_ms: i64,
+    /// Who runs it (journaled with decisions).
+    pub user: String,
+    /// Steps a person just decided `fail` on resume: not run again in this session.
+    pub keep_failed: Vec<usize>,
+}
+
+/// Something the executor reports as it goes; the CLI renders it (terminal, JSON lines).
+#[derive(Clone, Debug)]
+pub enum Note {
+    StepStarted { step: String, attempt: u32, expected_ms: Option<Millis> },
+    Output { step: String, stream: Stream, line: String },
+    StepSucceeded { step: String, attempt: u32, took_ms: u64, expected_ms: Option<Millis> },
+    StepFailed { step: String, attempt: u32, error: String, retry_in_ms: Option<u64> },
+    StepSkipped { step: String, reason: String },
+    StepWaiting { step: String, reason: String },
+    StepInterrupted { step: String },
+    Overrun { step: String, expected_ms: Millis, elapsed_ms: u64 },
+    Clock { elapsed_ms: u64, projected_ms: u64, rto_ms: Option<Millis>, over: bool },
+}
+
+pub trait Observer: Send + Sync {
+    fn note(&self, n: Note);
+}
+
+/// A person at a terminal, when there is one.
+pub trait Person: Send + Sync {
+    /// Shows a manual step's instructions; `Ok(())` done, `Err(reason)` failed.
+    fn manual(&self, step: &str, instructions: &str) -> Result<(), String>;
+}
+
+/// How a run of the scheduler ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finish {
+    Succeeded,
+    /// A step failed under `abort` (resumable).
+    Failed(String),
+    /// Waiting for a person (exit 3).
+    Paused(String),
+    /// Stopped by a signal (exit 130).
+    Interrupted(String),
+}
+
+type Journal = Arc<Mutex<Box<dyn Sink + Send>>>;
+
+/// Shared by the step tasks.
+struct Ctx {
+    job: Job,
+    journal: Journal,
+    observer: Arc<dyn Observer>,
+    person: Option<Arc<dyn Person>>,
+    stop: watch::Receiver<bool>,
+}
+
+/// What a step task came back with.
+enum Done {
+    Succeeded,
+    Skipped,
+    Failed(String),
+    Waiting,
+    Interrupted,
+}
+
+/// Why the scheduler could not go on at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn lock(j: &Journal) -> std::sync::MutexGuard<'_, Box<dyn Sink + Send>> {
+    // A poisoned lock means a step task panicked mid-append; the journal itself stays
+    // consistent (appends are validated, then written whole), so carry on with it.
+    j.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn append(j: &Journal, e: Event) -> Result<(), JournalError> {
+    lock(j).append(&e)
+}
+
+/// Runs every step that can run now. The journal must hold the run's `RunStarted` (and, on
+/// resume, `RunResumed` plus any decisions about interrupted steps).
+pub async fn execute(
+    job: Job,
+    journal: Box<dyn Sink + Send>,
+    observer: Arc<dyn Observer>,
+    person: Option<Arc<dyn Person>>,
+) -> Result<Finish, ExecError> {
+    let journal: Journal = Arc::new(Mutex::new(journal));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let n = job.rb.steps.len();
+    let parallel = job.parallel.max(1);
+    let ctx = Arc::new(Ctx { job, journal: journal.clone(), observer, person, stop: stop_rx });
+
+    // Where every step stands, from the journal.
+    let mut status: Vec<Status> = {
+        let j = lock(&journal);
+        let st = j.state();
+        ctx.job
+            .rb
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match st.step(&s.id).map(|r| r.state) {
+                Some(StepState::Succeeded) => Status::Succeeded,
+                Some(StepState::Skipped) => Status::Skipped,
+                _ if ctx.job.keep_failed.contains(&i) => Status::Failed,
+                _ => Status::Pending,
+            })
+            .collect()
+    };
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| ExecError::Refused(format!("cannot watch for Ctrl-C: {e}")))?;
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| ExecError::Refused(format!("cannot watch for SIGTERM: {e}")))?;
+
+    let mut tasks: JoinSet<(usize, Result<Done, JournalError>)> = JoinSet::new();
+    let mut running = 0usize;
+    let mut first_failure: Option<String> = ctx
+        .job
+        .keep_failed
+        .iter()
+        .find(|&&i| ctx.job.rb.steps[i].on_failure != FailurePolicy::Continue)
+        .map(|&i| format!("step `{}` was marked failed", ctx.job.rb.steps[i].id));
+    let mut stopping = first_failure.clone();
+    let mut interrupted: Option<String> = None;
+    let mut over_budget_said = false;
+
+    loop {
+        if stopping.is_none() && interrupted.is_none() {
+            for i in 0..n {
+                if running >= parallel {
+                    break;
+                }
+                if status[i] == Status::Pending && ready(&ctx.job, &status, i) {
+                    status[i] = Status::Running;
+                    running += 1;
+                    let ctx = ctx.clone();
+                    tasks.spawn(async move { (i, step_task(&ctx, i).await) });
+                }
+            }
+        }
+        if running == 0 {
+            break;
+        }
+        tokio::select! {
+            joined = tasks.join_next() => {
+                let Some(joined) = joined else { break };
+                running -= 1;
+                let (i, result) = joined.map_err(|e| ExecError::Refused(format!("a step task failed: {e}")))?;
+                let step = &ctx.job.rb.steps[i];
+                status[i] = match result? {
+                    Done::Succeeded => Status::Succeeded,
+                    Done::Skipped => Status::Skipped,
+                    Done::Waiting => Status::Waiting,
+                    Done::Interrupted => Status::Interrupted,
+                    Done::Failed(err) => {
+                        if step.on_failure != FailurePolicy::Continue {
+                            let why = format!("step `{}` failed: {err}", step.id);
+                            first_failure.get_or_insert(why.clone());
+                            stopping.get_or_insert(why);
+                        }
+                        Status::Failed
+                    }
+                };
+                let elapsed = u64::try_from(clock::now_ms() - ctx.job.clock_start_ms).unwrap_or(0);
+                let unfinished: Vec<bool> = status.iter().map(|s| !s.finished()).collect();
+                let projected = elapsed + ctx.job.dag.remaining_critical_ms(&unfinished);
+                let rto = ctx.job.rb.rto;
+                let over = rto.is_some_and(|r| projected > r);
+                if !over || !over_budget_said {
+                    ctx.observer.note(Note::Clock { elapsed_ms: elapsed, projected_ms: projected, rto_ms: rto, over });
+                }
+                over_budget_said |= over;
+            }
+            _ = sigint.recv() => {
+                interrupted.get_or_insert_with(|| "SIGINT".into());
+                let _ = stop_tx.send(true);
+            }
+            _ = sigterm.recv() => {
+                interrupted.get_or_insert_with(|| "SIGTERM".into());
+                let _ = stop_tx.send(true);
+            }
+        }
+    }
+    let now = clock::now();
+    if let Some(signal) = interrupted {
+        append(&journal, Event::RunInterrupted { at: now, signal: signal.clone() })?;
+        return Ok(Finish::Interrupted(signal));
+    }
+    if let Some(why) = first_failure {
+        append(&journal, Event::RunFinished { at: now, outcome: Outcome::Failed })?;
+        return Ok(Finish::Failed(why));
+    }
+    let waiting: Vec<&str> = (0..n)
+        .filter(|&i| status[i] == Status::Waiting)
+        .map(|i| ctx.job.rb.steps[i].id.as_str())
+        .collect();
+    let blocked = status.contains(&Status::Pending);
+    if !waiting.is_empty() || blocked {
+        let reason = if waiting.is_empty() {
+            "steps are blocked".to_string()
+        } else {
+            format!("waiting for a person: {}", waiting.join(", "))
+        };
+        append(&journal, Event::RunPaused { at: now, reason: reason.clone() })?;
+        return Ok(Finish::Paused(reason));
+    }
+    append(&journal, Event::RunFinished { at: now, outcome: Outcome::Succeeded })?;
+    Ok(Finish::Succeeded)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Pending,
+    Running,
+    Succeeded,
+    Skipped,
+    Failed,
+    Waiting,
+    Interrupted,
+}
+
+impl Status {
+    fn finished(self) -> bool {
+        matches!(self, Status::Succeeded | Status::Skipped | Status::Failed)
+    }
+}
+
+/// Each need succeeded, was skipped, or failed under `continue`.
+fn ready(job: &Job, status: &[Status], i: usize) -> bool {
+    job.rb.steps[i].needs.iter().all(|&d| match status[d] {
+        Status::Succeeded | Status::Skipped => true,
+        Status::Failed => job.rb.steps[d].on_failure == FailurePolicy::Continue,
+        _ => false,
+    })
+}
+
+/// The value of `steps.ID.NAME` from the journal.
+fn capture_of(ctx: &Ctx, i: usize, name: &str) -> Result<String, String> {
+    let id = &ctx.job.rb.steps[i].id;
+    let j = lock(&ctx.journal);
+    let rec = j.state().step(id).ok_or_else(|| format!("step `{id}` is not in this run"))?;
+    match rec.state {
+        StepState::Succeeded => rec
+            .captures
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("step `{id}` succeeded without capturing `{name}`")),
+        StepState::Skipped => {
+            Err(format!("step `{id}` was skipped, so `${{steps.{id}.{name}}}` has no value"))
+        }
+        StepState::Failed => {
+            Err(format!("step `{id}` failed, so `${{steps.{id}.{name}}}` has no value"))
+        }
+        _ => Err(format!("step `{id}` has not finished, so `${{steps.{id}.{name}}}` has no value")),
+    }
+}
+
+async fn step_task(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
+    let step = &ctx.job.rb.steps[i];
+    let id = step.id.clone();
+    let cap = |idx: usize, name: &str| capture_of(ctx, idx, name);
+    let vals = Values {
+        params: &ctx.job.values,
+        secrets: &ctx.job.secrets,
+        capture: &cap,
+        run_id: &ctx.job.run_id,
+        runbook: &ctx.job.rb.name,
+        own: None,
+    };
+    let scrub = |s: &str| ctx.job.secrets.scrub(s);
+    if let Some(w) = &step.when {
+        match vals.eval(w).and_then(|v| v.truthy()) {
+            Ok(true) => {}
+            Ok(false) => {
+                let reason = "`when` is false".to_string();
+                append(
+                    &ctx.journal,
+                    Event::StepSkipped {
+                        step: id.clone(),
+                        at: clock::now(),
+                        reason: reason.clone(),
+                    },
+                )?;
+                ctx.observer.note(Note::StepSkipped { step: id, reason });
+                return Ok(Done::Skipped);
+            }
+            Err(e) => {
+                return fail_now(ctx, &id, &scrub(&format!("`when` cannot be evaluated: {e}")))
+            }
+        }
+    }
+    let prior = {
+        let j = lock(&ctx.journal);
+        j.state().step(&id).map(|r| (r.attempts, r.state))
+    };
+    let (mut attempt, prior_state) = prior.unwrap_or((0, StepState::Pending));
+    if let Some(Action::Manual { instructions }) = &step.action {
+        let text = match vals.render(instructions, false) {
+            Ok(t) => scrub(&t),
+            Err(e) => return fail_now(ctx, &id, &scrub(&e)),
+        };
+        return manual(ctx, &id, &text, prior_state).await;
+    }
+    let retry = step.retry.clone().unwrap_or(crate::model::Retry {
+        attempts: 0,
+        every: 10_000,
+        exponential: false,
+    });
+    let first = attempt + 1;
+    let last = first + retry.attempts;
+    loop {
+        attempt += 1;
+        let began = Instant::now();
+        append(&ctx.journal, Event::StepStarted { step: id.clone(), attempt, at: clock::now() })?;
+        ctx.observer.note(Note::StepStarted {
+            step: id.clone(),
+            attempt,
+            expected_ms: step.duration,
+        });
+        let result = perform(ctx, i, attempt, &vals).await?;
+        let took = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+        if let Some(expected) = step.duration {
+            if took > expected {
+                ctx.observer.note(Note::Overrun {
+                    step: id.clone(),
+                    expected_ms: expected,
+                    elapsed_ms: took,
+                });
+            }
+        }
+        let error = match result {
+            Attempt::Stopped => {
+                append(
+                    &ctx.journal,
+                    Event::StepInterrupted { step: id.clone(), attempt, at: clock::now() },
+                )?;
+                ctx.observer.note(Note::StepInterrupted { step: id });
+                return Ok(Done::Interrupted);
+            }
+            Attempt::Ok(output) => match finish(step, &vals, &output) {
+                Ok((captures, rpo_ms)) => {
+                    let captures = captures.into_iter().map(|(k, v)| (k, scrub(&v))).collect();
+                    append(
+                        &ctx.journal,
+                        Event::StepSucceeded {
+                            step: id.clone(),
+                            attempt,
+                            at: clock::now(),
+                            duration_ms: took,
+                            captures,
+                            rpo_ms,
+                        },
+                    )?;
+                    ctx.observer.note(Note::StepSucceeded {
+                        step: id,
+                        attempt,
+                        took_ms: took,
+                        expected_ms: step.duration,
+                    });
+                    return Ok(Done::Succeeded);
+                }
+                Err(e) => e,
+            },
+            Attempt::Failed(e) => e,
+        };
+        let error = scrub(&error);
+        let will_retry = attempt < last && !*ctx.stop.borrow();
+        append(
+            &ctx.journal,
+            Event::StepFailed {
+                step: id.clone(),
+                attempt,
+                at: clock::now(),
+                error: error.clone(),
+                will_retry,
+            },
+        )?;
+        let wait = will_retry.then(|| backoff(&retry, attempt + 1 - first));
+        ctx.observer.note(Note::StepFailed {
+            step: id.clone(),
+            attempt,
+            error: error.clone(),
+            retry_in_ms: wait,
+        });
+        let Some(wait) = wait else { return Ok(Done::Failed(error)) };
+        let mut stop = ctx.stop.clone();
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(wait)) => {}
+            _ = stop.wait_for(|s| *s) => {
+                append(&ctx.journal, Event::StepInterrupted { step: id.clone(), attempt, at: clock::now() })?;
+                ctx.observer.note(Note::StepInterrupted { step: id });
+                return Ok(Done::Interrupted);
+            }
+        }
+    }
+}
+
+/// The wait before retry number `n` (1-based): `every`, doubled each time when exponential,
+/// capped at ten times `every`.
+pub fn backoff(r: &crate::model::Retry, n: u32) -> u64 {
+    if !r.exponential {
+        return r.every;
+    }
+    let factor = 1u64 << n.saturating_sub(1).min(20);
+    (r.every.saturating_mul(factor)).min(r.every.saturating_mul(10))
+}
+
+/// A step that fails before it can start (its `when` or text cannot be evaluated).
+fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError> {
+    let attempt = lock(&ctx.journal).state().step(id).map_or(0, |r| r.attempts) + 1;
+    append(&ctx.journal, Event::StepStarted { step: id.to_string(), attempt, at: clock::now() })?;
+    append(
+        &ctx.journal,
+        Event::StepFailed {
+            step: id.to_string(),
+            attempt,
+            at: clock::now(),
+            error: error.to_string(),
+            will_retry: false,
+        },
+    )?;
+    ctx.observer.note(Note::StepFailed {
+        step: id.to_string(),
+        attempt,
+        error: error.to_string(),
+        retry_in_ms: None,
+    });
+    Ok(Done::Failed(error.to_string()))
+}
+
+async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Done, JournalError> {
+    if prior != StepState::Waiting {
+        append(
+            &ctx.journal,
+            Event::StepWaiting { step: id.to_string(), at: clock::now(), reason: text.to_string() },
+        )?;
+    }
+    let Some(person) = ctx.person.clone() else {
+        ctx.observer.note(Note::StepWaiting { step: id.to_string(), reason: text.to_string() });
+        return Ok(Done::Waiting);
+    };
+    let (step, instructions) = (id.to_string(), text.to_string());
+    let answer = tokio::task::spawn_blocking(move || person.manual(&step, &instructions))
+        .await
+        .unwrap_or_else(|_| Err("the prompt failed".into()));
+    let (decision, reason) = match &answer {
+        Ok(()) => (Decision::Done, None),
+        Err(r) => (Decision::Fail, Some(ctx.job.secrets.scrub(r))),
+    };
+    append(
+        &ctx.journal,
+        Event::StepDecided {
+            step: id.to_string(),
+            decision,
+            by: ctx.job.user.clone(),
+            at: clock::now(),
+            reason: reason.clone(),
+        },
+    )?;
+    Ok(match answer {
+        Ok(()) => {
+            ctx.observer.note(Note::StepSucceeded {
+                step: id.to_string(),
+                attempt: 0,
+                took_ms: 0,
+                expected_ms: None,
+            });
+            Done::Succeeded
+        }
+        Err(_) => {
+            let why = reason.unwrap_or_default();
+            ctx.observer.note(Note::StepFailed {
+                step: id.to_string(),
+                attempt: 0,
+                error: why.clone(),
+                retry_in_ms: None,
+            });
+            Done::Failed(format!("marked failed by {}: {why}", ctx.job.user))
+        }
+    })
+}
+
+enum Attempt {
+    /// The action's output (stdout for `run`).
+    Ok(String),
+    Failed(String),
+    Stopped,
+}
+
+async fn perform(
+    ctx: &Ctx,
+    i: usize,
+    attempt: u32,
+    vals: &Values<'_>,
+) -> Result<Attempt, JournalError> {
+    let step = &ctx.job.rb.steps[i];
+    let timeout = step.timeout.map(Duration::from_millis);
+    match &step.action {
+        None => Ok(Attempt::Ok(String::new())),
+        Some(Action::Wait { millis }) => {
+            let mut stop = ctx.stop.clone();
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(*millis)) => Ok(Attempt::Ok(String::new())),
+                _ = stop.wait_for(|s| *s) => Ok(Attempt::Stopped),
+            }
+        }
+        Some(Action::Run { script }) => {
+            let script = match vals.render(script, true) {
+                Ok(s) => s,
+                Err(e) => return Ok(Attempt::Failed(e)),
+            };
+            let mut env = Vec::new();
+            for (k, v) in &step.env {
+                match vals.render(v, false) {
+                    Ok(v) => env.push((k.clone(), v)),
+                    Err(e) => return Ok(Attempt::Failed(e)),
+                }
+            }
+            let workdir = match &step.workdir {
+                Some(w) => match vals.render(w, false) {
+                    Ok(w) => Some(ctx.job.base_dir.join(w)),
+                    Err(e) => return Ok(Attempt::Failed(e)),
+                },
+                None => None,
+            };
+            let id = step.id.clone();
+            let journal = ctx.journal.clone();
+            let observer = ctx.observer.clone();
+            let secrets = ctx.job.secrets.clone();
+            let mut spawn_err = None;
+            let run = shell::run(
+                Script { script, env, workdir, timeout },
+                |p| {
+                    let e = Event::StepProcess {
+                        step: id.clone(),
+                        attempt,
+                        pid: p.pid,
+                        pgid: p.pgid,
+                        pid_start: p.pid_start,
+                    };
+                    if let Err(err) = append(&journal, e) {
+                        spawn_err = Some(err);
+                    }
+                },
+                |stream, line| {
+                    observer.note(Note::Output {
+                        step: id.clone(),
+                        stream,
+                        line: secrets.scrub(line),
+                    })
+                },
+                ctx.stop.clone(),
+            )
+            .await;
+            if let Some(e) = spawn_err {
+                return Err(e);
+            }
+            Ok(match run {
+                Err(e) => Attempt::Failed(format!("cannot start `sh`: {e}")),
+                Ok(f) => match f.ended {
+                    Ended::Exited(0) => Attempt::Ok(f.stdout),
+                    Ended::Exited(code) => Attempt::Failed(format!("exit code {code}")),
+                    Ended::Signalled(sig) => Attempt::Failed(format!("killed by signal {sig}")),
+                    Ended::TimedOut => Attempt::Failed(format!(
+                        "timed out after {}",
+                        crate::model::fmt_duration(step.timeout.unwrap_or(0))
+                    )),
+                    Ended::Stopped => Attempt::Stopped,
+                },
+            })
+        }
+        Some(other) => {
+            Ok(Attempt::Failed(format!("`{}` actions are not supported yet", other.kind())))
+        }
+    }
+}
+
+/// Captures, checks and the RPO measurement after a successful action.
+fn finish(
+    step: &crate::model::Step,
+    vals: &Values<'_>,
+    output: &str,
+) -> Result<(BTreeMap<String, String>, Option<u64>), String> {
+    let mut captures = BTreeMap::new();
+    for c in &step.captures {
+        let v =
+            values::capture(&c.from, output).map_err(|e| format!("capture `{}`: {e}", c.name))?;
+        captures.insert(c.name.clone(), v);
+    }
+    let own = Values { own: Some(&captures), ..*vals };
+    for (n, check) in step.checks.iter().enumerate() {
+        match own.eval(check).and_then(|v| v.truthy()) {
+            Ok(true) => {}
+            Ok(false) => return Err(format!("check {} is false", n + 1)),
+            Err(e) => return Err(format!("check {}: {e}", n + 1)),
+        }
+    }
+    let rpo_ms = match &step.measure_rpo {
+        Some(name) => {
+            let v = captures.get(name).map(String::as_str).unwrap_or_default();
+            let secs = values::seconds(v).ok_or_else(|| {
+                format!("`{name}` = `{v}` is not a number of seconds or a duration")
+            })?;
+            Some((secs * 1000.0).round().max(0.0) as u64)
+        }
+        None => None,
+    };
+    Ok((captures, rpo_ms))
+}

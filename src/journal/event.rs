@@ -1,0 +1,174 @@
+//! Journal events: what happened to a run, in order. The journal is an append-only list of
+//! these; a run's state is what [`super::replay`] makes of them.
+//!
+//! Events are versioned (`v` on [`Event::RunStarted`]); a reader refuses versions it does not
+//! know. Steps are keyed by their id, never by graph index, so a journal stays meaningful when
+//! a runbook is edited (LANGUAGE.md §8, `--allow-edited`). No event ever holds a secret's value:
+//! everything written has been scrubbed by the executor first.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The journal format version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// How a person decided an interrupted step on resume.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Run it again.
+    Retry,
+    /// It finished: count it as succeeded.
+    Done,
+    /// It did not: count it as failed.
+    Fail,
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Succeeded,
+    Failed,
+}
+
+/// One record of the journal. Times are RFC 3339 UTC with milliseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The first record of every journal.
+    RunStarted {
+        v: u32,
+        run_id: String,
+        runbook: String,
+        /// The runbook file as given, and its absolute path.
+        file: String,
+        path: String,
+        /// SHA-256 of the runbook file's bytes, hex.
+        content_hash: String,
+        /// Each step's definition hash (its checked model), by step id, in declaration order.
+        step_hashes: Vec<(String, String)>,
+        /// Param values as rendered (secrets are never params).
+        params: BTreeMap<String, String>,
+        at: String,
+        /// When the RTO clock started: `--since`, or `at`.
+        clock_start: String,
+        rto_ms: Option<u64>,
+        rpo_ms: Option<u64>,
+        user: String,
+        pid: u32,
+    },
+    /// A runner took the run over (`resume`).
+    RunResumed {
+        at: String,
+        pid: u32,
+        user: String,
+    },
+    /// Written durably *before* the step's action begins.
+    StepStarted {
+        step: String,
+        attempt: u32,
+        at: String,
+    },
+    /// The action's process was spawned: enough to find it again after a crash.
+    StepProcess {
+        step: String,
+        attempt: u32,
+        pid: u32,
+        pgid: u32,
+        pid_start: u64,
+    },
+    StepSucceeded {
+        step: String,
+        attempt: u32,
+        at: String,
+        duration_ms: u64,
+        /// Capture values (scrubbed).
+        captures: BTreeMap<String, String>,
+        /// Achieved RPO when the step measures it.
+        rpo_ms: Option<u64>,
+    },
+    StepFailed {
+        step: String,
+        attempt: u32,
+        at: String,
+        error: String,
+        will_retry: bool,
+    },
+    /// `when` was false, or a dependency failed under `continue` and the step could not run.
+    StepSkipped {
+        step: String,
+        at: String,
+        reason: String,
+    },
+    /// A person must act (manual step); the run pauses here without a terminal.
+    StepWaiting {
+        step: String,
+        at: String,
+        reason: String,
+    },
+    /// The runner stopped (signal) while the step ran.
+    StepInterrupted {
+        step: String,
+        attempt: u32,
+        at: String,
+    },
+    /// A decision about an interrupted step, or a person's answer to a manual step.
+    StepDecided {
+        step: String,
+        decision: Decision,
+        by: String,
+        at: String,
+        reason: Option<String>,
+    },
+    /// The runner stopped with work left for a person (exit 3).
+    RunPaused {
+        at: String,
+        reason: String,
+    },
+    /// The runner was stopped by a signal (exit 130).
+    RunInterrupted {
+        at: String,
+        signal: String,
+    },
+    RunFinished {
+        at: String,
+        outcome: Outcome,
+    },
+}
+
+impl Event {
+    /// The step an event is about, if any.
+    pub fn step(&self) -> Option<&str> {
+        match self {
+            Event::StepStarted { step, .. }
+            | Event::StepProcess { step, .. }
+            | Event::StepSucceeded { step, .. }
+            | Event::StepFailed { step, .. }
+            | Event::StepSkipped { step, .. }
+            | Event::StepWaiting { step, .. }
+            | Event::StepInterrupted { step, .. }
+            | Event::StepDecided { step, .. } => Some(step),
+            _ => None,
+        }
+    }
+
+    /// The event's name as written in the journal (its `event` tag).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::RunStarted { .. } => "run_started",
+            Event::RunResumed { .. } => "run_resumed",
+            Event::StepStarted { .. } => "step_started",
+            Event::StepProcess { .. } => "step_process",
+            Event::StepSucceeded { .. } => "step_succeeded",
+            Event::StepFailed { .. } => "step_failed",
+            Event::StepSkipped { .. } => "step_skipped",
+            Event::StepWaiting { .. } => "step_waiting",
+            Event::StepInterrupted { .. } => "step_interrupted",
+            Event::StepDecided { .. } => "step_decided",
+            Event::RunPaused { .. } => "run_paused",
+            Event::RunInterrupted { .. } => "run_interrupted",
+            Event::RunFinished { .. } => "run_finished",
+        }
+    }
+}

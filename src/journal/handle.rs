@@ -1,0 +1,170 @@
+//! Writing a run: the [`Sink`] the executor appends to, on disk ([`RunHandle`]) or in memory
+//! ([`MemoryJournal`], for `--dry-run` and tests).
+//!
+//! Input: events. Output: the same events made durable (or kept in memory) and the replayed
+//! [`RunState`] kept up to date.
+//!
+//! Invariants: an event is validated by [`RunState::apply`] before it is written, so an
+//! impossible event never reaches the journal; [`RunHandle::append`] returns only after the
+//! record is written with one `write_all` and `fdatasync`ed; a handle holds the run's lock for
+//! its whole life; after a failed write the handle refuses further appends (its state may be
+//! ahead of the disk) and the runner must stop and `resume` later.
+
+use super::store::JOURNAL;
+use super::{encode, Event, JournalError, RunState};
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+const LOGS: &str = "logs";
+
+/// Where the executor records events.
+pub trait Sink {
+    /// Validates `e` against the run so far and records it; an impossible event is refused
+    /// and leaves nothing behind.
+    fn append(&mut self, e: &Event) -> Result<(), JournalError>;
+    /// The run as recorded so far.
+    fn state(&self) -> &RunState;
+}
+
+/// A run being driven by this process: holds its lock and appends to its journal.
+#[derive(Debug)]
+pub struct RunHandle {
+    pub state: RunState,
+    dir: PathBuf,
+    journal: File,
+    /// Bytes of good records in the journal: where a failed write is cut back to.
+    len: u64,
+    /// Held, never read: the `flock` lives as long as this descriptor.
+    _lock: File,
+    broken: bool,
+}
+
+pub(super) fn new(dir: PathBuf, journal: File, lock: File, state: RunState, len: u64) -> RunHandle {
+    RunHandle { state, dir, journal, len, _lock: lock, broken: false }
+}
+
+impl RunHandle {
+    /// Validates, writes and fdatasyncs one record: when this returns `Ok`, the event is
+    /// durably recorded (LANGUAGE.md §8).
+    pub fn append(&mut self, e: &Event) -> Result<(), JournalError> {
+        self.usable()?;
+        let record = self.state.records + 1;
+        self.state.apply(record, e).map_err(|err| err.in_journal(&self.journal_path()))?;
+        self.write(&encode(e))
+    }
+
+    /// Like [`RunHandle::append`] for several events at once: all are validated before any is
+    /// written, then they go out in one write and one fdatasync.
+    pub fn append_batch(&mut self, events: &[Event]) -> Result<(), JournalError> {
+        self.usable()?;
+        let mut next = self.state.clone();
+        let mut bytes = Vec::new();
+        for e in events {
+            next.apply(next.records + 1, e).map_err(|err| err.in_journal(&self.journal_path()))?;
+            bytes.extend_from_slice(&encode(e));
+        }
+        self.state = next;
+        self.write(&bytes)
+    }
+
+    /// The log file of a step's attempt, `runs/<id>/logs/<step>.<attempt>.log`; creates
+    /// `logs/` (0700) on first use. Characters unsafe in a file name are replaced by `_`.
+    pub fn log_path(&self, step: &str, attempt: u32) -> Result<PathBuf, JournalError> {
+        let logs = self.dir.join(LOGS);
+        match DirBuilder::new().mode(0o700).create(&logs) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(JournalError::io(&logs, e)),
+        }
+        let safe: String = step
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') { c } else { '_' })
+            .collect();
+        Ok(logs.join(format!("{safe}.{attempt}.log")))
+    }
+
+    /// Opens (creating, 0600, appending) the log file of a step's attempt.
+    pub fn open_log(&self, step: &str, attempt: u32) -> Result<File, JournalError> {
+        let path = self.log_path(step, attempt)?;
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| JournalError::io(&path, e))
+    }
+
+    /// The run's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn journal_path(&self) -> PathBuf {
+        self.dir.join(JOURNAL)
+    }
+
+    fn usable(&self) -> Result<(), JournalError> {
+        if self.broken {
+            let e = io::Error::other(
+                "an earlier write to this journal failed; resume the run to go on",
+            );
+            return Err(JournalError::io(self.journal_path(), e));
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), JournalError> {
+        match self.journal.write_all(bytes).and_then(|()| self.journal.sync_data()) {
+            Ok(()) => {
+                self.len += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                // The state already holds the event; only a fresh replay can be trusted now.
+                // Cutting back a partial record keeps the journal free of mid-file damage.
+                self.broken = true;
+                let _ = self.journal.set_len(self.len);
+                Err(JournalError::io(self.journal_path(), e))
+            }
+        }
+    }
+}
+
+impl Sink for RunHandle {
+    fn append(&mut self, e: &Event) -> Result<(), JournalError> {
+        RunHandle::append(self, e)
+    }
+
+    fn state(&self) -> &RunState {
+        &self.state
+    }
+}
+
+/// A journal that lives in memory: the same validation as on disk, nothing written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemoryJournal {
+    pub state: RunState,
+    pub events: Vec<Event>,
+}
+
+impl MemoryJournal {
+    /// A journal holding `first`, which must be a `run_started` of this version.
+    pub fn new(first: Event) -> Result<MemoryJournal, JournalError> {
+        let state = RunState::start(&first)?;
+        Ok(MemoryJournal { state, events: vec![first] })
+    }
+}
+
+impl Sink for MemoryJournal {
+    fn append(&mut self, e: &Event) -> Result<(), JournalError> {
+        self.state.apply(self.state.records + 1, e)?;
+        self.events.push(e.clone());
+        Ok(())
+    }
+
+    fn state(&self) -> &RunState {
+        &self.state
+    }
+}

@@ -1,0 +1,116 @@
+//! The durable journal: an append-only list of [`Event`]s per run, a pure [`replay`] that turns
+//! them into a [`RunState`], and a [`Store`] that keeps runs on disk under the state dir.
+//!
+//! Input: events from the executor (through the [`Sink`] trait) and journal files on disk.
+//! Output: [`RunState`] (what happened, step by step) and typed [`JournalError`]s.
+//!
+//! Layout of a state dir (directories 0700, files 0600):
+//!
+//! ```text
+//! <state dir>/runs/<run id>/journal             one framed record per line (see `record`)
+//! <state dir>/runs/<run id>/lock                flock'ed by the runner driving the run; holds its pid
+//! <state dir>/runs/<run id>/logs/<step>.<n>.log output of attempt n of a step
+//! ```
+//!
+//! # Crash-safety contract
+//!
+//! - **Durable before acknowledged.** [`RunHandle::append`] writes one record with a single
+//!   `write_all` and calls `fdatasync` before it returns. The executor appends `step_started`
+//!   before an action begins and the step's end after it, so after a crash at any instant a
+//!   step is exactly one of: never started (safe to start), `running` (it may or may not have
+//!   acted: re-run only if idempotent, otherwise a person decides), or finished with its
+//!   result recorded.
+//! - **At most the unacknowledged record is lost.** A crash mid-append leaves at most one torn
+//!   final record. Its `append` never returned, so nobody acted on it; readers drop it and
+//!   [`Store::resume_run`] truncates it away (and fsyncs) before appending again.
+//! - **Damage is diagnosed, never trusted.** A bad record anywhere but at the very end, an
+//!   impossible transition, or an unknown format version is a [`JournalError`] naming the
+//!   record; nothing is repaired or skipped silently, and nothing panics.
+//! - **Impossible events never reach the disk.** Every append is validated by
+//!   [`RunState::apply`] first; a refused event leaves the journal untouched.
+//! - **One runner per run.** The runner holds an exclusive `flock` on the run's lock file for
+//!   the life of its [`RunHandle`]. The kernel drops it when the process dies, so a run left by
+//!   a crashed runner is taken over without stale-lock guessing.
+//! - **Creation is durable.** A new run's directory, and its entry in `runs/`, are fsynced
+//!   before [`Store::create_run`] returns.
+
+pub mod event;
+mod handle;
+mod record;
+mod replay;
+mod store;
+
+#[cfg(test)]
+mod tests;
+
+pub use event::*;
+pub use handle::{MemoryJournal, RunHandle, Sink};
+pub use record::{decode_all, encode, Decoded};
+pub use replay::{replay, RunState, RunStatus, StepRecord, StepState};
+pub use store::{new_run_id, valid_run_id, ReadInfo, Store};
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong reading or writing a journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot access `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A record that is not a torn tail failed its checksum, did not parse, or was not framed.
+    #[error("record {record} (byte {offset}) is damaged: {reason}")]
+    Damaged { record: usize, offset: u64, reason: String },
+    /// A well-formed record that cannot follow the ones before it.
+    #[error("record {record}: {reason}")]
+    Impossible { record: usize, step: Option<String>, reason: String },
+    #[error(
+        "journal format version {found} is not supported (this drbook reads version {VERSION})"
+    )]
+    Version { found: u32 },
+    /// Damaged, Impossible or Version, with the journal file it was found in.
+    #[error("journal `{}`: {source}", path.display())]
+    InJournal {
+        path: PathBuf,
+        #[source]
+        source: Box<JournalError>,
+    },
+    #[error("run `{0}` already exists")]
+    RunExists(String),
+    #[error("no run `{0}` in the state dir")]
+    NoSuchRun(String),
+    #[error("run `{run_id}` is being driven by another runner{}", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked { run_id: String, pid: Option<u32> },
+    #[error(
+        "`{0}` is not a valid run id (use 1 to 100 of A-Z a-z 0-9 . _ -, not starting with `.`)"
+    )]
+    BadRunId(String),
+}
+
+impl JournalError {
+    /// The error without its file context: what [`JournalError::InJournal`] wraps.
+    pub fn root(&self) -> &JournalError {
+        match self {
+            JournalError::InJournal { source, .. } => source.root(),
+            other => other,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        JournalError::Io { path: path.into(), source }
+    }
+
+    /// Names the journal file a content error came from; other errors pass through.
+    pub(crate) fn in_journal(self, path: &std::path::Path) -> Self {
+        match self {
+            JournalError::Damaged { .. }
+            | JournalError::Impossible { .. }
+            | JournalError::Version { .. } => {
+                JournalError::InJournal { path: path.to_path_buf(), source: Box::new(self) }
+            }
+            other => other,
+        }
+    }
+}

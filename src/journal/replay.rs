@@ -1,0 +1,390 @@
+//! Pure replay: events in, [`RunState`] out. No I/O.
+//!
+//! Input: a run's events in journal order. Output: where the run and each of its steps stand.
+//!
+//! Invariants: the first event is `run_started` of this [`VERSION`]; the run's steps are
+//! exactly the ids of its `step_hashes`, in that order; every step event is checked by the
+//! transition function [`StepState::next`], and nothing follows `run_finished`. Anything else
+//! is [`JournalError::Impossible`] naming the record, so a damaged or forged journal is
+//! diagnosed rather than trusted. `attempts` is the highest attempt started, and every
+//! `step_started` must carry exactly `attempts + 1`.
+
+use super::{Decision, Event, JournalError, Outcome, VERSION};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// Where a run stands. Whether a `running` run's runner is alive is the lock's business.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Paused,
+    Interrupted,
+    Succeeded,
+    Failed,
+}
+
+/// Where a step stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepState {
+    #[default]
+    Pending,
+    Running,
+    Waiting,
+    Succeeded,
+    Failed,
+    Skipped,
+    Interrupted,
+}
+
+/// Everything the journal says about one step.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub state: StepState,
+    /// The highest attempt started (0: never started).
+    pub attempts: u32,
+    /// When the latest attempt started.
+    pub started_at: Option<String>,
+    /// When the step reached succeeded, failed or skipped.
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub captures: BTreeMap<String, String>,
+    pub rpo_ms: Option<u64>,
+    /// The latest attempt's error, or why a person marked the step failed.
+    pub error: Option<String>,
+    /// `(pid, pgid, pid_start)` of the action's process while it may still be alive: set by
+    /// `step_process`, kept through `step_interrupted`, cleared when the step ends or restarts.
+    pub process: Option<(u32, u32, u64)>,
+    /// The latest attempt failed and another one is due.
+    pub retrying: bool,
+    pub waiting_reason: Option<String>,
+    pub skipped_reason: Option<String>,
+    /// The latest decision a person made about this step.
+    pub decision: Option<Decision>,
+}
+
+/// A run as its journal tells it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    pub run_id: String,
+    pub runbook: String,
+    pub file: String,
+    pub path: String,
+    pub content_hash: String,
+    pub step_hashes: Vec<(String, String)>,
+    pub params: BTreeMap<String, String>,
+    pub started_at: String,
+    pub clock_start: String,
+    pub rto_ms: Option<u64>,
+    pub rpo_ms: Option<u64>,
+    pub user: String,
+    pub status: RunStatus,
+    pub finished_at: Option<String>,
+    /// In `step_hashes` order.
+    pub steps: Vec<(String, StepRecord)>,
+    /// The reason of the latest `run_paused`.
+    pub last_pause: Option<String>,
+    /// How many records have been applied.
+    pub records: usize,
+    /// Step id to position in `steps`.
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+}
+
+/// Replays a whole journal. An empty one is damaged: every journal starts with `run_started`.
+pub fn replay(events: &[Event]) -> Result<RunState, JournalError> {
+    let Some((first, rest)) = events.split_first() else {
+        return Err(JournalError::Damaged {
+            record: 1,
+            offset: 0,
+            reason: "the journal is empty: it has no `run_started` record".into(),
+        });
+    };
+    let mut state = RunState::start(first)?;
+    for (i, e) in rest.iter().enumerate() {
+        state.apply(i + 2, e)?;
+    }
+    Ok(state)
+}
+
+impl RunState {
+    /// The state right after a run's first record.
+    pub fn start(first: &Event) -> Result<RunState, JournalError> {
+        let Event::RunStarted {
+            v,
+            run_id,
+            runbook,
+            file,
+            path,
+            content_hash,
+            step_hashes,
+            params,
+            at,
+            clock_start,
+            rto_ms,
+            rpo_ms,
+            user,
+            pid: _,
+        } = first
+        else {
+            return Err(impossible(
+                1,
+                first,
+                format!("the first record must be `run_started`, not `{}`", first.name()),
+            ));
+        };
+        if *v != VERSION {
+            return Err(JournalError::Version { found: *v });
+        }
+        let mut index = HashMap::with_capacity(step_hashes.len());
+        let mut steps = Vec::with_capacity(step_hashes.len());
+        for (i, (id, _)) in step_hashes.iter().enumerate() {
+            if index.insert(id.clone(), i).is_some() {
+                return Err(JournalError::Impossible {
+                    record: 1,
+                    step: Some(id.clone()),
+                    reason: format!("step `{id}` is listed twice in `step_hashes`"),
+                });
+            }
+            steps.push((id.clone(), StepRecord::default()));
+        }
+        Ok(RunState {
+            run_id: run_id.clone(),
+            runbook: runbook.clone(),
+            file: file.clone(),
+            path: path.clone(),
+            content_hash: content_hash.clone(),
+            step_hashes: step_hashes.clone(),
+            params: params.clone(),
+            started_at: at.clone(),
+            clock_start: clock_start.clone(),
+            rto_ms: *rto_ms,
+            rpo_ms: *rpo_ms,
+            user: user.clone(),
+            status: RunStatus::Running,
+            finished_at: None,
+            steps,
+            last_pause: None,
+            records: 1,
+            index,
+        })
+    }
+
+    /// A step's record, by id.
+    pub fn step(&self, id: &str) -> Option<&StepRecord> {
+        self.index.get(id).map(|&i| &self.steps[i].1)
+    }
+
+    /// Applies record number `record` (1-based, for messages). On error the state is unchanged.
+    pub fn apply(&mut self, record: usize, e: &Event) -> Result<(), JournalError> {
+        if matches!(self.status, RunStatus::Succeeded | RunStatus::Failed) {
+            let reason = format!(
+                "`{}` after `run_finished`: a finished run takes no more records",
+                e.name()
+            );
+            return Err(impossible(record, e, reason));
+        }
+        match e {
+            Event::RunStarted { .. } => {
+                return Err(impossible(record, e, "a second `run_started`".into()));
+            }
+            Event::RunResumed { .. } => self.status = RunStatus::Running,
+            Event::RunPaused { reason, .. } => {
+                self.status = RunStatus::Paused;
+                self.last_pause = Some(reason.clone());
+            }
+            Event::RunInterrupted { .. } => self.status = RunStatus::Interrupted,
+            Event::RunFinished { at, outcome } => {
+                self.status = match outcome {
+                    Outcome::Succeeded => RunStatus::Succeeded,
+                    Outcome::Failed => RunStatus::Failed,
+                };
+                self.finished_at = Some(at.clone());
+            }
+            _ => self.apply_step(record, e)?,
+        }
+        self.records += 1;
+        Ok(())
+    }
+
+    fn apply_step(&mut self, record: usize, e: &Event) -> Result<(), JournalError> {
+        let id = e.step().expect("invariant: every event but the run-level ones names a step");
+        let Some(&i) = self.index.get(id) else {
+            let reason = format!("step `{id}` is not a step of this run");
+            return Err(impossible(record, e, reason));
+        };
+        let rec = &mut self.steps[i].1;
+        rec.state = rec.state.next(rec, e).map_err(|reason| impossible(record, e, reason))?;
+        update(rec, e);
+        self.status = RunStatus::Running;
+        Ok(())
+    }
+}
+
+/// Records what a (validated) step event says, beyond the state itself.
+fn update(rec: &mut StepRecord, e: &Event) {
+    match e {
+        Event::StepStarted { attempt, at, .. } => {
+            rec.attempts = *attempt;
+            rec.started_at = Some(at.clone());
+            rec.finished_at = None;
+            rec.duration_ms = None;
+            rec.error = None;
+            rec.process = None;
+            rec.retrying = false;
+            rec.waiting_reason = None;
+        }
+        Event::StepProcess { pid, pgid, pid_start, .. } => {
+            rec.process = Some((*pid, *pgid, *pid_start))
+        }
+        Event::StepSucceeded { at, duration_ms, captures, rpo_ms, .. } => {
+            rec.finished_at = Some(at.clone());
+            rec.duration_ms = Some(*duration_ms);
+            rec.captures = captures.clone();
+            rec.rpo_ms = *rpo_ms;
+            rec.process = None;
+        }
+        Event::StepFailed { at, error, will_retry, .. } => {
+            rec.error = Some(error.clone());
+            rec.retrying = *will_retry;
+            rec.process = None;
+            if !will_retry {
+                rec.finished_at = Some(at.clone());
+            }
+        }
+        Event::StepSkipped { at, reason, .. } => {
+            rec.finished_at = Some(at.clone());
+            rec.skipped_reason = Some(reason.clone());
+        }
+        Event::StepWaiting { reason, .. } => rec.waiting_reason = Some(reason.clone()),
+        Event::StepInterrupted { .. } => rec.retrying = false,
+        Event::StepDecided { decision, by, at, reason, .. } => {
+            rec.decision = Some(*decision);
+            rec.waiting_reason = None;
+            rec.retrying = false;
+            rec.process = None;
+            match decision {
+                Decision::Retry => {}
+                Decision::Done => rec.finished_at = Some(at.clone()),
+                Decision::Fail => {
+                    rec.finished_at = Some(at.clone());
+                    rec.error = Some(match reason {
+                        Some(r) => format!("marked failed by {by}: {r}"),
+                        None => format!("marked failed by {by}"),
+                    });
+                }
+            }
+        }
+        Event::RunStarted { .. }
+        | Event::RunResumed { .. }
+        | Event::RunPaused { .. }
+        | Event::RunInterrupted { .. }
+        | Event::RunFinished { .. } => {}
+    }
+}
+
+impl StepState {
+    /// The transition function: the state after `e`, or why `e` cannot happen now. `rec` is
+    /// the step's record before `e` (its attempt count and whether a retry is due).
+    pub fn next(self, rec: &StepRecord, e: &Event) -> Result<StepState, String> {
+        use StepState::*;
+        let id = e.step().unwrap_or("?");
+        let current = rec.attempts;
+        // The attempt an end-of-attempt event must name: the running one, not yet failed.
+        let same_attempt = |attempt: u32, allow_retrying: bool| {
+            if attempt != current {
+                Err(format!("step `{id}` reports attempt {attempt}, but attempt {current} is the one running"))
+            } else if rec.retrying && !allow_retrying {
+                Err(format!(
+                    "step `{id}` attempt {attempt} already failed; `{}` cannot follow",
+                    e.name()
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match (self, e) {
+            (Succeeded, Event::StepSucceeded { .. }) => Err(format!("step `{id}` finished twice")),
+            (Succeeded | Skipped, _) => Err(format!(
+                "step `{id}` already {self}, so `{}` cannot happen: finished steps never run again",
+                e.name()
+            )),
+            (_, Event::StepStarted { attempt, .. }) if *attempt != current + 1 => Err(format!(
+                "step `{id}` starts attempt {attempt}, but the next attempt is {}",
+                current + 1
+            )),
+            (_, Event::StepStarted { .. }) => Ok(Running),
+            (Running, Event::StepProcess { attempt, .. }) => {
+                same_attempt(*attempt, false).map(|()| Running)
+            }
+            (Running, Event::StepSucceeded { attempt, .. }) => {
+                same_attempt(*attempt, false).map(|()| Succeeded)
+            }
+            (Running, Event::StepFailed { attempt, will_retry, .. }) => {
+                same_attempt(*attempt, false).map(|()| if *will_retry { Running } else { Failed })
+            }
+            (Running, Event::StepInterrupted { attempt, .. }) => {
+                same_attempt(*attempt, true).map(|()| Interrupted)
+            }
+            (Pending, Event::StepSkipped { .. }) => Ok(Skipped),
+            // A manual step prompts from pending, and again on resume after it failed or its
+            // runner stopped.
+            (Pending | Failed | Interrupted, Event::StepWaiting { .. }) => Ok(Waiting),
+            (Running | Waiting | Interrupted | Failed, Event::StepDecided { decision, .. }) => {
+                Ok(match decision {
+                    Decision::Retry => Pending,
+                    Decision::Done => Succeeded,
+                    Decision::Fail => Failed,
+                })
+            }
+            _ => Err(format!("step `{id}` is {self}, so `{}` cannot happen", e.name())),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Running => "running",
+            StepState::Waiting => "waiting",
+            StepState::Succeeded => "succeeded",
+            StepState::Failed => "failed",
+            StepState::Skipped => "skipped",
+            StepState::Interrupted => "interrupted",
+        }
+    }
+}
+
+impl fmt::Display for StepState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Paused => "paused",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    /// Running, paused or interrupted: LANGUAGE.md §8's *unfinished*.
+    pub fn is_unfinished(self) -> bool {
+        !matches!(self, RunStatus::Succeeded | RunStatus::Failed)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn impossible(record: usize, e: &Event, reason: String) -> JournalError {
+    JournalError::Impossible { record, step: e.step().map(str::to_string), reason }
+}
