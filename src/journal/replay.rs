@@ -179,7 +179,10 @@ impl RunState {
 
     /// Applies record number `record` (1-based, for messages). On error the state is unchanged.
     pub fn apply(&mut self, record: usize, e: &Event) -> Result<(), JournalError> {
-        if matches!(self.status, RunStatus::Succeeded | RunStatus::Failed) {
+        // A failed run stays resumable (LANGUAGE.md §8: `abort` leaves the run resumable): after
+        // `run_finished` with `failed`, only `run_resumed` may follow; after success, nothing.
+        let resumable = self.status == RunStatus::Failed && matches!(e, Event::RunResumed { .. });
+        if matches!(self.status, RunStatus::Succeeded | RunStatus::Failed) && !resumable {
             let reason = format!(
                 "`{}` after `run_finished`: a finished run takes no more records",
                 e.name()
@@ -190,7 +193,10 @@ impl RunState {
             Event::RunStarted { .. } => {
                 return Err(impossible(record, e, "a second `run_started`".into()));
             }
-            Event::RunResumed { .. } => self.status = RunStatus::Running,
+            Event::RunResumed { .. } => {
+                self.status = RunStatus::Running;
+                self.finished_at = None;
+            }
             Event::RunPaused { reason, .. } => {
                 self.status = RunStatus::Paused;
                 self.last_pause = Some(reason.clone());
