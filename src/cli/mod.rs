@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod live;
 mod progress;
 mod report;
 mod runreport;

@@ -47,8 +47,17 @@ impl Observer for Lines {
             self.emit(&json(&n).to_string());
             return;
         }
+        let mut line = String::new();
+        self.render(&n, &mut line);
+        self.emit(&line);
+    }
+}
+
+impl Lines {
+    /// The text line for a note.
+    pub fn render(&self, n: &Note, out: &mut String) {
         let t = hms();
-        let line = match n {
+        let line = match n.clone() {
             Note::StepStarted { step, attempt, expected_ms } => {
                 let exp = expected_ms
                     .map_or(String::new(), |e| format!(", expected {}", fmt_duration(e)));
@@ -99,7 +108,7 @@ impl Observer for Lines {
                 )
             }
         };
-        self.emit(&line);
+        out.push_str(&line);
     }
 }
 

@@ -58,7 +58,8 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
         finished_at: s.finished_at.clone(),
         rto_seconds: s.rto_ms.map(secs),
         achieved_rto_seconds: rto.map(secs),
-        rto_met: s.rto_ms.zip(rto).map(|(budget, got)| got <= budget),
+        // Judged only once the run is over; a run still going has met nothing yet.
+        rto_met: s.finished_at.as_ref().and(s.rto_ms.zip(rto)).map(|(budget, got)| got <= budget),
         rpo_seconds: s.rpo_ms.map(secs),
         achieved_rpo_seconds: rpo.map(secs),
         rpo_met: s.rpo_ms.zip(rpo).map(|(budget, got)| got <= budget),

@@ -266,9 +266,25 @@ fn drive(
         user,
         keep_failed,
     };
-    let observer = Arc::new(Lines::new(flags.log_format == LogFormat::Json));
+    let tty = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
+    let live = (tty && flags.log_format == LogFormat::Text).then(|| {
+        let st = journal.state();
+        let done = st
+            .steps
+            .iter()
+            .filter(|(_, r)| matches!(r.state, StepState::Succeeded | StepState::Skipped))
+            .count();
+        Arc::new(super::live::Live::new(l.rb.steps.len(), l.rb.rto, clock_start, done))
+    });
+    let observer: Arc<dyn crate::exec::run::Observer> = match &live {
+        Some(v) => v.clone(),
+        None => Arc::new(Lines::new(flags.log_format == LogFormat::Json)),
+    };
     let finish = rt.block_on(execute(job, journal, observer, person(flags)));
     drop(rt);
+    if let Some(v) = live {
+        v.finish();
+    }
     let finish = match finish {
         Ok(f) => f,
         Err(e) => {
@@ -438,6 +454,16 @@ pub fn resume(
     {
         eprint(&format!("error: {e}"));
         return Outcome::Invalid;
+    }
+    for step in decisions.keys() {
+        let interrupted = state
+            .step(step)
+            .is_some_and(|r| matches!(r.state, StepState::Running | StepState::Interrupted));
+        if !interrupted {
+            eprint(&format!(
+                "warning: `--interrupted {step}=...` ignored: step `{step}` was not interrupted"
+            ));
+        }
     }
     let prompt = person(flags);
     let mut undecided = Vec::new();
