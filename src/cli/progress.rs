@@ -182,3 +182,66 @@ impl Person for Terminal {
         }
     }
 }
+
+/// Keeps each step's output (already scrubbed of secrets) in `RUN_DIR/logs/STEP.log`, up to
+/// [`LOG_LIMIT`] bytes per step, and passes every note on.
+pub struct Tee {
+    pub inner: std::sync::Arc<dyn Observer>,
+    pub dir: std::path::PathBuf,
+    files: Mutex<std::collections::HashMap<String, (std::fs::File, u64)>>,
+}
+
+/// The most output kept per step; the rest is shown live but not kept.
+pub const LOG_LIMIT: u64 = 16 << 20;
+
+impl Tee {
+    pub fn new(inner: std::sync::Arc<dyn Observer>, dir: std::path::PathBuf) -> Tee {
+        Tee { inner, dir, files: Mutex::new(std::collections::HashMap::new()) }
+    }
+
+    fn keep(&self, step: &str, text: &str) {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        let mut files = self.files.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !files.contains_key(step) {
+            let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir);
+            let path = self.dir.join(format!("{step}.log"));
+            let Ok(f) =
+                std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)
+            else {
+                return;
+            };
+            let len = f.metadata().map_or(0, |m| m.len());
+            files.insert(step.to_string(), (f, len));
+        }
+        if let Some((f, len)) = files.get_mut(step) {
+            if *len < LOG_LIMIT {
+                let line = format!("{text}\n");
+                if f.write_all(line.as_bytes()).is_ok() {
+                    *len += line.len() as u64;
+                }
+            }
+        }
+    }
+}
+
+impl Observer for Tee {
+    fn note(&self, n: Note) {
+        match &n {
+            Note::Output { step, stream, line } => {
+                let mark = if *stream == Stream::Stderr { "!" } else { "|" };
+                self.keep(step, &format!("{} {mark} {line}", crate::exec::clock::now()));
+            }
+            Note::StepStarted { step, attempt, .. } => {
+                self.keep(step, &format!("{} == attempt {attempt}", crate::exec::clock::now()));
+            }
+            Note::StepFailed { step, attempt, error, .. } => {
+                self.keep(
+                    step,
+                    &format!("{} == attempt {attempt} failed: {error}", crate::exec::clock::now()),
+                );
+            }
+            _ => {}
+        }
+        self.inner.note(n);
+    }
+}

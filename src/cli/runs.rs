@@ -280,6 +280,7 @@ fn drive(
         Some(v) => v.clone(),
         None => Arc::new(Lines::new(flags.log_format == LogFormat::Json)),
     };
+    let observer = Arc::new(super::progress::Tee::new(observer, store.run_dir(id).join("logs")));
     let finish = rt.block_on(execute(job, journal, observer, person(flags)));
     drop(rt);
     if let Some(v) = live {
