@@ -5,7 +5,7 @@
 use super::progress::Lines;
 use crate::exec::run::{Note, Observer};
 use crate::model::fmt_duration;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -107,9 +107,18 @@ impl Observer for Live {
                 }
                 *self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
             }
-            Note::StepFailed { step, retry_in_ms: None, .. }
-            | Note::StepWaiting { step, .. }
-            | Note::StepInterrupted { step } => {
+            Note::StepWaiting { step, .. } => {
+                // A prompt may follow on the terminal: the bars stay out of its way until
+                // the next result.
+                if let Some(bar) = running.remove(step) {
+                    bar.finish_and_clear();
+                }
+                drop(running);
+                self.say(&n);
+                self.bars.set_draw_target(ProgressDrawTarget::hidden());
+                return;
+            }
+            Note::StepFailed { step, retry_in_ms: None, .. } | Note::StepInterrupted { step } => {
                 if let Some(bar) = running.remove(step) {
                     bar.finish_and_clear();
                 }
@@ -126,6 +135,9 @@ impl Observer for Live {
         }
         drop(running);
         self.say(&n);
+        if self.bars.is_hidden() {
+            self.bars.set_draw_target(ProgressDrawTarget::stderr());
+        }
         self.refresh(None);
     }
 }

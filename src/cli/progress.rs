@@ -75,7 +75,9 @@ impl Lines {
             Note::StepFailed { step, attempt, error, retry_in_ms } => {
                 let retry =
                     retry_in_ms.map_or(String::new(), |w| format!("; retrying in {}", dur(w)));
-                format!("{t}  ✗ {step} failed (attempt {attempt}): {error}{retry}")
+                let which =
+                    if attempt > 0 { format!(" (attempt {attempt})") } else { String::new() };
+                format!("{t}  ✗ {step} failed{which}: {error}{retry}")
             }
             Note::StepSkipped { step, reason } => format!("{t}  - {step} skipped: {reason}"),
             Note::StepWaiting { step, reason } => {

@@ -58,8 +58,14 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
         finished_at: s.finished_at.clone(),
         rto_seconds: s.rto_ms.map(secs),
         achieved_rto_seconds: rto.map(secs),
-        // Judged only once the run is over; a run still going has met nothing yet.
-        rto_met: s.finished_at.as_ref().and(s.rto_ms.zip(rto)).map(|(budget, got)| got <= budget),
+        // Judged only for a run that recovered: a failed or unfinished run met no RTO.
+        rto_met: match s.status {
+            crate::journal::RunStatus::Succeeded => {
+                s.rto_ms.zip(rto).map(|(budget, got)| got <= budget)
+            }
+            crate::journal::RunStatus::Failed => s.rto_ms.map(|_| false),
+            _ => None,
+        },
         rpo_seconds: s.rpo_ms.map(secs),
         achieved_rpo_seconds: rpo.map(secs),
         rpo_met: s.rpo_ms.zip(rpo).map(|(budget, got)| got <= budget),

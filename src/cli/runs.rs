@@ -282,7 +282,8 @@ fn drive(
     };
     let observer = Arc::new(super::progress::Tee::new(observer, store.run_dir(id).join("logs")));
     let finish = rt.block_on(execute(job, journal, observer, person(flags)));
-    drop(rt);
+    // A prompt abandoned by Ctrl-C still blocks on stdin in a helper thread: do not wait for it.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
     if let Some(v) = live {
         v.finish();
     }

@@ -472,14 +472,18 @@ async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Don
             Event::StepWaiting { step: id.to_string(), at: clock::now(), reason: text.to_string() },
         )?;
     }
+    ctx.observer.note(Note::StepWaiting { step: id.to_string(), reason: text.to_string() });
     let Some(person) = ctx.person.clone() else {
-        ctx.observer.note(Note::StepWaiting { step: id.to_string(), reason: text.to_string() });
         return Ok(Done::Waiting);
     };
     let (step, instructions) = (id.to_string(), text.to_string());
-    let answer = tokio::task::spawn_blocking(move || person.manual(&step, &instructions))
-        .await
-        .unwrap_or_else(|_| Err("the prompt failed".into()));
+    let asked = tokio::task::spawn_blocking(move || person.manual(&step, &instructions));
+    let mut stop = ctx.stop.clone();
+    let answer = tokio::select! {
+        a = asked => a.unwrap_or_else(|_| Err("the prompt failed".into())),
+        // Ctrl-C at the prompt: the step stays waiting; `resume` asks again.
+        _ = stop.wait_for(|s| *s) => return Ok(Done::Waiting),
+    };
     let (decision, reason) = match &answer {
         Ok(()) => (Decision::Done, None),
         Err(r) => (Decision::Fail, Some(ctx.job.secrets.scrub(r))),
