@@ -44,7 +44,7 @@ fn dur(ms: u64) -> String {
 impl Observer for Lines {
     fn note(&self, n: Note) {
         if self.json {
-            self.emit(&json(&n).to_string());
+            trace(&n);
             return;
         }
         let mut line = String::new();
@@ -114,41 +114,62 @@ impl Lines {
     }
 }
 
-fn json(n: &Note) -> serde_json::Value {
-    use serde_json::json;
-    let ts = crate::exec::clock::now();
+/// One `tracing` event per note; with the JSON subscriber installed by [`init_json`] each
+/// becomes one JSON object per line on stdout.
+fn trace(n: &Note) {
+    use tracing::info;
     match n {
-        Note::StepStarted { step, attempt, expected_ms } => {
-            json!({"ts": ts, "event": "step_started", "step": step, "attempt": attempt, "expected_ms": expected_ms})
+        Note::StepStarted { step, attempt, expected_ms: Some(e) } => {
+            info!(event = "step_started", step = %step, attempt, expected_ms = e)
         }
-        Note::Output { step, stream, line } => json!({"ts": ts, "event": "output", "step": step,
-            "stream": if *stream == Stream::Stderr { "stderr" } else { "stdout" }, "line": line}),
-        Note::StepSucceeded { step, attempt, took_ms, expected_ms } => {
-            json!({"ts": ts, "event": "step_succeeded",
-            "step": step, "attempt": attempt, "took_ms": took_ms, "expected_ms": expected_ms})
+        Note::StepStarted { step, attempt, expected_ms: None } => {
+            info!(event = "step_started", step = %step, attempt)
         }
-        Note::StepFailed { step, attempt, error, retry_in_ms } => {
-            json!({"ts": ts, "event": "step_failed",
-            "step": step, "attempt": attempt, "error": error, "retry_in_ms": retry_in_ms})
+        Note::Output { step, stream, line } => {
+            let stream = if *stream == Stream::Stderr { "stderr" } else { "stdout" };
+            info!(event = "output", step = %step, stream, line = %line)
+        }
+        Note::StepSucceeded { step, attempt, took_ms, expected_ms: Some(e) } => {
+            info!(event = "step_succeeded", step = %step, attempt, took_ms, expected_ms = e)
+        }
+        Note::StepSucceeded { step, attempt, took_ms, expected_ms: None } => {
+            info!(event = "step_succeeded", step = %step, attempt, took_ms)
+        }
+        Note::StepFailed { step, attempt, error, retry_in_ms: Some(w) } => {
+            info!(event = "step_failed", step = %step, attempt, error = %error, retry_in_ms = w)
+        }
+        Note::StepFailed { step, attempt, error, retry_in_ms: None } => {
+            info!(event = "step_failed", step = %step, attempt, error = %error)
         }
         Note::StepSkipped { step, reason } => {
-            json!({"ts": ts, "event": "step_skipped", "step": step, "reason": reason})
+            info!(event = "step_skipped", step = %step, reason = %reason)
         }
         Note::StepWaiting { step, reason } => {
-            json!({"ts": ts, "event": "step_waiting", "step": step, "reason": reason})
+            info!(event = "step_waiting", step = %step, reason = %reason)
         }
-        Note::StepInterrupted { step } => {
-            json!({"ts": ts, "event": "step_interrupted", "step": step})
-        }
+        Note::StepInterrupted { step } => info!(event = "step_interrupted", step = %step),
         Note::Overrun { step, expected_ms, elapsed_ms } => {
-            json!({"ts": ts, "event": "overrun", "step": step,
-            "expected_ms": expected_ms, "elapsed_ms": elapsed_ms})
+            tracing::warn!(event = "overrun", step = %step, expected_ms, elapsed_ms)
         }
-        Note::Clock { elapsed_ms, projected_ms, rto_ms, over } => {
-            json!({"ts": ts, "event": "clock",
-            "elapsed_ms": elapsed_ms, "projected_ms": projected_ms, "rto_ms": rto_ms, "over_budget": over})
+        Note::Clock { elapsed_ms, projected_ms, rto_ms: Some(r), over } => {
+            info!(event = "clock", elapsed_ms, projected_ms, rto_ms = r, over_budget = over)
+        }
+        Note::Clock { elapsed_ms, projected_ms, rto_ms: None, over } => {
+            info!(event = "clock", elapsed_ms, projected_ms, over_budget = over)
         }
     }
+}
+
+/// Installs the JSON-lines subscriber for `--log-format json` (once per process).
+pub fn init_json() {
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_writer(std::io::stdout)
+        .try_init();
 }
 
 /// Asks at the terminal.

@@ -276,6 +276,9 @@ fn drive(
             .count();
         Arc::new(super::live::Live::new(l.rb.steps.len(), l.rb.rto, clock_start, done))
     });
+    if flags.log_format == LogFormat::Json {
+        super::progress::init_json();
+    }
     let observer: Arc<dyn crate::exec::run::Observer> = match &live {
         Some(v) => v.clone(),
         None => Arc::new(Lines::new(flags.log_format == LogFormat::Json)),
