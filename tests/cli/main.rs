@@ -8,6 +8,14 @@ mod fixtures;
 mod fmt;
 mod hostile;
 mod plan;
+mod run_crash;
+mod run_exit;
+mod run_flow;
+mod run_journal;
+mod run_leftover;
+mod run_resume;
+mod run_safety;
+mod runkit;
 mod secrets;
 mod usage;
 
@@ -74,6 +82,7 @@ pub struct Test {
     cwd: Option<PathBuf>,
     args: Vec<OsString>,
     envs: Vec<(String, String)>,
+    removed_envs: Vec<String>,
     color_flag: bool,
 }
 
@@ -90,6 +99,7 @@ impl Test {
             cwd: None,
             args: Vec::new(),
             envs: Vec::new(),
+            removed_envs: Vec::new(),
             color_flag: true,
         }
     }
@@ -136,6 +146,12 @@ impl Test {
         self
     }
 
+    /// Removes `key` from the environment the binary inherits.
+    pub fn without_env(mut self, key: &str) -> Self {
+        self.removed_envs.push(key.to_string());
+        self
+    }
+
     /// Runs in the crate root instead of the temporary directory, so fixture paths given
     /// relative to it (`tests/fixtures/...`) appear as such in the output.
     pub fn in_crate_root(mut self) -> Self {
@@ -160,11 +176,27 @@ impl Test {
     }
 
     pub fn run(&self) -> Output {
+        self.spawn_with(&self.args).wait()
+    }
+
+    /// Runs the binary with `args` instead of the builder's, in the same directory and
+    /// environment: several commands of one scenario (`run`, then `status`, then `resume`).
+    pub fn cmd(&self, args: &[&str]) -> Output {
+        self.spawn(args).wait()
+    }
+
+    /// Starts the binary with `args` without waiting for it (stdin null, output captured).
+    pub fn spawn(&self, args: &[&str]) -> Live {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        self.spawn_with(&args)
+    }
+
+    fn spawn_with(&self, args: &[OsString]) -> Live {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_drbook"));
         if self.color_flag {
             cmd.args(["--color", "never"]);
         }
-        cmd.args(&self.args)
+        cmd.args(args)
             .current_dir(self.cwd.as_deref().unwrap_or(self.dir.path()))
             .env("NO_COLOR", "1")
             .env_remove("CLICOLOR_FORCE")
@@ -172,6 +204,9 @@ impl Test {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        for k in &self.removed_envs {
+            cmd.env_remove(k);
+        }
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
@@ -179,22 +214,55 @@ impl Test {
         let mut child = cmd.spawn().expect("start the drbook binary");
         let out = reader(child.stdout.take().expect("piped stdout"));
         let err = reader(child.stderr.take().expect("piped stderr"));
+        Live { child, out, err, start, args: args.to_vec() }
+    }
+}
+
+/// A drbook process started by [`Test::spawn`] and not yet waited for.
+pub struct Live {
+    child: std::process::Child,
+    out: std::thread::JoinHandle<Vec<u8>>,
+    err: std::thread::JoinHandle<Vec<u8>>,
+    start: Instant,
+    args: Vec<OsString>,
+}
+
+impl Live {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `sig` to the drbook process (not to its steps, which have their own groups).
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.pid()).expect("a pid fits i32"));
+        nix::sys::signal::kill(pid, sig).expect("signal the drbook process");
+    }
+
+    /// Whether the process has exited (it stays reapable by [`Live::wait`]).
+    pub fn exited(&mut self) -> bool {
+        self.child.try_wait().expect("poll drbook").is_some()
+    }
+
+    /// Waits for the process (at most [`TIME_LIMIT`]) and collects what it printed. A process
+    /// killed by a signal has status `-signal`.
+    pub fn wait(mut self) -> Output {
         let status = loop {
-            if let Some(s) = child.try_wait().expect("wait for drbook") {
+            if let Some(s) = self.child.try_wait().expect("wait for drbook") {
                 break s;
             }
-            if start.elapsed() > TIME_LIMIT {
-                let _ = child.kill();
-                let _ = child.wait();
+            if self.start.elapsed() > TIME_LIMIT {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
                 panic!("drbook {:?} ran longer than {TIME_LIMIT:?}", self.args);
             }
             std::thread::sleep(Duration::from_millis(5));
         };
-        let elapsed = start.elapsed();
-        let stdout = out.join().expect("stdout reader thread");
-        let stderr = err.join().expect("stderr reader thread");
+        let elapsed = self.start.elapsed();
+        let stdout = self.out.join().expect("stdout reader thread");
+        let stderr = self.err.join().expect("stderr reader thread");
+        use std::os::unix::process::ExitStatusExt;
         Output {
-            status: status.code().unwrap_or(-1),
+            status: status.code().or_else(|| status.signal().map(|s| -s)).unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
             elapsed,
