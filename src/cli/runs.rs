@@ -87,12 +87,18 @@ fn sha256(bytes: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Each step's definition hash: its plan entry (action rendered with the param values).
+/// Each step's definition hash: everything the checker made of the step (action, env,
+/// captures, checks, retry...), without source positions, with `needs` by id.
 fn step_hashes(l: &Loaded) -> Vec<(String, String)> {
-    let plan = crate::plan::build(&l.rb, &l.dag, &l.values, Vec::new());
-    plan.steps
+    l.rb.steps
         .iter()
-        .map(|s| (s.id.clone(), sha256(serde_json::to_string(s).unwrap_or_default().as_bytes())))
+        .map(|s| {
+            let needs: Vec<&str> = s.needs.iter().map(|&i| l.rb.steps[i].id.as_str()).collect();
+            let mut def = s.clone();
+            def.span = crate::diag::Span::default();
+            def.needs.clear();
+            (s.id.clone(), sha256(format!("{def:?}|needs={needs:?}").as_bytes()))
+        })
         .collect()
 }
 
@@ -175,6 +181,15 @@ pub fn run(
     };
     let Some(secrets) = secrets_for(&l) else { return Outcome::Invalid };
     let Some(store) = store(&flags.state_dir) else { return Outcome::Invalid };
+    // Checking for an unfinished run and creating the new one happen under one state-dir
+    // lock, so two runners started at the same instant cannot both pass the check.
+    let starting = match start_lock(&store) {
+        Ok(f) => f,
+        Err(e) => {
+            eprint(&format!("error: cannot lock `{}`: {e}", store.root().display()));
+            return Outcome::Invalid;
+        }
+    };
     if !allow_concurrent {
         if let Some(other) = unfinished_run_of(&store, &l.abs) {
             eprint(&format!(
@@ -223,6 +238,7 @@ pub fn run(
             return Outcome::Invalid;
         }
     };
+    drop(starting); // admitted: the next runner sees this run as unfinished
     say(
         flags,
         &format!(
@@ -376,6 +392,19 @@ fn dry(l: &Loaded, parallel: usize) -> Outcome {
     Outcome::Succeeded
 }
 
+/// An exclusive lock on `STATE_DIR/start.lock`, held while a new run is admitted.
+fn start_lock(store: &Store) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(store.root().join("start.lock"))?;
+    f.lock()?;
+    Ok(f)
+}
+
 /// An unfinished (running, paused or interrupted) run of the same runbook file.
 fn unfinished_run_of(store: &Store, abs: &Path) -> Option<String> {
     let ids = store.list_runs().ok()?;
@@ -461,12 +490,12 @@ pub fn resume(
         return Outcome::Invalid;
     }
     for step in decisions.keys() {
-        let interrupted = state
-            .step(step)
-            .is_some_and(|r| matches!(r.state, StepState::Running | StepState::Interrupted));
+        let interrupted = state.step(step).is_some_and(|r| {
+            matches!(r.state, StepState::Running | StepState::Interrupted | StepState::Waiting)
+        });
         if !interrupted {
             eprint(&format!(
-                "warning: `--interrupted {step}=...` ignored: step `{step}` was not interrupted"
+                "warning: `--interrupted {step}=...` ignored: step `{step}` is neither interrupted nor waiting"
             ));
         }
     }
@@ -475,19 +504,21 @@ pub fn resume(
     let mut keep_failed = Vec::new();
     for (i, step) in l.rb.steps.iter().enumerate() {
         let Some(rec) = state.step(&step.id) else { continue };
-        if !matches!(rec.state, StepState::Running | StepState::Interrupted) {
-            continue;
+        let explicit = decisions.get(&step.id).copied();
+        match rec.state {
+            // A manual step waiting for a person: `--interrupted STEP=done|fail` answers it
+            // without a terminal; otherwise the runner asks again.
+            StepState::Waiting if explicit.is_none() => continue,
+            StepState::Waiting | StepState::Running | StepState::Interrupted => {}
+            _ => continue,
         }
         if let Some((pid, pgid, start)) = rec.process {
             settle_leftover(&step.id, pid, pgid, start);
         }
-        if step.idempotent {
+        if step.idempotent && explicit.is_none() && rec.state != StepState::Waiting {
             continue; // runs again
         }
-        let decision = decisions
-            .get(&step.id)
-            .copied()
-            .or_else(|| prompt.as_ref().and_then(|_| ask_interrupted(&step.id)));
+        let decision = explicit.or_else(|| prompt.as_ref().and_then(|_| ask_interrupted(&step.id)));
         let Some(decision) = decision else {
             undecided.push(step.id.clone());
             continue;
@@ -527,20 +558,28 @@ pub fn resume(
 /// A step's process left by a runner that died is never run twice at once: wait briefly for
 /// it, then terminate its group.
 fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) {
-    if !shell::still_running(pid, start) {
+    // Members of the step's group started after its shell did; the shell itself may be gone
+    // (reaped) while its children still run.
+    let alive =
+        || shell::still_running(pid, start) || !shell::group_members(pgid, start).is_empty();
+    if !alive() {
         return;
     }
     eprint(&format!(
-        "step `{step}`: its process {pid} from the previous runner is still running; stopping it"
+        "step `{step}`: processes of its previous attempt (group {pgid}) are still running; stopping them"
     ));
     shell::signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
     let deadline = std::time::Instant::now() + shell::GRACE;
-    while shell::still_running(pid, start) && std::time::Instant::now() < deadline {
+    while alive() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     shell::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
-    while shell::still_running(pid, start) {
+    let deadline = std::time::Instant::now() + shell::GRACE;
+    while alive() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if alive() {
+        eprint(&format!("warning: step `{step}`: group {pgid} survived SIGKILL"));
     }
 }
 

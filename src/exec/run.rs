@@ -83,6 +83,9 @@ struct Ctx {
     observer: Arc<dyn Observer>,
     person: Option<Arc<dyn Person>>,
     stop: watch::Receiver<bool>,
+    /// Capture values as captured, before scrubbing, for later steps of this session; the
+    /// journal keeps only scrubbed values.
+    raw: Mutex<HashMap<(usize, String), String>>,
 }
 
 /// What a step task came back with.
@@ -125,7 +128,14 @@ pub async fn execute(
     let (stop_tx, stop_rx) = watch::channel(false);
     let n = job.rb.steps.len();
     let parallel = job.parallel.max(1);
-    let ctx = Arc::new(Ctx { job, journal: journal.clone(), observer, person, stop: stop_rx });
+    let ctx = Arc::new(Ctx {
+        job,
+        journal: journal.clone(),
+        observer,
+        person,
+        stop: stop_rx,
+        raw: Mutex::new(HashMap::new()),
+    });
 
     // Where every step stands, from the journal.
     let mut status: Vec<Status> = {
@@ -274,14 +284,21 @@ fn ready(job: &Job, status: &[Status], i: usize) -> bool {
 /// The value of `steps.ID.NAME` from the journal.
 fn capture_of(ctx: &Ctx, i: usize, name: &str) -> Result<String, String> {
     let id = &ctx.job.rb.steps[i].id;
+    let raw = ctx.raw.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(v) = raw.get(&(i, name.to_string())) {
+        return Ok(v.clone());
+    }
+    drop(raw);
     let j = lock(&ctx.journal);
     let rec = j.state().step(id).ok_or_else(|| format!("step `{id}` is not in this run"))?;
     match rec.state {
-        StepState::Succeeded => rec
-            .captures
-            .get(name)
-            .cloned()
-            .ok_or_else(|| format!("step `{id}` succeeded without capturing `{name}`")),
+        StepState::Succeeded => match rec.captures.get(name) {
+            Some(v) if v.contains("<secret:") => Err(format!(
+                "`${{steps.{id}.{name}}}` held a secret, which the journal does not keep; re-run step `{id}` in this session to use it"
+            )),
+            Some(v) => Ok(v.clone()),
+            None => Err(format!("step `{id}` succeeded without capturing `{name}`")),
+        },
         StepState::Skipped => {
             Err(format!("step `{id}` was skipped, so `${{steps.{id}.{name}}}` has no value"))
         }
@@ -376,6 +393,13 @@ async fn step_task(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             }
             Attempt::Ok(output) => match finish(step, &vals, &output) {
                 Ok((captures, rpo_ms)) => {
+                    {
+                        let mut raw =
+                            ctx.raw.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        for (k, v) in &captures {
+                            raw.insert((i, k.clone()), v.clone());
+                        }
+                    }
                     let captures = captures.into_iter().map(|(k, v)| (k, scrub(&v))).collect();
                     append(
                         &ctx.journal,

@@ -212,7 +212,34 @@ pub fn process_start(pid: u32) -> Option<u64> {
 
 /// Whether the process recorded as (pid, start) still runs.
 pub fn still_running(pid: u32, start: u64) -> bool {
-    pid > 1 && process_start(pid).is_some_and(|s| s == start)
+    pid > 1 && process_start(pid).is_some_and(|s| s == start) && !is_zombie(pid)
+}
+
+/// A process that has exited but was not reaped yet: dead for every purpose here.
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.get(s.rfind(')')? + 1..).map(|a| a.split_whitespace().next() == Some("Z")))
+        .unwrap_or(false)
+}
+
+/// Live (not zombie) processes of process group `pgid` started no earlier than `since` (clock
+/// ticks since boot): what is left of a step whose runner died, even after its shell is gone.
+pub fn group_members(pgid: u32, since: u64) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|&p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).ok().is_some_and(|s| {
+                let Some(after) = s.rfind(')').and_then(|i| s.get(i + 1..)) else { return false };
+                let f: Vec<&str> = after.split_whitespace().collect();
+                let state = f.first().copied().unwrap_or("Z");
+                let group = f.get(2).and_then(|g| g.parse::<u32>().ok());
+                let start = f.get(19).and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+                state != "Z" && group == Some(pgid) && start >= since
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -134,6 +134,7 @@ impl Store {
         };
         let decoded = decode_all(&bytes).map_err(|e| e.in_journal(&path))?;
         let state = replay(&decoded.events).map_err(|e| e.in_journal(&path))?;
+        same_run(&state, run_id).map_err(|e| e.in_journal(&path))?;
         let (live, runner_pid) = probe(&dir)?;
         Ok((state, ReadInfo { torn_tail: decoded.torn_tail, live, runner_pid }))
     }

@@ -249,8 +249,6 @@ fn a_journal_of_another_format_version_is_refused() {
 }
 
 #[test]
-#[ignore = "drbook bug: `status` shows a journal whose `run_started` names another run as if it \
-            were this run; `resume` of the same run refuses it"]
 fn status_refuses_a_journal_that_names_another_run() {
     let (t, _) = failed_run();
     copy_dir(&t.path("state/runs/j"), &t.path("state/runs/copy"));

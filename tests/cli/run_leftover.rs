@@ -131,15 +131,11 @@ fn scenario_process() {
 }
 
 #[test]
-#[ignore = "drbook bug: when the dead runner's step shell has already been reaped, resume does \
-            not stop the rest of its process group"]
 fn resume_stops_the_group_of_a_dead_step_whose_leader_is_gone() {
     in_own_process("reaped");
 }
 
 #[test]
-#[ignore = "drbook bug: resume waits forever for a dead runner's step shell that is an unreaped \
-            zombie (it counts a zombie as running)"]
 fn resume_does_not_wait_for_a_zombie_leader() {
     in_own_process("zombie");
 }

@@ -95,7 +95,7 @@ fn a_lock_left_by_a_sigkilled_runner_does_not_block_resume() {
         st.stdout
     );
     let out = drb(&t, &["resume", "h"]);
-    out.expect_status(0).expect_stderr("still running; stopping it");
+    out.expect_status(0).expect_stderr("still running; stopping them");
     assert!(!out.stderr.contains("another runner"), "{}", out.stderr);
     assert_eq!(count(&t.path("log"), "again"), 1);
     assert!(procs_with(marker).is_empty(), "resume stopped the leftover step");
@@ -196,8 +196,6 @@ fn editing_only_a_step_that_has_not_started_needs_allow_edited() {
 }
 
 #[test]
-#[ignore = "drbook bug: a step's definition hash includes its `critical` flag, so editing only \
-            a not-started step's duration can refuse resume even with --allow-edited"]
 fn editing_a_not_started_steps_duration_is_accepted_with_allow_edited() {
     // x (1s) fails; y (3s) succeeds and is critical; w needs x. Making w 10s moves the
     // critical path to x -> w: only w, which never started, was edited.
@@ -218,8 +216,6 @@ fn editing_a_not_started_steps_duration_is_accepted_with_allow_edited() {
 }
 
 #[test]
-#[ignore = "drbook bug: edits to a started step's `check`, `capture`, `env` or `workdir` are \
-            not detected; resume accepts them without --allow-edited"]
 fn editing_a_started_steps_check_or_env_is_refused() {
     // Today: the `check` edit resumes and succeeds (exit 0); the `env` edit re-runs the step
     // (exit 1). Both should be refused (exit 2) like any edit of a started step.
@@ -271,8 +267,6 @@ fn resume_file_points_at_a_runbook_that_moved() {
 }
 
 #[test]
-#[ignore = "drbook bug: simultaneous `drbook run`s of one runbook can all start: the check for an \
-            unfinished run and the run's creation are not atomic"]
 fn simultaneous_runs_of_one_runbook_start_only_one() {
     let rb =
         runbook("race", r#"  step a { duration 1s; run "echo a >> log; sleep 1"; idempotent }"#);

@@ -164,8 +164,6 @@ fn a_timeout_kills_the_steps_whole_process_group() {
 }
 
 #[test]
-#[ignore = "drbook bug: a capture holding a secret reaches later steps as the literal text \
-            `<secret:NAME>` (the scrubbed journal copy), not as its value"]
 fn a_capture_holding_a_secret_reaches_descendants_as_its_value() {
     let rb = runbook(
         "derived",
