@@ -603,7 +603,9 @@ async fn perform(
                         pgid: p.pgid,
                         pid_start: p.pid_start,
                     };
-                    if let Err(err) = append(&journal, e) {
+                    // Flushed with the step's end record; only `resume`'s leftover search
+                    // needs it, and a crash before then loses nothing else.
+                    if let Err(err) = lock(&journal).append_lazy(&e) {
                         spawn_err = Some(err);
                     }
                 },

@@ -24,6 +24,12 @@ pub trait Sink {
     /// Validates `e` against the run so far and records it; an impossible event is refused
     /// and leaves nothing behind.
     fn append(&mut self, e: &Event) -> Result<(), JournalError>;
+    /// Like `append`, without waiting for the disk: the record is flushed by the next
+    /// `append`. For records a crash may lose without harm (a step's process id, which only
+    /// helps `resume` find a leftover process).
+    fn append_lazy(&mut self, e: &Event) -> Result<(), JournalError> {
+        self.append(e)
+    }
     /// The run as recorded so far.
     fn state(&self) -> &RunState;
 }
@@ -116,7 +122,12 @@ impl RunHandle {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), JournalError> {
-        match self.journal.write_all(bytes).and_then(|()| self.journal.sync_data()) {
+        self.write_with(bytes, true)
+    }
+
+    fn write_with(&mut self, bytes: &[u8], sync: bool) -> Result<(), JournalError> {
+        let synced = |f: &mut File| if sync { f.sync_data() } else { Ok(()) };
+        match self.journal.write_all(bytes).and_then(|()| synced(&mut self.journal)) {
             Ok(()) => {
                 self.len += bytes.len() as u64;
                 Ok(())
@@ -135,6 +146,13 @@ impl RunHandle {
 impl Sink for RunHandle {
     fn append(&mut self, e: &Event) -> Result<(), JournalError> {
         RunHandle::append(self, e)
+    }
+
+    fn append_lazy(&mut self, e: &Event) -> Result<(), JournalError> {
+        self.usable()?;
+        let record = self.state.records + 1;
+        self.state.apply(record, e).map_err(|err| err.in_journal(&self.journal_path()))?;
+        self.write_with(&encode(e), false)
     }
 
     fn state(&self) -> &RunState {
