@@ -63,7 +63,9 @@ pub async fn run(
     mut on_line: impl FnMut(Stream, &str),
     mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<Finished> {
-    let mut cmd = Command::new("sh");
+    // POSIX sh at its fixed path: a PATH search costs several failed execs per step.
+    let mut cmd =
+        Command::new(if std::path::Path::new("/bin/sh").exists() { "/bin/sh" } else { "sh" });
     cmd.arg("-c")
         .arg(&s.script)
         .process_group(0)
