@@ -199,7 +199,8 @@ pub fn run(
         }
     }
     let now = clock::now();
-    let id = match run_id {
+    let named = run_id.is_some();
+    let mut id = match run_id {
         Some(id) if !journal::valid_run_id(&id) => {
             eprint(&format!(
                 "error: `{id}` is not a valid run id (letters, digits, `.`, `_`, `-`)"
@@ -209,33 +210,42 @@ pub fn run(
         Some(id) => id,
         None => journal::new_run_id(&l.rb.name, &now),
     };
-    let first = Event::RunStarted {
+    let make_first = |id: &str| Event::RunStarted {
         v: journal::VERSION,
-        run_id: id.clone(),
+        run_id: id.to_string(),
         runbook: l.rb.name.clone(),
         file: file.display().to_string(),
         path: l.abs.display().to_string(),
         content_hash: sha256(&l.bytes),
         step_hashes: step_hashes(&l),
         params: l.values.iter().map(|(k, v)| (k.clone(), v.render())).collect(),
-        at: now,
+        at: now.clone(),
         clock_start: clock::format(clock_start),
         rto_ms: l.rb.rto,
         rpo_ms: l.rb.rpo,
         user: user.clone(),
         pid: std::process::id(),
     };
-    let handle = match store.create_run(&id, &first) {
-        Ok(h) => h,
-        Err(JournalError::RunExists(_)) => {
-            eprint(&format!(
-                "error: a run named `{id}` already exists; resume it with `drbook resume {id}`"
-            ));
-            return Outcome::Invalid;
-        }
-        Err(e) => {
-            eprint(&format!("error: {e}"));
-            return Outcome::Invalid;
+    // A generated id collides only if two runs start in the same second and draw the same
+    // suffix: draw again. A name given with --run-id is never changed.
+    let mut tries = 0;
+    let handle = loop {
+        match store.create_run(&id, &make_first(&id)) {
+            Ok(h) => break h,
+            Err(JournalError::RunExists(_)) if !named && tries < 5 => {
+                tries += 1;
+                id = journal::new_run_id(&l.rb.name, &clock::now());
+            }
+            Err(JournalError::RunExists(_)) => {
+                eprint(&format!(
+                    "error: a run named `{id}` already exists; resume it with `drbook resume {id}`"
+                ));
+                return Outcome::Invalid;
+            }
+            Err(e) => {
+                eprint(&format!("error: {e}"));
+                return Outcome::Invalid;
+            }
         }
     };
     drop(starting); // admitted: the next runner sees this run as unfinished
