@@ -42,24 +42,15 @@ case "${1:-}" in
   *) echo "exec.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
 esac
 
-log() { printf '\n== %s\n' "$*" >&2; }
+# shellcheck source=benches/common.sh
+. benches/common.sh  # the script has cd-ed to the repository root
 die() { echo "exec.sh: $*" >&2; exit 1; }
 
 # --- tools -----------------------------------------------------------------------------------
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-APT_UPDATED=0
-apt_install() {
-  if [ "$APT_UPDATED" -eq 0 ]; then
-    $SUDO apt-get update -qq
-    APT_UPDATED=1
-  fi
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
-}
-command -v ninja > /dev/null 2>&1 || { log "installing ninja-build"; apt_install ninja-build; }
-command -v hyperfine > /dev/null 2>&1 || { log "installing hyperfine"; apt_install hyperfine; }
-[ -x /usr/bin/time ] || { log "installing GNU time"; apt_install time; }
-command -v make > /dev/null 2>&1 || { log "installing make"; apt_install make; }
+need ninja ninja-build
+need hyperfine hyperfine
+need /usr/bin/time time
+need make make
 command -v python3 > /dev/null 2>&1 || die "python3 is required"
 
 # --- build once ------------------------------------------------------------------------------

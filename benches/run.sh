@@ -40,27 +40,12 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-log() { printf '\n== %s\n' "$*" >&2; }
+# shellcheck source=benches/common.sh
+. benches/common.sh  # the script has cd-ed to the repository root
 
 # --- tools -----------------------------------------------------------------------------------
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-APT_UPDATED=0
-apt_install() {
-  if [ "$APT_UPDATED" -eq 0 ]; then
-    $SUDO apt-get update -qq
-    APT_UPDATED=1
-  fi
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
-}
-if ! command -v hyperfine > /dev/null 2>&1; then
-  log "installing hyperfine"
-  apt_install hyperfine
-fi
-if [ ! -x /usr/bin/time ]; then
-  log "installing GNU time"
-  apt_install time
-fi
+need hyperfine hyperfine
+need /usr/bin/time time
 command -v python3 > /dev/null 2>&1 || { echo "run.sh: python3 is required" >&2; exit 1; }
 
 # --- build once ------------------------------------------------------------------------------
