@@ -761,7 +761,6 @@ fn status_word(s: &RunState, live: bool) -> &'static str {
         RunStatus::Running => "running",
         RunStatus::Paused => "paused",
         RunStatus::Interrupted => "interrupted",
-        RunStatus::Succeeded => "succeeded",
-        RunStatus::Failed => "failed",
+        other => other.as_str(),
     }
 }

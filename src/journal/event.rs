@@ -30,6 +30,32 @@ pub enum Decision {
 pub enum Outcome {
     Succeeded,
     Failed,
+    /// Every step that succeeded was undone (or had nothing to undo).
+    RolledBack,
+    /// A rollback action failed (or a person marked it failed).
+    RollbackFailed,
+}
+
+/// How an approval or a denial reached the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum How {
+    /// Answered at the runner's terminal prompt.
+    Prompt,
+    /// `drbook approve` / `drbook deny` from another shell.
+    Cli,
+    /// `--approve STEP` given to `run` or `resume`.
+    Flag,
+}
+
+impl How {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            How::Prompt => "prompt",
+            How::Cli => "cli",
+            How::Flag => "flag",
+        }
+    }
 }
 
 /// One record of the journal. Times are RFC 3339 UTC with milliseconds.
@@ -121,6 +147,85 @@ pub enum Event {
         at: String,
         reason: Option<String>,
     },
+    /// A gated step is ready and waits for its approvals (LANGUAGE.md §5 `approval`). The gate
+    /// is copied here so approvals can be judged from the journal alone.
+    ApprovalRequested {
+        step: String,
+        at: String,
+        /// One approval per role, each by a different person.
+        roles: Vec<String>,
+        /// Who may hold each role, when the runbook declares `roles`; `None`: anyone.
+        members: Option<BTreeMap<String, Vec<String>>>,
+        timeout_ms: Option<u64>,
+    },
+    /// One role of a gate approved by one person.
+    Approved {
+        step: String,
+        role: String,
+        by: String,
+        at: String,
+        how: How,
+        comment: Option<String>,
+        /// The id of the `drbook approve` request that carried it, if any.
+        request: Option<String>,
+    },
+    /// A person refused the gate: the step fails.
+    ApprovalDenied {
+        step: String,
+        by: String,
+        at: String,
+        how: How,
+        reason: String,
+        request: Option<String>,
+    },
+    /// The gate's `timeout` passed: the step fails with "approval timed out".
+    ApprovalTimedOut {
+        step: String,
+        at: String,
+    },
+    /// The run turns to undoing what it did (failure under `rollback`, or `drbook rollback`).
+    RollbackStarted {
+        at: String,
+        reason: String,
+        by: String,
+    },
+    /// Written durably *before* a step's rollback action begins.
+    UndoStarted {
+        step: String,
+        at: String,
+    },
+    /// The rollback action's process (see `step_process`).
+    UndoProcess {
+        step: String,
+        pid: u32,
+        pgid: u32,
+        pid_start: u64,
+    },
+    UndoSucceeded {
+        step: String,
+        at: String,
+        duration_ms: u64,
+    },
+    UndoFailed {
+        step: String,
+        at: String,
+        error: String,
+    },
+    /// The step has no rollback action: reported as not undone.
+    UndoSkipped {
+        step: String,
+        at: String,
+        reason: String,
+    },
+    /// A person's answer about a rollback that was interrupted or is manual: `done` or `fail`
+    /// (a rollback action never runs twice).
+    UndoDecided {
+        step: String,
+        decision: Decision,
+        by: String,
+        at: String,
+        reason: Option<String>,
+    },
     /// The runner stopped with work left for a person (exit 3).
     RunPaused {
         at: String,
@@ -148,7 +253,17 @@ impl Event {
             | Event::StepSkipped { step, .. }
             | Event::StepWaiting { step, .. }
             | Event::StepInterrupted { step, .. }
-            | Event::StepDecided { step, .. } => Some(step),
+            | Event::StepDecided { step, .. }
+            | Event::ApprovalRequested { step, .. }
+            | Event::Approved { step, .. }
+            | Event::ApprovalDenied { step, .. }
+            | Event::ApprovalTimedOut { step, .. }
+            | Event::UndoStarted { step, .. }
+            | Event::UndoProcess { step, .. }
+            | Event::UndoSucceeded { step, .. }
+            | Event::UndoFailed { step, .. }
+            | Event::UndoSkipped { step, .. }
+            | Event::UndoDecided { step, .. } => Some(step),
             _ => None,
         }
     }
@@ -166,6 +281,17 @@ impl Event {
             Event::StepWaiting { .. } => "step_waiting",
             Event::StepInterrupted { .. } => "step_interrupted",
             Event::StepDecided { .. } => "step_decided",
+            Event::ApprovalRequested { .. } => "approval_requested",
+            Event::Approved { .. } => "approved",
+            Event::ApprovalDenied { .. } => "approval_denied",
+            Event::ApprovalTimedOut { .. } => "approval_timed_out",
+            Event::RollbackStarted { .. } => "rollback_started",
+            Event::UndoStarted { .. } => "undo_started",
+            Event::UndoProcess { .. } => "undo_process",
+            Event::UndoSucceeded { .. } => "undo_succeeded",
+            Event::UndoFailed { .. } => "undo_failed",
+            Event::UndoSkipped { .. } => "undo_skipped",
+            Event::UndoDecided { .. } => "undo_decided",
             Event::RunPaused { .. } => "run_paused",
             Event::RunInterrupted { .. } => "run_interrupted",
             Event::RunFinished { .. } => "run_finished",

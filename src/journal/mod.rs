@@ -35,6 +35,7 @@
 //!   before [`Store::create_run`] returns.
 
 pub mod event;
+pub mod gate;
 mod handle;
 mod record;
 mod replay;
@@ -46,7 +47,8 @@ mod tests;
 pub use event::*;
 pub use handle::{MemoryJournal, RunHandle, Sink};
 pub use record::{decode_all, encode, Decoded};
-pub use replay::{replay, RunState, RunStatus, StepRecord, StepState};
+pub use gate::{judge, ApprovalRecord, Gate};
+pub use replay::{replay, RollbackInfo, RunState, RunStatus, StepRecord, StepState, UndoRecord};
 pub use store::{new_run_id, valid_run_id, ReadInfo, Store};
 
 use std::path::PathBuf;

@@ -9,6 +9,7 @@
 //! diagnosed rather than trusted. `attempts` is the highest attempt started, and every
 //! `step_started` must carry exactly `attempts + 1`.
 
+use super::gate::{self, ApprovalRecord, Gate};
 use super::{Decision, Event, JournalError, Outcome, VERSION};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -16,18 +17,20 @@ use std::fmt;
 
 /// Where a run stands. Whether a `running` run's runner is alive is the lock's business.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Running,
     Paused,
     Interrupted,
     Succeeded,
     Failed,
+    RolledBack,
+    RollbackFailed,
 }
 
 /// Where a step stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum StepState {
     #[default]
     Pending,
@@ -37,6 +40,33 @@ pub enum StepState {
     Failed,
     Skipped,
     Interrupted,
+    /// Its rollback action started and has not ended (or a person must answer for it).
+    Undoing,
+    Undone,
+    UndoFailed,
+    /// It succeeded, the run rolled back, and it has no rollback action.
+    NotUndone,
+}
+
+/// What the journal says about a step's rollback.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UndoRecord {
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub error: Option<String>,
+    /// Why there was nothing to undo (`not_undone`).
+    pub reason: Option<String>,
+    /// The rollback action's process while it may be alive.
+    pub process: Option<(u32, u32, u64)>,
+}
+
+/// Why and when the run turned to rolling back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RollbackInfo {
+    pub at: String,
+    pub reason: String,
+    pub by: String,
 }
 
 /// Everything the journal says about one step.
@@ -63,6 +93,24 @@ pub struct StepRecord {
     pub skipped_reason: Option<String>,
     /// The latest decision a person made about this step.
     pub decision: Option<Decision>,
+    /// The approval gate the step waits (or waited) at, from its latest request.
+    pub gate: Option<Gate>,
+    /// Approvals given since that request.
+    pub approvals: Vec<ApprovalRecord>,
+    /// Set once the run rolls back and this step's rollback is decided on.
+    pub undo: Option<UndoRecord>,
+}
+
+impl StepRecord {
+    /// The gate's roles nobody has approved yet (empty without a gate).
+    pub fn missing_roles(&self) -> Vec<&str> {
+        self.gate.as_ref().map_or_else(Vec::new, |g| g.missing(&self.approvals))
+    }
+
+    /// A gate was requested and every role has its approval.
+    pub fn gate_satisfied(&self) -> bool {
+        self.gate.is_some() && self.missing_roles().is_empty()
+    }
 }
 
 /// A run as its journal tells it.
@@ -86,6 +134,8 @@ pub struct RunState {
     pub steps: Vec<(String, StepRecord)>,
     /// The reason of the latest `run_paused`.
     pub last_pause: Option<String>,
+    /// Set by `rollback_started`: the run is undoing (or has undone) its steps.
+    pub rollback: Option<RollbackInfo>,
     /// How many records have been applied.
     pub records: usize,
     /// Step id to position in `steps`.
@@ -167,6 +217,7 @@ impl RunState {
             finished_at: None,
             steps,
             last_pause: None,
+            rollback: None,
             records: 1,
             index,
         })
@@ -180,9 +231,12 @@ impl RunState {
     /// Applies record number `record` (1-based, for messages). On error the state is unchanged.
     pub fn apply(&mut self, record: usize, e: &Event) -> Result<(), JournalError> {
         // A failed run stays resumable (LANGUAGE.md §8: `abort` leaves the run resumable): after
-        // `run_finished` with `failed`, only `run_resumed` may follow; after success, nothing.
+        // `run_finished` with `failed`, only `run_resumed` may follow; after success, nothing
+        // but a rollback (`drbook rollback`). A rolled-back run takes nothing more.
         let resumable = self.status == RunStatus::Failed && matches!(e, Event::RunResumed { .. });
-        if matches!(self.status, RunStatus::Succeeded | RunStatus::Failed) && !resumable {
+        let undo = matches!(self.status, RunStatus::Succeeded | RunStatus::Failed)
+            && matches!(e, Event::RollbackStarted { .. });
+        if !self.status.is_unfinished() && !resumable && !undo {
             let reason = format!(
                 "`{}` after `run_finished`: a finished run takes no more records",
                 e.name()
@@ -203,11 +257,32 @@ impl RunState {
             }
             Event::RunInterrupted { .. } => self.status = RunStatus::Interrupted,
             Event::RunFinished { at, outcome } => {
-                self.status = match outcome {
-                    Outcome::Succeeded => RunStatus::Succeeded,
-                    Outcome::Failed => RunStatus::Failed,
+                let undoing = self.rollback.is_some();
+                let (status, fits) = match outcome {
+                    Outcome::Succeeded => (RunStatus::Succeeded, !undoing),
+                    Outcome::Failed => (RunStatus::Failed, !undoing),
+                    Outcome::RolledBack => (RunStatus::RolledBack, undoing),
+                    Outcome::RollbackFailed => (RunStatus::RollbackFailed, undoing),
                 };
+                if !fits {
+                    let reason = if undoing {
+                        "a rolling-back run ends rolled back or rollback failed".to_string()
+                    } else {
+                        "a run that never rolled back cannot end rolled back".to_string()
+                    };
+                    return Err(impossible(record, e, reason));
+                }
+                self.status = status;
                 self.finished_at = Some(at.clone());
+            }
+            Event::RollbackStarted { at, reason, by } => {
+                if self.rollback.is_some() {
+                    return Err(impossible(record, e, "the run is already rolling back".into()));
+                }
+                self.rollback =
+                    Some(RollbackInfo { at: at.clone(), reason: reason.clone(), by: by.clone() });
+                self.status = RunStatus::Running;
+                self.finished_at = None;
             }
             _ => self.apply_step(record, e)?,
         }
@@ -222,6 +297,25 @@ impl RunState {
             return Err(impossible(record, e, reason));
         };
         let rec = &mut self.steps[i].1;
+        phase_allows(self.rollback.is_some(), e).map_err(|reason| impossible(record, e, reason))?;
+        if let Event::Approved { role, by, .. } = e {
+            let gate = rec.gate.as_ref().ok_or_else(|| {
+                impossible(record, e, format!("step `{id}` has no approval gate to approve"))
+            })?;
+            if rec.state == StepState::Waiting {
+                gate::judge(gate, &rec.approvals, by, Some(role))
+                    .map_err(|reason| impossible(record, e, reason))?;
+            }
+        }
+        if matches!(e, Event::StepStarted { .. })
+            && rec.gate.is_some()
+            && !rec.gate_satisfied()
+            && rec.state == StepState::Waiting
+        {
+            let missing = rec.missing_roles().join(", ");
+            let reason = format!("step `{id}` cannot start: its approval still lacks {missing}");
+            return Err(impossible(record, e, reason));
+        }
         rec.state = rec.state.next(rec, e).map_err(|reason| impossible(record, e, reason))?;
         update(rec, e);
         self.status = RunStatus::Running;
@@ -283,12 +377,113 @@ fn update(rec: &mut StepRecord, e: &Event) {
                 }
             }
         }
+        Event::ApprovalRequested { at, roles, members, timeout_ms, .. } => {
+            rec.gate = Some(Gate {
+                roles: roles.clone(),
+                members: members.clone(),
+                timeout_ms: *timeout_ms,
+                requested_at: at.clone(),
+            });
+            rec.approvals.clear();
+            rec.waiting_reason = Some(format!("approval by {}", roles.join(", ")));
+            rec.error = None;
+            rec.finished_at = None;
+        }
+        Event::Approved { role, by, at, how, comment, request, .. } => {
+            rec.approvals.push(ApprovalRecord {
+                role: role.clone(),
+                by: by.clone(),
+                at: at.clone(),
+                how: *how,
+                comment: comment.clone(),
+                request: request.clone(),
+            });
+        }
+        Event::ApprovalDenied { by, at, reason, .. } => {
+            rec.error = Some(format!("approval denied by {by}: {reason}"));
+            rec.finished_at = Some(at.clone());
+            rec.waiting_reason = None;
+        }
+        Event::ApprovalTimedOut { at, .. } => {
+            rec.error = Some("approval timed out".into());
+            rec.finished_at = Some(at.clone());
+            rec.waiting_reason = None;
+        }
+        Event::UndoStarted { at, .. } => {
+            rec.undo = Some(UndoRecord { started_at: Some(at.clone()), ..UndoRecord::default() })
+        }
+        Event::UndoProcess { pid, pgid, pid_start, .. } => {
+            if let Some(u) = rec.undo.as_mut() {
+                u.process = Some((*pid, *pgid, *pid_start));
+            }
+        }
+        Event::UndoSucceeded { at, duration_ms, .. } => {
+            let u = rec.undo.get_or_insert_with(UndoRecord::default);
+            u.finished_at = Some(at.clone());
+            u.duration_ms = Some(*duration_ms);
+            u.process = None;
+        }
+        Event::UndoFailed { at, error, .. } => {
+            let u = rec.undo.get_or_insert_with(UndoRecord::default);
+            u.finished_at = Some(at.clone());
+            u.error = Some(error.clone());
+            u.process = None;
+        }
+        Event::UndoSkipped { at, reason, .. } => {
+            rec.undo = Some(UndoRecord {
+                finished_at: Some(at.clone()),
+                reason: Some(reason.clone()),
+                ..UndoRecord::default()
+            })
+        }
+        Event::UndoDecided { decision, by, at, reason, .. } => {
+            let u = rec.undo.get_or_insert_with(UndoRecord::default);
+            u.finished_at = Some(at.clone());
+            u.process = None;
+            if *decision == Decision::Fail {
+                u.error = Some(match reason {
+                    Some(r) => format!("marked failed by {by}: {r}"),
+                    None => format!("marked failed by {by}"),
+                });
+            }
+        }
         Event::RunStarted { .. }
         | Event::RunResumed { .. }
         | Event::RunPaused { .. }
         | Event::RunInterrupted { .. }
+        | Event::RollbackStarted { .. }
         | Event::RunFinished { .. } => {}
     }
+}
+
+/// Forward events stop once a run rolls back (running steps may still end, and a person may
+/// still decide an interrupted one done or failed); undo events happen only then.
+fn phase_allows(rolling_back: bool, e: &Event) -> Result<(), String> {
+    let undo = matches!(
+        e,
+        Event::UndoStarted { .. }
+            | Event::UndoProcess { .. }
+            | Event::UndoSucceeded { .. }
+            | Event::UndoFailed { .. }
+            | Event::UndoSkipped { .. }
+            | Event::UndoDecided { .. }
+    );
+    let forward_start = matches!(
+        e,
+        Event::StepStarted { .. }
+            | Event::StepSkipped { .. }
+            | Event::StepWaiting { .. }
+            | Event::ApprovalRequested { .. }
+            | Event::Approved { .. }
+            | Event::StepDecided { decision: Decision::Retry, .. }
+    );
+    if undo && !rolling_back {
+        return Err(format!("`{}` before `rollback_started`", e.name()));
+    }
+    if forward_start && rolling_back {
+        return Err(format!("`{}` after `rollback_started`: the run is rolling back", e.name()));
+    }
+    Ok(())
 }
 
 impl StepState {
@@ -312,6 +507,25 @@ impl StepState {
             }
         };
         match (self, e) {
+            (Succeeded, Event::UndoStarted { .. }) => Ok(Undoing),
+            (Succeeded, Event::UndoSkipped { .. }) => Ok(NotUndone),
+            (Undoing, Event::UndoProcess { .. }) => Ok(Undoing),
+            (Undoing, Event::UndoSucceeded { .. }) => Ok(Undone),
+            (Undoing, Event::UndoFailed { .. }) => Ok(UndoFailed),
+            (Undoing, Event::UndoDecided { decision, .. }) => match decision {
+                Decision::Done => Ok(Undone),
+                Decision::Fail => Ok(UndoFailed),
+                Decision::Retry => {
+                    Err(format!("step `{id}`: a rollback action never runs twice, so it cannot be retried"))
+                }
+            },
+            (Undoing | Undone | UndoFailed | NotUndone, _) => Err(format!(
+                "step `{id}` is {self} (rolled back), so `{}` cannot happen",
+                e.name()
+            )),
+            (_, Event::UndoStarted { .. } | Event::UndoSkipped { .. }) => {
+                Err(format!("step `{id}` is {self}: only a step that succeeded is undone"))
+            }
             (Succeeded, Event::StepSucceeded { .. }) => Err(format!("step `{id}` finished twice")),
             (Succeeded | Skipped, _) => Err(format!(
                 "step `{id}` already {self}, so `{}` cannot happen: finished steps never run again",
@@ -338,6 +552,21 @@ impl StepState {
             // A manual step prompts from pending, and again on resume after it failed or its
             // runner stopped.
             (Pending | Failed | Interrupted, Event::StepWaiting { .. }) => Ok(Waiting),
+            // A gated manual step: the instructions follow the approvals.
+            (Waiting, Event::StepWaiting { .. }) if rec.gate_satisfied() => Ok(Waiting),
+            (Pending | Failed, Event::ApprovalRequested { .. }) => Ok(Waiting),
+            (Waiting, Event::Approved { .. }) => Ok(Waiting),
+            (Waiting, Event::ApprovalDenied { .. } | Event::ApprovalTimedOut { .. })
+                if rec.gate.is_some() && !rec.gate_satisfied() =>
+            {
+                Ok(Failed)
+            }
+            (Waiting, Event::StepDecided { .. }) if rec.gate.is_some() && !rec.gate_satisfied() => {
+                Err(format!(
+                    "step `{id}` waits for approval by {}: only an approval or a denial ends that",
+                    rec.missing_roles().join(", ")
+                ))
+            }
             (Running | Waiting | Interrupted | Failed, Event::StepDecided { decision, .. }) => {
                 Ok(match decision {
                     Decision::Retry => Pending,
@@ -358,6 +587,10 @@ impl StepState {
             StepState::Failed => "failed",
             StepState::Skipped => "skipped",
             StepState::Interrupted => "interrupted",
+            StepState::Undoing => "undoing",
+            StepState::Undone => "undone",
+            StepState::UndoFailed => "undo_failed",
+            StepState::NotUndone => "not_undone",
         }
     }
 }
@@ -376,12 +609,14 @@ impl RunStatus {
             RunStatus::Interrupted => "interrupted",
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
+            RunStatus::RolledBack => "rolled_back",
+            RunStatus::RollbackFailed => "rollback_failed",
         }
     }
 
     /// Running, paused or interrupted: LANGUAGE.md §8's *unfinished*.
     pub fn is_unfinished(self) -> bool {
-        !matches!(self, RunStatus::Succeeded | RunStatus::Failed)
+        matches!(self, RunStatus::Running | RunStatus::Paused | RunStatus::Interrupted)
     }
 }
 

@@ -1,0 +1,124 @@
+//! Approval gates as the journal knows them: the gate a step waits at, the approvals it has,
+//! and [`judge`], the pure rule that says whether a person may approve it now and for which
+//! role. Replay uses the same rule, so the journal can never hold an approval that breaks it,
+//! whichever way (prompt, `drbook approve`, `--approve`) the approval came.
+//!
+//! The rules (LANGUAGE.md §5, §8): one approval per listed role, each by a different person;
+//! when the runbook declares `roles`, the person must be a member of the role; without a role
+//! named, an approval counts for the first role of the gate that is still missing and that the
+//! person may hold. Names compare without regard to case or surrounding blanks, so `Alice`
+//! and `alice` are one person.
+
+use super::How;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The gate a step waits at, copied from the runbook when the wait began.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Gate {
+    pub roles: Vec<String>,
+    /// Who may hold each role; `None` when the runbook declares no `roles` (anyone may).
+    pub members: Option<BTreeMap<String, Vec<String>>>,
+    pub timeout_ms: Option<u64>,
+    pub requested_at: String,
+}
+
+/// One approval given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRecord {
+    pub role: String,
+    pub by: String,
+    pub at: String,
+    pub how: How,
+    pub comment: Option<String>,
+    pub request: Option<String>,
+}
+
+/// Whether two names are the same person.
+pub fn same_person(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+impl Gate {
+    /// The roles nobody has approved yet, in the gate's order.
+    pub fn missing<'a>(&'a self, approvals: &[ApprovalRecord]) -> Vec<&'a str> {
+        self.roles
+            .iter()
+            .filter(|r| !approvals.iter().any(|a| &a.role == *r))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// Whether `who` may hold `role` (always, without declared roles).
+    pub fn may_hold(&self, who: &str, role: &str) -> bool {
+        match &self.members {
+            None => true,
+            Some(m) => m.get(role).is_some_and(|ps| ps.iter().any(|p| same_person(p, who))),
+        }
+    }
+
+    fn members_of(&self, role: &str) -> String {
+        match self.members.as_ref().and_then(|m| m.get(role)) {
+            Some(ps) if !ps.is_empty() => ps.join(", "),
+            _ => "nobody".into(),
+        }
+    }
+}
+
+/// The role `who` approves for, or why they may not. `role` is the one they named, if any.
+/// `approvals` are those already given at this gate.
+pub fn judge(
+    gate: &Gate,
+    approvals: &[ApprovalRecord],
+    who: &str,
+    role: Option<&str>,
+) -> Result<String, String> {
+    if who.trim().is_empty() {
+        return Err("an approval needs a person's name".into());
+    }
+    let missing = gate.missing(approvals);
+    if missing.is_empty() {
+        return Err("every role of this gate is already approved".into());
+    }
+    let mut why = Vec::new();
+    if let Some(a) = approvals.iter().find(|a| same_person(&a.by, who)) {
+        why.push(format!(
+            "{who} already approved this step (as {}); each role needs a different person",
+            a.role
+        ));
+    }
+    let chosen = match role {
+        Some(r) => {
+            if !gate.roles.iter().any(|g| g == r) {
+                return Err(format!(
+                    "`{r}` is not a role of this gate (it needs: {})",
+                    gate.roles.join(", ")
+                ));
+            }
+            if let Some(a) = approvals.iter().find(|a| a.role == r) {
+                return Err(format!("role {r} is already satisfied (approved by {})", a.by));
+            }
+            if !gate.may_hold(who, r) {
+                why.push(format!("{who} is not a member of role {r} ({})", gate.members_of(r)));
+            }
+            r.to_string()
+        }
+        None => match missing.iter().find(|r| gate.may_hold(who, r)) {
+            Some(r) => r.to_string(),
+            None => {
+                let list: Vec<String> =
+                    missing.iter().map(|r| format!("{r} ({})", gate.members_of(r))).collect();
+                why.push(format!(
+                    "{who} is not a member of any role still missing: {}",
+                    list.join("; ")
+                ));
+                String::new()
+            }
+        },
+    };
+    if why.is_empty() {
+        Ok(chosen)
+    } else {
+        Err(why.join("; and "))
+    }
+}
