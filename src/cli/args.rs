@@ -99,6 +99,35 @@ pub enum Command {
         #[arg(long)]
         allow_edited: bool,
     },
+    /// Approve a gated step of a run, from any shell (`--as NAME` says who you are).
+    Approve {
+        /// The run's id (`drbook status` lists them).
+        run_id: String,
+        /// The gated step.
+        step: String,
+        /// The role you approve as; default: the first missing role you may hold.
+        #[arg(long, value_name = "ROLE")]
+        role: Option<String>,
+        /// A note kept with the approval.
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
+        /// Where runs are kept.
+        #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
+        state_dir: PathBuf,
+    },
+    /// Deny a gated step of a run: the step fails and its failure policy applies.
+    Deny {
+        /// The run's id.
+        run_id: String,
+        /// The gated step.
+        step: String,
+        /// Why (kept in the journal and the report).
+        #[arg(long, value_name = "TEXT", required = true)]
+        reason: String,
+        /// Where runs are kept.
+        #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
+        state_dir: PathBuf,
+    },
     /// Show runs in the state dir, or one run's steps.
     Status {
         /// A run id; without it, every run is listed.
@@ -142,6 +171,13 @@ pub struct RunFlags {
     /// Progress as plain lines, or one JSON event per line.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Approve STEP's gate as the invoking person (`--as`); repeatable.
+    #[arg(long = "approve", value_name = "STEP")]
+    pub approve: Vec<String>,
+    /// Without a terminal, keep waiting at approval gates (for `drbook approve` from another
+    /// shell, or the gate's timeout) instead of pausing with exit 3.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -59,6 +59,16 @@ pub fn run(cli: Cli) -> Outcome {
                 color,
             )
         }
+        Command::Approve { run_id, step, role, comment, state_dir } => {
+            let user = super::runs::identity(cli.as_user.as_deref());
+            let ask = crate::journal::inbox::Ask::Approve { role, comment };
+            super::approve::approve(&state_dir, &run_id, &step, ask, user)
+        }
+        Command::Deny { run_id, step, reason, state_dir } => {
+            let user = super::runs::identity(cli.as_user.as_deref());
+            let ask = crate::journal::inbox::Ask::Deny { reason };
+            super::approve::approve(&state_dir, &run_id, &step, ask, user)
+        }
         Command::Status { run_id, state_dir, format } => {
             super::runs::status(&state_dir, run_id.as_deref(), format)
         }

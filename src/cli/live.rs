@@ -64,7 +64,7 @@ impl Live {
     fn say(&self, n: &Note) {
         let mut text = String::new();
         self.lines.render(n, &mut text);
-        if !text.is_empty() {
+        if !text.is_empty() && !super::prompt::print_above(&text) {
             self.bars.suspend(|| println!("{text}"));
         }
     }
@@ -77,6 +77,16 @@ impl Live {
             bar.finish_and_clear();
         }
         self.budget.finish_and_clear();
+    }
+}
+
+impl super::prompt::Screen for Live {
+    fn hide(&self) {
+        self.bars.set_draw_target(ProgressDrawTarget::hidden());
+    }
+
+    fn show(&self) {
+        self.bars.set_draw_target(ProgressDrawTarget::stderr());
     }
 }
 
@@ -107,16 +117,11 @@ impl Observer for Live {
                 }
                 *self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
             }
-            Note::StepWaiting { step, .. } => {
-                // A prompt may follow on the terminal: the bars stay out of its way until
-                // the next result.
+            // A prompt hides the bars itself (`Screen`) while it is open.
+            Note::StepWaiting { step, .. } | Note::AwaitingApproval { step, .. } => {
                 if let Some(bar) = running.remove(step) {
                     bar.finish_and_clear();
                 }
-                drop(running);
-                self.say(&n);
-                self.bars.set_draw_target(ProgressDrawTarget::hidden());
-                return;
             }
             Note::StepFailed { step, retry_in_ms: None, .. } | Note::StepInterrupted { step } => {
                 if let Some(bar) = running.remove(step) {
@@ -135,9 +140,6 @@ impl Observer for Live {
         }
         drop(running);
         self.say(&n);
-        if self.bars.is_hidden() {
-            self.bars.set_draw_target(ProgressDrawTarget::stderr());
-        }
         self.refresh(None);
     }
 }

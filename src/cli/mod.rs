@@ -1,10 +1,12 @@
 //! The command line: the only module that prints, prompts or picks colours, and the one place
 //! where outcomes become exit codes (LANGUAGE.md §8).
 
+mod approve;
 mod args;
 mod commands;
 mod live;
 mod progress;
+mod prompt;
 mod report;
 mod runreport;
 mod runs;

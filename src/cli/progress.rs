@@ -1,10 +1,10 @@
 //! What a person or a log sees while a run goes: one line per event, timestamped (text), or
 //! one JSON object per line (`--log-format json`), and the terminal prompt for manual steps.
 
-use crate::exec::run::{Note, Observer, Person};
+use crate::exec::run::{Note, Observer};
 use crate::exec::shell::Stream;
 use crate::model::fmt_duration;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::sync::Mutex;
 
 /// Prints notes as they come.
@@ -19,6 +19,9 @@ impl Lines {
     }
 
     fn emit(&self, text: &str) {
+        if super::prompt::print_above(text) {
+            return;
+        }
         let out = self.out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = out.lock();
         let _ = writeln!(out, "{text}");
@@ -91,6 +94,20 @@ impl Lines {
                     dur(elapsed_ms)
                 )
             }
+            Note::AwaitingApproval { step, missing, approved } => {
+                let so_far: Vec<String> =
+                    approved.iter().map(|(r, by)| format!("{r} by {by}")).collect();
+                let so_far = if so_far.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (approved: {})", so_far.join(", "))
+                };
+                format!("{t}  ⏸ {step} waits for approval by {}{so_far}", missing.join(", "))
+            }
+            Note::ApprovalRecorded { step, message } => format!("{t}  ✔ {step}: {message}"),
+            Note::ApprovalRefused { step, by, reason } => {
+                format!("{t}  ⚠ {step}: approval by {by} refused: {reason}")
+            }
             Note::Clock { elapsed_ms, projected_ms, rto_ms, over } => {
                 let budget = match rto_ms {
                     Some(r) if over => format!(
@@ -151,6 +168,19 @@ fn trace(n: &Note) {
         Note::Overrun { step, expected_ms, elapsed_ms } => {
             tracing::warn!(event = "overrun", step = %step, expected_ms, elapsed_ms)
         }
+        Note::AwaitingApproval { step, missing, approved } => {
+            let missing = missing.join(",");
+            let approved: Vec<String> =
+                approved.iter().map(|(r, by)| format!("{r}={by}")).collect();
+            let approved = approved.join(",");
+            info!(event = "awaiting_approval", step = %step, missing = %missing, approved = %approved)
+        }
+        Note::ApprovalRecorded { step, message } => {
+            info!(event = "approval_recorded", step = %step, message = %message)
+        }
+        Note::ApprovalRefused { step, by, reason } => {
+            tracing::warn!(event = "approval_refused", step = %step, by = %by, reason = %reason)
+        }
         Note::Clock { elapsed_ms, projected_ms, rto_ms: Some(r), over } => {
             info!(event = "clock", elapsed_ms, projected_ms, rto_ms = r, over_budget = over)
         }
@@ -170,40 +200,6 @@ pub fn init_json() {
         .with_target(false)
         .with_writer(std::io::stdout)
         .try_init();
-}
-
-/// Asks at the terminal.
-pub struct Terminal;
-
-impl Person for Terminal {
-    fn manual(&self, step: &str, instructions: &str) -> Result<(), String> {
-        let mut err = std::io::stderr();
-        let _ = writeln!(err, "\n── manual step `{step}` ──\n{instructions}");
-        loop {
-            let _ = write!(err, "Done? [d]one / [f]ailed: ");
-            let _ = err.flush();
-            let mut answer = String::new();
-            if std::io::stdin().lock().read_line(&mut answer).unwrap_or(0) == 0 {
-                return Err("no answer (end of input)".into());
-            }
-            match answer.trim().to_ascii_lowercase().as_str() {
-                "d" | "done" => return Ok(()),
-                "f" | "fail" | "failed" => {
-                    let _ = write!(err, "What went wrong? ");
-                    let _ = err.flush();
-                    let mut reason = String::new();
-                    let _ = std::io::stdin().lock().read_line(&mut reason);
-                    let reason = reason.trim();
-                    return Err(if reason.is_empty() {
-                        "marked failed".into()
-                    } else {
-                        reason.to_string()
-                    });
-                }
-                _ => {}
-            }
-        }
-    }
 }
 
 /// Keeps each step's output (already scrubbed of secrets) in `RUN_DIR/logs/STEP.log`, up to

@@ -21,7 +21,22 @@ pub struct Report {
     pub rpo_seconds: Option<f64>,
     pub achieved_rpo_seconds: Option<f64>,
     pub rpo_met: Option<bool>,
+    /// Every approval given, in the order of the steps.
+    pub approvals: Vec<ApprovalReport>,
     pub steps: Vec<StepReport>,
+}
+
+#[derive(Serialize)]
+pub struct ApprovalReport {
+    pub step: String,
+    pub role: String,
+    pub by: String,
+    pub at: String,
+    /// `prompt`, `cli` or `flag`.
+    pub how: String,
+    pub comment: Option<String>,
+    /// From the gate's request to this approval.
+    pub wait_seconds: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -33,6 +48,8 @@ pub struct StepReport {
     pub actual_seconds: Option<f64>,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// Time spent waiting at the approval gate, apart from the step's own duration.
+    pub approval_wait_seconds: Option<f64>,
 }
 
 fn secs(ms: u64) -> f64 {
@@ -44,6 +61,44 @@ pub fn achieved_rto_ms(s: &RunState) -> Option<u64> {
     let start = clock::parse(&s.clock_start)?;
     let end = s.finished_at.as_deref().and_then(clock::parse).unwrap_or_else(clock::now_ms);
     u64::try_from(end - start).ok()
+}
+
+/// Milliseconds from `from` to `to` (RFC 3339), when both parse and `to` is not earlier.
+fn between(from: &str, to: &str) -> Option<u64> {
+    u64::try_from(clock::parse(to)? - clock::parse(from)?).ok()
+}
+
+fn approvals(s: &RunState) -> Vec<ApprovalReport> {
+    let mut out = Vec::new();
+    for (id, r) in &s.steps {
+        let requested = r.gate.as_ref().map(|g| g.requested_at.as_str());
+        for a in &r.approvals {
+            out.push(ApprovalReport {
+                step: id.clone(),
+                role: a.role.clone(),
+                by: a.by.clone(),
+                at: a.at.clone(),
+                how: a.how.as_str().to_string(),
+                comment: a.comment.clone(),
+                wait_seconds: requested.and_then(|q| between(q, &a.at)).map(secs),
+            });
+        }
+    }
+    out
+}
+
+/// How long a step waited at its gate: until its last approval, its denial or timeout, or
+/// (still waiting) now.
+fn gate_wait_ms(r: &crate::journal::StepRecord) -> Option<u64> {
+    let g = r.gate.as_ref()?;
+    let end = if r.gate_satisfied() {
+        r.approvals.iter().map(|a| a.at.clone()).max()
+    } else if r.state == crate::journal::StepState::Waiting {
+        Some(clock::now())
+    } else {
+        r.finished_at.clone()
+    };
+    between(&g.requested_at, &end?)
 }
 
 pub fn build(s: &RunState, rb: &Runbook) -> Report {
@@ -69,6 +124,7 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
         rpo_seconds: s.rpo_ms.map(secs),
         achieved_rpo_seconds: rpo.map(secs),
         rpo_met: s.rpo_ms.zip(rpo).map(|(budget, got)| got <= budget),
+        approvals: approvals(s),
         steps: s
             .steps
             .iter()
@@ -85,6 +141,7 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
                 actual_seconds: r.duration_ms.map(secs),
                 started_at: r.started_at.clone(),
                 finished_at: r.finished_at.clone(),
+                approval_wait_seconds: gate_wait_ms(r).map(secs),
             })
             .collect(),
     }
@@ -125,6 +182,16 @@ pub fn text(r: &Report) -> String {
             d(s.actual_seconds)
         ));
     }
+    if !r.approvals.is_empty() {
+        out.push_str("approvals:\n");
+        for a in &r.approvals {
+            let wait = a.wait_seconds.map_or(String::new(), |w| format!(", after {}", d(Some(w))));
+            out.push_str(&format!(
+                "  {:<28} {:<16} {} ({}) at {}{wait}\n",
+                a.step, a.role, a.by, a.how, a.at
+            ));
+        }
+    }
     out.push_str(&format!(
         "RTO: achieved {} against {}: {}\n",
         d(r.achieved_rto_seconds),
@@ -161,6 +228,21 @@ fn markdown(r: &Report) -> String {
             s.started_at.as_deref().unwrap_or("-"),
             s.finished_at.as_deref().unwrap_or("-")
         ));
+    }
+    if !r.approvals.is_empty() {
+        out.push_str("\n## Approvals\n\n| step | role | by | how | at | waited | comment |\n|---|---|---|---|---|---:|---|\n");
+        for a in &r.approvals {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+                a.step,
+                a.role,
+                a.by,
+                a.how,
+                a.at,
+                d(a.wait_seconds),
+                a.comment.as_deref().unwrap_or("").replace('|', "\\|")
+            ));
+        }
     }
     out
 }

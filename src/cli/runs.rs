@@ -2,7 +2,8 @@
 //! journal, hand the DAG to the executor, print the report, choose the exit code.
 
 use super::args::{LogFormat, RunFlags, StatusFormat};
-use super::progress::{Lines, Terminal};
+use super::progress::Lines;
+use super::prompt::{self, Terminal};
 use super::runreport;
 use super::Outcome;
 use crate::check::Options;
@@ -51,9 +52,6 @@ fn unsupported(rb: &Runbook) -> Vec<String> {
                     a.kind().replace('_', " ")
                 ));
             }
-        }
-        if s.approval.is_some() {
-            out.push(format!("step `{}` has an approval gate; approvals are not supported yet, and drbook never skips one", s.id));
         }
         if s.on_failure == FailurePolicy::Rollback {
             out.push(format!("step `{}`: `on_failure rollback` is not supported yet", s.id));
@@ -116,10 +114,14 @@ fn secrets_for(l: &Loaded) -> Option<Secrets> {
     }
 }
 
-fn person(flags: &RunFlags) -> Option<Arc<dyn Person>> {
+/// Whether a person can be asked at this terminal.
+fn interactive(flags: &RunFlags) -> bool {
     let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    (tty && !flags.non_interactive && std::env::var_os("CI").is_none())
-        .then(|| Arc::new(Terminal) as Arc<dyn Person>)
+    tty && !flags.non_interactive && std::env::var_os("CI").is_none()
+}
+
+fn person(flags: &RunFlags, screen: Option<Arc<dyn prompt::Screen>>) -> Option<Arc<dyn Person>> {
+    interactive(flags).then(|| Arc::new(Terminal { screen }) as Arc<dyn Person>)
 }
 
 fn runtime() -> Option<tokio::runtime::Runtime> {
@@ -291,6 +293,9 @@ fn drive(
         clock_start_ms: clock_start,
         user,
         keep_failed,
+        run_dir: Some(store.run_dir(id)),
+        approve: flags.approve.clone(),
+        wait: flags.wait,
     };
     let tty = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
     let live = (tty && flags.log_format == LogFormat::Text).then(|| {
@@ -310,7 +315,8 @@ fn drive(
         None => Arc::new(Lines::new(flags.log_format == LogFormat::Json)),
     };
     let observer = Arc::new(super::progress::Tee::new(observer, store.run_dir(id).join("logs")));
-    let finish = rt.block_on(execute(job, journal, observer, person(flags)));
+    let screen = live.clone().map(|v| v as Arc<dyn prompt::Screen>);
+    let finish = rt.block_on(execute(job, journal, observer, person(flags, screen)));
     // A prompt abandoned by Ctrl-C still blocks on stdin in a helper thread: do not wait for it.
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
     if let Some(v) = live {
@@ -509,7 +515,7 @@ pub fn resume(
             ));
         }
     }
-    let prompt = person(flags);
+    let prompt = interactive(flags);
     let mut undecided = Vec::new();
     let mut keep_failed = Vec::new();
     for (i, step) in l.rb.steps.iter().enumerate() {
@@ -528,7 +534,8 @@ pub fn resume(
         if step.idempotent && explicit.is_none() && rec.state != StepState::Waiting {
             continue; // runs again
         }
-        let decision = explicit.or_else(|| prompt.as_ref().and_then(|_| ask_interrupted(&step.id)));
+        let decision =
+            explicit.or_else(|| prompt.then(|| prompt::ask_interrupted(&step.id)).flatten());
         let Some(decision) = decision else {
             undecided.push(step.id.clone());
             continue;
@@ -590,29 +597,6 @@ fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) {
     }
     if alive() {
         eprint(&format!("warning: step `{step}`: group {pgid} survived SIGKILL"));
-    }
-}
-
-fn ask_interrupted(step: &str) -> Option<Decision> {
-    use std::io::BufRead;
-    let mut err = std::io::stderr();
-    let _ = writeln!(
-        err,
-        "\nstep `{step}` was running when the runner stopped; it may have had effects."
-    );
-    loop {
-        let _ = write!(err, "[r]etry it / mark it [d]one / mark it [f]ailed: ");
-        let _ = err.flush();
-        let mut a = String::new();
-        if std::io::stdin().lock().read_line(&mut a).unwrap_or(0) == 0 {
-            return None;
-        }
-        match a.trim().to_ascii_lowercase().as_str() {
-            "r" | "retry" => return Some(Decision::Retry),
-            "d" | "done" => return Some(Decision::Done),
-            "f" | "fail" => return Some(Decision::Fail),
-            _ => {}
-        }
     }
 }
 
@@ -706,8 +690,13 @@ pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> O
                     .steps
                     .iter()
                     .map(|(id, r)| {
+                        let approvals: Vec<serde_json::Value> = r.approvals.iter().map(|a| serde_json::json!({
+                            "role": a.role, "by": a.by, "at": a.at, "how": a.how, "comment": a.comment})).collect();
                         serde_json::json!({"id": id, "state": r.state, "attempts": r.attempts,
-                        "duration_ms": r.duration_ms, "error": r.error})
+                        "duration_ms": r.duration_ms, "error": r.error,
+                        "gate": r.gate.as_ref().map(|g| serde_json::json!({"roles": g.roles, "requested_at": g.requested_at, "timeout_ms": g.timeout_ms})),
+                        "missing_roles": r.missing_roles(), "approvals": approvals,
+                        "waiting_for": (r.state == StepState::Waiting).then(|| r.waiting_reason.clone()).flatten()})
                     })
                     .collect();
                 let _ = writeln!(
@@ -734,6 +723,24 @@ pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> O
                     let err = r.error.as_ref().map_or(String::new(), |e| format!("  — {e}"));
                     let _ =
                         writeln!(out, "  {id:<28} {state:<12} attempts {}{took}{err}", r.attempts);
+                    if r.gate.is_some()
+                        && (r.state == StepState::Waiting || !r.approvals.is_empty())
+                    {
+                        let given: Vec<String> = r
+                            .approvals
+                            .iter()
+                            .map(|a| format!("{} by {} ({})", a.role, a.by, a.how.as_str()))
+                            .collect();
+                        let missing = r.missing_roles();
+                        let mut parts = Vec::new();
+                        if !given.is_empty() {
+                            parts.push(format!("approved: {}", given.join(", ")));
+                        }
+                        if !missing.is_empty() && r.state == StepState::Waiting {
+                            parts.push(format!("missing: {}", missing.join(", ")));
+                        }
+                        let _ = writeln!(out, "  {:<28} {}", "", parts.join("; "));
+                    }
                 }
                 let pending: Vec<&str> = s
                     .steps

@@ -6,6 +6,7 @@
 //! otherwise asks a person. A step interrupted mid-flight may have had effects.
 
 pub mod clock;
+mod gate;
 pub mod run;
 pub mod secrets;
 pub mod shell;

@@ -15,6 +15,7 @@ use crate::journal::{Decision, Event, JournalError, Outcome, Sink, StepState};
 use crate::model::{Action, FailurePolicy, Millis, ParamValue, Runbook};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -36,20 +37,76 @@ pub struct Job {
     pub user: String,
     /// Steps a person just decided `fail` on resume: not run again in this session.
     pub keep_failed: Vec<usize>,
+    /// The run's directory, whose inbox brings approvals from other shells; `None` in memory.
+    pub run_dir: Option<PathBuf>,
+    /// Steps the invoking person approves (`--approve STEP`).
+    pub approve: Vec<String>,
+    /// Keep waiting at gates without a terminal (`--wait`) instead of pausing.
+    pub wait: bool,
 }
 
 /// Something the executor reports as it goes; the CLI renders it (terminal, JSON lines).
 #[derive(Clone, Debug)]
 pub enum Note {
-    StepStarted { step: String, attempt: u32, expected_ms: Option<Millis> },
-    Output { step: String, stream: Stream, line: String },
-    StepSucceeded { step: String, attempt: u32, took_ms: u64, expected_ms: Option<Millis> },
-    StepFailed { step: String, attempt: u32, error: String, retry_in_ms: Option<u64> },
-    StepSkipped { step: String, reason: String },
-    StepWaiting { step: String, reason: String },
-    StepInterrupted { step: String },
-    Overrun { step: String, expected_ms: Millis, elapsed_ms: u64 },
-    Clock { elapsed_ms: u64, projected_ms: u64, rto_ms: Option<Millis>, over: bool },
+    StepStarted {
+        step: String,
+        attempt: u32,
+        expected_ms: Option<Millis>,
+    },
+    Output {
+        step: String,
+        stream: Stream,
+        line: String,
+    },
+    StepSucceeded {
+        step: String,
+        attempt: u32,
+        took_ms: u64,
+        expected_ms: Option<Millis>,
+    },
+    StepFailed {
+        step: String,
+        attempt: u32,
+        error: String,
+        retry_in_ms: Option<u64>,
+    },
+    StepSkipped {
+        step: String,
+        reason: String,
+    },
+    StepWaiting {
+        step: String,
+        reason: String,
+    },
+    StepInterrupted {
+        step: String,
+    },
+    Overrun {
+        step: String,
+        expected_ms: Millis,
+        elapsed_ms: u64,
+    },
+    Clock {
+        elapsed_ms: u64,
+        projected_ms: u64,
+        rto_ms: Option<Millis>,
+        over: bool,
+    },
+    /// A gated step waits; shown again each time an approval comes in.
+    AwaitingApproval {
+        step: String,
+        missing: Vec<String>,
+        approved: Vec<(String, String)>,
+    },
+    ApprovalRecorded {
+        step: String,
+        message: String,
+    },
+    ApprovalRefused {
+        step: String,
+        by: String,
+        reason: String,
+    },
 }
 
 pub trait Observer: Send + Sync {
@@ -60,6 +117,35 @@ pub trait Observer: Send + Sync {
 pub trait Person: Send + Sync {
     /// Shows a manual step's instructions; `Ok(())` done, `Err(reason)` failed.
     fn manual(&self, step: &str, instructions: &str) -> Result<(), String>;
+    /// Asks for an approval at a gate. `None`: `cancel` was set (the gate was settled
+    /// elsewhere) or input ended.
+    fn approve(&self, ask: &ApprovalAsk, cancel: &AtomicBool) -> Option<ApprovalAnswer>;
+}
+
+/// What the approval prompt shows.
+#[derive(Clone, Debug)]
+pub struct ApprovalAsk {
+    pub step: String,
+    pub title: Option<String>,
+    pub owner: Option<String>,
+    pub expected_ms: Option<Millis>,
+    /// The rendered action, secrets masked.
+    pub action: String,
+    /// The RTO budget as it stands.
+    pub budget: String,
+    /// Each role of the gate: its members (when declared) and who approved it so far.
+    pub roles: Vec<(String, Option<Vec<String>>, Option<String>)>,
+    /// The name offered when the person just presses Enter.
+    pub default_name: String,
+    /// Why the previous answer was refused.
+    pub refusal: Option<String>,
+}
+
+/// A person's answer at the approval prompt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApprovalAnswer {
+    Approve { by: String, role: Option<String>, comment: Option<String> },
+    Deny { by: String, reason: String },
 }
 
 /// How a run of the scheduler ended.
@@ -74,15 +160,20 @@ pub enum Finish {
     Interrupted(String),
 }
 
-type Journal = Arc<Mutex<Box<dyn Sink + Send>>>;
+pub(super) type Journal = Arc<Mutex<Box<dyn Sink + Send>>>;
 
 /// Shared by the step tasks.
-struct Ctx {
-    job: Job,
-    journal: Journal,
-    observer: Arc<dyn Observer>,
-    person: Option<Arc<dyn Person>>,
-    stop: watch::Receiver<bool>,
+pub(super) struct Ctx {
+    pub(super) job: Job,
+    pub(super) journal: Journal,
+    pub(super) observer: Arc<dyn Observer>,
+    pub(super) person: Option<Arc<dyn Person>>,
+    /// A signal arrived: stop everything, kill running actions.
+    pub(super) stop: watch::Receiver<bool>,
+    /// No more launches (a failure under `abort`): gates stop waiting, actions finish.
+    pub(super) halt: watch::Receiver<bool>,
+    /// Bumped whenever the inbox brought approvals: gates look at the journal again.
+    pub(super) tick: watch::Receiver<u64>,
     /// Capture values as captured, before scrubbing, for later steps of this session; the
     /// journal keeps only scrubbed values.
     raw: Mutex<HashMap<(usize, String), String>>,
@@ -106,7 +197,7 @@ pub enum ExecError {
     Refused(String),
 }
 
-fn lock(j: &Journal) -> std::sync::MutexGuard<'_, Box<dyn Sink + Send>> {
+pub(super) fn lock(j: &Journal) -> std::sync::MutexGuard<'_, Box<dyn Sink + Send>> {
     // A poisoned lock means a step task panicked mid-append; the journal itself stays
     // consistent (appends are validated, then written whole), so carry on with it.
     j.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -126,6 +217,8 @@ pub async fn execute(
 ) -> Result<Finish, ExecError> {
     let journal: Journal = Arc::new(Mutex::new(journal));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (halt_tx, halt_rx) = watch::channel(false);
+    let (tick_tx, tick_rx) = watch::channel(0u64);
     let n = job.rb.steps.len();
     let parallel = job.parallel.max(1);
     let ctx = Arc::new(Ctx {
@@ -134,6 +227,8 @@ pub async fn execute(
         observer,
         person,
         stop: stop_rx,
+        halt: halt_rx,
+        tick: tick_rx,
         raw: Mutex::new(HashMap::new()),
     });
 
@@ -158,6 +253,9 @@ pub async fn execute(
         .map_err(|e| ExecError::Refused(format!("cannot watch for Ctrl-C: {e}")))?;
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| ExecError::Refused(format!("cannot watch for SIGTERM: {e}")))?;
+    // The inbox is read every 250 ms while anything runs or waits.
+    let mut inbox_timer = tokio::time::interval(Duration::from_millis(250));
+    inbox_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let mut tasks: JoinSet<(usize, Result<Done, JournalError>)> = JoinSet::new();
     let mut running = 0usize;
@@ -172,6 +270,9 @@ pub async fn execute(
     let mut over_budget_said = false;
 
     loop {
+        if stopping.is_some() {
+            let _ = halt_tx.send(true);
+        }
         if stopping.is_none() && interrupted.is_none() {
             for i in 0..n {
                 if running >= parallel {
@@ -193,21 +294,7 @@ pub async fn execute(
                 let Some(joined) = joined else { break };
                 running -= 1;
                 let (i, result) = joined.map_err(|e| ExecError::Refused(format!("a step task failed: {e}")))?;
-                let step = &ctx.job.rb.steps[i];
-                status[i] = match result? {
-                    Done::Succeeded => Status::Succeeded,
-                    Done::Skipped => Status::Skipped,
-                    Done::Waiting => Status::Waiting,
-                    Done::Interrupted => Status::Interrupted,
-                    Done::Failed(err) => {
-                        if step.on_failure != FailurePolicy::Continue {
-                            let why = format!("step `{}` failed: {err}", step.id);
-                            first_failure.get_or_insert(why.clone());
-                            stopping.get_or_insert(why);
-                        }
-                        Status::Failed
-                    }
-                };
+                status[i] = settle(&ctx, i, result?, &mut first_failure, &mut stopping);
                 let elapsed = u64::try_from(clock::now_ms() - ctx.job.clock_start_ms).unwrap_or(0);
                 let unfinished: Vec<bool> = status.iter().map(|s| !s.finished()).collect();
                 let projected = elapsed + ctx.job.dag.remaining_critical_ms(&unfinished);
@@ -217,6 +304,26 @@ pub async fn execute(
                     ctx.observer.note(Note::Clock { elapsed_ms: elapsed, projected_ms: projected, rto_ms: rto, over });
                 }
                 over_budget_said |= over;
+            }
+            _ = inbox_timer.tick(), if ctx.job.run_dir.is_some() => {
+                if read_inbox(&ctx) {
+                    tick_tx.send_modify(|t| *t += 1);
+                    // Gates left waiting (no terminal) open or fail as approvals arrive.
+                    for i in 0..n {
+                        if status[i] != Status::Waiting || ctx.job.rb.steps[i].approval.is_none() {
+                            continue;
+                        }
+                        let rec = lock(&journal).state().step(&ctx.job.rb.steps[i].id).cloned();
+                        match rec {
+                            Some(r) if r.state == StepState::Failed => {
+                                let why = r.error.unwrap_or_else(|| "approval denied".into());
+                                status[i] = settle(&ctx, i, Done::Failed(why), &mut first_failure, &mut stopping);
+                            }
+                            Some(r) if r.gate_satisfied() && stopping.is_none() => status[i] = Status::Pending,
+                            _ => {}
+                        }
+                    }
+                }
             }
             _ = sigint.recv() => {
                 interrupted.get_or_insert_with(|| "SIGINT".into());
@@ -237,22 +344,90 @@ pub async fn execute(
         append(&journal, Event::RunFinished { at: now, outcome: Outcome::Failed })?;
         return Ok(Finish::Failed(why));
     }
-    let waiting: Vec<&str> = (0..n)
-        .filter(|&i| status[i] == Status::Waiting)
-        .map(|i| ctx.job.rb.steps[i].id.as_str())
-        .collect();
+    let waiting: Vec<String> =
+        (0..n).filter(|&i| status[i] == Status::Waiting).map(|i| waiting_for(&ctx, i)).collect();
     let blocked = status.contains(&Status::Pending);
     if !waiting.is_empty() || blocked {
         let reason = if waiting.is_empty() {
             "steps are blocked".to_string()
         } else {
-            format!("waiting for a person: {}", waiting.join(", "))
+            format!("waiting for a person: {}", waiting.join("; "))
         };
         append(&journal, Event::RunPaused { at: now, reason: reason.clone() })?;
         return Ok(Finish::Paused(reason));
     }
     append(&journal, Event::RunFinished { at: now, outcome: Outcome::Succeeded })?;
     Ok(Finish::Succeeded)
+}
+
+/// The scheduler's view of a step task's result; a failure outside `continue` stops launches.
+fn settle(
+    ctx: &Ctx,
+    i: usize,
+    done: Done,
+    first_failure: &mut Option<String>,
+    stopping: &mut Option<String>,
+) -> Status {
+    let step = &ctx.job.rb.steps[i];
+    match done {
+        Done::Succeeded => Status::Succeeded,
+        Done::Skipped => Status::Skipped,
+        Done::Waiting => Status::Waiting,
+        Done::Interrupted => Status::Interrupted,
+        Done::Failed(err) => {
+            if step.on_failure != FailurePolicy::Continue {
+                let why = format!("step `{}` failed: {err}", step.id);
+                first_failure.get_or_insert(why.clone());
+                stopping.get_or_insert(why);
+            }
+            Status::Failed
+        }
+    }
+}
+
+/// What a waiting step waits for, for the pause message.
+fn waiting_for(ctx: &Ctx, i: usize) -> String {
+    let id = &ctx.job.rb.steps[i].id;
+    let rec = lock(&ctx.journal).state().step(id).cloned().unwrap_or_default();
+    if rec.gate.is_some() && !rec.gate_satisfied() {
+        let approved: Vec<String> =
+            rec.approvals.iter().map(|a| format!("{} by {}", a.role, a.by)).collect();
+        let so_far = if approved.is_empty() {
+            String::new()
+        } else {
+            format!(" (approved so far: {})", approved.join(", "))
+        };
+        format!("{id} needs approval by {}{so_far}", rec.missing_roles().join(", "))
+    } else {
+        format!("{id} (manual step)")
+    }
+}
+
+/// Judges and journals what `drbook approve` / `deny` left in the inbox; `true` if anything
+/// was there.
+fn read_inbox(ctx: &Ctx) -> bool {
+    use crate::journal::inbox;
+    let Some(dir) = &ctx.job.run_dir else { return false };
+    let requests = inbox::pending(dir);
+    for (path, req) in &requests {
+        let said = {
+            let mut j = lock(&ctx.journal);
+            inbox::apply(&mut **j, req, crate::journal::How::Cli, &clock::now())
+        };
+        let reply = match &said {
+            Ok(m) => inbox::Reply { ok: true, message: m.clone() },
+            Err(m) => inbox::Reply { ok: false, message: m.clone() },
+        };
+        let _ = inbox::answer(dir, path, &req.id, &reply);
+        let n = match said {
+            Ok(message) => Note::ApprovalRecorded { step: req.step.clone(), message },
+            Err(reason) => {
+                Note::ApprovalRefused { step: req.step.clone(), by: req.by.clone(), reason }
+            }
+        };
+        ctx.observer.note(n);
+    }
+    !requests.is_empty()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -341,6 +516,13 @@ async fn step_task(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             Err(e) => {
                 return fail_now(ctx, &id, &scrub(&format!("`when` cannot be evaluated: {e}")))
             }
+        }
+    }
+    if let Some(approval) = &step.approval {
+        match super::gate::pass(ctx, i, approval, &vals).await? {
+            super::gate::Gated::Open => {}
+            super::gate::Gated::Waiting => return Ok(Done::Waiting),
+            super::gate::Gated::Failed(e) => return Ok(Done::Failed(e)),
         }
     }
     let prior = {

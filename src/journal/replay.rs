@@ -318,7 +318,11 @@ impl RunState {
         }
         rec.state = rec.state.next(rec, e).map_err(|reason| impossible(record, e, reason))?;
         update(rec, e);
-        self.status = RunStatus::Running;
+        // An approval or denial from another shell while the run is paused leaves it paused:
+        // the run goes on when a runner resumes it.
+        if !matches!(e, Event::Approved { .. } | Event::ApprovalDenied { .. }) {
+            self.status = RunStatus::Running;
+        }
         Ok(())
     }
 }
@@ -515,14 +519,13 @@ impl StepState {
             (Undoing, Event::UndoDecided { decision, .. }) => match decision {
                 Decision::Done => Ok(Undone),
                 Decision::Fail => Ok(UndoFailed),
-                Decision::Retry => {
-                    Err(format!("step `{id}`: a rollback action never runs twice, so it cannot be retried"))
-                }
+                Decision::Retry => Err(format!(
+                    "step `{id}`: a rollback action never runs twice, so it cannot be retried"
+                )),
             },
-            (Undoing | Undone | UndoFailed | NotUndone, _) => Err(format!(
-                "step `{id}` is {self} (rolled back), so `{}` cannot happen",
-                e.name()
-            )),
+            (Undoing | Undone | UndoFailed | NotUndone, _) => {
+                Err(format!("step `{id}` is {self} (rolled back), so `{}` cannot happen", e.name()))
+            }
             (_, Event::UndoStarted { .. } | Event::UndoSkipped { .. }) => {
                 Err(format!("step `{id}` is {self}: only a step that succeeded is undone"))
             }

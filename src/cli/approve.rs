@@ -1,0 +1,124 @@
+//! `drbook approve RUN STEP` and `drbook deny RUN STEP`, from any shell.
+//!
+//! The request is judged first against the journal as it stands, so an obvious refusal (not a
+//! member, already approved, step not waiting, run finished) is said at once and nothing is
+//! written. Then: when a runner drives the run, the request goes through its inbox and this
+//! command waits for the runner's answer; when none does (the run is paused, interrupted or
+//! failed), this command takes the run's lock and journals the approval itself. Either way the
+//! same rule judges it and the record is durable before "approved" is printed.
+
+use super::Outcome;
+use crate::exec::clock;
+use crate::journal::inbox::{self, Ask, Reply, Request};
+use crate::journal::{How, JournalError, MemoryJournal, Store};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How long a live runner has to answer before the request is withdrawn.
+const RUNNER_ANSWERS_WITHIN: Duration = Duration::from_secs(15);
+
+fn eprint(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+fn finish(said: Result<String, String>) -> Outcome {
+    match said {
+        Ok(m) => {
+            let _ = writeln!(std::io::stdout(), "{m}");
+            Outcome::Succeeded
+        }
+        Err(m) => {
+            eprint(&format!("refused: {m}\nnothing was recorded"));
+            Outcome::Failed
+        }
+    }
+}
+
+fn from_reply(r: Reply) -> Result<String, String> {
+    if r.ok {
+        Ok(r.message)
+    } else {
+        Err(r.message)
+    }
+}
+
+/// Approves (`Ask::Approve`) or denies (`Ask::Deny`) `step` of run `run_id` as `user`.
+pub fn approve(state_dir: &Path, run_id: &str, step: &str, ask: Ask, user: String) -> Outcome {
+    let store = match Store::open(state_dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprint(&format!("error: {e}"));
+            return Outcome::Invalid;
+        }
+    };
+    let state = match store.read_run(run_id) {
+        Ok((s, _)) => s,
+        Err(e) => {
+            eprint(&format!("error: {e}"));
+            return Outcome::Invalid;
+        }
+    };
+    if state.step(step).is_none() {
+        let ids: Vec<&str> = state.steps.iter().map(|(id, _)| id.as_str()).collect();
+        let hint = crate::diag::did_you_mean(step, ids.iter().copied())
+            .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
+        eprint(&format!("error: run `{run_id}` has no step `{step}`{hint}"));
+        return Outcome::Invalid;
+    }
+    let req = Request::new(step, &user, ask);
+    // Judge it against a copy of the journal: nothing is written here.
+    let mut copy = MemoryJournal { state, events: Vec::new() };
+    if let Err(why) = inbox::apply(&mut copy, &req, How::Cli, &clock::now()) {
+        return finish(Err(why));
+    }
+    let run_dir = store.run_dir(run_id);
+    let mut submitted: Option<(std::path::PathBuf, Instant)> = None;
+    loop {
+        match store.resume_run(run_id) {
+            // No runner: journal it ourselves, under the run's lock.
+            Ok(mut handle) => {
+                if let Some(reply) = inbox::take_reply(&run_dir, &req.id) {
+                    return finish(from_reply(reply));
+                }
+                if let Some((path, _)) = &submitted {
+                    inbox::withdraw(path);
+                }
+                return finish(inbox::apply(&mut handle, &req, How::Cli, &clock::now()));
+            }
+            Err(JournalError::Locked { pid, .. }) => {
+                let (path, since) = match &submitted {
+                    Some(s) => s.clone(),
+                    None => match inbox::submit(&run_dir, &req) {
+                        Ok(p) => {
+                            let who = pid.map_or(String::new(), |p| format!(" (pid {p})"));
+                            eprint(&format!("handing it to the runner{who}..."));
+                            let s = (p, Instant::now());
+                            submitted = Some(s.clone());
+                            s
+                        }
+                        Err(e) => {
+                            eprint(&format!("error: cannot write to the run's inbox: {e}"));
+                            return Outcome::Invalid;
+                        }
+                    },
+                };
+                if let Some(reply) = inbox::take_reply(&run_dir, &req.id) {
+                    return finish(from_reply(reply));
+                }
+                if since.elapsed() > RUNNER_ANSWERS_WITHIN && inbox::withdraw(&path) {
+                    eprint(&format!(
+                        "error: the runner did not take the request within {}s; nothing was recorded",
+                        RUNNER_ANSWERS_WITHIN.as_secs()
+                    ));
+                    return Outcome::Failed;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(e) => {
+                eprint(&format!("error: {e}"));
+                return Outcome::Invalid;
+            }
+        }
+    }
+}

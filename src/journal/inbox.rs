@@ -1,0 +1,214 @@
+//! Approvals and denials from other shells (`drbook approve`, `drbook deny`).
+//!
+//! Only the holder of a run's lock writes its journal. A person in another shell therefore
+//! drops a *request* into `runs/<id>/inbox/`; whoever holds the lock — the live runner, which
+//! looks every 250 ms, or `drbook approve` itself when no runner is alive — judges it with
+//! [`apply`], journals it durably, and leaves a *reply* next to it. The requester waits for
+//! that reply, so a refusal reaches the person who asked.
+//!
+//! Layout: `inbox/<request id>.json` (the request), `inbox/<request id>.reply` (the answer).
+//! Both are written whole to a temporary name, fsynced and renamed, so a reader never sees
+//! half a file. A request is removed only after its reply exists. A request carries an id,
+//! and the approval records it (`request`), so a request handled twice (a crash between the
+//! journal record and the removal) is answered "already recorded" rather than refused.
+
+use super::{judge, Event, How, RunStatus, Sink, StepState};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+const INBOX: &str = "inbox";
+
+/// What a person asks of a gated step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Ask {
+    Approve { role: Option<String>, comment: Option<String> },
+    Deny { reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub id: String,
+    pub step: String,
+    pub by: String,
+    pub ask: Ask,
+}
+
+/// The answer to a request: what was recorded, or why nothing was.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub ok: bool,
+    pub message: String,
+}
+
+impl Request {
+    /// A request with a fresh id.
+    pub fn new(step: &str, by: &str, ask: Ask) -> Request {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let id = format!("{}-{nanos}", std::process::id());
+        Request { id, step: step.to_string(), by: by.to_string(), ask }
+    }
+}
+
+fn dir(run_dir: &Path) -> PathBuf {
+    run_dir.join(INBOX)
+}
+
+/// Writes `bytes` to `path` atomically and durably (temporary file, fsync, rename, fsync dir).
+fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let tmp = path.with_extension("tmp");
+    let mut f =
+        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(&tmp, path)?;
+    File::open(parent)?.sync_all()
+}
+
+/// Drops a request into the run's inbox; returns its path.
+pub fn submit(run_dir: &Path, req: &Request) -> io::Result<PathBuf> {
+    let d = dir(run_dir);
+    match DirBuilder::new().mode(0o700).create(&d) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let path = d.join(format!("{}.json", req.id));
+    let bytes = serde_json::to_vec(req).map_err(io::Error::other)?;
+    write_atomic(&path, &bytes)?;
+    Ok(path)
+}
+
+/// Requests waiting in the inbox, oldest first. A file that is not a request is removed.
+pub fn pending(run_dir: &Path) -> Vec<(PathBuf, Request)> {
+    let Ok(entries) = fs::read_dir(dir(run_dir)) else { return Vec::new() };
+    let mut out: Vec<(PathBuf, Request)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| match fs::read(&p).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+            Some(r) => Some((p, r)),
+            None => {
+                let _ = fs::remove_file(&p);
+                None
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+    out
+}
+
+/// Leaves the reply to request `id`, then removes the request.
+pub fn answer(run_dir: &Path, req_path: &Path, id: &str, reply: &Reply) -> io::Result<()> {
+    let bytes = serde_json::to_vec(reply).map_err(io::Error::other)?;
+    write_atomic(&dir(run_dir).join(format!("{id}.reply")), &bytes)?;
+    match fs::remove_file(req_path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Takes the reply to request `id` if it is there (and removes it).
+pub fn take_reply(run_dir: &Path, id: &str) -> Option<Reply> {
+    let path = dir(run_dir).join(format!("{id}.reply"));
+    let reply = serde_json::from_slice(&fs::read(&path).ok()?).ok()?;
+    let _ = fs::remove_file(&path);
+    Some(reply)
+}
+
+/// Withdraws a request nobody took: `true` if it was still there.
+pub fn withdraw(req_path: &Path) -> bool {
+    fs::remove_file(req_path).is_ok()
+}
+
+/// Judges a request against the run as its journal stands and, if it is allowed, records it
+/// durably through `sink`. `Ok` says what was recorded; `Err` why nothing was.
+pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<String, String> {
+    let st = sink.state();
+    let step = &req.step;
+    if !matches!(
+        st.status,
+        RunStatus::Running | RunStatus::Paused | RunStatus::Interrupted | RunStatus::Failed
+    ) {
+        return Err(format!("run `{}` is finished ({})", st.run_id, st.status));
+    }
+    let Some(rec) = st.step(step) else {
+        return Err(format!("run `{}` has no step `{step}`", st.run_id));
+    };
+    if let Some(id) = Some(&req.id).filter(|_| how == How::Cli) {
+        if let Some(a) = rec.approvals.iter().find(|a| a.request.as_deref() == Some(id)) {
+            return Ok(format!("already recorded: {} approved `{step}` as {}", a.by, a.role));
+        }
+    }
+    if st.rollback.is_some() {
+        return Err(format!("run `{}` is rolling back: its gates are closed", st.run_id));
+    }
+    let gate = match (&rec.gate, rec.state) {
+        (Some(g), StepState::Waiting) if !rec.gate_satisfied() => g.clone(),
+        (Some(_), StepState::Waiting) => {
+            return Err(format!("step `{step}` is already fully approved"));
+        }
+        _ => {
+            return Err(format!(
+                "step `{step}` is not waiting for an approval (it is {})",
+                rec.state
+            ))
+        }
+    };
+    let request = (how == How::Cli).then(|| req.id.clone());
+    let (event, said) = match &req.ask {
+        Ask::Approve { role, comment } => {
+            let role = judge(&gate, &rec.approvals, &req.by, role.as_deref())?;
+            let mut left: Vec<&str> = gate.missing(&rec.approvals);
+            left.retain(|r| *r != role);
+            let said = if left.is_empty() {
+                format!("{} approved `{step}` as {role}; every approval is in", req.by)
+            } else {
+                format!(
+                    "{} approved `{step}` as {role}; still missing: {}",
+                    req.by,
+                    left.join(", ")
+                )
+            };
+            let event = Event::Approved {
+                step: step.clone(),
+                role,
+                by: req.by.clone(),
+                at: at.to_string(),
+                how,
+                comment: comment.clone(),
+                request,
+            };
+            (event, said)
+        }
+        Ask::Deny { reason } => {
+            if reason.trim().is_empty() {
+                return Err("a denial needs a reason (--reason TEXT)".into());
+            }
+            if !gate.roles.iter().any(|r| gate.may_hold(&req.by, r)) {
+                return Err(format!(
+                    "{} may not deny `{step}`: only a person who may approve it can (roles: {})",
+                    req.by,
+                    gate.roles.join(", ")
+                ));
+            }
+            let event = Event::ApprovalDenied {
+                step: step.clone(),
+                by: req.by.clone(),
+                at: at.to_string(),
+                how,
+                reason: reason.clone(),
+                request,
+            };
+            (event, format!("{} denied `{step}`: the step fails", req.by))
+        }
+    };
+    sink.append(&event).map_err(|e| format!("could not record it: {e}"))?;
+    Ok(said)
+}
