@@ -5,6 +5,7 @@
 //! journal built here starts with [`started`] for run [`RUN`].
 
 mod framing;
+mod gates;
 mod replay;
 mod store;
 
