@@ -153,18 +153,27 @@ pub fn ask_interrupted(step: &str) -> Option<crate::journal::Decision> {
 }
 
 impl Person for Terminal {
-    fn manual(&self, step: &str, instructions: &str) -> Result<(), String> {
-        let never = AtomicBool::new(false);
-        let answer = exclusive(self.screen.as_ref(), &never, |buf| {
+    fn manual(
+        &self,
+        step: &str,
+        instructions: &str,
+        cancel: &AtomicBool,
+    ) -> Option<Result<(), String>> {
+        exclusive(self.screen.as_ref(), cancel, |buf| {
             say(&format!("\n── manual step `{step}` ──\n{instructions}\n"));
             loop {
-                let Ok(answer) = ask_line("Done? [d]one / [f]ailed: ", buf, &never) else {
-                    return Some(Err("no answer (end of input)".to_string()));
+                let answer = match ask_line("Done? [d]one / [f]ailed: ", buf, cancel) {
+                    Ok(a) => a,
+                    Err(NoLine::Cancelled) => {
+                        say("\n(answered elsewhere)\n");
+                        return None;
+                    }
+                    Err(NoLine::Eof) => return None,
                 };
                 match answer.trim().to_ascii_lowercase().as_str() {
                     "d" | "done" => return Some(Ok(())),
                     "f" | "fail" | "failed" => {
-                        let reason = ask_line("What went wrong? ", buf, &never).unwrap_or_default();
+                        let reason = ask_line("What went wrong? ", buf, cancel).ok()?;
                         let reason = reason.trim();
                         return Some(Err(if reason.is_empty() {
                             "marked failed".into()
@@ -175,8 +184,7 @@ impl Person for Terminal {
                     _ => {}
                 }
             }
-        });
-        answer.unwrap_or_else(|| Err("no answer".into()))
+        })
     }
 
     fn approve(&self, ask: &ApprovalAsk, cancel: &AtomicBool) -> Option<ApprovalAnswer> {

@@ -11,7 +11,7 @@ use super::secrets::Secrets;
 use super::shell::{self, Ended, Script, Stream};
 use super::values::{self, Values};
 use crate::graph::Dag;
-use crate::journal::{Decision, Event, JournalError, Outcome, Sink, StepState};
+use crate::journal::{Event, JournalError, Outcome, Sink, StepState};
 use crate::model::{Action, FailurePolicy, Millis, ParamValue, Runbook};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -115,8 +115,14 @@ pub trait Observer: Send + Sync {
 
 /// A person at a terminal, when there is one.
 pub trait Person: Send + Sync {
-    /// Shows a manual step's instructions; `Ok(())` done, `Err(reason)` failed.
-    fn manual(&self, step: &str, instructions: &str) -> Result<(), String>;
+    /// Shows a manual step's instructions; `Ok(())` done, `Err(reason)` failed; `None` when
+    /// `cancel` was set (answered elsewhere) or input ended.
+    fn manual(
+        &self,
+        step: &str,
+        instructions: &str,
+        cancel: &AtomicBool,
+    ) -> Option<Result<(), String>>;
     /// Asks for an approval at a gate. `None`: `cancel` was set (the gate was settled
     /// elsewhere) or input ended.
     fn approve(&self, ask: &ApprovalAsk, cancel: &AtomicBool) -> Option<ApprovalAnswer>;
@@ -310,7 +316,7 @@ pub async fn execute(
                     tick_tx.send_modify(|t| *t += 1);
                     // Gates left waiting (no terminal) open or fail as approvals arrive.
                     for i in 0..n {
-                        if status[i] != Status::Waiting || ctx.job.rb.steps[i].approval.is_none() {
+                        if status[i] != Status::Waiting {
                             continue;
                         }
                         let rec = lock(&journal).state().step(&ctx.job.rb.steps[i].id).cloned();
@@ -319,7 +325,10 @@ pub async fn execute(
                                 let why = r.error.unwrap_or_else(|| "approval denied".into());
                                 status[i] = settle(&ctx, i, Done::Failed(why), &mut first_failure, &mut stopping);
                             }
-                            Some(r) if r.gate_satisfied() && stopping.is_none() => status[i] = Status::Pending,
+                            Some(r) if r.state == StepState::Succeeded => status[i] = Status::Succeeded,
+                            Some(r) if r.gate_satisfied() && r.state == StepState::Waiting && stopping.is_none() => {
+                                status[i] = Status::Pending
+                            }
                             _ => {}
                         }
                     }
@@ -671,7 +680,11 @@ fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError> {
     Ok(Done::Failed(error.to_string()))
 }
 
+/// A manual step: the instructions are shown and a person answers done or failed, at the
+/// terminal or with `drbook approve` / `drbook deny` from another shell (picked up through the
+/// inbox). Without a terminal and without `--wait` the step is left `waiting`.
 async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Done, JournalError> {
+    use crate::journal::inbox;
     if prior != StepState::Waiting {
         append(
             &ctx.journal,
@@ -679,52 +692,81 @@ async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Don
         )?;
     }
     ctx.observer.note(Note::StepWaiting { step: id.to_string(), reason: text.to_string() });
-    let Some(person) = ctx.person.clone() else {
-        return Ok(Done::Waiting);
-    };
-    let (step, instructions) = (id.to_string(), text.to_string());
-    let asked = tokio::task::spawn_blocking(move || person.manual(&step, &instructions));
-    let mut stop = ctx.stop.clone();
-    let answer = tokio::select! {
-        a = asked => a.unwrap_or_else(|_| Err("the prompt failed".into())),
-        // Ctrl-C at the prompt: the step stays waiting; `resume` asks again.
-        _ = stop.wait_for(|s| *s) => return Ok(Done::Waiting),
-    };
-    let (decision, reason) = match &answer {
-        Ok(()) => (Decision::Done, None),
-        Err(r) => (Decision::Fail, Some(ctx.job.secrets.scrub(r))),
-    };
-    append(
-        &ctx.journal,
-        Event::StepDecided {
-            step: id.to_string(),
-            decision,
-            by: ctx.job.user.clone(),
-            at: clock::now(),
-            reason: reason.clone(),
-        },
-    )?;
-    Ok(match answer {
-        Ok(()) => {
-            ctx.observer.note(Note::StepSucceeded {
-                step: id.to_string(),
-                attempt: 0,
-                took_ms: 0,
-                expected_ms: None,
-            });
-            Done::Succeeded
+    let (mut tick, mut stop, mut halt) = (ctx.tick.clone(), ctx.stop.clone(), ctx.halt.clone());
+    type Asked = tokio::task::JoinHandle<Option<Result<(), String>>>;
+    let mut prompt: Option<(Asked, Arc<AtomicBool>)> = None;
+    let close = |p: &mut Option<(Asked, Arc<AtomicBool>)>| {
+        if let Some((_, cancel)) = p.take() {
+            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
         }
-        Err(_) => {
-            let why = reason.unwrap_or_default();
-            ctx.observer.note(Note::StepFailed {
-                step: id.to_string(),
-                attempt: 0,
-                error: why.clone(),
-                retry_in_ms: None,
-            });
-            Done::Failed(format!("marked failed by {}: {why}", ctx.job.user))
+    };
+    let mut person_gone = false;
+    loop {
+        let rec = lock(&ctx.journal).state().step(id).cloned().unwrap_or_default();
+        match rec.state {
+            StepState::Succeeded => {
+                close(&mut prompt);
+                ctx.observer.note(Note::StepSucceeded {
+                    step: id.to_string(),
+                    attempt: 0,
+                    took_ms: 0,
+                    expected_ms: None,
+                });
+                return Ok(Done::Succeeded);
+            }
+            StepState::Failed => {
+                close(&mut prompt);
+                let why = rec.error.unwrap_or_else(|| "marked failed".into());
+                ctx.observer.note(Note::StepFailed {
+                    step: id.to_string(),
+                    attempt: 0,
+                    error: why.clone(),
+                    retry_in_ms: None,
+                });
+                return Ok(Done::Failed(why));
+            }
+            _ => {}
         }
-    })
+        // Ctrl-C at the prompt, or a failure elsewhere: the step stays waiting; `resume` asks
+        // again.
+        if *ctx.stop.borrow() || *ctx.halt.borrow() {
+            close(&mut prompt);
+            return Ok(Done::Waiting);
+        }
+        let person = ctx.person.clone().filter(|_| !person_gone);
+        if person.is_none() && !ctx.job.wait {
+            return Ok(Done::Waiting);
+        }
+        if let (Some(person), None) = (person, &prompt) {
+            let (step, instructions) = (id.to_string(), text.to_string());
+            let cancel = Arc::new(AtomicBool::new(false));
+            let c = cancel.clone();
+            let task = tokio::task::spawn_blocking(move || person.manual(&step, &instructions, &c));
+            prompt = Some((task, cancel));
+        }
+        tokio::select! {
+            _ = tick.changed() => {}
+            () = tokio::time::sleep(Duration::from_millis(1000)) => {}
+            _ = stop.wait_for(|s| *s) => {}
+            _ = halt.wait_for(|s| *s) => {}
+            answer = async { match prompt.as_mut() { Some(p) => (&mut p.0).await, None => std::future::pending().await } } => {
+                prompt = None;
+                let ask = match answer.ok().flatten() {
+                    Some(Ok(())) => inbox::Ask::Approve { role: None, comment: None },
+                    Some(Err(r)) => inbox::Ask::Deny { reason: ctx.job.secrets.scrub(&r) },
+                    None => {
+                        person_gone = true;
+                        continue;
+                    }
+                };
+                let req = inbox::Request::new(id, &ctx.job.user, ask);
+                let said = inbox::apply(&mut **lock(&ctx.journal), &req, crate::journal::How::Prompt, &clock::now());
+                if let Err(reason) = said {
+                    ctx.observer.note(Note::ApprovalRefused { step: id.to_string(), by: ctx.job.user.clone(), reason });
+                }
+            }
+        }
+    }
 }
 
 enum Attempt {

@@ -12,7 +12,7 @@
 //! and the approval records it (`request`), so a request handled twice (a crash between the
 //! journal record and the removal) is answered "already recorded" rather than refused.
 
-use super::{judge, Event, How, RunStatus, Sink, StepState};
+use super::{judge, Decision, Event, How, RunStatus, Sink, StepState};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
@@ -127,6 +127,31 @@ pub fn withdraw(req_path: &Path) -> bool {
     fs::remove_file(req_path).is_ok()
 }
 
+/// Answers a waiting manual step: `approve` marks it done, `deny` failed (with the reason).
+fn manual(sink: &mut dyn Sink, req: &Request, at: &str) -> Result<String, String> {
+    let (decision, reason, said) = match &req.ask {
+        Ask::Approve { comment, .. } => {
+            (Decision::Done, comment.clone(), format!("{} marked `{}` done", req.by, req.step))
+        }
+        Ask::Deny { reason } => {
+            if reason.trim().is_empty() {
+                return Err("marking a step failed needs a reason (--reason TEXT)".into());
+            }
+            let said = format!("{} marked `{}` failed", req.by, req.step);
+            (Decision::Fail, Some(reason.clone()), said)
+        }
+    };
+    let e = Event::StepDecided {
+        step: req.step.clone(),
+        decision,
+        by: req.by.clone(),
+        at: at.to_string(),
+        reason,
+    };
+    sink.append(&e).map_err(|e| format!("could not record it: {e}"))?;
+    Ok(said)
+}
+
 /// Judges a request against the run as its journal stands and, if it is allowed, records it
 /// durably through `sink`. `Ok` says what was recorded; `Err` why nothing was.
 pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<String, String> {
@@ -151,9 +176,8 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
     }
     let gate = match (&rec.gate, rec.state) {
         (Some(g), StepState::Waiting) if !rec.gate_satisfied() => g.clone(),
-        (Some(_), StepState::Waiting) => {
-            return Err(format!("step `{step}` is already fully approved"));
-        }
+        // Waiting past its gate (or without one): a manual step, answered done or failed.
+        (_, StepState::Waiting) => return manual(sink, req, at),
         _ => {
             return Err(format!(
                 "step `{step}` is not waiting for an approval (it is {})",
