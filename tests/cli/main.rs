@@ -8,6 +8,7 @@ mod fixtures;
 mod fmt;
 mod hostile;
 mod plan;
+mod run_approval;
 mod run_crash;
 mod run_exit;
 mod run_flow;
