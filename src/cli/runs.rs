@@ -60,6 +60,27 @@ fn unsupported(rb: &Runbook) -> Vec<String> {
     out
 }
 
+/// `--approve STEP` must name a gated step: a typo never passes silently.
+fn check_approve_flags(rb: &Runbook, flags: &RunFlags) -> bool {
+    let mut ok = true;
+    for name in &flags.approve {
+        match rb.steps.iter().find(|s| &s.id == name) {
+            Some(s) if s.approval.is_some() => {}
+            Some(_) => {
+                eprint(&format!("error: `--approve {name}`: step `{name}` has no approval gate"));
+                ok = false;
+            }
+            None => {
+                let hint = crate::diag::did_you_mean(name, rb.steps.iter().map(|s| s.id.as_str()))
+                    .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
+                eprint(&format!("error: `--approve {name}`: there is no step `{name}`{hint}"));
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
 /// The checked runbook, its graph and param values; diagnostics printed on failure.
 struct Loaded {
     rb: Arc<Runbook>,
@@ -157,6 +178,10 @@ pub fn run(
     color: bool,
 ) -> Outcome {
     let Some(l) = load(file, params, color) else { return Outcome::Invalid };
+    if !check_approve_flags(&l.rb, flags) {
+        eprint("nothing was run");
+        return Outcome::Invalid;
+    }
     let refused = unsupported(&l.rb);
     if !refused.is_empty() && !dry_run {
         for r in &refused {
@@ -490,6 +515,9 @@ pub fn resume(
         eprint(&format!("error: {why}"));
         return Outcome::Invalid;
     }
+    if !check_approve_flags(&l.rb, flags) {
+        return Outcome::Invalid;
+    }
     let refused = unsupported(&l.rb);
     if !refused.is_empty() {
         for r in &refused {
@@ -696,7 +724,13 @@ pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> O
                         "duration_ms": r.duration_ms, "error": r.error,
                         "gate": r.gate.as_ref().map(|g| serde_json::json!({"roles": g.roles, "requested_at": g.requested_at, "timeout_ms": g.timeout_ms})),
                         "missing_roles": r.missing_roles(), "approvals": approvals,
-                        "waiting_for": (r.state == StepState::Waiting).then(|| r.waiting_reason.clone()).flatten()})
+                        "waiting_for": (r.state == StepState::Waiting).then(|| {
+                            if r.gate.is_some() && !r.gate_satisfied() {
+                                Some(format!("approval by {}", r.missing_roles().join(", ")))
+                            } else {
+                                r.waiting_reason.clone()
+                            }
+                        }).flatten()})
                     })
                     .collect();
                 let _ = writeln!(

@@ -315,10 +315,8 @@ pub async fn execute(
                 if read_inbox(&ctx) {
                     tick_tx.send_modify(|t| *t += 1);
                     // Gates left waiting (no terminal) open or fail as approvals arrive.
-                    for i in 0..n {
-                        if status[i] != Status::Waiting {
-                            continue;
-                        }
+                    let waiting: Vec<usize> = (0..n).filter(|&i| status[i] == Status::Waiting).collect();
+                    for i in waiting {
                         let rec = lock(&journal).state().step(&ctx.job.rb.steps[i].id).cloned();
                         match rec {
                             Some(r) if r.state == StepState::Failed => {

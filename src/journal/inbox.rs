@@ -176,8 +176,13 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
     }
     let gate = match (&rec.gate, rec.state) {
         (Some(g), StepState::Waiting) if !rec.gate_satisfied() => g.clone(),
-        // Waiting past its gate (or without one): a manual step, answered done or failed.
-        (_, StepState::Waiting) => return manual(sink, req, at),
+        // Waiting for a person to do its manual action: answered done or failed.
+        (_, StepState::Waiting) if rec.manual_waiting => return manual(sink, req, at),
+        (Some(_), StepState::Waiting) => {
+            return Err(format!(
+                "step `{step}` is already fully approved; it starts when the run goes on"
+            ))
+        }
         _ => {
             return Err(format!(
                 "step `{step}` is not waiting for an approval (it is {})",
@@ -185,6 +190,16 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
             ))
         }
     };
+    if let Some(t) = gate.timeout_ms {
+        let deadline = crate::exec::clock::parse(&gate.requested_at).map(|s| s + t as i64);
+        if deadline.is_some_and(|d| crate::exec::clock::parse(at).is_some_and(|now| now >= d)) {
+            return Err(format!(
+                "the approval of `{step}` timed out ({} after it was requested at {}); the step fails when the run goes on",
+                crate::model::fmt_duration(t),
+                gate.requested_at
+            ));
+        }
+    }
     let request = (how == How::Cli).then(|| req.id.clone());
     let (event, said) = match &req.ask {
         Ask::Approve { role, comment } => {

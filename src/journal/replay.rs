@@ -99,6 +99,8 @@ pub struct StepRecord {
     pub approvals: Vec<ApprovalRecord>,
     /// Set once the run rolls back and this step's rollback is decided on.
     pub undo: Option<UndoRecord>,
+    /// The step waits for a person to answer its manual action (not for its gate).
+    pub manual_waiting: bool,
 }
 
 impl StepRecord {
@@ -331,6 +333,7 @@ impl RunState {
 fn update(rec: &mut StepRecord, e: &Event) {
     match e {
         Event::StepStarted { attempt, at, .. } => {
+            rec.manual_waiting = false;
             rec.attempts = *attempt;
             rec.started_at = Some(at.clone());
             rec.finished_at = None;
@@ -362,10 +365,14 @@ fn update(rec: &mut StepRecord, e: &Event) {
             rec.finished_at = Some(at.clone());
             rec.skipped_reason = Some(reason.clone());
         }
-        Event::StepWaiting { reason, .. } => rec.waiting_reason = Some(reason.clone()),
+        Event::StepWaiting { reason, .. } => {
+            rec.waiting_reason = Some(reason.clone());
+            rec.manual_waiting = true;
+        }
         Event::StepInterrupted { .. } => rec.retrying = false,
         Event::StepDecided { decision, by, at, reason, .. } => {
             rec.decision = Some(*decision);
+            rec.manual_waiting = false;
             rec.waiting_reason = None;
             rec.retrying = false;
             rec.process = None;
@@ -389,6 +396,7 @@ fn update(rec: &mut StepRecord, e: &Event) {
                 requested_at: at.clone(),
             });
             rec.approvals.clear();
+            rec.manual_waiting = false;
             rec.waiting_reason = Some(format!("approval by {}", roles.join(", ")));
             rec.error = None;
             rec.finished_at = None;
@@ -568,6 +576,12 @@ impl StepState {
                 Err(format!(
                     "step `{id}` waits for approval by {}: only an approval or a denial ends that",
                     rec.missing_roles().join(", ")
+                ))
+            }
+            // Approved but not started: its action must still run.
+            (Waiting, Event::StepDecided { .. }) if rec.gate.is_some() && !rec.manual_waiting => {
+                Err(format!(
+                    "step `{id}` is approved and waits to start: its action runs on resume, nothing decides it"
                 ))
             }
             (Running | Waiting | Interrupted | Failed, Event::StepDecided { decision, .. }) => {

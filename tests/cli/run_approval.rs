@@ -4,7 +4,7 @@
 //! and what `status`, the journal and the report show of it all.
 
 use crate::runkit::{
-    count, count_events, drb, drb_spawn, journal, runbook, status_json, step_state, STATE,
+    count, count_events, drb, drb_spawn, journal, run_ids, runbook, status_json, step_state, STATE,
 };
 use crate::{Live, Output, Test};
 use serde_json::Value;
@@ -466,7 +466,6 @@ fn concurrent_approvals_by_one_person_are_recorded_once() {
 }
 
 #[test]
-#[ignore = "bug: once every role of a gate is approved (run paused), `approve`/`deny` by anyone takes the manual-step path: the step is decided done (its action never runs) or failed"]
 fn a_fully_approved_gate_cannot_be_decided_by_a_further_approve_or_deny() {
     let t = Test::new().file("f.drbook", &with_roles("full", &promote("")));
     drb(&t, &["run", "f.drbook", "--run-id", "f"]).expect_status(3);
@@ -518,7 +517,6 @@ fn a_denial_needs_a_reason() {
 }
 
 #[test]
-#[ignore = "bug: approvals given after the gate's timeout has passed (run paused) are accepted, and once complete `resume` runs the action instead of failing with `approval timed out`"]
 fn approvals_after_the_gate_timed_out_do_not_run_the_step() {
     let t = Test::new().file("l.drbook", &with_roles("late", &promote("; timeout 1s")));
     drb(&t, &["run", "l.drbook", "--run-id", "l"]).expect_status(3);
@@ -537,11 +535,12 @@ fn approvals_after_the_gate_timed_out_do_not_run_the_step() {
 }
 
 #[test]
-#[ignore = "bug: `--approve STEP` naming no step of the runbook is silently ignored (no error, no warning)"]
 fn approve_flag_naming_an_unknown_step_is_reported() {
     let t = Test::new().file("u.drbook", &with_roles("typo", &promote("")));
     let out =
         drb(&t, &["--as", "alice", "run", "u.drbook", "--run-id", "u", "--approve", "promot"]);
     let said = format!("{}{}", out.stdout, out.stderr);
     assert!(said.contains("`promot`"), "the typo is not reported (exit {})\n{said}", out.status);
+    out.expect_status(2).expect_stderr("did you mean `promote`?");
+    assert!(!t.path("side").exists() && run_ids(&t).is_empty(), "nothing ran");
 }
