@@ -59,6 +59,16 @@ pub fn run(cli: Cli) -> Outcome {
                 color,
             )
         }
+        Command::Rollback { run_id, common, yes, file, interrupted, allow_edited } => {
+            let user = super::runs::identity(cli.as_user.as_deref());
+            let asked = super::undo::Asked {
+                yes,
+                file: file.as_deref(),
+                interrupted: &interrupted,
+                allow_edited,
+            };
+            super::undo::rollback(&run_id, &common, &asked, user, color)
+        }
         Command::Status { run_id, state_dir, format } => {
             super::runs::status(&state_dir, run_id.as_deref(), format)
         }

@@ -8,6 +8,7 @@ mod progress;
 mod report;
 mod runreport;
 mod runs;
+mod undo;
 
 pub use args::Cli;
 use clap::Parser;

@@ -1,5 +1,6 @@
 //! `drbook run`, `drbook resume`, `drbook status`: load and check the runbook, open the
-//! journal, hand the DAG to the executor, print the report, choose the exit code.
+//! journal, hand the DAG to the executor, print the report, choose the exit code. The helpers
+//! here are shared with `drbook rollback` (`super::undo`).
 
 use super::args::{LogFormat, RunFlags, StatusFormat};
 use super::progress::{Lines, Terminal};
@@ -10,15 +11,15 @@ use crate::exec::run::{execute, Finish, Job, Person};
 use crate::exec::secrets::Secrets;
 use crate::exec::{clock, shell, simulate};
 use crate::journal::{
-    self, Decision, Event, JournalError, RunState, RunStatus, Sink, StepState, Store,
+    self, Decision, Event, JournalError, RunHandle, RunState, RunStatus, Sink, StepState, Store,
 };
-use crate::model::{fmt_duration, Action, FailurePolicy, Runbook};
+use crate::model::{fmt_duration, Action, Runbook};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-fn eprint(msg: &str) {
+pub(super) fn eprint(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
@@ -33,7 +34,7 @@ pub fn identity(as_user: Option<&str>) -> String {
 }
 
 /// What `drbook run` cannot do yet: refused before anything starts, never skipped silently.
-fn unsupported(rb: &Runbook) -> Vec<String> {
+pub(super) fn unsupported(rb: &Runbook) -> Vec<String> {
     let mut out = Vec::new();
     for s in &rb.steps {
         if let Some(a) = &s.action {
@@ -55,23 +56,30 @@ fn unsupported(rb: &Runbook) -> Vec<String> {
         if s.approval.is_some() {
             out.push(format!("step `{}` has an approval gate; approvals are not supported yet, and drbook never skips one", s.id));
         }
-        if s.on_failure == FailurePolicy::Rollback {
-            out.push(format!("step `{}`: `on_failure rollback` is not supported yet", s.id));
+        if let Some(r) = &s.rollback {
+            if !matches!(r.action, Action::Run { .. } | Action::Wait { .. } | Action::Manual { .. })
+            {
+                out.push(format!(
+                    "rollback of step `{}`: `{}` actions are not supported yet",
+                    s.id,
+                    r.action.kind().replace('_', " ")
+                ));
+            }
         }
     }
     out
 }
 
 /// The checked runbook, its graph and param values; diagnostics printed on failure.
-struct Loaded {
-    rb: Arc<Runbook>,
+pub(super) struct Loaded {
+    pub(super) rb: Arc<Runbook>,
     dag: Arc<crate::graph::Dag>,
     values: std::collections::HashMap<String, crate::model::ParamValue>,
     bytes: Vec<u8>,
     abs: PathBuf,
 }
 
-fn load(file: &Path, params: Vec<(String, String)>, color: bool) -> Option<Loaded> {
+pub(super) fn load(file: &Path, params: Vec<(String, String)>, color: bool) -> Option<Loaded> {
     let opts =
         Options { today: super::commands::today(), params, require_params: true, strict: false };
     let (_, checked) = super::commands::checked_runbook(file, &opts, color)?;
@@ -102,7 +110,7 @@ fn step_hashes(l: &Loaded) -> Vec<(String, String)> {
         .collect()
 }
 
-fn secrets_for(l: &Loaded) -> Option<Secrets> {
+pub(super) fn secrets_for(l: &Loaded) -> Option<Secrets> {
     let base = l.abs.parent().map(Path::to_path_buf).unwrap_or_default();
     match Secrets::resolve(&l.rb.secrets, |v| std::env::var(v).ok(), &base) {
         Ok(s) => Some(s),
@@ -116,7 +124,7 @@ fn secrets_for(l: &Loaded) -> Option<Secrets> {
     }
 }
 
-fn person(flags: &RunFlags) -> Option<Arc<dyn Person>> {
+pub(super) fn person(flags: &RunFlags) -> Option<Arc<dyn Person>> {
     let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     (tty && !flags.non_interactive && std::env::var_os("CI").is_none())
         .then(|| Arc::new(Terminal) as Arc<dyn Person>)
@@ -132,7 +140,7 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-fn store(dir: &Path) -> Option<Store> {
+pub(super) fn store(dir: &Path) -> Option<Store> {
     match Store::open(dir) {
         Ok(s) => Some(s),
         Err(e) => {
@@ -261,14 +269,14 @@ pub fn run(
     drive(&store, &id, &l, Box::new(handle), secrets, flags, clock_start, user, Vec::new())
 }
 
-fn say(flags: &RunFlags, text: &str) {
+pub(super) fn say(flags: &RunFlags, text: &str) {
     if flags.log_format == LogFormat::Text {
         let _ = writeln!(std::io::stdout(), "{text}");
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn drive(
+pub(super) fn drive(
     store: &Store,
     id: &str,
     l: &Loaded,
@@ -361,6 +369,17 @@ fn drive(
             eprint(&format!("interrupted by {sig}; `drbook resume {id}` continues the run"));
             Outcome::Interrupted
         }
+        Finish::RolledBack(what) => {
+            let why = state.rollback.as_ref().map_or(String::new(), |r| format!(" ({})", r.reason));
+            eprint(&format!("rolled back{why}: {what}"));
+            Outcome::RolledBack
+        }
+        Finish::RollbackFailed(what) => {
+            eprint(&format!(
+                "rollback failed: {what}\nthe run is over; what remains must be undone by hand (`drbook status {id}` shows each step)"
+            ));
+            Outcome::RollbackFailed
+        }
     }
 }
 
@@ -430,7 +449,7 @@ fn unfinished_run_of(store: &Store, abs: &Path) -> Option<String> {
     })
 }
 
-fn parse_decisions(raw: &[String]) -> Result<BTreeMap<String, Decision>, String> {
+pub(super) fn parse_decisions(raw: &[String]) -> Result<BTreeMap<String, Decision>, String> {
     let mut out = BTreeMap::new();
     for r in raw {
         let (step, d) = r
@@ -476,6 +495,18 @@ pub fn resume(
         say(flags, &format!("run {run_id} already succeeded; nothing to resume"));
         return Outcome::Succeeded;
     }
+    if matches!(state.status, RunStatus::RolledBack | RunStatus::RollbackFailed) {
+        say(flags, &format!("run {run_id} is over ({}); nothing to resume", state.status));
+        return if state.status == RunStatus::RolledBack {
+            Outcome::RolledBack
+        } else {
+            Outcome::RollbackFailed
+        };
+    }
+    if let Err(why) = refuse_retries(&state, &decisions, state.rollback.is_some()) {
+        eprint(&format!("error: {why}"));
+        return Outcome::Invalid;
+    }
     let path = file.map_or_else(|| PathBuf::from(&state.path), Path::to_path_buf);
     let params: Vec<(String, String)> =
         state.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -499,22 +530,99 @@ pub fn resume(
         eprint(&format!("error: {e}"));
         return Outcome::Invalid;
     }
-    for step in decisions.keys() {
-        let interrupted = state.step(step).is_some_and(|r| {
-            matches!(r.state, StepState::Running | StepState::Interrupted | StepState::Waiting)
+    let keep_failed = match settle_steps(&mut handle, &l, &decisions, flags, &user, run_id) {
+        Ok(k) => k,
+        Err(outcome) => return outcome,
+    };
+    let clock_start = clock::parse(&state.clock_start).unwrap_or_else(clock::now_ms);
+    say(flags, &format!("resuming run {run_id}: {}", l.rb.name));
+    drive(&store, run_id, &l, Box::new(handle), secrets, flags, clock_start, user, keep_failed)
+}
+
+/// Once a run rolls back nothing runs again: `--interrupted STEP=retry` is refused (before
+/// anything is written) for its steps, and above all for an interrupted rollback.
+pub(super) fn refuse_retries(
+    state: &RunState,
+    decisions: &BTreeMap<String, Decision>,
+    rolling_back: bool,
+) -> Result<(), String> {
+    if !rolling_back {
+        return Ok(());
+    }
+    for (step, d) in decisions {
+        if *d != Decision::Retry {
+            continue;
+        }
+        let undoing = state.step(step).is_some_and(|r| r.state == StepState::Undoing);
+        return Err(if undoing {
+            format!("`--interrupted {step}=retry`: a rollback action never runs twice; check what it did, then decide `done` or `fail`")
+        } else {
+            format!("`--interrupted {step}=retry`: the run is rolling back, so no step runs again; decide `done` or `fail`")
         });
-        if !interrupted {
+    }
+    Ok(())
+}
+
+/// Settles what a person must answer for before the runner goes on: steps that were running
+/// when a runner died (or a manual step answered with `--interrupted`), and, in a run that is
+/// rolling back, rollbacks that were interrupted or wait for a person (`undoing`). Answers
+/// come from `decisions`, else from the terminal; anything left unanswered pauses the run.
+/// Returns the steps decided `fail`, or the exit when the run cannot go on.
+pub(super) fn settle_steps(
+    handle: &mut RunHandle,
+    l: &Loaded,
+    decisions: &BTreeMap<String, Decision>,
+    flags: &RunFlags,
+    user: &str,
+    run_id: &str,
+) -> Result<Vec<usize>, Outcome> {
+    let state = handle.state.clone();
+    let rolling = state.rollback.is_some();
+    for step in decisions.keys() {
+        let open = state.step(step).is_some_and(|r| {
+            matches!(
+                r.state,
+                StepState::Running
+                    | StepState::Interrupted
+                    | StepState::Waiting
+                    | StepState::Undoing
+            )
+        });
+        if !open {
             eprint(&format!(
-                "warning: `--interrupted {step}=...` ignored: step `{step}` is neither interrupted nor waiting"
+                "warning: `--interrupted {step}=...` ignored: step `{step}` is neither interrupted, waiting nor being undone"
             ));
         }
     }
-    let prompt = person(flags);
+    let prompt = person(flags).is_some();
     let mut undecided = Vec::new();
+    let mut undecided_undo = Vec::new();
     let mut keep_failed = Vec::new();
     for (i, step) in l.rb.steps.iter().enumerate() {
         let Some(rec) = state.step(&step.id) else { continue };
         let explicit = decisions.get(&step.id).copied();
+        if rec.state == StepState::Undoing {
+            if let Some((pid, pgid, start)) = rec.undo.as_ref().and_then(|u| u.process) {
+                settle_leftover(&format!("{} (rollback)", step.id), pid, pgid, start);
+            }
+            let Some(decision) = explicit.or_else(|| prompt.then(|| ask_undo(&step.id)).flatten())
+            else {
+                undecided_undo.push(step.id.clone());
+                continue;
+            };
+            let e = Event::UndoDecided {
+                step: step.id.clone(),
+                decision,
+                by: user.to_string(),
+                at: clock::now(),
+                reason: None,
+            };
+            if let Err(e) = handle.append(&e) {
+                eprint(&format!("error: {e}"));
+                return Err(Outcome::Invalid);
+            }
+            continue;
+        }
         match rec.state {
             // A manual step waiting for a person: `--interrupted STEP=done|fail` answers it
             // without a terminal; otherwise the runner asks again.
@@ -522,13 +630,26 @@ pub fn resume(
             StepState::Waiting | StepState::Running | StepState::Interrupted => {}
             _ => continue,
         }
+        // Stopped between a failed attempt and its retry (the run turned to rolling back):
+        // nothing was in flight, so there is nothing to decide.
+        if rolling
+            && rec.state == StepState::Interrupted
+            && rec.error.is_some()
+            && rec.process.is_none()
+            && explicit.is_none()
+        {
+            continue;
+        }
         if let Some((pid, pgid, start)) = rec.process {
             settle_leftover(&step.id, pid, pgid, start);
         }
-        if step.idempotent && explicit.is_none() && rec.state != StepState::Waiting {
+        // Once the run rolls back nothing runs again, idempotent or not: a person says
+        // whether it finished (and so is undone) or not.
+        if !rolling && step.idempotent && explicit.is_none() && rec.state != StepState::Waiting {
             continue; // runs again
         }
-        let decision = explicit.or_else(|| prompt.as_ref().and_then(|_| ask_interrupted(&step.id)));
+        let decision =
+            explicit.or_else(|| prompt.then(|| ask_interrupted(&step.id, !rolling)).flatten());
         let Some(decision) = decision else {
             undecided.push(step.id.clone());
             continue;
@@ -536,38 +657,71 @@ pub fn resume(
         let e = Event::StepDecided {
             step: step.id.clone(),
             decision,
-            by: user.clone(),
+            by: user.to_string(),
             at: clock::now(),
             reason: None,
         };
         if let Err(e) = handle.append(&e) {
             eprint(&format!("error: {e}"));
-            return Outcome::Invalid;
+            return Err(Outcome::Invalid);
         }
         if decision == Decision::Fail {
             keep_failed.push(i);
         }
     }
+    if undecided.is_empty() && undecided_undo.is_empty() {
+        return Ok(keep_failed);
+    }
+    let choices = if rolling { "done|fail" } else { "retry|done|fail" };
+    let mut reasons = Vec::new();
+    let mut hints = Vec::new();
     if !undecided.is_empty() {
         let list = undecided.join(", ");
-        let reason = format!("interrupted mid-flight and not idempotent: {list}");
-        let _ = handle.append(&Event::RunPaused { at: clock::now(), reason });
-        let flags_hint: Vec<String> =
-            undecided.iter().map(|s| format!("--interrupted {s}=retry|done|fail")).collect();
+        reasons.push(format!("interrupted mid-flight and not idempotent: {list}"));
         eprint(&format!(
-            "paused: step(s) {list} were running when the runner stopped and may have had effects.\nCheck what happened, then: drbook resume {run_id} {}",
-            flags_hint.join(" ")
+            "paused: step(s) {list} were running when the runner stopped and may have had effects."
         ));
-        return Outcome::Paused;
+        hints.extend(undecided.iter().map(|s| format!("--interrupted {s}={choices}")));
     }
-    let clock_start = clock::parse(&state.clock_start).unwrap_or_else(clock::now_ms);
-    say(flags, &format!("resuming run {run_id}: {}", l.rb.name));
-    drive(&store, run_id, &l, Box::new(handle), secrets, flags, clock_start, user, keep_failed)
+    if !undecided_undo.is_empty() {
+        let list = undecided_undo.join(", ");
+        reasons.push(format!("rollback interrupted or manual: {list}"));
+        eprint(&format!(
+            "paused: the rollback of step(s) {list} was interrupted or waits for a person, and may have had effects; a rollback action never runs twice."
+        ));
+        hints.extend(undecided_undo.iter().map(|s| format!("--interrupted {s}=done|fail")));
+    }
+    let _ = handle.append(&Event::RunPaused { at: clock::now(), reason: reasons.join("; ") });
+    eprint(&format!("Check what happened, then: drbook resume {run_id} {}", hints.join(" ")));
+    Err(Outcome::Paused)
+}
+
+/// Did an interrupted (or manual) rollback finish? `None` at the end of input.
+fn ask_undo(step: &str) -> Option<Decision> {
+    use std::io::BufRead;
+    let mut err = std::io::stderr();
+    let _ = writeln!(
+        err,
+        "\nthe rollback of step `{step}` was interrupted or waits for a person; it never runs twice."
+    );
+    loop {
+        let _ = write!(err, "Was it undone? [d]one / [f]ailed: ");
+        let _ = err.flush();
+        let mut a = String::new();
+        if std::io::stdin().lock().read_line(&mut a).unwrap_or(0) == 0 {
+            return None;
+        }
+        match a.trim().to_ascii_lowercase().as_str() {
+            "d" | "done" => return Some(Decision::Done),
+            "f" | "fail" | "failed" => return Some(Decision::Fail),
+            _ => {}
+        }
+    }
 }
 
 /// A step's process left by a runner that died is never run twice at once: wait briefly for
 /// it, then terminate its group.
-fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) {
+pub(super) fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) {
     // Members of the step's group started after its shell did; the shell itself may be gone
     // (reaped) while its children still run.
     let alive =
@@ -593,7 +747,8 @@ fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) {
     }
 }
 
-fn ask_interrupted(step: &str) -> Option<Decision> {
+/// Retry, done or failed? (`retry` only while the run is not rolling back.)
+fn ask_interrupted(step: &str, retry: bool) -> Option<Decision> {
     use std::io::BufRead;
     let mut err = std::io::stderr();
     let _ = writeln!(
@@ -601,14 +756,18 @@ fn ask_interrupted(step: &str) -> Option<Decision> {
         "\nstep `{step}` was running when the runner stopped; it may have had effects."
     );
     loop {
-        let _ = write!(err, "[r]etry it / mark it [d]one / mark it [f]ailed: ");
+        let _ = if retry {
+            write!(err, "[r]etry it / mark it [d]one / mark it [f]ailed: ")
+        } else {
+            write!(err, "the run is rolling back: mark it [d]one (it is undone) / [f]ailed: ")
+        };
         let _ = err.flush();
         let mut a = String::new();
         if std::io::stdin().lock().read_line(&mut a).unwrap_or(0) == 0 {
             return None;
         }
         match a.trim().to_ascii_lowercase().as_str() {
-            "r" | "retry" => return Some(Decision::Retry),
+            "r" | "retry" if retry => return Some(Decision::Retry),
             "d" | "done" => return Some(Decision::Done),
             "f" | "fail" => return Some(Decision::Fail),
             _ => {}
@@ -618,7 +777,11 @@ fn ask_interrupted(step: &str) -> Option<Decision> {
 
 /// The runbook may have changed since the run started only in steps that have not started
 /// (and then only with `--allow-edited`).
-fn compare_definitions(state: &RunState, l: &Loaded, allow_edited: bool) -> Result<(), String> {
+pub(super) fn compare_definitions(
+    state: &RunState,
+    l: &Loaded,
+    allow_edited: bool,
+) -> Result<(), String> {
     let now: BTreeMap<String, String> = step_hashes(l).into_iter().collect();
     let mut edited = Vec::new();
     for (id, old) in &state.step_hashes {
@@ -706,15 +869,24 @@ pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> O
                     .steps
                     .iter()
                     .map(|(id, r)| {
+                        let undo = r.undo.as_ref().map(|u| {
+                            serde_json::json!({"started_at": u.started_at, "finished_at": u.finished_at,
+                            "duration_ms": u.duration_ms, "error": u.error, "reason": u.reason})
+                        });
                         serde_json::json!({"id": id, "state": r.state, "attempts": r.attempts,
-                        "duration_ms": r.duration_ms, "error": r.error})
+                        "duration_ms": r.duration_ms, "error": r.error, "undo": undo})
                     })
                     .collect();
+                let rollback = s
+                    .rollback
+                    .as_ref()
+                    .map(|r| serde_json::json!({"at": r.at, "reason": r.reason, "by": r.by}));
                 let _ = writeln!(
                     out,
                     "{}",
                     serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": word,
-                    "started_at": s.started_at, "finished_at": s.finished_at, "steps": steps})
+                    "started_at": s.started_at, "finished_at": s.finished_at,
+                    "rollback": rollback, "steps": steps})
                 );
             } else {
                 let live = info.runner_pid.map_or(String::new(), |p| format!(" (runner pid {p})"));
@@ -723,6 +895,10 @@ pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> O
                     "run {}  {}  {word}{live}\nstarted {}",
                     s.run_id, s.runbook, s.started_at
                 );
+                if let Some(r) = &s.rollback {
+                    let _ =
+                        writeln!(out, "rolling back since {} ({}, by {})", r.at, r.reason, r.by);
+                }
                 for (id, r) in &s.steps {
                     let state = serde_json::to_value(r.state)
                         .ok()
@@ -731,16 +907,26 @@ pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> O
                     let took = r
                         .duration_ms
                         .map_or(String::new(), |d| format!("  {}", fmt_duration(d / 1000 * 1000)));
-                    let err = r.error.as_ref().map_or(String::new(), |e| format!("  — {e}"));
+                    let mut err = r.error.as_ref().map_or(String::new(), |e| format!("  — {e}"));
+                    if let Some(e) = r.undo.as_ref().and_then(|u| u.error.as_ref()) {
+                        err.push_str(&format!("  — rollback: {e}"));
+                    }
                     let _ =
                         writeln!(out, "  {id:<28} {state:<12} attempts {}{took}{err}", r.attempts);
                 }
+                // A finished run waits for nobody; a step stopped between a failed attempt and
+                // its retry when the run turned to rolling back has nothing to decide.
+                let rolling = s.rollback.is_some();
                 let pending: Vec<&str> = s
                     .steps
                     .iter()
+                    .filter(|_| s.status.is_unfinished())
                     .filter(|(_, r)| {
-                        matches!(r.state, StepState::Interrupted | StepState::Waiting)
-                            || (r.state == StepState::Running && !info.live)
+                        let halted = rolling && r.error.is_some() && r.process.is_none();
+                        r.state == StepState::Waiting
+                            || (r.state == StepState::Interrupted && !halted)
+                            || (matches!(r.state, StepState::Running | StepState::Undoing)
+                                && !info.live)
                     })
                     .map(|(id, _)| id.as_str())
                     .collect();

@@ -3,16 +3,19 @@
 //!
 //! A step is ready when each of its needs succeeded, was skipped, or failed under `continue`.
 //! Under `abort` a failure stops new launches; running steps finish; the run is left
-//! resumable. The journal is the only memory: what the loop knows of a step it learns from
-//! the replayed state, so a resumed run continues exactly where the journal says.
+//! resumable. Under `rollback` a failure records `rollback_started` at once, stops new
+//! launches and new attempts (running actions are not killed; they finish), and once nothing
+//! runs hands over to [`super::undo`]. The journal is the only memory: what the loop knows of a
+//! step it learns from the replayed state, so a resumed run continues exactly where the
+//! journal says, a rolling-back one included.
 
 use super::clock;
 use super::secrets::Secrets;
-use super::shell::{self, Ended, Script, Stream};
+use super::shell::{self, Ended, Script, Spawned, Stream};
 use super::values::{self, Values};
 use crate::graph::Dag;
 use crate::journal::{Decision, Event, JournalError, Outcome, Sink, StepState};
-use crate::model::{Action, FailurePolicy, Millis, ParamValue, Runbook};
+use crate::model::{Action, FailurePolicy, Millis, ParamValue, Runbook, Text};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -41,15 +44,79 @@ pub struct Job {
 /// Something the executor reports as it goes; the CLI renders it (terminal, JSON lines).
 #[derive(Clone, Debug)]
 pub enum Note {
-    StepStarted { step: String, attempt: u32, expected_ms: Option<Millis> },
-    Output { step: String, stream: Stream, line: String },
-    StepSucceeded { step: String, attempt: u32, took_ms: u64, expected_ms: Option<Millis> },
-    StepFailed { step: String, attempt: u32, error: String, retry_in_ms: Option<u64> },
-    StepSkipped { step: String, reason: String },
-    StepWaiting { step: String, reason: String },
-    StepInterrupted { step: String },
-    Overrun { step: String, expected_ms: Millis, elapsed_ms: u64 },
-    Clock { elapsed_ms: u64, projected_ms: u64, rto_ms: Option<Millis>, over: bool },
+    StepStarted {
+        step: String,
+        attempt: u32,
+        expected_ms: Option<Millis>,
+    },
+    Output {
+        step: String,
+        stream: Stream,
+        line: String,
+    },
+    StepSucceeded {
+        step: String,
+        attempt: u32,
+        took_ms: u64,
+        expected_ms: Option<Millis>,
+    },
+    StepFailed {
+        step: String,
+        attempt: u32,
+        error: String,
+        retry_in_ms: Option<u64>,
+    },
+    StepSkipped {
+        step: String,
+        reason: String,
+    },
+    StepWaiting {
+        step: String,
+        reason: String,
+    },
+    StepInterrupted {
+        step: String,
+    },
+    Overrun {
+        step: String,
+        expected_ms: Millis,
+        elapsed_ms: u64,
+    },
+    Clock {
+        elapsed_ms: u64,
+        projected_ms: u64,
+        rto_ms: Option<Millis>,
+        over: bool,
+    },
+    /// The run turned to undoing what it did.
+    RollbackStarted {
+        reason: String,
+    },
+    UndoStarted {
+        step: String,
+    },
+    UndoSucceeded {
+        step: String,
+        took_ms: u64,
+    },
+    UndoFailed {
+        step: String,
+        error: String,
+    },
+    /// Nothing to undo (no rollback action).
+    UndoSkipped {
+        step: String,
+        reason: String,
+    },
+    /// A manual rollback: a person must do it and say so.
+    UndoWaiting {
+        step: String,
+        instructions: String,
+    },
+    /// The runner stopped while the rollback ran; a person decides how it ended.
+    UndoInterrupted {
+        step: String,
+    },
 }
 
 pub trait Observer: Send + Sync {
@@ -72,17 +139,24 @@ pub enum Finish {
     Paused(String),
     /// Stopped by a signal (exit 130).
     Interrupted(String),
+    /// Every step that succeeded was undone or had nothing to undo (exit 4).
+    RolledBack(String),
+    /// A rollback action failed; the text names it and the steps left as they were (exit 5).
+    RollbackFailed(String),
 }
 
-type Journal = Arc<Mutex<Box<dyn Sink + Send>>>;
+pub(super) type Journal = Arc<Mutex<Box<dyn Sink + Send>>>;
 
-/// Shared by the step tasks.
-struct Ctx {
-    job: Job,
-    journal: Journal,
-    observer: Arc<dyn Observer>,
-    person: Option<Arc<dyn Person>>,
-    stop: watch::Receiver<bool>,
+/// Shared by the step and undo tasks.
+pub(super) struct Ctx {
+    pub(super) job: Job,
+    pub(super) journal: Journal,
+    pub(super) observer: Arc<dyn Observer>,
+    pub(super) person: Option<Arc<dyn Person>>,
+    /// A signal: running actions are terminated.
+    pub(super) stop: watch::Receiver<bool>,
+    /// The run turned to rolling back: no new attempts; running actions finish.
+    halt: watch::Receiver<bool>,
     /// Capture values as captured, before scrubbing, for later steps of this session; the
     /// journal keeps only scrubbed values.
     raw: Mutex<HashMap<(usize, String), String>>,
@@ -95,6 +169,33 @@ enum Done {
     Failed(String),
     Waiting,
     Interrupted,
+    /// Not started: the run turned to rolling back first.
+    Halted,
+}
+
+/// SIGINT and SIGTERM, watched for the whole run.
+pub(super) struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals, ExecError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let int = signal(SignalKind::interrupt())
+            .map_err(|e| ExecError::Refused(format!("cannot watch for Ctrl-C: {e}")))?;
+        let term = signal(SignalKind::terminate())
+            .map_err(|e| ExecError::Refused(format!("cannot watch for SIGTERM: {e}")))?;
+        Ok(Signals { int, term })
+    }
+
+    /// The name of the next signal that arrives.
+    pub(super) async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        }
+    }
 }
 
 /// Why the scheduler could not go on at all.
@@ -106,14 +207,57 @@ pub enum ExecError {
     Refused(String),
 }
 
-fn lock(j: &Journal) -> std::sync::MutexGuard<'_, Box<dyn Sink + Send>> {
+pub(super) fn lock(j: &Journal) -> std::sync::MutexGuard<'_, Box<dyn Sink + Send>> {
     // A poisoned lock means a step task panicked mid-append; the journal itself stays
     // consistent (appends are validated, then written whole), so carry on with it.
     j.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn append(j: &Journal, e: Event) -> Result<(), JournalError> {
+pub(super) fn append(j: &Journal, e: Event) -> Result<(), JournalError> {
     lock(j).append(&e)
+}
+
+/// Appends an event that starts forward work, unless the run has turned to rolling back:
+/// checked under the journal's lock, so nothing can start after `rollback_started`.
+/// `Ok(false)`: not appended.
+fn append_forward(j: &Journal, e: Event) -> Result<bool, JournalError> {
+    let mut j = lock(j);
+    if j.state().rollback.is_some() {
+        return Ok(false);
+    }
+    j.append(&e)?;
+    Ok(true)
+}
+
+/// Records that the run turns to rolling back, once; `Ok(false)` when it already had.
+fn start_rollback(ctx: &Ctx, reason: &str) -> Result<bool, JournalError> {
+    let mut j = lock(&ctx.journal);
+    if j.state().rollback.is_some() {
+        return Ok(false);
+    }
+    j.append(&Event::RollbackStarted {
+        at: clock::now(),
+        reason: reason.to_string(),
+        by: ctx.job.user.clone(),
+    })?;
+    drop(j);
+    ctx.observer.note(Note::RollbackStarted { reason: reason.to_string() });
+    Ok(true)
+}
+
+/// A step that failed under `rollback` whose failure did not turn the run (a crash came in
+/// between, or a person marked it failed on resume).
+fn failed_under_rollback(ctx: &Ctx) -> Option<String> {
+    let j = lock(&ctx.journal);
+    ctx.job.rb.steps.iter().enumerate().find_map(|(i, s)| {
+        let rec = j.state().step(&s.id);
+        let failed =
+            rec.is_some_and(|r| r.state == StepState::Failed) || ctx.job.keep_failed.contains(&i);
+        (failed && s.on_failure == FailurePolicy::Rollback).then(|| {
+            let error = rec.and_then(|r| r.error.clone()).unwrap_or_else(|| "failed".into());
+            format!("step `{}` failed: {error}", s.id)
+        })
+    })
 }
 
 /// Runs every step that can run now. The journal must hold the run's `RunStarted` (and, on
@@ -126,6 +270,7 @@ pub async fn execute(
 ) -> Result<Finish, ExecError> {
     let journal: Journal = Arc::new(Mutex::new(journal));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (halt_tx, halt_rx) = watch::channel(false);
     let n = job.rb.steps.len();
     let parallel = job.parallel.max(1);
     let ctx = Arc::new(Ctx {
@@ -134,6 +279,7 @@ pub async fn execute(
         observer,
         person,
         stop: stop_rx,
+        halt: halt_rx,
         raw: Mutex::new(HashMap::new()),
     });
 
@@ -154,10 +300,7 @@ pub async fn execute(
             })
             .collect()
     };
-    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .map_err(|e| ExecError::Refused(format!("cannot watch for Ctrl-C: {e}")))?;
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| ExecError::Refused(format!("cannot watch for SIGTERM: {e}")))?;
+    let mut signals = Signals::new()?;
 
     let mut tasks: JoinSet<(usize, Result<Done, JournalError>)> = JoinSet::new();
     let mut running = 0usize;
@@ -168,6 +311,17 @@ pub async fn execute(
         .find(|&&i| ctx.job.rb.steps[i].on_failure != FailurePolicy::Continue)
         .map(|&i| format!("step `{}` was marked failed", ctx.job.rb.steps[i].id));
     let mut stopping = first_failure.clone();
+    // A run already rolling back does no forward work; nor does one with a step failed under
+    // `rollback` that did not turn it yet.
+    if lock(&journal).state().rollback.is_none() {
+        if let Some(why) = failed_under_rollback(&ctx) {
+            start_rollback(&ctx, &why)?;
+        }
+    }
+    if let Some(info) = lock(&journal).state().rollback.clone() {
+        stopping = Some(info.reason);
+        let _ = halt_tx.send(true);
+    }
     let mut interrupted: Option<String> = None;
     let mut over_budget_said = false;
 
@@ -199,9 +353,14 @@ pub async fn execute(
                     Done::Skipped => Status::Skipped,
                     Done::Waiting => Status::Waiting,
                     Done::Interrupted => Status::Interrupted,
+                    Done::Halted => Status::Pending,
                     Done::Failed(err) => {
                         if step.on_failure != FailurePolicy::Continue {
                             let why = format!("step `{}` failed: {err}", step.id);
+                            if step.on_failure == FailurePolicy::Rollback {
+                                start_rollback(&ctx, &why)?;
+                                let _ = halt_tx.send(true);
+                            }
                             first_failure.get_or_insert(why.clone());
                             stopping.get_or_insert(why);
                         }
@@ -218,12 +377,8 @@ pub async fn execute(
                 }
                 over_budget_said |= over;
             }
-            _ = sigint.recv() => {
-                interrupted.get_or_insert_with(|| "SIGINT".into());
-                let _ = stop_tx.send(true);
-            }
-            _ = sigterm.recv() => {
-                interrupted.get_or_insert_with(|| "SIGTERM".into());
+            signal = signals.recv() => {
+                interrupted.get_or_insert_with(|| signal.into());
                 let _ = stop_tx.send(true);
             }
         }
@@ -232,6 +387,9 @@ pub async fn execute(
     if let Some(signal) = interrupted {
         append(&journal, Event::RunInterrupted { at: now, signal: signal.clone() })?;
         return Ok(Finish::Interrupted(signal));
+    }
+    if lock(&journal).state().rollback.is_some() {
+        return super::undo::undo(&ctx, parallel, &mut signals, &stop_tx).await;
     }
     if let Some(why) = first_failure {
         append(&journal, Event::RunFinished { at: now, outcome: Outcome::Failed })?;
@@ -282,7 +440,7 @@ fn ready(job: &Job, status: &[Status], i: usize) -> bool {
 }
 
 /// The value of `steps.ID.NAME` from the journal.
-fn capture_of(ctx: &Ctx, i: usize, name: &str) -> Result<String, String> {
+pub(super) fn capture_of(ctx: &Ctx, i: usize, name: &str) -> Result<String, String> {
     let id = &ctx.job.rb.steps[i].id;
     let raw = ctx.raw.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(v) = raw.get(&(i, name.to_string())) {
@@ -292,7 +450,12 @@ fn capture_of(ctx: &Ctx, i: usize, name: &str) -> Result<String, String> {
     let j = lock(&ctx.journal);
     let rec = j.state().step(id).ok_or_else(|| format!("step `{id}` is not in this run"))?;
     match rec.state {
-        StepState::Succeeded => match rec.captures.get(name) {
+        // A step being undone (or undone) succeeded once: rollbacks use its captures.
+        StepState::Succeeded
+        | StepState::Undoing
+        | StepState::Undone
+        | StepState::UndoFailed
+        | StepState::NotUndone => match rec.captures.get(name) {
             Some(v) if v.contains("<secret:") => Err(format!(
                 "`${{steps.{id}.{name}}}` held a secret, which the journal does not keep; re-run step `{id}` in this session to use it"
             )),
@@ -327,14 +490,14 @@ async fn step_task(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             Ok(true) => {}
             Ok(false) => {
                 let reason = "`when` is false".to_string();
-                append(
-                    &ctx.journal,
-                    Event::StepSkipped {
-                        step: id.clone(),
-                        at: clock::now(),
-                        reason: reason.clone(),
-                    },
-                )?;
+                let skipped = Event::StepSkipped {
+                    step: id.clone(),
+                    at: clock::now(),
+                    reason: reason.clone(),
+                };
+                if !append_forward(&ctx.journal, skipped)? {
+                    return Ok(Done::Halted);
+                }
                 ctx.observer.note(Note::StepSkipped { step: id, reason });
                 return Ok(Done::Skipped);
             }
@@ -365,7 +528,18 @@ async fn step_task(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
     loop {
         attempt += 1;
         let began = Instant::now();
-        append(&ctx.journal, Event::StepStarted { step: id.clone(), attempt, at: clock::now() })?;
+        let started = Event::StepStarted { step: id.clone(), attempt, at: clock::now() };
+        if !append_forward(&ctx.journal, started)? {
+            if attempt == first {
+                return Ok(Done::Halted);
+            }
+            // A retry was due when the run turned to rolling back: no new attempt.
+            let e =
+                Event::StepInterrupted { step: id.clone(), attempt: attempt - 1, at: clock::now() };
+            append(&ctx.journal, e)?;
+            ctx.observer.note(Note::StepInterrupted { step: id });
+            return Ok(Done::Interrupted);
+        }
         ctx.observer.note(Note::StepStarted {
             step: id.clone(),
             attempt,
@@ -425,7 +599,9 @@ async fn step_task(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             Attempt::Failed(e) => e,
         };
         let error = scrub(&error);
-        let will_retry = attempt < last && !*ctx.stop.borrow();
+        let rolling_back = lock(&ctx.journal).state().rollback.is_some();
+        let will_retry =
+            attempt < last && !*ctx.stop.borrow() && !*ctx.halt.borrow() && !rolling_back;
         append(
             &ctx.journal,
             Event::StepFailed {
@@ -444,10 +620,16 @@ async fn step_task(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             retry_in_ms: wait,
         });
         let Some(wait) = wait else { return Ok(Done::Failed(error)) };
-        let mut stop = ctx.stop.clone();
+        let (mut stop, mut halt) = (ctx.stop.clone(), ctx.halt.clone());
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(wait)) => {}
+            // A signal, or the run turned to rolling back: the retry is not made.
             _ = stop.wait_for(|s| *s) => {
+                append(&ctx.journal, Event::StepInterrupted { step: id.clone(), attempt, at: clock::now() })?;
+                ctx.observer.note(Note::StepInterrupted { step: id });
+                return Ok(Done::Interrupted);
+            }
+            _ = halt.wait_for(|h| *h) => {
                 append(&ctx.journal, Event::StepInterrupted { step: id.clone(), attempt, at: clock::now() })?;
                 ctx.observer.note(Note::StepInterrupted { step: id });
                 return Ok(Done::Interrupted);
@@ -469,7 +651,10 @@ pub fn backoff(r: &crate::model::Retry, n: u32) -> u64 {
 /// A step that fails before it can start (its `when` or text cannot be evaluated).
 fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError> {
     let attempt = lock(&ctx.journal).state().step(id).map_or(0, |r| r.attempts) + 1;
-    append(&ctx.journal, Event::StepStarted { step: id.to_string(), attempt, at: clock::now() })?;
+    let started = Event::StepStarted { step: id.to_string(), attempt, at: clock::now() };
+    if !append_forward(&ctx.journal, started)? {
+        return Ok(Done::Halted);
+    }
     append(
         &ctx.journal,
         Event::StepFailed {
@@ -491,10 +676,11 @@ fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError> {
 
 async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Done, JournalError> {
     if prior != StepState::Waiting {
-        append(
-            &ctx.journal,
-            Event::StepWaiting { step: id.to_string(), at: clock::now(), reason: text.to_string() },
-        )?;
+        let waiting =
+            Event::StepWaiting { step: id.to_string(), at: clock::now(), reason: text.to_string() };
+        if !append_forward(&ctx.journal, waiting)? {
+            return Ok(Done::Halted);
+        }
     }
     ctx.observer.note(Note::StepWaiting { step: id.to_string(), reason: text.to_string() });
     let Some(person) = ctx.person.clone() else {
@@ -545,7 +731,8 @@ async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Don
     })
 }
 
-enum Attempt {
+/// How one action (a step's or a rollback's) ended.
+pub(super) enum Attempt {
     /// The action's output (stdout for `run`).
     Ok(String),
     Failed(String),
@@ -559,87 +746,101 @@ async fn perform(
     vals: &Values<'_>,
 ) -> Result<Attempt, JournalError> {
     let step = &ctx.job.rb.steps[i];
-    let timeout = step.timeout.map(Duration::from_millis);
     match &step.action {
         None => Ok(Attempt::Ok(String::new())),
-        Some(Action::Wait { millis }) => {
-            let mut stop = ctx.stop.clone();
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_millis(*millis)) => Ok(Attempt::Ok(String::new())),
-                _ = stop.wait_for(|s| *s) => Ok(Attempt::Stopped),
-            }
-        }
+        Some(Action::Wait { millis }) => Ok(wait_action(ctx, *millis).await),
         Some(Action::Run { script }) => {
-            let script = match vals.render(script, true) {
-                Ok(s) => s,
-                Err(e) => return Ok(Attempt::Failed(e)),
-            };
-            let mut env = Vec::new();
-            for (k, v) in &step.env {
-                match vals.render(v, false) {
-                    Ok(v) => env.push((k.clone(), v)),
-                    Err(e) => return Ok(Attempt::Failed(e)),
-                }
-            }
-            let workdir = match &step.workdir {
-                Some(w) => match vals.render(w, false) {
-                    Ok(w) => Some(ctx.job.base_dir.join(w)),
-                    Err(e) => return Ok(Attempt::Failed(e)),
-                },
-                None => None,
-            };
             let id = step.id.clone();
-            let journal = ctx.journal.clone();
-            let observer = ctx.observer.clone();
-            let secrets = ctx.job.secrets.clone();
-            let mut spawn_err = None;
-            let run = shell::run(
-                Script { script, env, workdir, timeout },
-                |p| {
-                    let e = Event::StepProcess {
-                        step: id.clone(),
-                        attempt,
-                        pid: p.pid,
-                        pgid: p.pgid,
-                        pid_start: p.pid_start,
-                    };
-                    // Flushed with the step's end record; only `resume`'s leftover search
-                    // needs it, and a crash before then loses nothing else.
-                    if let Err(err) = lock(&journal).append_lazy(&e) {
-                        spawn_err = Some(err);
-                    }
-                },
-                |stream, line| {
-                    observer.note(Note::Output {
-                        step: id.clone(),
-                        stream,
-                        line: secrets.scrub(line),
-                    })
-                },
-                ctx.stop.clone(),
-            )
-            .await;
-            if let Some(e) = spawn_err {
-                return Err(e);
-            }
-            Ok(match run {
-                Err(e) => Attempt::Failed(format!("cannot start `sh`: {e}")),
-                Ok(f) => match f.ended {
-                    Ended::Exited(0) => Attempt::Ok(f.stdout),
-                    Ended::Exited(code) => Attempt::Failed(format!("exit code {code}")),
-                    Ended::Signalled(sig) => Attempt::Failed(format!("killed by signal {sig}")),
-                    Ended::TimedOut => Attempt::Failed(format!(
-                        "timed out after {}",
-                        crate::model::fmt_duration(step.timeout.unwrap_or(0))
-                    )),
-                    Ended::Stopped => Attempt::Stopped,
-                },
-            })
+            let process = move |p: Spawned| Event::StepProcess {
+                step: id.clone(),
+                attempt,
+                pid: p.pid,
+                pgid: p.pgid,
+                pid_start: p.pid_start,
+            };
+            shell_action(ctx, i, script, step.timeout, vals, process).await
         }
         Some(other) => {
             Ok(Attempt::Failed(format!("`{}` actions are not supported yet", other.kind())))
         }
     }
+}
+
+/// `wait`: sleeps, unless a signal stops the run first.
+pub(super) async fn wait_action(ctx: &Ctx, millis: Millis) -> Attempt {
+    let mut stop = ctx.stop.clone();
+    tokio::select! {
+        () = tokio::time::sleep(Duration::from_millis(millis)) => Attempt::Ok(String::new()),
+        _ = stop.wait_for(|s| *s) => Attempt::Stopped,
+    }
+}
+
+/// `run`: `script` rendered (values shell-quoted) and run with step `i`'s `env` and `workdir`,
+/// its output streamed (scrubbed) to the observer. `process` makes the journal record of the
+/// spawned process, flushed with the next durable record.
+pub(super) async fn shell_action(
+    ctx: &Ctx,
+    i: usize,
+    script: &Text,
+    timeout: Option<Millis>,
+    vals: &Values<'_>,
+    process: impl Fn(Spawned) -> Event,
+) -> Result<Attempt, JournalError> {
+    let step = &ctx.job.rb.steps[i];
+    let script = match vals.render(script, true) {
+        Ok(s) => s,
+        Err(e) => return Ok(Attempt::Failed(e)),
+    };
+    let mut env = Vec::new();
+    for (k, v) in &step.env {
+        match vals.render(v, false) {
+            Ok(v) => env.push((k.clone(), v)),
+            Err(e) => return Ok(Attempt::Failed(e)),
+        }
+    }
+    let workdir = match &step.workdir {
+        Some(w) => match vals.render(w, false) {
+            Ok(w) => Some(ctx.job.base_dir.join(w)),
+            Err(e) => return Ok(Attempt::Failed(e)),
+        },
+        None => None,
+    };
+    let id = step.id.clone();
+    let journal = ctx.journal.clone();
+    let observer = ctx.observer.clone();
+    let secrets = ctx.job.secrets.clone();
+    let mut spawn_err = None;
+    let run = shell::run(
+        Script { script, env, workdir, timeout: timeout.map(Duration::from_millis) },
+        |p| {
+            // Flushed with the action's end record; only `resume`'s leftover search needs
+            // it, and a crash before then loses nothing else.
+            if let Err(err) = lock(&journal).append_lazy(&process(p)) {
+                spawn_err = Some(err);
+            }
+        },
+        |stream, line| {
+            observer.note(Note::Output { step: id.clone(), stream, line: secrets.scrub(line) })
+        },
+        ctx.stop.clone(),
+    )
+    .await;
+    if let Some(e) = spawn_err {
+        return Err(e);
+    }
+    Ok(match run {
+        Err(e) => Attempt::Failed(format!("cannot start `sh`: {e}")),
+        Ok(f) => match f.ended {
+            Ended::Exited(0) => Attempt::Ok(f.stdout),
+            Ended::Exited(code) => Attempt::Failed(format!("exit code {code}")),
+            Ended::Signalled(sig) => Attempt::Failed(format!("killed by signal {sig}")),
+            Ended::TimedOut => Attempt::Failed(format!(
+                "timed out after {}",
+                crate::model::fmt_duration(timeout.unwrap_or(0))
+            )),
+            Ended::Stopped => Attempt::Stopped,
+        },
+    })
 }
 
 /// Captures, checks and the RPO measurement after a successful action.

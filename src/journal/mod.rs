@@ -45,9 +45,9 @@ mod store;
 mod tests;
 
 pub use event::*;
+pub use gate::{judge, ApprovalRecord, Gate};
 pub use handle::{MemoryJournal, RunHandle, Sink};
 pub use record::{decode_all, encode, Decoded};
-pub use gate::{judge, ApprovalRecord, Gate};
 pub use replay::{replay, RollbackInfo, RunState, RunStatus, StepRecord, StepState, UndoRecord};
 pub use store::{new_run_id, valid_run_id, ReadInfo, Store};
 

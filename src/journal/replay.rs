@@ -515,14 +515,13 @@ impl StepState {
             (Undoing, Event::UndoDecided { decision, .. }) => match decision {
                 Decision::Done => Ok(Undone),
                 Decision::Fail => Ok(UndoFailed),
-                Decision::Retry => {
-                    Err(format!("step `{id}`: a rollback action never runs twice, so it cannot be retried"))
-                }
+                Decision::Retry => Err(format!(
+                    "step `{id}`: a rollback action never runs twice, so it cannot be retried"
+                )),
             },
-            (Undoing | Undone | UndoFailed | NotUndone, _) => Err(format!(
-                "step `{id}` is {self} (rolled back), so `{}` cannot happen",
-                e.name()
-            )),
+            (Undoing | Undone | UndoFailed | NotUndone, _) => {
+                Err(format!("step `{id}` is {self} (rolled back), so `{}` cannot happen", e.name()))
+            }
             (_, Event::UndoStarted { .. } | Event::UndoSkipped { .. }) => {
                 Err(format!("step `{id}` is {self}: only a step that succeeded is undone"))
             }

@@ -96,7 +96,10 @@ fn exit_2_for_actions_not_supported_yet_and_nothing_runs() {
         ("http", r#"http GET "https://example.invalid/health""#),
         ("notify", r#"notify "https://hooks.example.invalid/x" "hello""#),
         ("approval", "approval { by lead; timeout 1m }\n    run \"echo gated >> log\""),
-        ("rollback", "on_failure rollback\n    run \"true\"\n    rollback run \"true\""),
+        (
+            "rollback",
+            "on_failure rollback\n    run \"true\"\n    rollback http POST \"https://example.invalid/undo\"",
+        ),
     ];
     for (kind, action) in cases {
         let rb = format!(
