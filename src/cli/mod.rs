@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod decide;
 mod live;
 mod progress;
 mod report;

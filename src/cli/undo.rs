@@ -9,9 +9,10 @@
 //! `--yes`); without a terminal and without `--yes` the run is left exactly as it was (exit 2).
 
 use super::args::RunFlags;
+use super::decide::{refuse_retries, settle_steps};
 use super::runs::{
-    compare_definitions, drive, eprint, load, parse_decisions, person, refuse_retries, say,
-    secrets_for, settle_steps, store, unsupported, Loaded,
+    compare_definitions, drive, eprint, load, parse_decisions, person, say, secrets_for, store,
+    unsupported, Loaded,
 };
 use super::Outcome;
 use crate::exec::clock;

@@ -10,6 +10,7 @@
 //! never run twice: one interrupted mid-flight stays `undoing` until a person decides `done`
 //! or `fail` on `resume` (see [`undo`]).
 
+mod action;
 pub mod clock;
 pub mod run;
 pub mod secrets;

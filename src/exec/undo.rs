@@ -17,11 +17,9 @@
 //! have acted), or ended. An `undoing` step is never run again by the runner — a rollback
 //! action never runs twice — but waits for a person to say `done` or `fail` on `resume`.
 
+use super::action::{shell_action, wait_action, Attempt};
 use super::clock;
-use super::run::{
-    append, capture_of, lock, shell_action, wait_action, Attempt, Ctx, ExecError, Finish, Note,
-    Signals,
-};
+use super::run::{append, capture_of, lock, Ctx, ExecError, Finish, Note, Signals};
 use super::values::Values;
 use crate::journal::{Event, JournalError, Outcome, StepState};
 use crate::model::Action;
