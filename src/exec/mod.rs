@@ -8,7 +8,7 @@
 //! Rollback follows the same contract: `rollback_started` is durable before any rollback
 //! begins, and each step's `undo_started` before its rollback action. A rollback action is
 //! never run twice: one interrupted mid-flight stays `undoing` until a person decides `done`
-//! or `fail` on `resume` (see [`undo`]).
+//! or `fail` on `resume` (see `undo.rs`).
 
 mod action;
 pub mod clock;

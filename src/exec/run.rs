@@ -5,9 +5,9 @@
 //! Under `abort` a failure stops new launches; running steps finish; the run is left
 //! resumable. Under `rollback` a failure records `rollback_started` at once, stops new
 //! launches and new attempts (running actions are not killed; they finish), and once nothing
-//! runs hands over to [`super::undo`]. The journal is the only memory: what the loop knows of a
-//! step it learns from the replayed state, so a resumed run continues exactly where the
-//! journal says, a rolling-back one included.
+//! runs hands over to the undo phase (`undo.rs`). The journal is the only memory: what the
+//! loop knows of a step it learns from the replayed state, so a resumed run continues exactly
+//! where the journal says, a rolling-back one included.
 
 use super::action::{shell_action, wait_action, Attempt};
 use super::clock;
