@@ -128,6 +128,25 @@ pub enum Command {
         #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
         state_dir: PathBuf,
     },
+    /// Undo a run: each step that succeeded has its rollback run, in reverse dependency order.
+    Rollback {
+        /// The run's id (`drbook status` lists them).
+        run_id: String,
+        #[command(flatten)]
+        common: RunFlags,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// The runbook file, when it moved since the run started.
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Decide a step that was running when the runner died: STEP=done|fail.
+        #[arg(long = "interrupted", value_name = "STEP=DECISION")]
+        interrupted: Vec<String>,
+        /// Accept changes to the runbook in steps that have not started.
+        #[arg(long)]
+        allow_edited: bool,
+    },
     /// Show runs in the state dir, or one run's steps.
     Status {
         /// A run id; without it, every run is listed.
@@ -150,7 +169,7 @@ pub enum Command {
     },
 }
 
-/// Flags shared by `run` and `resume`.
+/// Flags shared by `run`, `resume` and `rollback`.
 #[derive(clap::Args, Debug)]
 pub struct RunFlags {
     /// Where runs are kept.

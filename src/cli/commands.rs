@@ -69,6 +69,16 @@ pub fn run(cli: Cli) -> Outcome {
             let ask = crate::journal::inbox::Ask::Deny { reason };
             super::approve::approve(&state_dir, &run_id, &step, ask, user)
         }
+        Command::Rollback { run_id, common, yes, file, interrupted, allow_edited } => {
+            let user = super::runs::identity(cli.as_user.as_deref());
+            let asked = super::undo::Asked {
+                yes,
+                file: file.as_deref(),
+                interrupted: &interrupted,
+                allow_edited,
+            };
+            super::undo::rollback(&run_id, &common, &asked, user, color)
+        }
         Command::Status { run_id, state_dir, format } => {
             super::runs::status(&state_dir, run_id.as_deref(), format)
         }

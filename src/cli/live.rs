@@ -117,10 +117,34 @@ impl Observer for Live {
                 }
                 *self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner) += 1;
             }
-            // A prompt hides the bars itself (`Screen`) while it is open.
-            Note::StepWaiting { step, .. } | Note::AwaitingApproval { step, .. } => {
-                if let Some(bar) = running.remove(step) {
+            Note::UndoStarted { step } => {
+                let bar = self.bars.add(ProgressBar::new_spinner());
+                let style = ProgressStyle::with_template("  {spinner} ↩ {prefix} {elapsed} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
+                bar.set_style(style);
+                bar.set_prefix(step.clone());
+                bar.set_message("rolling back");
+                bar.enable_steady_tick(Duration::from_millis(200));
+                if let Some(old) = running.insert(undo_key(step), bar) {
+                    old.finish_and_clear();
+                }
+                return;
+            }
+            Note::UndoSucceeded { step, .. }
+            | Note::UndoFailed { step, .. }
+            | Note::UndoInterrupted { step } => {
+                if let Some(bar) = running.remove(&undo_key(step)) {
                     bar.finish_and_clear();
+                }
+            }
+            // A prompt hides the bars itself (`Screen`) while it is open.
+            Note::StepWaiting { step, .. }
+            | Note::UndoWaiting { step, .. }
+            | Note::AwaitingApproval { step, .. } => {
+                for key in [step.clone(), undo_key(step)] {
+                    if let Some(bar) = running.remove(&key) {
+                        bar.finish_and_clear();
+                    }
                 }
             }
             Note::StepFailed { step, retry_in_ms: None, .. } | Note::StepInterrupted { step } => {
@@ -142,4 +166,9 @@ impl Observer for Live {
         self.say(&n);
         self.refresh(None);
     }
+}
+
+/// A rollback's spinner, apart from its step's.
+fn undo_key(step: &str) -> String {
+    format!("undo:{step}")
 }

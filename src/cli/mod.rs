@@ -4,12 +4,14 @@
 mod approve;
 mod args;
 mod commands;
+mod decide;
 mod live;
 mod progress;
 mod prompt;
 mod report;
 mod runreport;
 mod runs;
+mod undo;
 
 pub use args::Cli;
 use clap::Parser;

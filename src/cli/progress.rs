@@ -126,6 +126,19 @@ impl Lines {
                     dur(projected_ms)
                 )
             }
+            Note::RollbackStarted { reason } => {
+                format!("{t}  ↩ rolling back ({reason}): running steps finish, then each step that succeeded is undone")
+            }
+            Note::UndoStarted { step } => format!("{t}  ↩ {step}: rollback started"),
+            Note::UndoSucceeded { step, took_ms } => {
+                format!("{t}  ✓ {step} undone in {}", dur(took_ms))
+            }
+            Note::UndoFailed { step, error } => format!("{t}  ✗ {step}: rollback failed: {error}"),
+            Note::UndoSkipped { step, reason } => format!("{t}  - {step} not undone: {reason}"),
+            Note::UndoWaiting { step, instructions } => {
+                format!("{t}  ⏸ {step}: manual rollback waits for a person: {instructions}")
+            }
+            Note::UndoInterrupted { step } => format!("{t}  ■ {step}: rollback interrupted"),
         };
         out.push_str(&line);
     }
@@ -187,6 +200,21 @@ fn trace(n: &Note) {
         Note::Clock { elapsed_ms, projected_ms, rto_ms: None, over } => {
             info!(event = "clock", elapsed_ms, projected_ms, over_budget = over)
         }
+        Note::RollbackStarted { reason } => info!(event = "rollback_started", reason = %reason),
+        Note::UndoStarted { step } => info!(event = "undo_started", step = %step),
+        Note::UndoSucceeded { step, took_ms } => {
+            info!(event = "undo_succeeded", step = %step, took_ms)
+        }
+        Note::UndoFailed { step, error } => {
+            info!(event = "undo_failed", step = %step, error = %error)
+        }
+        Note::UndoSkipped { step, reason } => {
+            info!(event = "undo_skipped", step = %step, reason = %reason)
+        }
+        Note::UndoWaiting { step, instructions } => {
+            info!(event = "undo_waiting", step = %step, instructions = %instructions)
+        }
+        Note::UndoInterrupted { step } => info!(event = "undo_interrupted", step = %step),
     }
 }
 
@@ -257,6 +285,15 @@ impl Observer for Tee {
                 self.keep(
                     step,
                     &format!("{} == attempt {attempt} failed: {error}", crate::exec::clock::now()),
+                );
+            }
+            Note::UndoStarted { step } => {
+                self.keep(step, &format!("{} == rollback", crate::exec::clock::now()));
+            }
+            Note::UndoFailed { step, error } => {
+                self.keep(
+                    step,
+                    &format!("{} == rollback failed: {error}", crate::exec::clock::now()),
                 );
             }
             _ => {}

@@ -131,25 +131,10 @@ fn say(text: &str) {
     let _ = err.flush();
 }
 
-/// Asks the interrupted-step question: retry, done or fail.
-pub fn ask_interrupted(step: &str) -> Option<crate::journal::Decision> {
-    use crate::journal::Decision;
+/// Asks one question at the terminal; `None` at the end of input.
+pub fn ask(question: &str) -> Option<String> {
     let never = AtomicBool::new(false);
-    exclusive(None, &never, |buf| {
-        say(&format!(
-            "\nstep `{step}` was running when the runner stopped; it may have had effects.\n"
-        ));
-        loop {
-            let a =
-                ask_line("[r]etry it / mark it [d]one / mark it [f]ailed: ", buf, &never).ok()?;
-            match a.trim().to_ascii_lowercase().as_str() {
-                "r" | "retry" => return Some(Decision::Retry),
-                "d" | "done" => return Some(Decision::Done),
-                "f" | "fail" => return Some(Decision::Fail),
-                _ => {}
-            }
-        }
-    })
+    exclusive(None, &never, |buf| ask_line(question, buf, &never).ok())
 }
 
 impl Person for Terminal {

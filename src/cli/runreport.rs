@@ -1,9 +1,11 @@
 //! The final report of a run (`--report FILE`, `.json` or `.md`, and the summary printed at
 //! the end): each step's expected and actual duration, attempts and status; the achieved RTO
-//! against `rto` and the achieved RPO against `rpo`, with PASS/FAIL.
+//! against `rto` and the achieved RPO against `rpo`, with PASS/FAIL; and, once a run rolls
+//! back, why and each step's rollback (undone, undo failed, not undone), in the order they
+//! happened.
 
 use crate::exec::clock;
-use crate::journal::RunState;
+use crate::journal::{RunState, RunStatus, StepState};
 use crate::model::{fmt_duration, Runbook};
 use serde::Serialize;
 use std::path::Path;
@@ -24,6 +26,23 @@ pub struct Report {
     /// Every approval given, in the order of the steps.
     pub approvals: Vec<ApprovalReport>,
     pub steps: Vec<StepReport>,
+    /// Why the run rolled back (absent when it did not).
+    pub rollback_reason: Option<String>,
+    /// Each step that succeeded, once the run rolls back.
+    pub rollbacks: Vec<UndoReport>,
+}
+
+#[derive(Serialize)]
+pub struct UndoReport {
+    pub step: String,
+    /// `undone`, `undo_failed`, `not_undone`, or while unfinished `undoing`.
+    pub status: String,
+    pub duration_ms: Option<u64>,
+    pub error: Option<String>,
+    /// Why it was not undone.
+    pub reason: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -115,10 +134,10 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
         achieved_rto_seconds: rto.map(secs),
         // Judged only for a run that recovered: a failed or unfinished run met no RTO.
         rto_met: match s.status {
-            crate::journal::RunStatus::Succeeded => {
-                s.rto_ms.zip(rto).map(|(budget, got)| got <= budget)
+            RunStatus::Succeeded => s.rto_ms.zip(rto).map(|(budget, got)| got <= budget),
+            RunStatus::Failed | RunStatus::RolledBack | RunStatus::RollbackFailed => {
+                s.rto_ms.map(|_| false)
             }
-            crate::journal::RunStatus::Failed => s.rto_ms.map(|_| false),
             _ => None,
         },
         rpo_seconds: s.rpo_ms.map(secs),
@@ -144,6 +163,65 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
                 approval_wait_seconds: gate_wait_ms(r).map(secs),
             })
             .collect(),
+        rollback_reason: s.rollback.as_ref().map(|r| r.reason.clone()),
+        rollbacks: rollbacks(s),
+    }
+}
+
+/// The rollbacks in the order they began (those that never began last): a step still
+/// `succeeded` in a finished rollback was kept from its undo by a dependent's failure.
+fn rollbacks(s: &RunState) -> Vec<UndoReport> {
+    if s.rollback.is_none() {
+        return Vec::new();
+    }
+    let over = matches!(s.status, RunStatus::RolledBack | RunStatus::RollbackFailed);
+    let mut out: Vec<UndoReport> = s
+        .steps
+        .iter()
+        .filter_map(|(id, r)| {
+            let (status, reason) = match r.state {
+                StepState::Undone => ("undone", None),
+                StepState::UndoFailed => ("undo_failed", None),
+                StepState::NotUndone => {
+                    ("not_undone", r.undo.as_ref().and_then(|u| u.reason.clone()))
+                }
+                StepState::Undoing => ("undoing", None),
+                StepState::Succeeded if over => {
+                    ("not_undone", Some("a rollback it waits for failed".to_string()))
+                }
+                _ => return None,
+            };
+            let u = r.undo.clone().unwrap_or_default();
+            Some(UndoReport {
+                step: id.clone(),
+                status: status.into(),
+                duration_ms: u.duration_ms,
+                error: u.error,
+                reason,
+                started_at: u.started_at,
+                finished_at: u.finished_at,
+            })
+        })
+        .collect();
+    // RFC 3339 UTC stamps of one format sort as text; `None` (never began) sorts last.
+    out.sort_by(|a, b| {
+        let key = |u: &UndoReport| u.started_at.clone().or_else(|| u.finished_at.clone());
+        match (key(a), key(b)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }
+    });
+    out
+}
+
+/// One rollback's duration, error or reason, for text and markdown.
+fn undo_detail(u: &UndoReport) -> String {
+    match (&u.error, &u.reason) {
+        (Some(e), _) => e.clone(),
+        (None, Some(r)) => r.clone(),
+        (None, None) => String::new(),
     }
 }
 
@@ -206,6 +284,23 @@ pub fn text(r: &Report) -> String {
             verdict(r.rpo_met)
         ));
     }
+    if let Some(why) = &r.rollback_reason {
+        out.push_str(&format!("rollback ({why}):\n"));
+        out.push_str(&format!("  {:<28} {:<12} {:>10}\n", "step", "rollback", "took"));
+        for u in &r.rollbacks {
+            out.push_str(
+                format!(
+                    "  {:<28} {:<12} {:>10}  {}",
+                    u.step,
+                    u.status,
+                    d(u.duration_ms.map(secs)),
+                    undo_detail(u)
+                )
+                .trim_end(),
+            );
+            out.push('\n');
+        }
+    }
     out
 }
 
@@ -241,6 +336,18 @@ fn markdown(r: &Report) -> String {
                 a.at,
                 d(a.wait_seconds),
                 a.comment.as_deref().unwrap_or("").replace('|', "\\|")
+            ));
+        }
+    }
+    if let Some(why) = &r.rollback_reason {
+        out.push_str(&format!("\n## Rollback\n\n{why}\n\n| step | rollback | took | error or reason |\n|---|---|---:|---|\n"));
+        for u in &r.rollbacks {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                u.step,
+                u.status,
+                d(u.duration_ms.map(secs)),
+                undo_detail(u).replace('|', "\\|")
             ));
         }
     }

@@ -1,7 +1,9 @@
 //! `drbook run`, `drbook resume`, `drbook status`: load and check the runbook, open the
-//! journal, hand the DAG to the executor, print the report, choose the exit code.
+//! journal, hand the DAG to the executor, print the report, choose the exit code. The helpers
+//! here are shared with `drbook rollback` (`super::undo`).
 
 use super::args::{LogFormat, RunFlags, StatusFormat};
+use super::decide::{refuse_retries, settle_steps};
 use super::progress::Lines;
 use super::prompt::{self, Terminal};
 use super::runreport;
@@ -9,17 +11,17 @@ use super::Outcome;
 use crate::check::Options;
 use crate::exec::run::{execute, Finish, Job, Person};
 use crate::exec::secrets::Secrets;
-use crate::exec::{clock, shell, simulate};
+use crate::exec::{clock, simulate};
 use crate::journal::{
     self, Decision, Event, JournalError, RunState, RunStatus, Sink, StepState, Store,
 };
-use crate::model::{fmt_duration, Action, FailurePolicy, Runbook};
+use crate::model::{fmt_duration, Action, Runbook};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-fn eprint(msg: &str) {
+pub(super) fn eprint(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
@@ -34,7 +36,7 @@ pub fn identity(as_user: Option<&str>) -> String {
 }
 
 /// What `drbook run` cannot do yet: refused before anything starts, never skipped silently.
-fn unsupported(rb: &Runbook) -> Vec<String> {
+pub(super) fn unsupported(rb: &Runbook) -> Vec<String> {
     let mut out = Vec::new();
     for s in &rb.steps {
         if let Some(a) = &s.action {
@@ -53,8 +55,15 @@ fn unsupported(rb: &Runbook) -> Vec<String> {
                 ));
             }
         }
-        if s.on_failure == FailurePolicy::Rollback {
-            out.push(format!("step `{}`: `on_failure rollback` is not supported yet", s.id));
+        if let Some(r) = &s.rollback {
+            if !matches!(r.action, Action::Run { .. } | Action::Wait { .. } | Action::Manual { .. })
+            {
+                out.push(format!(
+                    "rollback of step `{}`: `{}` actions are not supported yet",
+                    s.id,
+                    r.action.kind().replace('_', " ")
+                ));
+            }
         }
     }
     out
@@ -82,15 +91,15 @@ fn check_approve_flags(rb: &Runbook, flags: &RunFlags) -> bool {
 }
 
 /// The checked runbook, its graph and param values; diagnostics printed on failure.
-struct Loaded {
-    rb: Arc<Runbook>,
+pub(super) struct Loaded {
+    pub(super) rb: Arc<Runbook>,
     dag: Arc<crate::graph::Dag>,
     values: std::collections::HashMap<String, crate::model::ParamValue>,
     bytes: Vec<u8>,
     abs: PathBuf,
 }
 
-fn load(file: &Path, params: Vec<(String, String)>, color: bool) -> Option<Loaded> {
+pub(super) fn load(file: &Path, params: Vec<(String, String)>, color: bool) -> Option<Loaded> {
     let opts =
         Options { today: super::commands::today(), params, require_params: true, strict: false };
     let (_, checked) = super::commands::checked_runbook(file, &opts, color)?;
@@ -121,7 +130,7 @@ fn step_hashes(l: &Loaded) -> Vec<(String, String)> {
         .collect()
 }
 
-fn secrets_for(l: &Loaded) -> Option<Secrets> {
+pub(super) fn secrets_for(l: &Loaded) -> Option<Secrets> {
     let base = l.abs.parent().map(Path::to_path_buf).unwrap_or_default();
     match Secrets::resolve(&l.rb.secrets, |v| std::env::var(v).ok(), &base) {
         Ok(s) => Some(s),
@@ -136,12 +145,15 @@ fn secrets_for(l: &Loaded) -> Option<Secrets> {
 }
 
 /// Whether a person can be asked at this terminal.
-fn interactive(flags: &RunFlags) -> bool {
+pub(super) fn interactive(flags: &RunFlags) -> bool {
     let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     tty && !flags.non_interactive && std::env::var_os("CI").is_none()
 }
 
-fn person(flags: &RunFlags, screen: Option<Arc<dyn prompt::Screen>>) -> Option<Arc<dyn Person>> {
+pub(super) fn person(
+    flags: &RunFlags,
+    screen: Option<Arc<dyn prompt::Screen>>,
+) -> Option<Arc<dyn Person>> {
     interactive(flags).then(|| Arc::new(Terminal { screen }) as Arc<dyn Person>)
 }
 
@@ -155,7 +167,7 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-fn store(dir: &Path) -> Option<Store> {
+pub(super) fn store(dir: &Path) -> Option<Store> {
     match Store::open(dir) {
         Ok(s) => Some(s),
         Err(e) => {
@@ -288,14 +300,14 @@ pub fn run(
     drive(&store, &id, &l, Box::new(handle), secrets, flags, clock_start, user, Vec::new())
 }
 
-fn say(flags: &RunFlags, text: &str) {
+pub(super) fn say(flags: &RunFlags, text: &str) {
     if flags.log_format == LogFormat::Text {
         let _ = writeln!(std::io::stdout(), "{text}");
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn drive(
+pub(super) fn drive(
     store: &Store,
     id: &str,
     l: &Loaded,
@@ -392,6 +404,17 @@ fn drive(
             eprint(&format!("interrupted by {sig}; `drbook resume {id}` continues the run"));
             Outcome::Interrupted
         }
+        Finish::RolledBack(what) => {
+            let why = state.rollback.as_ref().map_or(String::new(), |r| format!(" ({})", r.reason));
+            eprint(&format!("rolled back{why}: {what}"));
+            Outcome::RolledBack
+        }
+        Finish::RollbackFailed(what) => {
+            eprint(&format!(
+                "rollback failed: {what}\nthe run is over; what remains must be undone by hand (`drbook status {id}` shows each step)"
+            ));
+            Outcome::RollbackFailed
+        }
     }
 }
 
@@ -461,7 +484,7 @@ fn unfinished_run_of(store: &Store, abs: &Path) -> Option<String> {
     })
 }
 
-fn parse_decisions(raw: &[String]) -> Result<BTreeMap<String, Decision>, String> {
+pub(super) fn parse_decisions(raw: &[String]) -> Result<BTreeMap<String, Decision>, String> {
     let mut out = BTreeMap::new();
     for r in raw {
         let (step, d) = r
@@ -507,6 +530,18 @@ pub fn resume(
         say(flags, &format!("run {run_id} already succeeded; nothing to resume"));
         return Outcome::Succeeded;
     }
+    if matches!(state.status, RunStatus::RolledBack | RunStatus::RollbackFailed) {
+        say(flags, &format!("run {run_id} is over ({}); nothing to resume", state.status));
+        return if state.status == RunStatus::RolledBack {
+            Outcome::RolledBack
+        } else {
+            Outcome::RollbackFailed
+        };
+    }
+    if let Err(why) = refuse_retries(&state, &decisions, state.rollback.is_some()) {
+        eprint(&format!("error: {why}"));
+        return Outcome::Invalid;
+    }
     let path = file.map_or_else(|| PathBuf::from(&state.path), Path::to_path_buf);
     let params: Vec<(String, String)> =
         state.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -533,104 +568,22 @@ pub fn resume(
         eprint(&format!("error: {e}"));
         return Outcome::Invalid;
     }
-    for step in decisions.keys() {
-        let interrupted = state.step(step).is_some_and(|r| {
-            matches!(r.state, StepState::Running | StepState::Interrupted | StepState::Waiting)
-        });
-        if !interrupted {
-            eprint(&format!(
-                "warning: `--interrupted {step}=...` ignored: step `{step}` is neither interrupted nor waiting"
-            ));
-        }
-    }
-    let prompt = interactive(flags);
-    let mut undecided = Vec::new();
-    let mut keep_failed = Vec::new();
-    for (i, step) in l.rb.steps.iter().enumerate() {
-        let Some(rec) = state.step(&step.id) else { continue };
-        let explicit = decisions.get(&step.id).copied();
-        match rec.state {
-            // A manual step waiting for a person: `--interrupted STEP=done|fail` answers it
-            // without a terminal; otherwise the runner asks again.
-            StepState::Waiting if explicit.is_none() => continue,
-            StepState::Waiting | StepState::Running | StepState::Interrupted => {}
-            _ => continue,
-        }
-        if let Some((pid, pgid, start)) = rec.process {
-            settle_leftover(&step.id, pid, pgid, start);
-        }
-        if step.idempotent && explicit.is_none() && rec.state != StepState::Waiting {
-            continue; // runs again
-        }
-        let decision =
-            explicit.or_else(|| prompt.then(|| prompt::ask_interrupted(&step.id)).flatten());
-        let Some(decision) = decision else {
-            undecided.push(step.id.clone());
-            continue;
-        };
-        let e = Event::StepDecided {
-            step: step.id.clone(),
-            decision,
-            by: user.clone(),
-            at: clock::now(),
-            reason: None,
-        };
-        if let Err(e) = handle.append(&e) {
-            eprint(&format!("error: {e}"));
-            return Outcome::Invalid;
-        }
-        if decision == Decision::Fail {
-            keep_failed.push(i);
-        }
-    }
-    if !undecided.is_empty() {
-        let list = undecided.join(", ");
-        let reason = format!("interrupted mid-flight and not idempotent: {list}");
-        let _ = handle.append(&Event::RunPaused { at: clock::now(), reason });
-        let flags_hint: Vec<String> =
-            undecided.iter().map(|s| format!("--interrupted {s}=retry|done|fail")).collect();
-        eprint(&format!(
-            "paused: step(s) {list} were running when the runner stopped and may have had effects.\nCheck what happened, then: drbook resume {run_id} {}",
-            flags_hint.join(" ")
-        ));
-        return Outcome::Paused;
-    }
+    let keep_failed = match settle_steps(&mut handle, &l, &decisions, flags, &user, run_id) {
+        Ok(k) => k,
+        Err(outcome) => return outcome,
+    };
     let clock_start = clock::parse(&state.clock_start).unwrap_or_else(clock::now_ms);
     say(flags, &format!("resuming run {run_id}: {}", l.rb.name));
     drive(&store, run_id, &l, Box::new(handle), secrets, flags, clock_start, user, keep_failed)
 }
 
-/// A step's process left by a runner that died is never run twice at once: wait briefly for
-/// it, then terminate its group.
-fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) {
-    // Members of the step's group started after its shell did; the shell itself may be gone
-    // (reaped) while its children still run.
-    let alive =
-        || shell::still_running(pid, start) || !shell::group_members(pgid, start).is_empty();
-    if !alive() {
-        return;
-    }
-    eprint(&format!(
-        "step `{step}`: processes of its previous attempt (group {pgid}) are still running; stopping them"
-    ));
-    shell::signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
-    let deadline = std::time::Instant::now() + shell::GRACE;
-    while alive() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    shell::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
-    let deadline = std::time::Instant::now() + shell::GRACE;
-    while alive() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    if alive() {
-        eprint(&format!("warning: step `{step}`: group {pgid} survived SIGKILL"));
-    }
-}
-
 /// The runbook may have changed since the run started only in steps that have not started
 /// (and then only with `--allow-edited`).
-fn compare_definitions(state: &RunState, l: &Loaded, allow_edited: bool) -> Result<(), String> {
+pub(super) fn compare_definitions(
+    state: &RunState,
+    l: &Loaded,
+    allow_edited: bool,
+) -> Result<(), String> {
     let now: BTreeMap<String, String> = step_hashes(l).into_iter().collect();
     let mut edited = Vec::new();
     for (id, old) in &state.step_hashes {
@@ -718,12 +671,16 @@ pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> O
                     .steps
                     .iter()
                     .map(|(id, r)| {
+                        let undo = r.undo.as_ref().map(|u| {
+                            serde_json::json!({"started_at": u.started_at, "finished_at": u.finished_at,
+                            "duration_ms": u.duration_ms, "error": u.error, "reason": u.reason})
+                        });
                         let approvals: Vec<serde_json::Value> = r.approvals.iter().map(|a| serde_json::json!({
                             "role": a.role, "by": a.by, "at": a.at, "how": a.how, "comment": a.comment})).collect();
                         serde_json::json!({"id": id, "state": r.state, "attempts": r.attempts,
                         "duration_ms": r.duration_ms, "error": r.error,
                         "gate": r.gate.as_ref().map(|g| serde_json::json!({"roles": g.roles, "requested_at": g.requested_at, "timeout_ms": g.timeout_ms})),
-                        "missing_roles": r.missing_roles(), "approvals": approvals,
+                        "missing_roles": r.missing_roles(), "approvals": approvals, "undo": undo,
                         "waiting_for": (r.state == StepState::Waiting).then(|| {
                             if r.gate.is_some() && !r.gate_satisfied() {
                                 Some(format!("approval by {}", r.missing_roles().join(", ")))
@@ -733,11 +690,16 @@ pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> O
                         }).flatten()})
                     })
                     .collect();
+                let rollback = s
+                    .rollback
+                    .as_ref()
+                    .map(|r| serde_json::json!({"at": r.at, "reason": r.reason, "by": r.by}));
                 let _ = writeln!(
                     out,
                     "{}",
                     serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": word,
-                    "started_at": s.started_at, "finished_at": s.finished_at, "steps": steps})
+                    "started_at": s.started_at, "finished_at": s.finished_at,
+                    "rollback": rollback, "steps": steps})
                 );
             } else {
                 let live = info.runner_pid.map_or(String::new(), |p| format!(" (runner pid {p})"));
@@ -746,6 +708,10 @@ pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> O
                     "run {}  {}  {word}{live}\nstarted {}",
                     s.run_id, s.runbook, s.started_at
                 );
+                if let Some(r) = &s.rollback {
+                    let _ =
+                        writeln!(out, "rolling back since {} ({}, by {})", r.at, r.reason, r.by);
+                }
                 for (id, r) in &s.steps {
                     let state = serde_json::to_value(r.state)
                         .ok()
@@ -754,7 +720,10 @@ pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> O
                     let took = r
                         .duration_ms
                         .map_or(String::new(), |d| format!("  {}", fmt_duration(d / 1000 * 1000)));
-                    let err = r.error.as_ref().map_or(String::new(), |e| format!("  — {e}"));
+                    let mut err = r.error.as_ref().map_or(String::new(), |e| format!("  — {e}"));
+                    if let Some(e) = r.undo.as_ref().and_then(|u| u.error.as_ref()) {
+                        err.push_str(&format!("  — rollback: {e}"));
+                    }
                     let _ =
                         writeln!(out, "  {id:<28} {state:<12} attempts {}{took}{err}", r.attempts);
                     if r.gate.is_some()
@@ -776,12 +745,19 @@ pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> O
                         let _ = writeln!(out, "  {:<28} {}", "", parts.join("; "));
                     }
                 }
+                // A finished run waits for nobody; a step stopped between a failed attempt and
+                // its retry when the run turned to rolling back has nothing to decide.
+                let rolling = s.rollback.is_some();
                 let pending: Vec<&str> = s
                     .steps
                     .iter()
+                    .filter(|_| s.status.is_unfinished())
                     .filter(|(_, r)| {
-                        matches!(r.state, StepState::Interrupted | StepState::Waiting)
-                            || (r.state == StepState::Running && !info.live)
+                        let halted = rolling && r.error.is_some() && r.process.is_none();
+                        r.state == StepState::Waiting
+                            || (r.state == StepState::Interrupted && !halted)
+                            || (matches!(r.state, StepState::Running | StepState::Undoing)
+                                && !info.live)
                     })
                     .map(|(id, _)| id.as_str())
                     .collect();

@@ -25,6 +25,8 @@ pub(super) enum Gated {
     Waiting,
     /// Denied or timed out (already journaled).
     Failed(String),
+    /// The run turned to rolling back before the gate was asked for: nothing happened.
+    Halted,
 }
 
 fn record(ctx: &Ctx, id: &str) -> StepRecord {
@@ -60,7 +62,9 @@ pub(super) async fn pass(
             members,
             timeout_ms: approval.timeout,
         };
-        lock(&ctx.journal).append(&e)?;
+        if !super::run::append_forward(&ctx.journal, e)? {
+            return Ok(Gated::Halted);
+        }
     }
     if ctx.job.approve.iter().any(|s| s == id) {
         let req = Request::new(id, &ctx.job.user, Ask::Approve { role: None, comment: None });
@@ -69,7 +73,7 @@ pub(super) async fn pass(
     }
     let mut tick = ctx.tick.clone();
     let mut stop = ctx.stop.clone();
-    let mut halt = ctx.halt.clone();
+    let mut halt = ctx.winding_down.clone();
     let mut shown: Option<usize> = None;
     let mut refusal: Option<String> = None;
     let mut person_gone = false;
@@ -118,7 +122,7 @@ pub(super) async fn pass(
             });
             return Ok(Gated::Failed(error));
         }
-        if *ctx.stop.borrow() || *ctx.halt.borrow() {
+        if *ctx.stop.borrow() || *ctx.winding_down.borrow() {
             close(&mut prompt);
             return Ok(Gated::Waiting);
         }

@@ -4,11 +4,18 @@
 //! before its action begins, and its end after the action ends. A crash between the two leaves
 //! the step `running` in the journal; `resume` re-runs it only if it is `idempotent`, and
 //! otherwise asks a person. A step interrupted mid-flight may have had effects.
+//!
+//! Rollback follows the same contract: `rollback_started` is durable before any rollback
+//! begins, and each step's `undo_started` before its rollback action. A rollback action is
+//! never run twice: one interrupted mid-flight stays `undoing` until a person decides `done`
+//! or `fail` on `resume` (see `undo.rs`).
 
+mod action;
 pub mod clock;
 mod gate;
 pub mod run;
 pub mod secrets;
 pub mod shell;
 pub mod simulate;
+mod undo;
 pub mod values;

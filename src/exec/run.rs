@@ -3,12 +3,16 @@
 //!
 //! A step is ready when each of its needs succeeded, was skipped, or failed under `continue`.
 //! Under `abort` a failure stops new launches; running steps finish; the run is left
-//! resumable. The journal is the only memory: what the loop knows of a step it learns from
-//! the replayed state, so a resumed run continues exactly where the journal says.
+//! resumable. Under `rollback` a failure records `rollback_started` at once, stops new
+//! launches and new attempts (running actions are not killed; they finish), and once nothing
+//! runs hands over to the undo phase (`undo.rs`). The journal is the only memory: what the
+//! loop knows of a step it learns from the replayed state, so a resumed run continues exactly
+//! where the journal says, a rolling-back one included.
 
+use super::action::{shell_action, wait_action, Attempt};
 use super::clock;
 use super::secrets::Secrets;
-use super::shell::{self, Ended, Script, Stream};
+use super::shell::{Spawned, Stream};
 use super::values::{self, Values};
 use crate::graph::Dag;
 use crate::journal::{Event, JournalError, Outcome, Sink, StepState};
@@ -107,6 +111,35 @@ pub enum Note {
         by: String,
         reason: String,
     },
+    /// The run turned to undoing what it did.
+    RollbackStarted {
+        reason: String,
+    },
+    UndoStarted {
+        step: String,
+    },
+    UndoSucceeded {
+        step: String,
+        took_ms: u64,
+    },
+    UndoFailed {
+        step: String,
+        error: String,
+    },
+    /// Nothing to undo (no rollback action).
+    UndoSkipped {
+        step: String,
+        reason: String,
+    },
+    /// A manual rollback: a person must do it and say so.
+    UndoWaiting {
+        step: String,
+        instructions: String,
+    },
+    /// The runner stopped while the rollback ran; a person decides how it ended.
+    UndoInterrupted {
+        step: String,
+    },
 }
 
 pub trait Observer: Send + Sync {
@@ -164,20 +197,27 @@ pub enum Finish {
     Paused(String),
     /// Stopped by a signal (exit 130).
     Interrupted(String),
+    /// Every step that succeeded was undone or had nothing to undo (exit 4).
+    RolledBack(String),
+    /// A rollback action failed; the text names it and the steps left as they were (exit 5).
+    RollbackFailed(String),
 }
 
 pub(super) type Journal = Arc<Mutex<Box<dyn Sink + Send>>>;
 
-/// Shared by the step tasks.
+/// Shared by the step and undo tasks.
 pub(super) struct Ctx {
     pub(super) job: Job,
     pub(super) journal: Journal,
     pub(super) observer: Arc<dyn Observer>,
     pub(super) person: Option<Arc<dyn Person>>,
-    /// A signal arrived: stop everything, kill running actions.
+    /// A signal: running actions are terminated.
     pub(super) stop: watch::Receiver<bool>,
-    /// No more launches (a failure under `abort`): gates stop waiting, actions finish.
+    /// The run turned to rolling back: no new attempts; running actions finish.
     pub(super) halt: watch::Receiver<bool>,
+    /// No more launches (a failure under `abort` or `rollback`): gates and manual steps stop
+    /// waiting for a person; running actions finish.
+    pub(super) winding_down: watch::Receiver<bool>,
     /// Bumped whenever the inbox brought approvals: gates look at the journal again.
     pub(super) tick: watch::Receiver<u64>,
     /// Capture values as captured, before scrubbing, for later steps of this session; the
@@ -192,6 +232,33 @@ enum Done {
     Failed(String),
     Waiting,
     Interrupted,
+    /// Not started: the run turned to rolling back first.
+    Halted,
+}
+
+/// SIGINT and SIGTERM, watched for the whole run.
+pub(super) struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Signals, ExecError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let int = signal(SignalKind::interrupt())
+            .map_err(|e| ExecError::Refused(format!("cannot watch for Ctrl-C: {e}")))?;
+        let term = signal(SignalKind::terminate())
+            .map_err(|e| ExecError::Refused(format!("cannot watch for SIGTERM: {e}")))?;
+        Ok(Signals { int, term })
+    }
+
+    /// The name of the next signal that arrives.
+    pub(super) async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        }
+    }
 }
 
 /// Why the scheduler could not go on at all.
@@ -209,8 +276,51 @@ pub(super) fn lock(j: &Journal) -> std::sync::MutexGuard<'_, Box<dyn Sink + Send
     j.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn append(j: &Journal, e: Event) -> Result<(), JournalError> {
+pub(super) fn append(j: &Journal, e: Event) -> Result<(), JournalError> {
     lock(j).append(&e)
+}
+
+/// Appends an event that starts forward work, unless the run has turned to rolling back:
+/// checked under the journal's lock, so nothing can start after `rollback_started`.
+/// `Ok(false)`: not appended.
+pub(super) fn append_forward(j: &Journal, e: Event) -> Result<bool, JournalError> {
+    let mut j = lock(j);
+    if j.state().rollback.is_some() {
+        return Ok(false);
+    }
+    j.append(&e)?;
+    Ok(true)
+}
+
+/// Records that the run turns to rolling back, once; `Ok(false)` when it already had.
+fn start_rollback(ctx: &Ctx, reason: &str) -> Result<bool, JournalError> {
+    let mut j = lock(&ctx.journal);
+    if j.state().rollback.is_some() {
+        return Ok(false);
+    }
+    j.append(&Event::RollbackStarted {
+        at: clock::now(),
+        reason: reason.to_string(),
+        by: ctx.job.user.clone(),
+    })?;
+    drop(j);
+    ctx.observer.note(Note::RollbackStarted { reason: reason.to_string() });
+    Ok(true)
+}
+
+/// A step that failed under `rollback` whose failure did not turn the run (a crash came in
+/// between, or a person marked it failed on resume).
+fn failed_under_rollback(ctx: &Ctx) -> Option<String> {
+    let j = lock(&ctx.journal);
+    ctx.job.rb.steps.iter().enumerate().find_map(|(i, s)| {
+        let rec = j.state().step(&s.id);
+        let failed =
+            rec.is_some_and(|r| r.state == StepState::Failed) || ctx.job.keep_failed.contains(&i);
+        (failed && s.on_failure == FailurePolicy::Rollback).then(|| {
+            let error = rec.and_then(|r| r.error.clone()).unwrap_or_else(|| "failed".into());
+            format!("step `{}` failed: {error}", s.id)
+        })
+    })
 }
 
 /// Runs every step that can run now. The journal must hold the run's `RunStarted` (and, on
@@ -224,6 +334,7 @@ pub async fn execute(
     let journal: Journal = Arc::new(Mutex::new(journal));
     let (stop_tx, stop_rx) = watch::channel(false);
     let (halt_tx, halt_rx) = watch::channel(false);
+    let (winding_tx, winding_rx) = watch::channel(false);
     let (tick_tx, tick_rx) = watch::channel(0u64);
     let n = job.rb.steps.len();
     let parallel = job.parallel.max(1);
@@ -234,6 +345,7 @@ pub async fn execute(
         person,
         stop: stop_rx,
         halt: halt_rx,
+        winding_down: winding_rx,
         tick: tick_rx,
         raw: Mutex::new(HashMap::new()),
     });
@@ -255,10 +367,7 @@ pub async fn execute(
             })
             .collect()
     };
-    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .map_err(|e| ExecError::Refused(format!("cannot watch for Ctrl-C: {e}")))?;
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| ExecError::Refused(format!("cannot watch for SIGTERM: {e}")))?;
+    let mut signals = Signals::new()?;
     // The inbox is read every 250 ms while anything runs or waits.
     let mut inbox_timer = tokio::time::interval(Duration::from_millis(250));
     inbox_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -272,12 +381,23 @@ pub async fn execute(
         .find(|&&i| ctx.job.rb.steps[i].on_failure != FailurePolicy::Continue)
         .map(|&i| format!("step `{}` was marked failed", ctx.job.rb.steps[i].id));
     let mut stopping = first_failure.clone();
+    // A run already rolling back does no forward work; nor does one with a step failed under
+    // `rollback` that did not turn it yet.
+    if lock(&journal).state().rollback.is_none() {
+        if let Some(why) = failed_under_rollback(&ctx) {
+            start_rollback(&ctx, &why)?;
+        }
+    }
+    if let Some(info) = lock(&journal).state().rollback.clone() {
+        stopping = Some(info.reason);
+        let _ = halt_tx.send(true);
+    }
     let mut interrupted: Option<String> = None;
     let mut over_budget_said = false;
 
     loop {
         if stopping.is_some() {
-            let _ = halt_tx.send(true);
+            let _ = winding_tx.send(true);
         }
         if stopping.is_none() && interrupted.is_none() {
             for i in 0..n {
@@ -300,7 +420,7 @@ pub async fn execute(
                 let Some(joined) = joined else { break };
                 running -= 1;
                 let (i, result) = joined.map_err(|e| ExecError::Refused(format!("a step task failed: {e}")))?;
-                status[i] = settle(&ctx, i, result?, &mut first_failure, &mut stopping);
+                status[i] = settle(&ctx, i, result?, &halt_tx, &mut first_failure, &mut stopping)?;
                 let elapsed = u64::try_from(clock::now_ms() - ctx.job.clock_start_ms).unwrap_or(0);
                 let unfinished: Vec<bool> = status.iter().map(|s| !s.finished()).collect();
                 let projected = elapsed + ctx.job.dag.remaining_critical_ms(&unfinished);
@@ -314,14 +434,14 @@ pub async fn execute(
             _ = inbox_timer.tick(), if ctx.job.run_dir.is_some() => {
                 if read_inbox(&ctx) {
                     tick_tx.send_modify(|t| *t += 1);
-                    // Gates left waiting (no terminal) open or fail as approvals arrive.
+                    // Gates and manual steps left waiting (no terminal) go on as answers arrive.
                     let waiting: Vec<usize> = (0..n).filter(|&i| status[i] == Status::Waiting).collect();
                     for i in waiting {
                         let rec = lock(&journal).state().step(&ctx.job.rb.steps[i].id).cloned();
                         match rec {
                             Some(r) if r.state == StepState::Failed => {
                                 let why = r.error.unwrap_or_else(|| "approval denied".into());
-                                status[i] = settle(&ctx, i, Done::Failed(why), &mut first_failure, &mut stopping);
+                                status[i] = settle(&ctx, i, Done::Failed(why), &halt_tx, &mut first_failure, &mut stopping)?;
                             }
                             Some(r) if r.state == StepState::Succeeded => status[i] = Status::Succeeded,
                             Some(r) if r.gate_satisfied() && r.state == StepState::Waiting && stopping.is_none() => {
@@ -332,12 +452,8 @@ pub async fn execute(
                     }
                 }
             }
-            _ = sigint.recv() => {
-                interrupted.get_or_insert_with(|| "SIGINT".into());
-                let _ = stop_tx.send(true);
-            }
-            _ = sigterm.recv() => {
-                interrupted.get_or_insert_with(|| "SIGTERM".into());
+            signal = signals.recv() => {
+                interrupted.get_or_insert_with(|| signal.into());
                 let _ = stop_tx.send(true);
             }
         }
@@ -346,6 +462,9 @@ pub async fn execute(
     if let Some(signal) = interrupted {
         append(&journal, Event::RunInterrupted { at: now, signal: signal.clone() })?;
         return Ok(Finish::Interrupted(signal));
+    }
+    if lock(&journal).state().rollback.is_some() {
+        return super::undo::undo(&ctx, parallel, &mut signals, &stop_tx).await;
     }
     if let Some(why) = first_failure {
         append(&journal, Event::RunFinished { at: now, outcome: Outcome::Failed })?;
@@ -367,29 +486,36 @@ pub async fn execute(
     Ok(Finish::Succeeded)
 }
 
-/// The scheduler's view of a step task's result; a failure outside `continue` stops launches.
+/// The scheduler's view of a step task's result. A failure outside `continue` stops launches;
+/// under `rollback` it also turns the run to rolling back (journaled at once).
 fn settle(
     ctx: &Ctx,
     i: usize,
     done: Done,
+    halt: &watch::Sender<bool>,
     first_failure: &mut Option<String>,
     stopping: &mut Option<String>,
-) -> Status {
+) -> Result<Status, ExecError> {
     let step = &ctx.job.rb.steps[i];
-    match done {
+    Ok(match done {
         Done::Succeeded => Status::Succeeded,
         Done::Skipped => Status::Skipped,
         Done::Waiting => Status::Waiting,
         Done::Interrupted => Status::Interrupted,
+        Done::Halted => Status::Pending,
         Done::Failed(err) => {
             if step.on_failure != FailurePolicy::Continue {
                 let why = format!("step `{}` failed: {err}", step.id);
+                if step.on_failure == FailurePolicy::Rollback {
+                    start_rollback(ctx, &why)?;
+                    let _ = halt.send(true);
+                }
                 first_failure.get_or_insert(why.clone());
                 stopping.get_or_insert(why);
             }
             Status::Failed
         }
-    }
+    })
 }
 
 /// What a waiting step waits for, for the pause message.
@@ -464,7 +590,7 @@ fn ready(job: &Job, status: &[Status], i: usize) -> bool {
 }
 
 /// The value of `steps.ID.NAME` from the journal.
-fn capture_of(ctx: &Ctx, i: usize, name: &str) -> Result<String, String> {
+pub(super) fn capture_of(ctx: &Ctx, i: usize, name: &str) -> Result<String, String> {
     let id = &ctx.job.rb.steps[i].id;
     let raw = ctx.raw.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(v) = raw.get(&(i, name.to_string())) {
@@ -474,7 +600,12 @@ fn capture_of(ctx: &Ctx, i: usize, name: &str) -> Result<String, String> {
     let j = lock(&ctx.journal);
     let rec = j.state().step(id).ok_or_else(|| format!("step `{id}` is not in this run"))?;
     match rec.state {
-        StepState::Succeeded => match rec.captures.get(name) {
+        // A step being undone (or undone) succeeded once: rollbacks use its captures.
+        StepState::Succeeded
+        | StepState::Undoing
+        | StepState::Undone
+        | StepState::UndoFailed
+        | StepState::NotUndone => match rec.captures.get(name) {
             Some(v) if v.contains("<secret:") => Err(format!(
                 "`${{steps.{id}.{name}}}` held a secret, which the journal does not keep; re-run step `{id}` in this session to use it"
             )),
@@ -509,14 +640,14 @@ async fn step_task(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             Ok(true) => {}
             Ok(false) => {
                 let reason = "`when` is false".to_string();
-                append(
-                    &ctx.journal,
-                    Event::StepSkipped {
-                        step: id.clone(),
-                        at: clock::now(),
-                        reason: reason.clone(),
-                    },
-                )?;
+                let skipped = Event::StepSkipped {
+                    step: id.clone(),
+                    at: clock::now(),
+                    reason: reason.clone(),
+                };
+                if !append_forward(&ctx.journal, skipped)? {
+                    return Ok(Done::Halted);
+                }
                 ctx.observer.note(Note::StepSkipped { step: id, reason });
                 return Ok(Done::Skipped);
             }
@@ -530,6 +661,7 @@ async fn step_task(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             super::gate::Gated::Open => {}
             super::gate::Gated::Waiting => return Ok(Done::Waiting),
             super::gate::Gated::Failed(e) => return Ok(Done::Failed(e)),
+            super::gate::Gated::Halted => return Ok(Done::Halted),
         }
     }
     let prior = {
@@ -554,7 +686,18 @@ async fn step_task(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
     loop {
         attempt += 1;
         let began = Instant::now();
-        append(&ctx.journal, Event::StepStarted { step: id.clone(), attempt, at: clock::now() })?;
+        let started = Event::StepStarted { step: id.clone(), attempt, at: clock::now() };
+        if !append_forward(&ctx.journal, started)? {
+            if attempt == first {
+                return Ok(Done::Halted);
+            }
+            // A retry was due when the run turned to rolling back: no new attempt.
+            let e =
+                Event::StepInterrupted { step: id.clone(), attempt: attempt - 1, at: clock::now() };
+            append(&ctx.journal, e)?;
+            ctx.observer.note(Note::StepInterrupted { step: id });
+            return Ok(Done::Interrupted);
+        }
         ctx.observer.note(Note::StepStarted {
             step: id.clone(),
             attempt,
@@ -614,7 +757,9 @@ async fn step_task(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             Attempt::Failed(e) => e,
         };
         let error = scrub(&error);
-        let will_retry = attempt < last && !*ctx.stop.borrow();
+        let rolling_back = lock(&ctx.journal).state().rollback.is_some();
+        let will_retry =
+            attempt < last && !*ctx.stop.borrow() && !*ctx.halt.borrow() && !rolling_back;
         append(
             &ctx.journal,
             Event::StepFailed {
@@ -633,10 +778,16 @@ async fn step_task(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             retry_in_ms: wait,
         });
         let Some(wait) = wait else { return Ok(Done::Failed(error)) };
-        let mut stop = ctx.stop.clone();
+        let (mut stop, mut halt) = (ctx.stop.clone(), ctx.halt.clone());
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(wait)) => {}
+            // A signal, or the run turned to rolling back: the retry is not made.
             _ = stop.wait_for(|s| *s) => {
+                append(&ctx.journal, Event::StepInterrupted { step: id.clone(), attempt, at: clock::now() })?;
+                ctx.observer.note(Note::StepInterrupted { step: id });
+                return Ok(Done::Interrupted);
+            }
+            _ = halt.wait_for(|h| *h) => {
                 append(&ctx.journal, Event::StepInterrupted { step: id.clone(), attempt, at: clock::now() })?;
                 ctx.observer.note(Note::StepInterrupted { step: id });
                 return Ok(Done::Interrupted);
@@ -658,7 +809,10 @@ pub fn backoff(r: &crate::model::Retry, n: u32) -> u64 {
 /// A step that fails before it can start (its `when` or text cannot be evaluated).
 fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError> {
     let attempt = lock(&ctx.journal).state().step(id).map_or(0, |r| r.attempts) + 1;
-    append(&ctx.journal, Event::StepStarted { step: id.to_string(), attempt, at: clock::now() })?;
+    let started = Event::StepStarted { step: id.to_string(), attempt, at: clock::now() };
+    if !append_forward(&ctx.journal, started)? {
+        return Ok(Done::Halted);
+    }
     append(
         &ctx.journal,
         Event::StepFailed {
@@ -684,13 +838,15 @@ fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError> {
 async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Done, JournalError> {
     use crate::journal::inbox;
     if prior != StepState::Waiting {
-        append(
-            &ctx.journal,
-            Event::StepWaiting { step: id.to_string(), at: clock::now(), reason: text.to_string() },
-        )?;
+        let waiting =
+            Event::StepWaiting { step: id.to_string(), at: clock::now(), reason: text.to_string() };
+        if !append_forward(&ctx.journal, waiting)? {
+            return Ok(Done::Halted);
+        }
     }
     ctx.observer.note(Note::StepWaiting { step: id.to_string(), reason: text.to_string() });
-    let (mut tick, mut stop, mut halt) = (ctx.tick.clone(), ctx.stop.clone(), ctx.halt.clone());
+    let (mut tick, mut stop, mut halt) =
+        (ctx.tick.clone(), ctx.stop.clone(), ctx.winding_down.clone());
     type Asked = tokio::task::JoinHandle<Option<Result<(), String>>>;
     let mut prompt: Option<(Asked, Arc<AtomicBool>)> = None;
     let close = |p: &mut Option<(Asked, Arc<AtomicBool>)>| {
@@ -727,7 +883,7 @@ async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Don
         }
         // Ctrl-C at the prompt, or a failure elsewhere: the step stays waiting; `resume` asks
         // again.
-        if *ctx.stop.borrow() || *ctx.halt.borrow() {
+        if *ctx.stop.borrow() || *ctx.winding_down.borrow() {
             close(&mut prompt);
             return Ok(Done::Waiting);
         }
@@ -767,13 +923,6 @@ async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Don
     }
 }
 
-enum Attempt {
-    /// The action's output (stdout for `run`).
-    Ok(String),
-    Failed(String),
-    Stopped,
-}
-
 async fn perform(
     ctx: &Ctx,
     i: usize,
@@ -781,82 +930,19 @@ async fn perform(
     vals: &Values<'_>,
 ) -> Result<Attempt, JournalError> {
     let step = &ctx.job.rb.steps[i];
-    let timeout = step.timeout.map(Duration::from_millis);
     match &step.action {
         None => Ok(Attempt::Ok(String::new())),
-        Some(Action::Wait { millis }) => {
-            let mut stop = ctx.stop.clone();
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_millis(*millis)) => Ok(Attempt::Ok(String::new())),
-                _ = stop.wait_for(|s| *s) => Ok(Attempt::Stopped),
-            }
-        }
+        Some(Action::Wait { millis }) => Ok(wait_action(ctx, *millis).await),
         Some(Action::Run { script }) => {
-            let script = match vals.render(script, true) {
-                Ok(s) => s,
-                Err(e) => return Ok(Attempt::Failed(e)),
-            };
-            let mut env = Vec::new();
-            for (k, v) in &step.env {
-                match vals.render(v, false) {
-                    Ok(v) => env.push((k.clone(), v)),
-                    Err(e) => return Ok(Attempt::Failed(e)),
-                }
-            }
-            let workdir = match &step.workdir {
-                Some(w) => match vals.render(w, false) {
-                    Ok(w) => Some(ctx.job.base_dir.join(w)),
-                    Err(e) => return Ok(Attempt::Failed(e)),
-                },
-                None => None,
-            };
             let id = step.id.clone();
-            let journal = ctx.journal.clone();
-            let observer = ctx.observer.clone();
-            let secrets = ctx.job.secrets.clone();
-            let mut spawn_err = None;
-            let run = shell::run(
-                Script { script, env, workdir, timeout },
-                |p| {
-                    let e = Event::StepProcess {
-                        step: id.clone(),
-                        attempt,
-                        pid: p.pid,
-                        pgid: p.pgid,
-                        pid_start: p.pid_start,
-                    };
-                    // Flushed with the step's end record; only `resume`'s leftover search
-                    // needs it, and a crash before then loses nothing else.
-                    if let Err(err) = lock(&journal).append_lazy(&e) {
-                        spawn_err = Some(err);
-                    }
-                },
-                |stream, line| {
-                    observer.note(Note::Output {
-                        step: id.clone(),
-                        stream,
-                        line: secrets.scrub(line),
-                    })
-                },
-                ctx.stop.clone(),
-            )
-            .await;
-            if let Some(e) = spawn_err {
-                return Err(e);
-            }
-            Ok(match run {
-                Err(e) => Attempt::Failed(format!("cannot start `sh`: {e}")),
-                Ok(f) => match f.ended {
-                    Ended::Exited(0) => Attempt::Ok(f.stdout),
-                    Ended::Exited(code) => Attempt::Failed(format!("exit code {code}")),
-                    Ended::Signalled(sig) => Attempt::Failed(format!("killed by signal {sig}")),
-                    Ended::TimedOut => Attempt::Failed(format!(
-                        "timed out after {}",
-                        crate::model::fmt_duration(step.timeout.unwrap_or(0))
-                    )),
-                    Ended::Stopped => Attempt::Stopped,
-                },
-            })
+            let process = move |p: Spawned| Event::StepProcess {
+                step: id.clone(),
+                attempt,
+                pid: p.pid,
+                pgid: p.pgid,
+                pid_start: p.pid_start,
+            };
+            shell_action(ctx, i, script, step.timeout, vals, process).await
         }
         Some(other) => {
             Ok(Attempt::Failed(format!("`{}` actions are not supported yet", other.kind())))

@@ -1,5 +1,6 @@
 //! Journal tests: pure replay (`tests/replay.rs`), record framing and torn tails
-//! (`tests/framing.rs`), and the on-disk store with real files in temp dirs (`tests/store.rs`).
+//! (`tests/framing.rs`), the on-disk store with real files in temp dirs (`tests/store.rs`), and
+//! the replay of rollbacks (`tests/undo.rs`).
 //!
 //! Input: events built by the helpers below. Output: assertions only. Invariant: every
 //! journal built here starts with [`started`] for run [`RUN`].
@@ -8,6 +9,7 @@ mod framing;
 mod gates;
 mod replay;
 mod store;
+mod undo;
 
 use super::*;
 use std::collections::BTreeMap;

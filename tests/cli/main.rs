@@ -15,6 +15,7 @@ mod run_flow;
 mod run_journal;
 mod run_leftover;
 mod run_resume;
+mod run_rollback;
 mod run_safety;
 mod runkit;
 mod secrets;

@@ -95,6 +95,10 @@ fn exit_2_for_actions_not_supported_yet_and_nothing_runs() {
     let cases = [
         ("http", r#"http GET "https://example.invalid/health""#),
         ("notify", r#"notify "https://hooks.example.invalid/x" "hello""#),
+        (
+            "rollback",
+            "on_failure rollback\n    run \"true\"\n    rollback http POST \"https://example.invalid/undo\"",
+        ),
     ];
     for (kind, action) in cases {
         let rb = format!(

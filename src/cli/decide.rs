@@ -1,0 +1,237 @@
+//! What a person decides before a runner goes on (`resume`, `rollback`): steps that were
+//! running when a runner died, manual steps answered with `--interrupted`, and rollbacks that
+//! were interrupted or wait for a person. Answers come from `--interrupted STEP=...` or the
+//! terminal; a leftover process of the dead runner is stopped before anyone decides.
+//!
+//! Once a run rolls back nothing runs again: only `done` and `fail` are accepted there, and
+//! a rollback action is never retried.
+
+use super::args::RunFlags;
+use super::runs::{eprint, interactive, Loaded};
+use super::Outcome;
+use crate::exec::{clock, shell};
+use crate::journal::{Decision, Event, RunHandle, RunState, StepState};
+use std::collections::BTreeMap;
+
+/// Once a run rolls back nothing runs again: `--interrupted STEP=retry` is refused (before
+/// anything is written) for its steps, and above all for an interrupted rollback.
+pub(super) fn refuse_retries(
+    state: &RunState,
+    decisions: &BTreeMap<String, Decision>,
+    rolling_back: bool,
+) -> Result<(), String> {
+    if !rolling_back {
+        return Ok(());
+    }
+    for (step, d) in decisions {
+        if *d != Decision::Retry {
+            continue;
+        }
+        let undoing = state.step(step).is_some_and(|r| r.state == StepState::Undoing);
+        return Err(if undoing {
+            format!("`--interrupted {step}=retry`: a rollback action never runs twice; check what it did, then decide `done` or `fail`")
+        } else {
+            format!("`--interrupted {step}=retry`: the run is rolling back, so no step runs again; decide `done` or `fail`")
+        });
+    }
+    Ok(())
+}
+
+/// Settles what a person must answer for before the runner goes on: steps that were running
+/// when a runner died (or a manual step answered with `--interrupted`), and, in a run that is
+/// rolling back, rollbacks that were interrupted or wait for a person (`undoing`). Answers
+/// come from `decisions`, else from the terminal; anything left unanswered pauses the run.
+/// Returns the steps decided `fail`, or the exit when the run cannot go on.
+pub(super) fn settle_steps(
+    handle: &mut RunHandle,
+    l: &Loaded,
+    decisions: &BTreeMap<String, Decision>,
+    flags: &RunFlags,
+    user: &str,
+    run_id: &str,
+) -> Result<Vec<usize>, Outcome> {
+    let state = handle.state.clone();
+    let rolling = state.rollback.is_some();
+    for step in decisions.keys() {
+        let open = state.step(step).is_some_and(|r| {
+            matches!(
+                r.state,
+                StepState::Running
+                    | StepState::Interrupted
+                    | StepState::Waiting
+                    | StepState::Undoing
+            )
+        });
+        if !open {
+            eprint(&format!(
+                "warning: `--interrupted {step}=...` ignored: step `{step}` is neither interrupted, waiting nor being undone"
+            ));
+        }
+    }
+    let prompt = interactive(flags);
+    let mut undecided = Vec::new();
+    let mut undecided_undo = Vec::new();
+    let mut keep_failed = Vec::new();
+    for (i, step) in l.rb.steps.iter().enumerate() {
+        let Some(rec) = state.step(&step.id) else { continue };
+        let explicit = decisions.get(&step.id).copied();
+        if rec.state == StepState::Undoing {
+            if let Some((pid, pgid, start)) = rec.undo.as_ref().and_then(|u| u.process) {
+                settle_leftover(&format!("{} (rollback)", step.id), pid, pgid, start);
+            }
+            let Some(decision) = explicit.or_else(|| prompt.then(|| ask_undo(&step.id)).flatten())
+            else {
+                undecided_undo.push(step.id.clone());
+                continue;
+            };
+            let e = Event::UndoDecided {
+                step: step.id.clone(),
+                decision,
+                by: user.to_string(),
+                at: clock::now(),
+                reason: None,
+            };
+            if let Err(e) = handle.append(&e) {
+                eprint(&format!("error: {e}"));
+                return Err(Outcome::Invalid);
+            }
+            continue;
+        }
+        match rec.state {
+            // A manual step waiting for a person: `--interrupted STEP=done|fail` answers it
+            // without a terminal; otherwise the runner asks again.
+            StepState::Waiting if explicit.is_none() => continue,
+            StepState::Waiting | StepState::Running | StepState::Interrupted => {}
+            _ => continue,
+        }
+        // Stopped between a failed attempt and its retry (the run turned to rolling back):
+        // nothing was in flight, so there is nothing to decide.
+        if rolling
+            && rec.state == StepState::Interrupted
+            && rec.error.is_some()
+            && rec.process.is_none()
+            && explicit.is_none()
+        {
+            continue;
+        }
+        if let Some((pid, pgid, start)) = rec.process {
+            settle_leftover(&step.id, pid, pgid, start);
+        }
+        // Once the run rolls back nothing runs again, idempotent or not: a person says
+        // whether it finished (and so is undone) or not.
+        if !rolling && step.idempotent && explicit.is_none() && rec.state != StepState::Waiting {
+            continue; // runs again
+        }
+        let decision =
+            explicit.or_else(|| prompt.then(|| ask_interrupted(&step.id, !rolling)).flatten());
+        let Some(decision) = decision else {
+            undecided.push(step.id.clone());
+            continue;
+        };
+        let e = Event::StepDecided {
+            step: step.id.clone(),
+            decision,
+            by: user.to_string(),
+            at: clock::now(),
+            reason: None,
+        };
+        if let Err(e) = handle.append(&e) {
+            eprint(&format!("error: {e}"));
+            return Err(Outcome::Invalid);
+        }
+        if decision == Decision::Fail {
+            keep_failed.push(i);
+        }
+    }
+    if undecided.is_empty() && undecided_undo.is_empty() {
+        return Ok(keep_failed);
+    }
+    let choices = if rolling { "done|fail" } else { "retry|done|fail" };
+    let mut reasons = Vec::new();
+    let mut hints = Vec::new();
+    if !undecided.is_empty() {
+        let list = undecided.join(", ");
+        reasons.push(format!("interrupted mid-flight and not idempotent: {list}"));
+        eprint(&format!(
+            "paused: step(s) {list} were running when the runner stopped and may have had effects."
+        ));
+        hints.extend(undecided.iter().map(|s| format!("--interrupted {s}={choices}")));
+    }
+    if !undecided_undo.is_empty() {
+        let list = undecided_undo.join(", ");
+        reasons.push(format!("rollback interrupted or manual: {list}"));
+        eprint(&format!(
+            "paused: the rollback of step(s) {list} was interrupted or waits for a person, and may have had effects; a rollback action never runs twice."
+        ));
+        hints.extend(undecided_undo.iter().map(|s| format!("--interrupted {s}=done|fail")));
+    }
+    let _ = handle.append(&Event::RunPaused { at: clock::now(), reason: reasons.join("; ") });
+    eprint(&format!("Check what happened, then: drbook resume {run_id} {}", hints.join(" ")));
+    Err(Outcome::Paused)
+}
+
+/// Did an interrupted (or manual) rollback finish? `None` at the end of input.
+fn ask_undo(step: &str) -> Option<Decision> {
+    eprint(&format!(
+        "
+the rollback of step `{step}` was interrupted or waits for a person; it never runs twice."
+    ));
+    loop {
+        let a = super::prompt::ask("Was it undone? [d]one / [f]ailed: ")?;
+        match a.trim().to_ascii_lowercase().as_str() {
+            "d" | "done" => return Some(Decision::Done),
+            "f" | "fail" | "failed" => return Some(Decision::Fail),
+            _ => {}
+        }
+    }
+}
+
+/// A step's process left by a runner that died is never run twice at once: wait briefly for
+/// it, then terminate its group.
+fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) {
+    // Members of the step's group started after its shell did; the shell itself may be gone
+    // (reaped) while its children still run.
+    let alive =
+        || shell::still_running(pid, start) || !shell::group_members(pgid, start).is_empty();
+    if !alive() {
+        return;
+    }
+    eprint(&format!(
+        "step `{step}`: processes of its previous attempt (group {pgid}) are still running; stopping them"
+    ));
+    shell::signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = std::time::Instant::now() + shell::GRACE;
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    shell::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+    let deadline = std::time::Instant::now() + shell::GRACE;
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if alive() {
+        eprint(&format!("warning: step `{step}`: group {pgid} survived SIGKILL"));
+    }
+}
+
+/// Retry, done or failed? (`retry` only while the run is not rolling back.)
+fn ask_interrupted(step: &str, retry: bool) -> Option<Decision> {
+    eprint(&format!(
+        "
+step `{step}` was running when the runner stopped; it may have had effects."
+    ));
+    let question = if retry {
+        "[r]etry it / mark it [d]one / mark it [f]ailed: "
+    } else {
+        "the run is rolling back: mark it [d]one (it is undone) / [f]ailed: "
+    };
+    loop {
+        let a = super::prompt::ask(question)?;
+        match a.trim().to_ascii_lowercase().as_str() {
+            "r" | "retry" if retry => return Some(Decision::Retry),
+            "d" | "done" => return Some(Decision::Done),
+            "f" | "fail" => return Some(Decision::Fail),
+            _ => {}
+        }
+    }
+}
