@@ -11,6 +11,7 @@ mod plan;
 mod run_approval;
 mod run_crash;
 mod run_exit;
+mod run_failover;
 mod run_flow;
 mod run_journal;
 mod run_leftover;

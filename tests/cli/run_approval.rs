@@ -91,7 +91,7 @@ fn journal_len(t: &Test, id: &str) -> usize {
 /// Polls `status` until `step` of run `id` is `waiting` (the runner reached the gate);
 /// panics after `limit`.
 #[track_caller]
-fn wait_until_waiting(t: &Test, id: &str, step: &str, live: &mut Live, limit: Duration) {
+pub(crate) fn wait_until_waiting(t: &Test, id: &str, step: &str, live: &mut Live, limit: Duration) {
     let start = Instant::now();
     loop {
         let out = drb(t, &["status", id, "--format", "json"]);
