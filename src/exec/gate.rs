@@ -84,13 +84,7 @@ pub(super) async fn pass(
             close(&mut prompt);
             if rec.state == StepState::Failed {
                 let error = rec.error.unwrap_or_else(|| "approval denied".into());
-                ctx.observer.note(Note::StepFailed {
-                    step: id.to_string(),
-                    attempt: rec.attempts,
-                    error: error.clone(),
-                    retry_in_ms: None,
-                });
-                return Ok(Gated::Failed(error));
+                return Ok(failed(ctx, id, rec.attempts, error));
             }
             return Ok(Gated::Open);
         };
@@ -111,16 +105,17 @@ pub(super) async fn pass(
         let now = clock::now_ms();
         if deadline.is_some_and(|d| now >= d) {
             close(&mut prompt);
-            let e = Event::ApprovalTimedOut { step: id.to_string(), at: clock::now() };
-            lock(&ctx.journal).append(&e)?;
-            let error = "approval timed out".to_string();
-            ctx.observer.note(Note::StepFailed {
-                step: id.to_string(),
-                attempt: rec.attempts,
-                error: error.clone(),
-                retry_in_ms: None,
+            // Judged again under the journal's lock: an answer may have come in meanwhile.
+            let mut j = lock(&ctx.journal);
+            let still = j.state().step(id).is_some_and(|r| {
+                r.state == StepState::Waiting && r.gate.is_some() && !r.gate_satisfied()
             });
-            return Ok(Gated::Failed(error));
+            if !still {
+                continue;
+            }
+            j.append(&Event::ApprovalTimedOut { step: id.to_string(), at: clock::now() })?;
+            drop(j);
+            return Ok(failed(ctx, id, rec.attempts, "approval timed out".into()));
         }
         if *ctx.stop.borrow() || *ctx.winding_down.borrow() {
             close(&mut prompt);
@@ -172,6 +167,16 @@ pub(super) async fn pass(
             }
         }
     }
+}
+
+fn failed(ctx: &Ctx, id: &str, attempt: u32, error: String) -> Gated {
+    ctx.observer.note(Note::StepFailed {
+        step: id.to_string(),
+        attempt,
+        error: error.clone(),
+        retry_in_ms: None,
+    });
+    Gated::Failed(error)
 }
 
 /// A prompt open on the terminal, answered on a blocking thread.
