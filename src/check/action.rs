@@ -11,6 +11,14 @@ const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 pub fn action(cx: &mut Cx, a: &ast::Action, at: At) -> Option<model::Action> {
     let text =
         |cx: &mut Cx, v: &Value, what: &str| cx.string(v, what).map(|s| names::text(cx, s, at));
+    if matches!(
+        a.kind,
+        ActionKind::SsmPut { .. }
+            | ActionKind::SsmCommand { .. }
+            | ActionKind::SsmAutomation { .. }
+    ) {
+        aws_available(cx, a.span);
+    }
     Some(match &a.kind {
         ActionKind::Run(v) => {
             let script = text(cx, v, "run")?;
@@ -295,5 +303,21 @@ fn strings(cx: &mut Cx, v: &Value, what: &str, at: At) -> Option<Vec<Text>> {
             Some(out)
         }
         _ => scalar(cx, v, what, at).map(|t| vec![t]),
+    }
+}
+
+/// A build without the cargo feature `aws` cannot run `ssm` actions or read `ssm()` secrets:
+/// `check` says so where they are written, rather than the run failing later.
+pub(super) fn aws_available(cx: &mut Cx, span: crate::diag::Span) {
+    if cfg!(not(feature = "aws")) {
+        cx.error(
+            Diagnostic::error(
+                "drbook::check::aws_disabled",
+                span,
+                "this drbook was built without AWS support",
+            )
+            .label("needs AWS Systems Manager")
+            .help("rebuild with the default features (cargo feature `aws`)"),
+        );
     }
 }

@@ -286,7 +286,10 @@ fn secret_source(cx: &mut Cx, s: &ast::Secret) -> Option<SecretSource> {
     match &*s.source.name {
         "env" => Some(SecretSource::Env(arg)),
         "file" => Some(SecretSource::File(arg)),
-        "ssm" => Some(SecretSource::Ssm(arg)),
+        "ssm" => {
+            super::action::aws_available(cx, s.source.span);
+            Some(SecretSource::Ssm(arg))
+        }
         other => {
             let help = suggest(other, ["env", "file", "ssm"])
                 .unwrap_or_else(|| "sources: env(\"VAR\"), file(\"path\"), ssm(\"/name\")".into());

@@ -193,6 +193,12 @@ pub struct RunFlags {
     /// Approve STEP's gate as the invoking person (`--as`); repeatable.
     #[arg(long = "approve", value_name = "STEP")]
     pub approve: Vec<String>,
+    /// AWS profile for `ssm` actions and secrets (default: the SDK's chain, AWS_PROFILE).
+    #[arg(long, value_name = "NAME")]
+    pub aws_profile: Option<String>,
+    /// AWS region for `ssm` actions and secrets (default: AWS_REGION, then the profile).
+    #[arg(long, value_name = "REGION")]
+    pub aws_region: Option<String>,
     /// Without a terminal, keep waiting at approval gates (for `drbook approve` from another
     /// shell, or the gate's timeout) instead of pausing with exit 3.
     #[arg(long)]

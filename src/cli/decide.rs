@@ -119,8 +119,15 @@ pub(super) fn settle_steps(
         }
         // Once the run rolls back nothing runs again, idempotent or not: a person says
         // whether it finished (and so is undone) or not.
-        if !rolling && step.idempotent && explicit.is_none() && rec.state != StepState::Waiting {
-            continue; // runs again
+        // A step whose SSM command or automation is known re-attaches to it: nothing is sent
+        // twice, so no person needs to decide.
+        let reattach = rec.remote.is_some();
+        if !rolling
+            && (step.idempotent || reattach)
+            && explicit.is_none()
+            && rec.state != StepState::Waiting
+        {
+            continue; // runs again (or re-attaches)
         }
         let decision =
             explicit.or_else(|| prompt.then(|| ask_interrupted(&step.id, !rolling)).flatten());

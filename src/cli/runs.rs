@@ -9,8 +9,10 @@ use super::prompt::{self, Terminal};
 use super::runreport;
 use super::Outcome;
 use crate::check::Options;
+use crate::exec::remote::AwsOptions;
 use crate::exec::run::{execute, Finish, Job, Person};
 use crate::exec::secrets::Secrets;
+use crate::exec::ssm::Aws;
 use crate::exec::{clock, simulate};
 use crate::journal::{
     self, Decision, Event, JournalError, RunState, RunStatus, Sink, StepState, Store,
@@ -40,14 +42,7 @@ pub(super) fn unsupported(rb: &Runbook) -> Vec<String> {
     let mut out = Vec::new();
     for s in &rb.steps {
         if let Some(a) = &s.action {
-            if matches!(
-                a,
-                Action::Http { .. }
-                    | Action::SsmCommand { .. }
-                    | Action::SsmAutomation { .. }
-                    | Action::SsmPut { .. }
-                    | Action::Notify { .. }
-            ) {
+            if matches!(a, Action::Http { .. } | Action::Notify { .. }) {
                 out.push(format!(
                     "step `{}`: `{}` actions are not supported yet by `drbook run`",
                     s.id,
@@ -56,8 +51,7 @@ pub(super) fn unsupported(rb: &Runbook) -> Vec<String> {
             }
         }
         if let Some(r) = &s.rollback {
-            if !matches!(r.action, Action::Run { .. } | Action::Wait { .. } | Action::Manual { .. })
-            {
+            if matches!(r.action, Action::Http { .. } | Action::Notify { .. }) {
                 out.push(format!(
                     "rollback of step `{}`: `{}` actions are not supported yet",
                     s.id,
@@ -93,6 +87,8 @@ fn check_approve_flags(rb: &Runbook, flags: &RunFlags) -> bool {
 /// The checked runbook, its graph and param values; diagnostics printed on failure.
 pub(super) struct Loaded {
     pub(super) rb: Arc<Runbook>,
+    /// The SSM client, once [`connect_aws`] found the runbook needs one.
+    pub(super) aws: Option<Arc<Aws>>,
     dag: Arc<crate::graph::Dag>,
     values: std::collections::HashMap<String, crate::model::ParamValue>,
     bytes: Vec<u8>,
@@ -106,7 +102,14 @@ pub(super) fn load(file: &Path, params: Vec<(String, String)>, color: bool) -> O
     let bytes = std::fs::read(file).ok()?;
     let abs = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
     let (Some(rb), Some(dag)) = (checked.runbook, checked.dag) else { return None };
-    Some(Loaded { rb: Arc::new(rb), dag: Arc::new(dag), values: checked.values, bytes, abs })
+    Some(Loaded {
+        aws: None,
+        rb: Arc::new(rb),
+        dag: Arc::new(dag),
+        values: checked.values,
+        bytes,
+        abs,
+    })
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -132,7 +135,11 @@ fn step_hashes(l: &Loaded) -> Vec<(String, String)> {
 
 pub(super) fn secrets_for(l: &Loaded) -> Option<Secrets> {
     let base = l.abs.parent().map(Path::to_path_buf).unwrap_or_default();
-    match Secrets::resolve(&l.rb.secrets, |v| std::env::var(v).ok(), &base) {
+    let ssm = |name: &str| match (&l.aws, runtime()) {
+        (Some(aws), Some(rt)) => rt.block_on(aws.get_parameter(name)),
+        _ => Err("AWS is not configured".to_string()),
+    };
+    match Secrets::resolve(&l.rb.secrets, |v| std::env::var(v).ok(), ssm, &base) {
         Ok(s) => Some(s),
         Err(errs) => {
             for e in errs {
@@ -157,12 +164,51 @@ pub(super) fn person(
     interactive(flags).then(|| Arc::new(Terminal { screen }) as Arc<dyn Person>)
 }
 
-fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(rt) => Some(rt),
+/// The process's one tokio runtime: AWS clients made before a run are used by its executor.
+/// It is never dropped, so a prompt left blocking on standard input never holds up the exit.
+pub(super) fn runtime() -> Option<&'static tokio::runtime::Runtime> {
+    static RT: std::sync::OnceLock<Option<tokio::runtime::Runtime>> = std::sync::OnceLock::new();
+    let rt = RT.get_or_init(|| {
+        match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+            Ok(rt) => Some(rt),
+            Err(e) => {
+                eprint(&format!("error: cannot start the executor: {e}"));
+                None
+            }
+        }
+    });
+    rt.as_ref()
+}
+
+/// Whether the runbook reaches AWS: an `ssm` action or rollback, or an `ssm()` secret.
+fn needs_aws(rb: &Runbook) -> bool {
+    let ssm = |a: &Action| {
+        matches!(
+            a,
+            Action::SsmCommand { .. } | Action::SsmAutomation { .. } | Action::SsmPut { .. }
+        )
+    };
+    rb.steps.iter().any(|s| {
+        s.action.as_ref().is_some_and(ssm) || s.rollback.as_ref().is_some_and(|r| ssm(&r.action))
+    }) || rb.secrets.iter().any(|s| matches!(s.source, crate::model::SecretSource::Ssm(_)))
+}
+
+/// Connects to AWS when the runbook needs it; on failure says why and that nothing ran.
+pub(super) fn connect_aws(l: &mut Loaded, flags: &RunFlags) -> bool {
+    if !needs_aws(&l.rb) {
+        return true;
+    }
+    let Some(rt) = runtime() else { return false };
+    let opts = AwsOptions { profile: flags.aws_profile.clone(), region: flags.aws_region.clone() };
+    match rt.block_on(Aws::connect(&opts)) {
+        Ok(aws) => {
+            l.aws = Some(Arc::new(aws));
+            true
+        }
         Err(e) => {
-            eprint(&format!("error: cannot start the executor: {e}"));
-            None
+            eprint(&format!("error: {e}"));
+            eprint("nothing was run: this runbook uses AWS Systems Manager");
+            false
         }
     }
 }
@@ -189,7 +235,7 @@ pub fn run(
     user: String,
     color: bool,
 ) -> Outcome {
-    let Some(l) = load(file, params, color) else { return Outcome::Invalid };
+    let Some(mut l) = load(file, params, color) else { return Outcome::Invalid };
     if !check_approve_flags(&l.rb, flags) {
         eprint("nothing was run");
         return Outcome::Invalid;
@@ -218,6 +264,9 @@ pub fn run(
         }
         None => clock::now_ms(),
     };
+    if !connect_aws(&mut l, flags) {
+        return Outcome::Invalid;
+    }
     let Some(secrets) = secrets_for(&l) else { return Outcome::Invalid };
     let Some(store) = store(&flags.state_dir) else { return Outcome::Invalid };
     // Checking for an unfinished run and creating the new one happen under one state-dir
@@ -320,6 +369,7 @@ pub(super) fn drive(
 ) -> Outcome {
     let Some(rt) = runtime() else { return Outcome::Failed };
     let job = Job {
+        aws: l.aws.clone(),
         rb: l.rb.clone(),
         dag: l.dag.clone(),
         values: Arc::new(l.values.clone()),
@@ -355,7 +405,6 @@ pub(super) fn drive(
     let screen = live.clone().map(|v| v as Arc<dyn prompt::Screen>);
     let finish = rt.block_on(execute(job, journal, observer, person(flags, screen)));
     // A prompt abandoned by Ctrl-C still blocks on stdin in a helper thread: do not wait for it.
-    rt.shutdown_timeout(std::time::Duration::from_millis(200));
     if let Some(v) = live {
         v.finish();
     }
@@ -426,6 +475,8 @@ fn dry(l: &Loaded, parallel: usize) -> Outcome {
         "dry run of {} (parallel {parallel}): nothing is executed, no state is written\n",
         l.rb.name
     );
+    // What each step would send, rendered as the plan renders it (secrets as <secret:NAME>).
+    let plan = crate::plan::build(&l.rb, &l.dag, &l.values, Vec::new());
     for s in &slots {
         let step = &l.rb.steps[s.step];
         let action =
@@ -438,6 +489,13 @@ fn dry(l: &Loaded, parallel: usize) -> Outcome {
             action,
             fmt_duration(s.end_ms)
         );
+        let remote = step.action.as_ref().is_some_and(|a| {
+            !matches!(a, Action::Run { .. } | Action::Wait { .. } | Action::Manual { .. })
+        });
+        if let (true, Some(a)) = (remote, plan.steps.get(s.step).and_then(|p| p.action.as_ref())) {
+            let sent = a.describe().replace('\n', "\n             ");
+            let _ = writeln!(out, "             would send: {sent}");
+        }
     }
     let end = slots.iter().map(|s| s.end_ms).max().unwrap_or(0);
     let verdict = match l.rb.rto {
@@ -545,7 +603,7 @@ pub fn resume(
     let path = file.map_or_else(|| PathBuf::from(&state.path), Path::to_path_buf);
     let params: Vec<(String, String)> =
         state.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let Some(l) = load(&path, params, color) else { return Outcome::Invalid };
+    let Some(mut l) = load(&path, params, color) else { return Outcome::Invalid };
     if let Err(why) = compare_definitions(&state, &l, allow_edited) {
         eprint(&format!("error: {why}"));
         return Outcome::Invalid;
@@ -558,6 +616,9 @@ pub fn resume(
         for r in &refused {
             eprint(&format!("error: {r}"));
         }
+        return Outcome::Invalid;
+    }
+    if !connect_aws(&mut l, flags) {
         return Outcome::Invalid;
     }
     let Some(secrets) = secrets_for(&l) else { return Outcome::Invalid };

@@ -11,8 +11,8 @@
 use super::args::RunFlags;
 use super::decide::{refuse_retries, settle_steps};
 use super::runs::{
-    compare_definitions, drive, eprint, load, parse_decisions, say, secrets_for, store,
-    unsupported, Loaded,
+    compare_definitions, connect_aws, drive, eprint, load, parse_decisions, say, secrets_for,
+    store, unsupported, Loaded,
 };
 use super::Outcome;
 use crate::exec::clock;
@@ -60,7 +60,7 @@ pub fn rollback(
     let path = asked.file.map_or_else(|| PathBuf::from(&state.path), Path::to_path_buf);
     let params: Vec<(String, String)> =
         state.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let Some(l) = load(&path, params, color) else { return Outcome::Invalid };
+    let Some(mut l) = load(&path, params, color) else { return Outcome::Invalid };
     if let Err(why) = compare_definitions(&state, &l, asked.allow_edited) {
         eprint(&format!("error: {why}"));
         return Outcome::Invalid;
@@ -84,6 +84,9 @@ pub fn rollback(
         eprint(&format!(
             "error: rolling back run `{run_id}` needs confirmation, and there is no terminal to ask at; pass --yes\nnothing was changed"
         ));
+        return Outcome::Invalid;
+    }
+    if !connect_aws(&mut l, flags) {
         return Outcome::Invalid;
     }
     let Some(secrets) = secrets_for(&l) else { return Outcome::Invalid };

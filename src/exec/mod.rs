@@ -13,9 +13,16 @@
 mod action;
 pub mod clock;
 mod gate;
+pub mod remote;
+pub mod remote_action;
 pub mod run;
 pub mod secrets;
 pub mod shell;
 pub mod simulate;
+#[cfg(feature = "aws")]
+pub mod ssm;
+#[cfg(not(feature = "aws"))]
+#[path = "ssm_off.rs"]
+pub mod ssm;
 mod undo;
 pub mod values;

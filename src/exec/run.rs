@@ -47,6 +47,8 @@ pub struct Job {
     pub approve: Vec<String>,
     /// Keep waiting at gates without a terminal (`--wait`) instead of pausing.
     pub wait: bool,
+    /// The SSM client, when the runbook has `ssm` actions.
+    pub aws: Option<Arc<super::ssm::Aws>>,
 }
 
 /// Something the executor reports as it goes; the CLI renders it (terminal, JSON lines).
@@ -943,6 +945,12 @@ async fn perform(
                 pid_start: p.pid_start,
             };
             shell_action(ctx, i, script, step.timeout, vals, process).await
+        }
+        Some(
+            a @ (Action::SsmCommand { .. } | Action::SsmAutomation { .. } | Action::SsmPut { .. }),
+        ) => {
+            Ok(super::remote_action::ssm_action(ctx, i, a, attempt, step.timeout, vals, false)
+                .await)
         }
         Some(other) => {
             Ok(Attempt::Failed(format!("`{}` actions are not supported yet", other.kind())))

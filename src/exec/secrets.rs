@@ -34,10 +34,11 @@ impl fmt::Display for SecretError {
 
 impl Secrets {
     /// Resolves every declared secret; all failures are returned together.
-    /// `env` looks a variable up; `base` is the runbook's directory for relative `file` paths.
+    /// `env` looks a variable up; `ssm` reads a parameter (with decryption); `base` is the runbook's directory for relative `file` paths.
     pub fn resolve(
         declared: &[Secret],
         env: impl Fn(&str) -> Option<String>,
+        ssm: impl Fn(&str) -> Result<String, String>,
         base: &std::path::Path,
     ) -> Result<Secrets, Vec<SecretError>> {
         let mut values = Vec::new();
@@ -52,11 +53,21 @@ impl Secrets {
                     std::fs::read_to_string(&p)
                         .map(|t| t.trim_end_matches(['\n', '\r']).to_string())
                         .map_err(|e| format!("cannot read `{}`: {e}", p.display()))
-                        .and_then(|v| if v.is_empty() { Err(format!("`{}` is empty", p.display())) } else { Ok(v) })
+                        .and_then(|v| {
+                            if v.is_empty() {
+                                Err(format!("`{}` is empty", p.display()))
+                            } else {
+                                Ok(v)
+                            }
+                        })
                 }
-                SecretSource::Ssm(name) => Err(format!(
-                    "reading `ssm(\"{name}\")` is not supported yet; use env(\"VAR\") or file(\"path\") for now"
-                )),
+                SecretSource::Ssm(name) => ssm(name).and_then(|v| {
+                    if v.is_empty() {
+                        Err(format!("SSM parameter `{name}` is empty"))
+                    } else {
+                        Ok(v)
+                    }
+                }),
             };
             match got {
                 Ok(v) => values.push((s.name.clone(), v)),
@@ -125,10 +136,12 @@ mod tests {
             secret("db", SecretSource::File("no/such/file".into())),
             secret("p", SecretSource::Ssm("/x".into())),
         ];
-        let errs = Secrets::resolve(&declared, |_| None, std::path::Path::new("/tmp"))
+        let no_ssm =
+            |name: &str| Err(format!("cannot read SSM parameter `{name}`: ParameterNotFound"));
+        let errs = Secrets::resolve(&declared, |_| None, no_ssm, std::path::Path::new("/tmp"))
             .expect_err("all fail");
         assert_eq!(errs.len(), 3);
         assert!(errs[0].to_string().contains("`NOPE_UNSET` is not set"));
-        assert!(errs[2].to_string().contains("not supported yet"));
+        assert!(errs[2].to_string().contains("ParameterNotFound"));
     }
 }

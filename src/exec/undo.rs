@@ -224,6 +224,9 @@ async fn undo_task(ctx: &Ctx, i: usize) -> Result<Undid, JournalError> {
             Ok(text) => return manual_undo(ctx, &id, &scrub(&text), began).await,
             Err(e) => Attempt::Failed(e),
         },
+        a @ (Action::SsmCommand { .. } | Action::SsmAutomation { .. } | Action::SsmPut { .. }) => {
+            super::remote_action::ssm_action(ctx, i, a, 0, rollback.timeout, &vals, true).await
+        }
         // Refused before the run starts (`drbook run` checks every rollback action's kind).
         other => Attempt::Failed(format!(
             "`{}` rollback actions are not supported yet",

@@ -104,6 +104,16 @@ pub enum Event {
         pgid: u32,
         pid_start: u64,
     },
+    /// A remote operation the step's action started (an SSM command or automation
+    /// execution): written durably as soon as its id is known, so `resume` after a crash
+    /// re-attaches to it instead of starting it again.
+    StepRemote {
+        step: String,
+        attempt: u32,
+        /// `command` or `automation`.
+        kind: String,
+        id: String,
+    },
     StepSucceeded {
         step: String,
         attempt: u32,
@@ -248,6 +258,7 @@ impl Event {
         match self {
             Event::StepStarted { step, .. }
             | Event::StepProcess { step, .. }
+            | Event::StepRemote { step, .. }
             | Event::StepSucceeded { step, .. }
             | Event::StepFailed { step, .. }
             | Event::StepSkipped { step, .. }
@@ -275,6 +286,7 @@ impl Event {
             Event::RunResumed { .. } => "run_resumed",
             Event::StepStarted { .. } => "step_started",
             Event::StepProcess { .. } => "step_process",
+            Event::StepRemote { .. } => "step_remote",
             Event::StepSucceeded { .. } => "step_succeeded",
             Event::StepFailed { .. } => "step_failed",
             Event::StepSkipped { .. } => "step_skipped",

@@ -101,6 +101,11 @@ pub struct StepRecord {
     pub undo: Option<UndoRecord>,
     /// The step waits for a person to answer its manual action (not for its gate).
     pub manual_waiting: bool,
+    /// `(kind, id)` of the remote operation (SSM command or automation) an attempt started
+    /// and that may still be going: kept across a crash and a new attempt, so the next
+    /// attempt re-attaches; cleared when the step ends, fails an attempt, or was interrupted
+    /// by a signal (the operation was cancelled then).
+    pub remote: Option<(String, String)>,
 }
 
 impl StepRecord {
@@ -346,17 +351,20 @@ fn update(rec: &mut StepRecord, e: &Event) {
         Event::StepProcess { pid, pgid, pid_start, .. } => {
             rec.process = Some((*pid, *pgid, *pid_start))
         }
+        Event::StepRemote { kind, id, .. } => rec.remote = Some((kind.clone(), id.clone())),
         Event::StepSucceeded { at, duration_ms, captures, rpo_ms, .. } => {
             rec.finished_at = Some(at.clone());
             rec.duration_ms = Some(*duration_ms);
             rec.captures = captures.clone();
             rec.rpo_ms = *rpo_ms;
             rec.process = None;
+            rec.remote = None;
         }
         Event::StepFailed { at, error, will_retry, .. } => {
             rec.error = Some(error.clone());
             rec.retrying = *will_retry;
             rec.process = None;
+            rec.remote = None;
             if !will_retry {
                 rec.finished_at = Some(at.clone());
             }
@@ -369,10 +377,14 @@ fn update(rec: &mut StepRecord, e: &Event) {
             rec.waiting_reason = Some(reason.clone());
             rec.manual_waiting = true;
         }
-        Event::StepInterrupted { .. } => rec.retrying = false,
+        Event::StepInterrupted { .. } => {
+            rec.retrying = false;
+            rec.remote = None;
+        }
         Event::StepDecided { decision, by, at, reason, .. } => {
             rec.decision = Some(*decision);
             rec.manual_waiting = false;
+            rec.remote = None;
             rec.waiting_reason = None;
             rec.retrying = false;
             rec.process = None;
@@ -547,7 +559,7 @@ impl StepState {
                 current + 1
             )),
             (_, Event::StepStarted { .. }) => Ok(Running),
-            (Running, Event::StepProcess { attempt, .. }) => {
+            (Running, Event::StepProcess { attempt, .. } | Event::StepRemote { attempt, .. }) => {
                 same_attempt(*attempt, false).map(|()| Running)
             }
             (Running, Event::StepSucceeded { attempt, .. }) => {
