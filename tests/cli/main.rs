@@ -15,11 +15,14 @@ mod run_failover;
 mod run_flow;
 mod run_journal;
 mod run_leftover;
+mod run_moto;
 mod run_resume;
 mod run_rollback;
 mod run_safety;
+mod run_ssm;
 mod runkit;
 mod secrets;
+mod ssmd;
 mod usage;
 
 use std::ffi::OsString;
