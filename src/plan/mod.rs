@@ -295,7 +295,14 @@ impl PlanAction {
                 }
                 ("http", s)
             }
-            PlanAction::SsmCommand { document, targets, parameters, .. } => {
+            PlanAction::SsmCommand {
+                document,
+                targets,
+                parameters,
+                max_concurrency,
+                max_errors,
+                comment,
+            } => {
                 let on = match targets {
                     PlanTargets::Tags(tags) => {
                         let t: Vec<String> =
@@ -304,7 +311,17 @@ impl PlanAction {
                     }
                     PlanTargets::Instances(ids) => format!("instances {}", ids.join(" ")),
                 };
-                ("ssm command", format!("{document} on {on}{}", list_params(parameters)))
+                let mut limits = String::new();
+                if let Some(c) = max_concurrency {
+                    limits.push_str(&format!(" max_concurrency={c}"));
+                }
+                if let Some(e) = max_errors {
+                    limits.push_str(&format!(" max_errors={e}"));
+                }
+                if let Some(c) = comment {
+                    limits.push_str(&format!(" comment={c:?}"));
+                }
+                ("ssm command", format!("{document} on {on}{}{limits}", list_params(parameters)))
             }
             PlanAction::SsmAutomation { document, parameters } => {
                 ("ssm automation", format!("{document}{}", list_params(parameters)))
