@@ -42,11 +42,7 @@ pub(super) fn unsupported(rb: &Runbook) -> Vec<String> {
         if let Some(a) = &s.action {
             if matches!(
                 a,
-                Action::Http { .. }
-                    | Action::SsmCommand { .. }
-                    | Action::SsmAutomation { .. }
-                    | Action::SsmPut { .. }
-                    | Action::Notify { .. }
+                Action::SsmCommand { .. } | Action::SsmAutomation { .. } | Action::SsmPut { .. }
             ) {
                 out.push(format!(
                     "step `{}`: `{}` actions are not supported yet by `drbook run`",
@@ -56,8 +52,14 @@ pub(super) fn unsupported(rb: &Runbook) -> Vec<String> {
             }
         }
         if let Some(r) = &s.rollback {
-            if !matches!(r.action, Action::Run { .. } | Action::Wait { .. } | Action::Manual { .. })
-            {
+            if !matches!(
+                r.action,
+                Action::Run { .. }
+                    | Action::Wait { .. }
+                    | Action::Manual { .. }
+                    | Action::Http { .. }
+                    | Action::Notify { .. }
+            ) {
                 out.push(format!(
                     "rollback of step `{}`: `{}` actions are not supported yet",
                     s.id,

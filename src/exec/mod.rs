@@ -13,6 +13,7 @@
 mod action;
 pub mod clock;
 mod gate;
+mod http;
 pub mod run;
 pub mod secrets;
 pub mod shell;

@@ -93,11 +93,10 @@ fn exit_2_for_an_invalid_runbook_and_nothing_runs() {
 #[test]
 fn exit_2_for_actions_not_supported_yet_and_nothing_runs() {
     let cases = [
-        ("http", r#"http GET "https://example.invalid/health""#),
-        ("notify", r#"notify "https://hooks.example.invalid/x" "hello""#),
+        ("ssm put", r#"ssm put "/dr/active" = "us-west-2""#),
         (
             "rollback",
-            "on_failure rollback\n    run \"true\"\n    rollback http POST \"https://example.invalid/undo\"",
+            "on_failure rollback\n    run \"true\"\n    rollback ssm put \"/dr/active\" = \"us-east-1\"",
         ),
     ];
     for (kind, action) in cases {
