@@ -16,6 +16,7 @@ use crate::journal::{
     self, Decision, Event, JournalError, RunState, RunStatus, Sink, StepState, Store,
 };
 use crate::model::{fmt_duration, Action, Runbook};
+use crate::plan::PlanAction;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -422,6 +423,9 @@ pub(super) fn drive(
 
 fn dry(l: &Loaded, parallel: usize) -> Outcome {
     let slots = simulate::simulate(&l.rb, &l.dag, parallel);
+    // What `http` and `notify` steps would send, as the plan shows it: params filled in,
+    // secrets as `<secret:NAME>` (a dry run never resolves them).
+    let plan = crate::plan::build(&l.rb, &l.dag, &l.values, Vec::new());
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
@@ -432,9 +436,14 @@ fn dry(l: &Loaded, parallel: usize) -> Outcome {
         let step = &l.rb.steps[s.step];
         let action =
             step.action.as_ref().map_or("gate".to_string(), |a| a.kind().replace('_', " "));
+        let sends = match plan.steps.get(s.step).and_then(|p| p.action.as_ref()) {
+            Some(PlanAction::Http { method, url, .. }) => format!("  sends {method} {url}"),
+            Some(PlanAction::Notify { url, text }) => format!("  sends POST {url} {text:?}"),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "  +{:<8} {:<24} {:<8} until +{}",
+            "  +{:<8} {:<24} {:<8} until +{}{sends}",
             fmt_duration(s.start_ms),
             step.id,
             action,
