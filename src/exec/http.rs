@@ -14,12 +14,13 @@
 //! - `timeout` bounds the whole attempt: connecting, TLS, redirects and reading the body.
 //!   Without one, only connecting is bounded ([`CONNECT_TIMEOUT`]).
 //! - A stop (Ctrl-C, SIGTERM) drops the request at once: the attempt is `Stopped`.
-//! - Up to [`MAX_REDIRECTS`] redirects are followed (reqwest drops `Authorization` and cookies
-//!   when one leads to another host). Proxies come from `HTTP_PROXY`, `HTTPS_PROXY`,
-//!   `ALL_PROXY` and `NO_PROXY` (or their lower-case forms; `NO_PROXY=*` turns them off for
-//!   every host, IP addresses included). TLS is rustls with the aws-lc-rs
-//!   provider, verified against the operating system's trust store (on Linux the CA bundle
-//!   that `SSL_CERT_FILE` / `SSL_CERT_DIR` or the distribution's default point at).
+//! - Up to [`MAX_REDIRECTS`] redirects are followed; reqwest drops `Authorization` and cookies
+//!   when one leads to another host, and no `Referer` is sent.
+//! - Proxies come from `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` (or their
+//!   lower-case forms); `NO_PROXY=*` turns them off for every host, IP addresses included.
+//! - TLS is rustls with the aws-lc-rs provider, verified against the operating system's trust
+//!   store (on Linux the CA bundle that `SSL_CERT_FILE` / `SSL_CERT_DIR` or the distribution's
+//!   default point at). Without one, `http://` still works and `https://` fails saying why.
 
 use super::action::Attempt;
 use super::run::{Ctx, Note};
@@ -43,23 +44,54 @@ const ANY_2XX: &[(u16, u16)] = &[(200, 299)];
 /// The run's HTTP client, built on first use (a run without `http` or `notify` never builds
 /// one). A failure to build is kept and reported by every attempt.
 #[derive(Default)]
-pub(super) struct Client(OnceLock<Result<reqwest::Client, String>>);
+pub(super) struct Client(OnceLock<Result<Built, String>>);
+
+struct Built {
+    client: reqwest::Client,
+    /// Why no trust store could be loaded: the client then speaks plain `http://` only.
+    no_tls: Option<String>,
+}
 
 impl Client {
-    fn get(&self) -> Result<&reqwest::Client, String> {
-        self.0.get_or_init(build).as_ref().map_err(Clone::clone)
+    fn get(&self, url: &reqwest::Url) -> Result<&reqwest::Client, String> {
+        let built = self.0.get_or_init(build).as_ref().map_err(Clone::clone)?;
+        match &built.no_tls {
+            Some(why) if url.scheme() == "https" => Err(format!(
+                "cannot verify TLS certificates: {why} (install the CA bundle, e.g. the \
+                 `ca-certificates` package, or point SSL_CERT_FILE at one)"
+            )),
+            _ => Ok(&built.client),
+        }
     }
 }
 
-fn build() -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder()
+/// The client; without a usable trust store, one for plain `http://` (an `https://` request
+/// then fails saying why, see [`Client::get`]).
+fn build() -> Result<Built, String> {
+    let failed = |e: reqwest::Error| format!("cannot set up the HTTP client: {}", root_cause(&e));
+    match builder().build() {
+        Ok(client) => Ok(Built { client, no_tls: None }),
+        Err(e) => {
+            let no_roots = Vec::<reqwest::Certificate>::new();
+            let client = builder().tls_certs_only(no_roots).build().map_err(failed)?;
+            Ok(Built { client, no_tls: Some(root_cause(&e)) })
+        }
+    }
+}
+
+fn builder() -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder()
         .user_agent(concat!("drbook/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(CONNECT_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS));
+        .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+        // A `Referer` would carry the previous URL, secrets in its query included, to the
+        // next host of a redirect.
+        .referer(false);
     if proxies_off() {
-        builder = builder.no_proxy();
+        builder.no_proxy()
+    } else {
+        builder
     }
-    builder.build().map_err(|e| format!("cannot set up the HTTP client: {}", root_cause(&e)))
 }
 
 /// `NO_PROXY=*` (or an entry `*` in it) means no proxy for any host, as in curl. reqwest
@@ -178,7 +210,7 @@ fn parse_url(secrets: &Secrets, raw: &str) -> Result<(reqwest::Url, String), Str
 /// Sends the request, reads the body (bounded) and judges the answer.
 async fn send(ctx: &Ctx, step: &str, r: Request, timeout: Option<Millis>) -> Attempt {
     let secrets = &ctx.job.secrets;
-    let client = match ctx.http.get() {
+    let client = match ctx.http.get(&r.url) {
         Ok(c) => c,
         Err(e) => return Attempt::Failed(e),
     };

@@ -143,6 +143,7 @@ fn redirects_are_followed_up_to_ten() {
     out.expect_status(1).expect_stderr("too many redirects (at most 10 redirects are followed)");
     assert_eq!(step_states(&t, "r")["follow"].0, "succeeded");
     assert_eq!(srv.requests_to("/new").len(), 1);
+    assert_eq!(srv.requests_to("/new")[0].header("referer"), None, "no Referer is sent");
     assert_eq!(srv.requests_to("/loop").len(), 11, "the first request and ten redirects");
     let records = journal(&t, "r");
     let done = records.iter().find(|r| r["event"] == "step_succeeded").expect("follow succeeded");
@@ -436,4 +437,23 @@ fn dry_run_shows_what_each_http_and_notify_step_would_send() {
     );
     assert!(srv.requests().is_empty(), "a dry run sends nothing");
     assert!(!t.path(STATE).exists(), "and writes nothing");
+}
+
+#[test]
+fn without_a_trust_store_http_still_works_and_https_says_why() {
+    let srv = Server::start();
+    srv.route("/health", Reply::new(200, "ok"));
+    let https = srv.url("/health").replace("http://", "https://");
+    let body = format!(
+        r#"
+  step plain  {{ duration 1s; http GET "SRV/health"; idempotent }}
+  step secure {{ needs plain; duration 1s; http GET "{https}"; idempotent }}"#
+    );
+    let t = web(&srv, &body).env("SSL_CERT_FILE", "/dev/null").env("SSL_CERT_DIR", "/nonexistent");
+    let out = drb(&t, &["run", "w.drbook", "--run-id", "ca"]);
+    out.expect_status(1)
+        .expect_stderr("cannot verify TLS certificates")
+        .expect_stderr("SSL_CERT_FILE");
+    assert_eq!(step_states(&t, "ca")["plain"].0, "succeeded");
+    assert_eq!(srv.requests_to("/health").len(), 1, "the https request was never sent");
 }
