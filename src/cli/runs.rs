@@ -18,6 +18,7 @@ use crate::journal::{
     self, Decision, Event, JournalError, RunState, RunStatus, Sink, StepState, Store,
 };
 use crate::model::{fmt_duration, Action, Runbook};
+use crate::plan::PlanAction;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -35,32 +36,6 @@ pub fn identity(as_user: Option<&str>) -> String {
         .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
         .or_else(|| std::env::var("LOGNAME").ok().filter(|u| !u.is_empty()))
         .unwrap_or_else(|| "unknown".into())
-}
-
-/// What `drbook run` cannot do yet: refused before anything starts, never skipped silently.
-pub(super) fn unsupported(rb: &Runbook) -> Vec<String> {
-    let mut out = Vec::new();
-    for s in &rb.steps {
-        if let Some(a) = &s.action {
-            if matches!(a, Action::Http { .. } | Action::Notify { .. }) {
-                out.push(format!(
-                    "step `{}`: `{}` actions are not supported yet by `drbook run`",
-                    s.id,
-                    a.kind().replace('_', " ")
-                ));
-            }
-        }
-        if let Some(r) = &s.rollback {
-            if matches!(r.action, Action::Http { .. } | Action::Notify { .. }) {
-                out.push(format!(
-                    "rollback of step `{}`: `{}` actions are not supported yet",
-                    s.id,
-                    r.action.kind().replace('_', " ")
-                ));
-            }
-        }
-    }
-    out
 }
 
 /// `--approve STEP` must name a gated step: a typo never passes silently.
@@ -237,14 +212,6 @@ pub fn run(
 ) -> Outcome {
     let Some(mut l) = load(file, params, color) else { return Outcome::Invalid };
     if !check_approve_flags(&l.rb, flags) {
-        eprint("nothing was run");
-        return Outcome::Invalid;
-    }
-    let refused = unsupported(&l.rb);
-    if !refused.is_empty() && !dry_run {
-        for r in &refused {
-            eprint(&format!("error: {r}"));
-        }
         eprint("nothing was run");
         return Outcome::Invalid;
     }
@@ -469,28 +436,37 @@ pub(super) fn drive(
 
 fn dry(l: &Loaded, parallel: usize) -> Outcome {
     let slots = simulate::simulate(&l.rb, &l.dag, parallel);
+    // What `http`, `notify` and `ssm` steps would send, as the plan shows it: params filled
+    // in, secrets as `<secret:NAME>` (a dry run never resolves them).
+    let plan = crate::plan::build(&l.rb, &l.dag, &l.values, Vec::new());
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
         "dry run of {} (parallel {parallel}): nothing is executed, no state is written\n",
         l.rb.name
     );
-    // What each step would send, rendered as the plan renders it (secrets as <secret:NAME>).
-    let plan = crate::plan::build(&l.rb, &l.dag, &l.values, Vec::new());
     for s in &slots {
         let step = &l.rb.steps[s.step];
         let action =
             step.action.as_ref().map_or("gate".to_string(), |a| a.kind().replace('_', " "));
+        let sends = match plan.steps.get(s.step).and_then(|p| p.action.as_ref()) {
+            Some(PlanAction::Http { method, url, .. }) => format!("  sends {method} {url}"),
+            Some(PlanAction::Notify { url, text }) => format!("  sends POST {url} {text:?}"),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "  +{:<8} {:<24} {:<8} until +{}",
+            "  +{:<8} {:<24} {:<8} until +{}{sends}",
             fmt_duration(s.start_ms),
             step.id,
             action,
             fmt_duration(s.end_ms)
         );
         let remote = step.action.as_ref().is_some_and(|a| {
-            !matches!(a, Action::Run { .. } | Action::Wait { .. } | Action::Manual { .. })
+            matches!(
+                a,
+                Action::SsmCommand { .. } | Action::SsmAutomation { .. } | Action::SsmPut { .. }
+            )
         });
         if let (true, Some(a)) = (remote, plan.steps.get(s.step).and_then(|p| p.action.as_ref())) {
             let sent = a.describe().replace('\n', "\n             ");
@@ -508,9 +484,6 @@ fn dry(l: &Loaded, parallel: usize) -> Outcome {
         None => "no `rto` budget".into(),
     };
     let _ = writeln!(out, "\nprojected RTO {} — {verdict}", fmt_duration(end));
-    for r in unsupported(&l.rb) {
-        let _ = writeln!(out, "note: {r}");
-    }
     Outcome::Succeeded
 }
 
@@ -609,13 +582,6 @@ pub fn resume(
         return Outcome::Invalid;
     }
     if !check_approve_flags(&l.rb, flags) {
-        return Outcome::Invalid;
-    }
-    let refused = unsupported(&l.rb);
-    if !refused.is_empty() {
-        for r in &refused {
-            eprint(&format!("error: {r}"));
-        }
         return Outcome::Invalid;
     }
     if !connect_aws(&mut l, flags) {

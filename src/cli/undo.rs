@@ -12,7 +12,7 @@ use super::args::RunFlags;
 use super::decide::{refuse_retries, settle_steps};
 use super::runs::{
     compare_definitions, connect_aws, drive, eprint, load, parse_decisions, say, secrets_for,
-    store, unsupported, Loaded,
+    store, Loaded,
 };
 use super::Outcome;
 use crate::exec::clock;
@@ -63,13 +63,6 @@ pub fn rollback(
     let Some(mut l) = load(&path, params, color) else { return Outcome::Invalid };
     if let Err(why) = compare_definitions(&state, &l, asked.allow_edited) {
         eprint(&format!("error: {why}"));
-        return Outcome::Invalid;
-    }
-    let refused = unsupported(&l.rb);
-    if !refused.is_empty() {
-        for r in &refused {
-            eprint(&format!("error: {r}"));
-        }
         return Outcome::Invalid;
     }
     let plan = plan(&state, &l);

@@ -263,6 +263,14 @@ fn describe(ctx: &Ctx, action: Option<&Action>, vals: &Values<'_>) -> String {
             Err(e) => format!("manual (cannot be rendered yet: {e})"),
         },
         Some(Action::Wait { millis }) => format!("wait {}", fmt_duration(*millis)),
+        Some(Action::Http { method, url, .. }) => match vals.render(url, false) {
+            Ok(u) => format!("http {method} {}", u.trim()),
+            Err(e) => format!("http {method} (cannot be rendered yet: {e})"),
+        },
+        Some(Action::Notify { url, .. }) => match vals.render(url, false) {
+            Ok(u) => format!("notify: POST {}", u.trim()),
+            Err(e) => format!("notify (cannot be rendered yet: {e})"),
+        },
         Some(other) => other.kind().replace('_', " "),
     };
     ctx.job.secrets.scrub(&shown)

@@ -13,6 +13,7 @@
 mod action;
 pub mod clock;
 mod gate;
+mod http;
 pub mod remote;
 pub mod remote_action;
 pub mod run;

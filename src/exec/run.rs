@@ -222,6 +222,8 @@ pub(super) struct Ctx {
     pub(super) winding_down: watch::Receiver<bool>,
     /// Bumped whenever the inbox brought approvals: gates look at the journal again.
     pub(super) tick: watch::Receiver<u64>,
+    /// The run's HTTP client (`http` and `notify` actions), built on first use.
+    pub(super) http: super::http::Client,
     /// Capture values as captured, before scrubbing, for later steps of this session; the
     /// journal keeps only scrubbed values.
     raw: Mutex<HashMap<(usize, String), String>>,
@@ -349,6 +351,7 @@ pub async fn execute(
         halt: halt_rx,
         winding_down: winding_rx,
         tick: tick_rx,
+        http: super::http::Client::default(),
         raw: Mutex::new(HashMap::new()),
     });
 
@@ -953,7 +956,12 @@ async fn perform(
                 .await)
         }
         Some(other) => {
-            Ok(Attempt::Failed(format!("`{}` actions are not supported yet", other.kind())))
+            Ok(match super::http::action(ctx, &step.id, other, step.timeout, vals).await {
+                Some(done) => done,
+                None => {
+                    Attempt::Failed(format!("`{}` actions are not supported yet", other.kind()))
+                }
+            })
         }
     }
 }

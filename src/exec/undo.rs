@@ -227,11 +227,15 @@ async fn undo_task(ctx: &Ctx, i: usize) -> Result<Undid, JournalError> {
         a @ (Action::SsmCommand { .. } | Action::SsmAutomation { .. } | Action::SsmPut { .. }) => {
             super::remote_action::ssm_action(ctx, i, a, 0, rollback.timeout, &vals, true).await
         }
-        // Refused before the run starts (`drbook run` checks every rollback action's kind).
-        other => Attempt::Failed(format!(
-            "`{}` rollback actions are not supported yet",
-            other.kind().replace('_', " ")
-        )),
+        // `http` and `notify`; the rest is refused before the run starts (`drbook run` checks
+        // every rollback action's kind).
+        other => match super::http::action(ctx, &id, other, rollback.timeout, &vals).await {
+            Some(done) => done,
+            None => Attempt::Failed(format!(
+                "`{}` rollback actions are not supported yet",
+                other.kind().replace('_', " ")
+            )),
+        },
     };
     let took = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(match result {

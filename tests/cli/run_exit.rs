@@ -91,25 +91,34 @@ fn exit_2_for_an_invalid_runbook_and_nothing_runs() {
 }
 
 #[test]
-fn exit_2_for_actions_not_supported_yet_and_nothing_runs() {
+fn exit_2_when_an_ssm_runbook_has_no_aws_credentials_and_nothing_runs() {
     let cases = [
-        ("http", r#"http GET "https://example.invalid/health""#),
-        ("notify", r#"notify "https://hooks.example.invalid/x" "hello""#),
+        ("ssm put", r#"ssm put "/dr/active" = "us-west-2""#),
         (
             "rollback",
-            "on_failure rollback\n    run \"true\"\n    rollback http POST \"https://example.invalid/undo\"",
+            "on_failure rollback\n    run \"true\"\n    rollback ssm put \"/dr/active\" = \"us-east-1\"",
         ),
     ];
     for (kind, action) in cases {
         let rb = format!(
-            "runbook \"u\" {{\n  owner \"ops\"\n  rto 1h\n  roles {{ lead = [\"alice\"] }}\n  \
+            "runbook \"u\" {{\n  owner \"ops\"\n  rto 1h\n  \
              step first {{ duration 1s; run \"echo first >> log\"; idempotent }}\n  \
              step later {{\n    needs first\n    duration 1s\n    {action}\n    idempotent\n  }}\n}}\n"
         );
-        let t = Test::new().file("u.drbook", &rb);
+        let mut t = Test::new().file("u.drbook", &rb);
+        for var in
+            ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"]
+        {
+            t = t.without_env(var);
+        }
+        let t = t
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent/drbook-test")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/drbook-test");
         let out = drb(&t, &["run", "u.drbook"]);
-        out.expect_status(2).expect_stderr("not supported yet").expect_stderr("step `later`");
-        assert!(!t.path("log").exists(), "{kind}: no step may run, not even the supported one");
+        out.expect_status(2).expect_stderr("no AWS credentials").expect_stderr("nothing was run");
+        assert!(!t.path("log").exists(), "{kind}: no step may run, not even the first");
         assert!(
             !t.path(STATE).join("runs").exists()
                 || std::fs::read_dir(t.path(STATE).join("runs")).expect("list").next().is_none(),
