@@ -13,6 +13,7 @@ mod run_approval;
 mod run_crash;
 mod run_exit;
 mod run_failover;
+mod run_fleet;
 mod run_flow;
 mod run_http;
 mod run_journal;

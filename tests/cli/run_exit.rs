@@ -105,17 +105,8 @@ fn exit_2_when_an_ssm_runbook_has_no_aws_credentials_and_nothing_runs() {
              step first {{ duration 1s; run \"echo first >> log\"; idempotent }}\n  \
              step later {{\n    needs first\n    duration 1s\n    {action}\n    idempotent\n  }}\n}}\n"
         );
-        let mut t = Test::new().file("u.drbook", &rb);
-        for var in
-            ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"]
-        {
-            t = t.without_env(var);
-        }
-        let t = t
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/nonexistent/drbook-test")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/drbook-test");
+        let t = crate::ssmd::aws_isolated(Test::new().file("u.drbook", &rb))
+            .env("AWS_REGION", "us-east-1");
         let out = drb(&t, &["run", "u.drbook"]);
         out.expect_status(2).expect_stderr("no AWS credentials").expect_stderr("nothing was run");
         assert!(!t.path("log").exists(), "{kind}: no step may run, not even the first");
