@@ -283,7 +283,10 @@ impl Aws {
             done.insert(inst.clone(), inv);
         }
         let all = !instances.is_empty() && instances.iter().all(|i| done.contains_key(i));
-        Ok(all || (overall_ended && instances.is_empty()))
+        // Tag targets: more instances may still be listed (rate control) until the command
+        // as a whole has ended.
+        let complete = !spec.instances.is_empty() || overall_ended;
+        Ok((all && complete) || (overall_ended && instances.is_empty()))
     }
 
     async fn cancel(&self, id: &str) -> String {
