@@ -43,13 +43,51 @@ fn why<E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
-fn poll_start() -> Duration {
-    let ms = std::env::var("DRBOOK_SSM_POLL_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    Duration::from_millis(ms)
+/// What the wait between two polls ended with.
+enum Pause {
+    Again,
+    TimedOut,
+    Stopped,
 }
 
-fn next_poll(d: Duration) -> Duration {
-    (d.mul_f64(1.5)).min(Duration::from_secs(10))
+/// The polling rhythm of one remote operation: `DRBOOK_SSM_POLL_MS` (default 1 s) growing
+/// ×1.5 up to 10 s, within the step's timeout.
+struct Pace {
+    began: Instant,
+    timeout: Option<Duration>,
+    wait: Duration,
+}
+
+impl Pace {
+    fn new(timeout: Option<Duration>) -> Pace {
+        let ms =
+            std::env::var("DRBOOK_SSM_POLL_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+        Pace { began: Instant::now(), timeout, wait: Duration::from_millis(ms) }
+    }
+
+    /// Sleeps until the next poll, the timeout, or a signal.
+    async fn pause(&mut self, stop: &mut watch::Receiver<bool>) -> Pause {
+        let left = self.timeout.map(|t| t.saturating_sub(self.began.elapsed()));
+        if left == Some(Duration::ZERO) {
+            return Pause::TimedOut;
+        }
+        let nap = left.map_or(self.wait, |l| l.min(self.wait));
+        let stopped = tokio::select! {
+            () = tokio::time::sleep(nap) => false,
+            r = stop.wait_for(|s| *s) => r.is_ok(),
+        };
+        self.wait = self.wait.mul_f64(1.5).min(Duration::from_secs(10));
+        if stopped {
+            Pause::Stopped
+        } else {
+            Pause::Again
+        }
+    }
+
+    fn timed_out(&self, then: &str) -> String {
+        let ms = self.timeout.map_or(0, |t| t.as_millis() as u64);
+        format!("timed out after {}; {then}", crate::model::fmt_duration(ms))
+    }
 }
 
 impl Aws {
@@ -128,7 +166,7 @@ impl Aws {
         timeout: Option<Duration>,
         mut stop: watch::Receiver<bool>,
     ) -> Ended {
-        let began = Instant::now();
+        let mut pace = Pace::new(timeout);
         let id = match reattach {
             Some(id) => {
                 say(format!("re-attaching to SSM command {id}"));
@@ -146,31 +184,20 @@ impl Aws {
             },
         };
         let mut done: BTreeMap<String, Invocation> = BTreeMap::new();
-        let mut wait = poll_start();
         loop {
             match self.poll_command(&id, spec, &mut done, &say).await {
                 Ok(true) => break,
                 Ok(false) => {}
                 Err(e) => return Ended::Failed(e),
             }
-            let left = timeout.map(|t| t.saturating_sub(began.elapsed()));
-            if left == Some(Duration::ZERO) {
-                let cancelled = self.cancel(&id).await;
-                return Ended::Failed(format!(
-                    "timed out after {}; {cancelled}",
-                    crate::model::fmt_duration(timeout.map_or(0, |t| t.as_millis() as u64))
-                ));
+            match pace.pause(&mut stop).await {
+                Pause::Again => {}
+                Pause::TimedOut => return Ended::Failed(pace.timed_out(&self.cancel(&id).await)),
+                Pause::Stopped => {
+                    say(self.cancel(&id).await);
+                    return Ended::Stopped;
+                }
             }
-            let nap = left.map_or(wait, |l| l.min(wait));
-            let stopped = tokio::select! {
-                () = tokio::time::sleep(nap) => false,
-                r = stop.wait_for(|s| *s) => r.is_ok(),
-            };
-            if stopped {
-                say(self.cancel(&id).await);
-                return Ended::Stopped;
-            }
-            wait = next_poll(wait);
         }
         judge_command(spec, &done)
     }
@@ -306,7 +333,7 @@ impl Aws {
         timeout: Option<Duration>,
         mut stop: watch::Receiver<bool>,
     ) -> Ended {
-        let began = Instant::now();
+        let mut pace = Pace::new(timeout);
         let id = match reattach {
             Some(id) => {
                 say(format!("re-attaching to SSM automation execution {id}"));
@@ -345,7 +372,6 @@ impl Aws {
                 }
             }
         };
-        let mut wait = poll_start();
         let mut last = String::new();
         loop {
             let got =
@@ -404,24 +430,16 @@ impl Aws {
                 }
                 _ => {}
             }
-            let left = timeout.map(|t| t.saturating_sub(began.elapsed()));
-            if left == Some(Duration::ZERO) {
-                let stopped = self.stop_automation(&id).await;
-                return Ended::Failed(format!(
-                    "timed out after {}; {stopped}",
-                    crate::model::fmt_duration(timeout.map_or(0, |t| t.as_millis() as u64))
-                ));
+            match pace.pause(&mut stop).await {
+                Pause::Again => {}
+                Pause::TimedOut => {
+                    return Ended::Failed(pace.timed_out(&self.stop_automation(&id).await))
+                }
+                Pause::Stopped => {
+                    say(self.stop_automation(&id).await);
+                    return Ended::Stopped;
+                }
             }
-            let nap = left.map_or(wait, |l| l.min(wait));
-            let stopped = tokio::select! {
-                () = tokio::time::sleep(nap) => false,
-                r = stop.wait_for(|s| *s) => r.is_ok(),
-            };
-            if stopped {
-                say(self.stop_automation(&id).await);
-                return Ended::Stopped;
-            }
-            wait = next_poll(wait);
         }
     }
 
