@@ -65,7 +65,11 @@ impl Live {
         let mut text = String::new();
         self.lines.render(n, &mut text);
         if !text.is_empty() && !super::prompt::print_above(&text) {
-            self.bars.suspend(|| println!("{text}"));
+            // A terminal that went away (SIGHUP) must not turn a print into a panic.
+            self.bars.suspend(|| {
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout(), "{text}");
+            });
         }
     }
 

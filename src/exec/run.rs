@@ -244,6 +244,10 @@ enum Done {
 pub(super) struct Signals {
     int: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
+    /// The terminal went away (an SSH session dropped). Caught so the runner is not killed:
+    /// the run goes on without a person (prompts see the end of input), and `drbook status`
+    /// from a new session follows it.
+    hup: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -253,14 +257,19 @@ impl Signals {
             .map_err(|e| ExecError::Refused(format!("cannot watch for Ctrl-C: {e}")))?;
         let term = signal(SignalKind::terminate())
             .map_err(|e| ExecError::Refused(format!("cannot watch for SIGTERM: {e}")))?;
-        Ok(Signals { int, term })
+        let hup = signal(SignalKind::hangup())
+            .map_err(|e| ExecError::Refused(format!("cannot watch for SIGHUP: {e}")))?;
+        Ok(Signals { int, term, hup })
     }
 
-    /// The name of the next signal that arrives.
+    /// The name of the next signal that stops the run (SIGHUP does not).
     pub(super) async fn recv(&mut self) -> &'static str {
-        tokio::select! {
-            _ = self.int.recv() => "SIGINT",
-            _ = self.term.recv() => "SIGTERM",
+        loop {
+            tokio::select! {
+                _ = self.int.recv() => return "SIGINT",
+                _ = self.term.recv() => return "SIGTERM",
+                _ = self.hup.recv() => {}
+            }
         }
     }
 }

@@ -210,3 +210,22 @@ fn exit_6_with_strict_rto_when_the_run_misses_its_budget() {
     assert!(out.stdout.contains("FAIL"), "the summary judges the RTO: {}", out.stdout);
     assert_eq!(status_json(&t, "r6")["status"], "succeeded");
 }
+
+#[test]
+fn a_lost_terminal_does_not_stop_the_run() {
+    let rb = runbook(
+        "hup",
+        r#"
+  step slow  { duration 1s; run "sleep 1; echo slow >> log"; idempotent }
+  step after { needs slow; duration 1s; run "echo after >> log"; idempotent }"#,
+    );
+    let t = Test::new().file("h.drbook", &rb);
+    let mut live = drb_spawn(&t, &["run", "h.drbook", "--run-id", "h1"]);
+    crate::runkit::wait_for_file(&t.path(STATE).join("runs/h1/journal"), Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!live.exited(), "the run is still going");
+    live.signal(nix::sys::signal::Signal::SIGHUP);
+    let out = live.wait();
+    out.expect_status(0);
+    assert_eq!(count(&t.path("log"), "slow") + count(&t.path("log"), "after"), 2);
+}
