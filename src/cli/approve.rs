@@ -45,13 +45,7 @@ fn from_reply(r: Reply) -> Result<String, String> {
 
 /// Approves (`Ask::Approve`) or denies (`Ask::Deny`) `step` of run `run_id` as `user`.
 pub fn approve(state_dir: &Path, run_id: &str, step: &str, ask: Ask, user: String) -> Outcome {
-    let store = match Store::open(state_dir) {
-        Ok(s) => s,
-        Err(e) => {
-            eprint(&format!("error: {e}"));
-            return Outcome::Invalid;
-        }
-    };
+    let store = Store::at(state_dir);
     let state = match store.read_run(run_id) {
         Ok((s, _)) => s,
         Err(e) => {

@@ -642,7 +642,7 @@ pub(super) fn compare_definitions(
 }
 
 pub fn status(state_dir: &Path, run_id: Option<&str>, format: StatusFormat) -> Outcome {
-    let Some(store) = store(state_dir) else { return Outcome::Invalid };
+    let store = Store::at(state_dir);
     let mut out = std::io::stdout().lock();
     match run_id {
         None => {

@@ -59,6 +59,12 @@ impl Store {
         Ok(Store { root: state_dir.to_path_buf() })
     }
 
+    /// The state dir for reading (`status`, `approve`): nothing is created, and a missing
+    /// state dir simply holds no runs.
+    pub fn at(state_dir: &Path) -> Store {
+        Store { root: state_dir.to_path_buf() }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -143,7 +149,12 @@ impl Store {
     pub fn list_runs(&self) -> Result<Vec<String>, JournalError> {
         let runs = self.root.join(RUNS);
         let mut ids = Vec::new();
-        for entry in fs::read_dir(&runs).map_err(|e| JournalError::io(&runs, e))? {
+        let entries = match fs::read_dir(&runs) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(ids),
+            Err(e) => return Err(JournalError::io(&runs, e)),
+        };
+        for entry in entries {
             let entry = entry.map_err(|e| JournalError::io(&runs, e))?;
             let is_dir = entry.file_type().map_err(|e| JournalError::io(entry.path(), e))?.is_dir();
             if let (true, Some(id)) = (is_dir, entry.file_name().to_str()) {

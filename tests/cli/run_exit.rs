@@ -229,3 +229,12 @@ fn a_lost_terminal_does_not_stop_the_run() {
     out.expect_status(0);
     assert_eq!(count(&t.path("log"), "slow") + count(&t.path("log"), "after"), 2);
 }
+
+#[test]
+fn status_and_approve_leave_a_missing_state_dir_alone() {
+    let t = Test::new();
+    drb(&t, &["status"]).expect_status(0);
+    drb(&t, &["status", "nope"]).expect_status(2).expect_stderr("no run `nope`");
+    drb(&t, &["approve", "nope", "step", "--as", "alice"]).expect_status(2);
+    assert!(!t.path(STATE).exists(), "reading never creates the state dir");
+}
