@@ -19,6 +19,7 @@ mod run_http;
 mod run_journal;
 mod run_leftover;
 mod run_moto;
+mod run_regional;
 mod run_resume;
 mod run_rollback;
 mod run_safety;

@@ -135,7 +135,7 @@ type Reply = Result<Value, (&'static str, String)>;
 /// Instances behind a tag, as AWS would resolve `Targets: [{Key: "tag:K", Values: [V]}]`.
 pub fn tag_instances(key: &str, value: &str) -> Vec<&'static str> {
     match (key, value) {
-        ("role", "web") => vec!["i-ok1", "i-ok2"],
+        ("role", "web") | ("dr-tier", "warm-standby") => vec!["i-ok1", "i-ok2"],
         ("role", "mixed") => vec!["i-ok1", "i-fail1"],
         ("role", "slow") => vec!["i-slow1"],
         ("role", "wait") => vec!["i-wait1"],
