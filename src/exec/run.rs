@@ -478,7 +478,7 @@ pub async fn execute(
         return Ok(Finish::Interrupted(signal));
     }
     if lock(&journal).state().rollback.is_some() {
-        return super::undo::undo(&ctx, parallel, &mut signals, &stop_tx).await;
+        return super::undo::undo(&ctx, parallel, &mut signals, &stop_tx, &tick_tx).await;
     }
     if let Some(why) = first_failure {
         append(&journal, Event::RunFinished { at: now, outcome: Outcome::Failed })?;
@@ -552,7 +552,7 @@ fn waiting_for(ctx: &Ctx, i: usize) -> String {
 
 /// Judges and journals what `drbook approve` / `deny` left in the inbox; `true` if anything
 /// was there.
-fn read_inbox(ctx: &Ctx) -> bool {
+pub(super) fn read_inbox(ctx: &Ctx) -> bool {
     use crate::journal::inbox;
     let Some(dir) = &ctx.job.run_dir else { return false };
     let requests = inbox::pending(dir);

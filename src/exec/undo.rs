@@ -19,9 +19,10 @@
 
 use super::action::{shell_action, wait_action, Attempt};
 use super::clock;
-use super::run::{append, capture_of, lock, Ctx, ExecError, Finish, Note, Signals};
+use super::run::{append, capture_of, lock, read_inbox, Ctx, ExecError, Finish, Note, Signals};
 use super::values::Values;
-use crate::journal::{Event, JournalError, Outcome, StepState};
+use crate::journal::inbox::{self, Ask, Request};
+use crate::journal::{Event, How, JournalError, Outcome, StepState};
 use crate::model::Action;
 use std::sync::Arc;
 use std::time::Instant;
@@ -61,6 +62,7 @@ pub(super) async fn undo(
     parallel: usize,
     signals: &mut Signals,
     stop: &watch::Sender<bool>,
+    tick: &watch::Sender<u64>,
 ) -> Result<Finish, ExecError> {
     let steps = &ctx.job.rb.steps;
     let n = steps.len();
@@ -87,6 +89,9 @@ pub(super) async fn undo(
     let mut tasks: JoinSet<(usize, Result<Undid, JournalError>)> = JoinSet::new();
     let mut running = 0usize;
     let mut interrupted: Option<String> = None;
+    // Answers to manual rollbacks may come from other shells (`drbook approve|deny`).
+    let mut inbox_timer = tokio::time::interval(std::time::Duration::from_millis(250));
+    inbox_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         if interrupted.is_none() {
             // Later-declared steps first: with a small `parallel`, the order reads naturally.
@@ -120,6 +125,11 @@ pub(super) async fn undo(
                     Undid::Waiting | Undid::Stopped => Undo::Undecided,
                 };
             }
+            _ = inbox_timer.tick(), if ctx.job.run_dir.is_some() => {
+                if read_inbox(ctx) {
+                    tick.send_modify(|t| *t += 1);
+                }
+            }
             signal = signals.recv() => {
                 interrupted.get_or_insert_with(|| signal.into());
                 let _ = stop.send(true);
@@ -139,7 +149,7 @@ pub(super) async fn undo(
     let undecided = named(Undo::Undecided);
     if !undecided.is_empty() {
         let reason = format!(
-            "the rollback of {} waits for a person to say whether it was done (`--interrupted STEP=done|fail`)",
+            "the rollback of {} waits for a person to say whether it was done (`drbook approve|deny`, or `resume --interrupted STEP=done|fail`)",
             undecided.join(", ")
         );
         append(&ctx.journal, Event::RunPaused { at: now, reason: reason.clone() })?;
@@ -270,32 +280,81 @@ async fn manual_undo(
     instructions: &str,
     began: Instant,
 ) -> Result<Undid, JournalError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let e = Event::UndoWaiting {
+        step: id.to_string(),
+        at: clock::now(),
+        instructions: instructions.to_string(),
+    };
+    append(&ctx.journal, e)?;
     ctx.observer
         .note(Note::UndoWaiting { step: id.to_string(), instructions: instructions.to_string() });
-    let Some(person) = ctx.person.clone() else {
-        return Ok(Undid::Waiting);
-    };
-    let (label, text) = (format!("{id} (rollback)"), instructions.to_string());
-    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let c = cancel.clone();
-    let asked = tokio::task::spawn_blocking(move || person.manual(&label, &text, &c));
-    let mut stop = ctx.stop.clone();
-    let answer = tokio::select! {
-        a = asked => a.ok().flatten(),
-        // Ctrl-C at the prompt: the rollback stays undoing; `resume` asks again.
-        _ = stop.wait_for(|s| *s) => {
-            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
-            return Ok(Undid::Waiting);
+    let (mut tick, mut stop) = (ctx.tick.clone(), ctx.stop.clone());
+    type Asked = tokio::task::JoinHandle<Option<Result<(), String>>>;
+    let mut prompt: Option<(Asked, Arc<AtomicBool>)> = None;
+    let close = |p: &mut Option<(Asked, Arc<AtomicBool>)>| {
+        if let Some((_, cancel)) = p.take() {
+            cancel.store(true, Ordering::SeqCst);
         }
     };
-    let took = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let Some(answer) = answer else { return Ok(Undid::Waiting) };
-    match answer {
-        Ok(()) => succeeded(ctx, id, took),
-        Err(reason) => {
-            let error =
-                format!("marked failed by {}: {}", ctx.job.user, ctx.job.secrets.scrub(&reason));
-            failed(ctx, id, &error)
+    let mut person_gone = false;
+    loop {
+        // Answered from another shell (or a prompt answer just journaled)?
+        let state = lock(&ctx.journal).state().step(id).map(|r| r.state);
+        match state {
+            Some(StepState::Undone) => {
+                close(&mut prompt);
+                let took = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+                ctx.observer.note(Note::UndoSucceeded { step: id.to_string(), took_ms: took });
+                return Ok(Undid::Undone);
+            }
+            Some(StepState::UndoFailed) => {
+                close(&mut prompt);
+                let error = lock(&ctx.journal)
+                    .state()
+                    .step(id)
+                    .and_then(|r| r.undo.as_ref().and_then(|u| u.error.clone()))
+                    .unwrap_or_else(|| "marked failed".into());
+                ctx.observer.note(Note::UndoFailed { step: id.to_string(), error });
+                return Ok(Undid::Failed);
+            }
+            _ => {}
+        }
+        if *ctx.stop.borrow() {
+            close(&mut prompt);
+            return Ok(Undid::Waiting);
+        }
+        let person = ctx.person.clone().filter(|_| !person_gone);
+        if person.is_none() && !ctx.job.wait {
+            return Ok(Undid::Waiting);
+        }
+        if let (Some(person), None) = (person, &prompt) {
+            let (label, text) = (format!("{id} (rollback)"), instructions.to_string());
+            let cancel = Arc::new(AtomicBool::new(false));
+            let c = cancel.clone();
+            let task = tokio::task::spawn_blocking(move || person.manual(&label, &text, &c));
+            prompt = Some((task, cancel));
+        }
+        tokio::select! {
+            _ = tick.changed() => {}
+            () = tokio::time::sleep(std::time::Duration::from_millis(1000)) => {}
+            _ = stop.wait_for(|s| *s) => {}
+            answer = async { match prompt.as_mut() { Some(p) => (&mut p.0).await, None => std::future::pending().await } } => {
+                prompt = None;
+                let ask = match answer.ok().flatten() {
+                    Some(Ok(())) => Ask::Approve { role: None, comment: None },
+                    Some(Err(r)) => Ask::Deny { reason: ctx.job.secrets.scrub(&r) },
+                    None => {
+                        person_gone = true;
+                        continue;
+                    }
+                };
+                let req = Request::new(id, &ctx.job.user, ask);
+                let said = inbox::apply(&mut **lock(&ctx.journal), &req, How::Prompt, &clock::now());
+                if let Err(reason) = said {
+                    ctx.observer.note(Note::ApprovalRefused { step: id.to_string(), by: ctx.job.user.clone(), reason });
+                }
+            }
         }
     }
 }

@@ -221,6 +221,13 @@ pub enum Event {
         at: String,
         error: String,
     },
+    /// A manual rollback waits for a person to do it and say so (at the prompt, with
+    /// `drbook approve|deny`, or `resume --interrupted STEP=done|fail`).
+    UndoWaiting {
+        step: String,
+        at: String,
+        instructions: String,
+    },
     /// The step has no rollback action: reported as not undone.
     UndoSkipped {
         step: String,
@@ -272,6 +279,7 @@ impl Event {
             | Event::UndoStarted { step, .. }
             | Event::UndoProcess { step, .. }
             | Event::UndoSucceeded { step, .. }
+            | Event::UndoWaiting { step, .. }
             | Event::UndoFailed { step, .. }
             | Event::UndoSkipped { step, .. }
             | Event::UndoDecided { step, .. } => Some(step),
@@ -301,6 +309,7 @@ impl Event {
             Event::UndoStarted { .. } => "undo_started",
             Event::UndoProcess { .. } => "undo_process",
             Event::UndoSucceeded { .. } => "undo_succeeded",
+            Event::UndoWaiting { .. } => "undo_waiting",
             Event::UndoFailed { .. } => "undo_failed",
             Event::UndoSkipped { .. } => "undo_skipped",
             Event::UndoDecided { .. } => "undo_decided",

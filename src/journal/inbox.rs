@@ -127,6 +127,33 @@ pub fn withdraw(req_path: &Path) -> bool {
     fs::remove_file(req_path).is_ok()
 }
 
+/// Answers a waiting manual rollback: `approve` says it was done, `deny` that it failed.
+fn manual_undo(sink: &mut dyn Sink, req: &Request, at: &str) -> Result<String, String> {
+    let (decision, reason, said) = match &req.ask {
+        Ask::Approve { comment, .. } => (
+            Decision::Done,
+            comment.clone(),
+            format!("{} marked the rollback of `{}` done", req.by, req.step),
+        ),
+        Ask::Deny { reason } => {
+            if reason.trim().is_empty() {
+                return Err("marking a rollback failed needs a reason (--reason TEXT)".into());
+            }
+            let said = format!("{} marked the rollback of `{}` failed", req.by, req.step);
+            (Decision::Fail, Some(reason.clone()), said)
+        }
+    };
+    let e = Event::UndoDecided {
+        step: req.step.clone(),
+        decision,
+        by: req.by.clone(),
+        at: at.to_string(),
+        reason,
+    };
+    sink.append(&e).map_err(|e| format!("could not record it: {e}"))?;
+    Ok(said)
+}
+
 /// Answers a waiting manual step: `approve` marks it done, `deny` failed (with the reason).
 fn manual(sink: &mut dyn Sink, req: &Request, at: &str) -> Result<String, String> {
     let (decision, reason, said) = match &req.ask {
@@ -170,6 +197,9 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
         if let Some(a) = rec.approvals.iter().find(|a| a.request.as_deref() == Some(id)) {
             return Ok(format!("already recorded: {} approved `{step}` as {}", a.by, a.role));
         }
+    }
+    if rec.state == StepState::Undoing && rec.undo.as_ref().is_some_and(|u| u.waiting) {
+        return manual_undo(sink, req, at);
     }
     if st.rollback.is_some() {
         return Err(format!("run `{}` is rolling back: its gates are closed", st.run_id));

@@ -59,6 +59,8 @@ pub struct UndoRecord {
     pub reason: Option<String>,
     /// The rollback action's process while it may be alive.
     pub process: Option<(u32, u32, u64)>,
+    /// A manual rollback waits for a person.
+    pub waiting: bool,
 }
 
 /// Why and when the run turned to rolling back.
@@ -325,9 +327,15 @@ impl RunState {
         }
         rec.state = rec.state.next(rec, e).map_err(|reason| impossible(record, e, reason))?;
         update(rec, e);
-        // An approval or denial from another shell while the run is paused leaves it paused:
-        // the run goes on when a runner resumes it.
-        if !matches!(e, Event::Approved { .. } | Event::ApprovalDenied { .. }) {
+        // A person's answer (an approval, a denial, a decision) given from another shell while
+        // the run is paused leaves it paused: the run goes on when a runner resumes it.
+        if !matches!(
+            e,
+            Event::Approved { .. }
+                | Event::ApprovalDenied { .. }
+                | Event::StepDecided { .. }
+                | Event::UndoDecided { .. }
+        ) {
             self.status = RunStatus::Running;
         }
         Ok(())
@@ -441,6 +449,11 @@ fn update(rec: &mut StepRecord, e: &Event) {
                 u.process = Some((*pid, *pgid, *pid_start));
             }
         }
+        Event::UndoWaiting { .. } => {
+            if let Some(u) = rec.undo.as_mut() {
+                u.waiting = true;
+            }
+        }
         Event::UndoSucceeded { at, duration_ms, .. } => {
             let u = rec.undo.get_or_insert_with(UndoRecord::default);
             u.finished_at = Some(at.clone());
@@ -463,6 +476,7 @@ fn update(rec: &mut StepRecord, e: &Event) {
         Event::UndoDecided { decision, by, at, reason, .. } => {
             let u = rec.undo.get_or_insert_with(UndoRecord::default);
             u.finished_at = Some(at.clone());
+            u.waiting = false;
             u.process = None;
             if *decision == Decision::Fail {
                 u.error = Some(match reason {
@@ -487,6 +501,7 @@ fn phase_allows(rolling_back: bool, e: &Event) -> Result<(), String> {
         e,
         Event::UndoStarted { .. }
             | Event::UndoProcess { .. }
+            | Event::UndoWaiting { .. }
             | Event::UndoSucceeded { .. }
             | Event::UndoFailed { .. }
             | Event::UndoSkipped { .. }
@@ -533,7 +548,7 @@ impl StepState {
         match (self, e) {
             (Succeeded, Event::UndoStarted { .. }) => Ok(Undoing),
             (Succeeded, Event::UndoSkipped { .. }) => Ok(NotUndone),
-            (Undoing, Event::UndoProcess { .. }) => Ok(Undoing),
+            (Undoing, Event::UndoProcess { .. } | Event::UndoWaiting { .. }) => Ok(Undoing),
             (Undoing, Event::UndoSucceeded { .. }) => Ok(Undone),
             (Undoing, Event::UndoFailed { .. }) => Ok(UndoFailed),
             (Undoing, Event::UndoDecided { decision, .. }) => match decision {

@@ -449,3 +449,41 @@ fn a_step_running_when_a_rolling_back_runner_died_is_decided_done_or_fail_never_
     assert_eq!(lines(&t.path("undo.log")), ["slow", "a"], "done: it is undone, before a");
     assert_eq!(count(&t.path("started.log"), "slow"), 1, "never run again");
 }
+
+/// The `manual` rollback of `a_manual_rollback_pauses…`, answered from another shell.
+const MANUAL: &str = r#"
+  on_failure rollback
+  step a { duration 1s; run "true"; rollback run "echo a >> undo.log" }
+  step dns { needs a; duration 1s; run "true"; rollback manual "Point the record back at the primary" }
+  step boom { needs dns; duration 1s; run "exit 1"; idempotent }"#;
+
+#[test]
+fn a_manual_rollback_is_answered_with_approve_while_paused_or_while_the_runner_waits() {
+    // Paused: `approve` records the answer, the run stays paused, `resume` goes on.
+    let t = Test::new().file("m.drbook", &runbook("manual", MANUAL));
+    drb(&t, &["run", "m.drbook", "--run-id", "p"]).expect_status(3);
+    let out = drb(&t, &["approve", "p", "dns", "--as", "bob"]);
+    out.expect_status(0);
+    assert!(out.stdout.contains("marked the rollback of `dns` done"), "{}", out.stdout);
+    assert_eq!(status_json(&t, "p")["status"], "paused");
+    drb(&t, &["resume", "p"]).expect_status(4);
+    assert_eq!(lines(&t.path("undo.log")), ["a"]);
+
+    // `--wait`: the runner holds at the manual rollback until `deny` says it failed.
+    let t = Test::new().file("m.drbook", &runbook("manual", MANUAL));
+    let mut live = drb_spawn(&t, &["run", "m.drbook", "--run-id", "w", "--wait"]);
+    let start = Instant::now();
+    while state_of(&t, "w", "dns") != "undoing" {
+        assert!(!live.exited(), "the runner ended before the manual rollback");
+        assert!(start.elapsed() < Duration::from_secs(20), "no manual rollback");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!live.exited(), "with --wait the runner holds");
+    drb(&t, &["deny", "w", "dns", "--as", "bob", "--reason", "the DNS console is down"])
+        .expect_status(0);
+    let out = live.wait();
+    out.expect_status(5).expect_stderr("the DNS console is down");
+    assert_eq!(state_of(&t, "w", "dns"), "undo_failed");
+    assert!(!t.path("undo.log").exists(), "`a` waits for `dns`, whose rollback failed");
+}

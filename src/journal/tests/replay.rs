@@ -143,7 +143,13 @@ fn run_status_follows_pauses_interruptions_and_resumes() {
     let status = |rest| replay(&journal(steps, rest)).expect("valid").status;
     assert_eq!(status(vec![]), RunStatus::Running);
     assert_eq!(status(vec![wait("a"), paused()]), RunStatus::Paused);
-    assert_eq!(status(vec![wait("a"), paused(), decide("a", Decision::Done)]), RunStatus::Running);
+    // A person's answer given from another shell leaves a paused run paused until a runner
+    // resumes it.
+    assert_eq!(status(vec![wait("a"), paused(), decide("a", Decision::Done)]), RunStatus::Paused);
+    assert_eq!(
+        status(vec![wait("a"), paused(), resumed(), decide("a", Decision::Done)]),
+        RunStatus::Running
+    );
     assert_eq!(status(vec![run_interrupted()]), RunStatus::Interrupted);
     assert_eq!(status(vec![run_interrupted(), resumed()]), RunStatus::Running);
     assert_eq!(status(vec![run_interrupted(), start("b", 1)]), RunStatus::Running);
