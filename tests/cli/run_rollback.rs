@@ -473,7 +473,14 @@ fn a_manual_rollback_is_answered_with_approve_while_paused_or_while_the_runner_w
     let t = Test::new().file("m.drbook", &runbook("manual", MANUAL));
     let mut live = drb_spawn(&t, &["run", "m.drbook", "--run-id", "w", "--wait"]);
     let start = Instant::now();
-    while state_of(&t, "w", "dns") != "undoing" {
+    let undoing = |t: &Test| {
+        let out = drb(t, &["status", "w", "--format", "json"]);
+        out.status == 0
+            && crate::json(&out)["steps"]
+                .as_array()
+                .is_some_and(|ss| ss.iter().any(|s| s["id"] == "dns" && s["state"] == "undoing"))
+    };
+    while !undoing(&t) {
         assert!(!live.exited(), "the runner ended before the manual rollback");
         assert!(start.elapsed() < Duration::from_secs(20), "no manual rollback");
         std::thread::sleep(Duration::from_millis(20));
