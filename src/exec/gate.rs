@@ -155,6 +155,7 @@ pub(super) async fn pass(
                                 (by, r)
                             }
                         };
+                        let req = req.scrubbed(|t| ctx.job.secrets.scrub(t));
                         let said = inbox::apply(&mut **lock(&ctx.journal), &req, How::Prompt, &clock::now());
                         if let Err(why) = &said {
                             refusal = Some(why.clone());

@@ -557,9 +557,10 @@ pub(super) fn read_inbox(ctx: &Ctx) -> bool {
     let Some(dir) = &ctx.job.run_dir else { return false };
     let requests = inbox::pending(dir);
     for (path, req) in &requests {
+        let masked = req.clone().scrubbed(|t| ctx.job.secrets.scrub(t));
         let said = {
             let mut j = lock(&ctx.journal);
-            inbox::apply(&mut **j, req, crate::journal::How::Cli, &clock::now())
+            inbox::apply(&mut **j, &masked, crate::journal::How::Cli, &clock::now())
         };
         let reply = match &said {
             Ok(m) => inbox::Reply { ok: true, message: m.clone() },

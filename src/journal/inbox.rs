@@ -45,6 +45,18 @@ pub struct Reply {
 }
 
 impl Request {
+    /// The request with `scrub` applied to its free text (comment, reason): a person may
+    /// paste a secret into a comment; the runner, which knows the secrets, masks them.
+    pub fn scrubbed(mut self, scrub: impl Fn(&str) -> String) -> Request {
+        self.ask = match self.ask {
+            Ask::Approve { role, comment } => {
+                Ask::Approve { role, comment: comment.map(|c| scrub(&c)) }
+            }
+            Ask::Deny { reason } => Ask::Deny { reason: scrub(&reason) },
+        };
+        self
+    }
+
     /// A request with a fresh id.
     pub fn new(step: &str, by: &str, ask: Ask) -> Request {
         let nanos = std::time::SystemTime::now()

@@ -544,3 +544,17 @@ fn approve_flag_naming_an_unknown_step_is_reported() {
     out.expect_status(2).expect_stderr("did you mean `promote`?");
     assert!(!t.path("side").exists() && run_ids(&t).is_empty(), "nothing ran");
 }
+
+#[test]
+fn a_secret_pasted_into_an_approval_comment_is_masked_by_the_runner() {
+    let body = format!("  secret tok = env(\"TOK\")\n{}", promote(""));
+    let t = Test::new().file("s.drbook", &with_roles("pasted", &body)).env("TOK", "hunter2-tok");
+    let mut live = drb_spawn(&t, &["run", "s.drbook", "--run-id", "s", "--wait"]);
+    wait_until_waiting(&t, "s", "promote", &mut live, Duration::from_secs(10));
+    approve(&t, "s", "promote", "alice", &["--comment", "token is hunter2-tok"]).expect_status(0);
+    approve(&t, "s", "promote", "carol", &[]).expect_status(0);
+    live.wait().expect_status(0);
+    let text = std::fs::read_to_string(crate::runkit::journal_path(&t, "s")).expect("journal");
+    assert!(!text.contains("hunter2-tok"), "the secret reached the journal");
+    assert!(text.contains("token is <secret:tok>"), "the comment is kept, masked");
+}
