@@ -139,56 +139,29 @@ pub fn withdraw(req_path: &Path) -> bool {
     fs::remove_file(req_path).is_ok()
 }
 
-/// Answers a waiting manual rollback: `approve` says it was done, `deny` that it failed.
-fn manual_undo(sink: &mut dyn Sink, req: &Request, at: &str) -> Result<String, String> {
-    let (decision, reason, said) = match &req.ask {
-        Ask::Approve { comment, .. } => (
-            Decision::Done,
-            comment.clone(),
-            format!("{} marked the rollback of `{}` done", req.by, req.step),
-        ),
-        Ask::Deny { reason } => {
-            if reason.trim().is_empty() {
-                return Err("marking a rollback failed needs a reason (--reason TEXT)".into());
-            }
-            let said = format!("{} marked the rollback of `{}` failed", req.by, req.step);
-            (Decision::Fail, Some(reason.clone()), said)
-        }
+/// Answers a person-answered wait: a manual step (`rollback` false) or a manual rollback
+/// (`rollback` true). `approve` says it was done, `deny` that it failed, with the reason.
+fn manual(sink: &mut dyn Sink, req: &Request, at: &str, rollback: bool) -> Result<String, String> {
+    let what = if rollback {
+        format!("the rollback of `{}`", req.step)
+    } else {
+        format!("`{}`", req.step)
     };
-    let e = Event::UndoDecided {
-        step: req.step.clone(),
-        decision,
-        by: req.by.clone(),
-        at: at.to_string(),
-        reason,
+    let (decision, reason, word) = match &req.ask {
+        Ask::Approve { comment, .. } => (Decision::Done, comment.clone(), "done"),
+        Ask::Deny { reason } if reason.trim().is_empty() => {
+            return Err(format!("marking {what} failed needs a reason (--reason TEXT)"));
+        }
+        Ask::Deny { reason } => (Decision::Fail, Some(reason.clone()), "failed"),
+    };
+    let (step, by, at) = (req.step.clone(), req.by.clone(), at.to_string());
+    let e = if rollback {
+        Event::UndoDecided { step, decision, by, at, reason }
+    } else {
+        Event::StepDecided { step, decision, by, at, reason }
     };
     sink.append(&e).map_err(|e| format!("could not record it: {e}"))?;
-    Ok(said)
-}
-
-/// Answers a waiting manual step: `approve` marks it done, `deny` failed (with the reason).
-fn manual(sink: &mut dyn Sink, req: &Request, at: &str) -> Result<String, String> {
-    let (decision, reason, said) = match &req.ask {
-        Ask::Approve { comment, .. } => {
-            (Decision::Done, comment.clone(), format!("{} marked `{}` done", req.by, req.step))
-        }
-        Ask::Deny { reason } => {
-            if reason.trim().is_empty() {
-                return Err("marking a step failed needs a reason (--reason TEXT)".into());
-            }
-            let said = format!("{} marked `{}` failed", req.by, req.step);
-            (Decision::Fail, Some(reason.clone()), said)
-        }
-    };
-    let e = Event::StepDecided {
-        step: req.step.clone(),
-        decision,
-        by: req.by.clone(),
-        at: at.to_string(),
-        reason,
-    };
-    sink.append(&e).map_err(|e| format!("could not record it: {e}"))?;
-    Ok(said)
+    Ok(format!("{} marked {what} {word}", req.by))
 }
 
 /// Judges a request against the run as its journal stands and, if it is allowed, records it
@@ -211,7 +184,7 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
         }
     }
     if rec.state == StepState::Undoing && rec.undo.as_ref().is_some_and(|u| u.waiting) {
-        return manual_undo(sink, req, at);
+        return manual(sink, req, at, true);
     }
     if st.rollback.is_some() {
         return Err(format!("run `{}` is rolling back: its gates are closed", st.run_id));
@@ -219,7 +192,7 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
     let gate = match (&rec.gate, rec.state) {
         (Some(g), StepState::Waiting) if !rec.gate_satisfied() => g.clone(),
         // Waiting for a person to do its manual action: answered done or failed.
-        (_, StepState::Waiting) if rec.manual_waiting => return manual(sink, req, at),
+        (_, StepState::Waiting) if rec.manual_waiting => return manual(sink, req, at, false),
         (Some(_), StepState::Waiting) => {
             return Err(format!(
                 "step `{step}` is already fully approved; it starts when the run goes on"
