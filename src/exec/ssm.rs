@@ -101,10 +101,15 @@ impl Aws {
             loader = loader.region(aws_config::Region::new(r.clone()));
         }
         let conf = loader.load().await;
-        if conf.region().is_none() {
+        let Some(region) = conf.region() else {
             return Err(
                 "no AWS region: set AWS_REGION, a region in the profile, or --aws-region".into()
             );
+        };
+        let name = region.as_ref();
+        let label = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+        if name.is_empty() || !name.chars().all(label) {
+            return Err(format!("`{name}` is not an AWS region name (like us-west-2)"));
         }
         let Some(creds) = conf.credentials_provider() else {
             return Err("no AWS credentials provider is configured".into());

@@ -238,3 +238,21 @@ fn status_and_approve_leave_a_missing_state_dir_alone() {
     drb(&t, &["approve", "nope", "step", "--as", "alice"]).expect_status(2);
     assert!(!t.path(STATE).exists(), "reading never creates the state dir");
 }
+
+#[test]
+fn a_malformed_aws_region_is_refused_before_anything_runs() {
+    let rb = runbook(
+        "region",
+        r#"
+  step first { duration 1s; run "echo first >> log"; idempotent }
+  step put   { needs first; duration 1s; ssm put "/dr/active" = "us-west-2"; idempotent }"#,
+    );
+    let t = crate::ssmd::aws_isolated(Test::new().file("r.drbook", &rb))
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test");
+    let out = drb(&t, &["run", "r.drbook", "--aws-region", "bad region!"]);
+    out.expect_status(2)
+        .expect_stderr("is not an AWS region name")
+        .expect_stderr("nothing was run");
+    assert!(!t.path("log").exists());
+}
