@@ -84,17 +84,8 @@ pub(super) fn settle_steps(
                 undecided_undo.push(step.id.clone());
                 continue;
             };
-            let e = Event::UndoDecided {
-                step: step.id.clone(),
-                decision,
-                by: user.to_string(),
-                at: clock::now(),
-                reason: None,
-            };
-            if let Err(e) = handle.append(&e) {
-                eprint(&format!("error: {e}"));
-                return Err(Outcome::Invalid);
-            }
+            let (step, by, at) = (step.id.clone(), user.to_string(), clock::now());
+            record(handle, Event::UndoDecided { step, decision, by, at, reason: None })?;
             continue;
         }
         match rec.state {
@@ -117,10 +108,9 @@ pub(super) fn settle_steps(
         if let Some((pid, pgid, start)) = rec.process {
             settle_leftover(&step.id, pid, pgid, start);
         }
-        // Once the run rolls back nothing runs again, idempotent or not: a person says
-        // whether it finished (and so is undone) or not.
-        // A step whose SSM command or automation is known re-attaches to it: nothing is sent
-        // twice, so no person needs to decide.
+        // An idempotent step runs again; one whose SSM command or automation is known
+        // re-attaches to it (nothing is sent twice). Once the run rolls back nothing runs
+        // again, idempotent or not: a person says whether it finished (and so is undone).
         let reattach = rec.remote.is_some();
         if !rolling
             && (step.idempotent || reattach)
@@ -135,17 +125,8 @@ pub(super) fn settle_steps(
             undecided.push(step.id.clone());
             continue;
         };
-        let e = Event::StepDecided {
-            step: step.id.clone(),
-            decision,
-            by: user.to_string(),
-            at: clock::now(),
-            reason: None,
-        };
-        if let Err(e) = handle.append(&e) {
-            eprint(&format!("error: {e}"));
-            return Err(Outcome::Invalid);
-        }
+        let (id, by, at) = (step.id.clone(), user.to_string(), clock::now());
+        record(handle, Event::StepDecided { step: id, decision, by, at, reason: None })?;
         if decision == Decision::Fail {
             keep_failed.push(i);
         }
@@ -241,4 +222,12 @@ step `{step}` was running when the runner stopped; it may have had effects."
             _ => {}
         }
     }
+}
+
+/// Appends a person's decision; a journal that refuses it ends the command (exit 2).
+fn record(handle: &mut RunHandle, e: Event) -> Result<(), Outcome> {
+    handle.append(&e).map_err(|err| {
+        eprint(&format!("error: {err}"));
+        Outcome::Invalid
+    })
 }
