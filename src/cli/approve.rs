@@ -8,9 +8,9 @@
 //! same rule judges it and the record is durable before "approved" is printed.
 
 use super::Outcome;
-use crate::exec::clock;
 use crate::journal::inbox::{self, Ask, Reply, Request};
 use crate::journal::{How, JournalError, MemoryJournal, Store};
+use crate::model::time as clock;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -9,8 +9,9 @@
 use super::args::RunFlags;
 use super::runs::{eprint, interactive, Loaded};
 use super::Outcome;
-use crate::exec::{clock, shell};
+use crate::exec as shell;
 use crate::journal::{Decision, Event, RunHandle, RunState, StepState};
+use crate::model::time as clock;
 use std::collections::BTreeMap;
 
 /// Once a run rolls back nothing runs again: `--interrupted STEP=retry` is refused (before

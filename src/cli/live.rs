@@ -3,7 +3,7 @@
 //! warnings scroll above the bars. Without a terminal, [`super::progress::Lines`] is used.
 
 use super::progress::Lines;
-use crate::exec::run::{Note, Observer};
+use crate::exec::{Note, Observer};
 use crate::model::fmt_duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
@@ -47,7 +47,7 @@ impl Live {
 
     fn refresh(&self, projected_ms: Option<u64>) {
         let elapsed =
-            u64::try_from(crate::exec::clock::now_ms() - self.clock_start_ms).unwrap_or(0);
+            u64::try_from(crate::model::time::now_ms() - self.clock_start_ms).unwrap_or(0);
         let done = *self.done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         self.budget.set_position(elapsed.min(self.budget.length().unwrap_or(1)));
         let budget =

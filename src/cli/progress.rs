@@ -1,8 +1,8 @@
 //! What a person or a log sees while a run goes: one line per event, timestamped (text), or
 //! one JSON object per line (`--log-format json`), and the terminal prompt for manual steps.
 
-use crate::exec::run::{Note, Observer};
-use crate::exec::shell::Stream;
+use crate::exec::Stream;
+use crate::exec::{Note, Observer};
 use crate::model::fmt_duration;
 use std::io::Write;
 use std::sync::Mutex;
@@ -30,7 +30,7 @@ impl Lines {
 }
 
 fn hms() -> String {
-    let now = crate::exec::clock::now();
+    let now = crate::model::time::now();
     now.get(11..19).unwrap_or("").to_string()
 }
 
@@ -276,24 +276,24 @@ impl Observer for Tee {
         match &n {
             Note::Output { step, stream, line } => {
                 let mark = if *stream == Stream::Stderr { "!" } else { "|" };
-                self.keep(step, &format!("{} {mark} {line}", crate::exec::clock::now()));
+                self.keep(step, &format!("{} {mark} {line}", crate::model::time::now()));
             }
             Note::StepStarted { step, attempt, .. } => {
-                self.keep(step, &format!("{} == attempt {attempt}", crate::exec::clock::now()));
+                self.keep(step, &format!("{} == attempt {attempt}", crate::model::time::now()));
             }
             Note::StepFailed { step, attempt, error, .. } => {
                 self.keep(
                     step,
-                    &format!("{} == attempt {attempt} failed: {error}", crate::exec::clock::now()),
+                    &format!("{} == attempt {attempt} failed: {error}", crate::model::time::now()),
                 );
             }
             Note::UndoStarted { step } => {
-                self.keep(step, &format!("{} == rollback", crate::exec::clock::now()));
+                self.keep(step, &format!("{} == rollback", crate::model::time::now()));
             }
             Note::UndoFailed { step, error } => {
                 self.keep(
                     step,
-                    &format!("{} == rollback failed: {error}", crate::exec::clock::now()),
+                    &format!("{} == rollback failed: {error}", crate::model::time::now()),
                 );
             }
             _ => {}

@@ -6,7 +6,7 @@
 //! nothing typed later goes to a question that no longer stands. While a prompt is open the
 //! live view is hidden.
 
-use crate::exec::run::{ApprovalAnswer, ApprovalAsk, Person};
+use crate::exec::{ApprovalAnswer, ApprovalAsk, Person};
 use crate::model::fmt_duration;
 use std::io::Write;
 use std::os::fd::AsFd;

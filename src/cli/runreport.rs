@@ -4,8 +4,8 @@
 //! back, why and each step's rollback (undone, undo failed, not undone), in the order they
 //! happened.
 
-use crate::exec::clock;
 use crate::journal::{RunState, RunStatus, StepState};
+use crate::model::time as clock;
 use crate::model::{fmt_duration, Runbook};
 use serde::Serialize;
 use std::path::Path;

@@ -9,14 +9,15 @@ use super::prompt::{self, Terminal};
 use super::runreport;
 use super::Outcome;
 use crate::check::Options;
-use crate::exec::remote::AwsOptions;
-use crate::exec::run::{execute, Finish, Job, Person};
-use crate::exec::secrets::Secrets;
-use crate::exec::ssm::Aws;
-use crate::exec::{clock, simulate};
+use crate::exec::simulate;
+use crate::exec::Aws;
+use crate::exec::AwsOptions;
+use crate::exec::Secrets;
+use crate::exec::{execute, Finish, Job, Person};
 use crate::journal::{
     self, Decision, Event, JournalError, RunState, RunStatus, Sink, StepState, Store,
 };
+use crate::model::time as clock;
 use crate::model::{fmt_duration, Action, Runbook};
 use crate::plan::PlanAction;
 use std::collections::BTreeMap;
@@ -364,7 +365,7 @@ pub(super) fn drive(
     if flags.log_format == LogFormat::Json {
         super::progress::init_json();
     }
-    let observer: Arc<dyn crate::exec::run::Observer> = match &live {
+    let observer: Arc<dyn crate::exec::Observer> = match &live {
         Some(v) => v.clone(),
         None => Arc::new(Lines::new(flags.log_format == LogFormat::Json)),
     };
@@ -435,7 +436,7 @@ pub(super) fn drive(
 }
 
 fn dry(l: &Loaded, parallel: usize) -> Outcome {
-    let slots = simulate::simulate(&l.rb, &l.dag, parallel);
+    let slots = simulate(&l.rb, &l.dag, parallel);
     // What `http`, `notify` and `ssm` steps would send, as the plan shows it: params filled
     // in, secrets as `<secret:NAME>` (a dry run never resolves them).
     let plan = crate::plan::build(&l.rb, &l.dag, &l.values, Vec::new());

@@ -15,8 +15,8 @@ use super::runs::{
     store, Loaded,
 };
 use super::Outcome;
-use crate::exec::clock;
 use crate::journal::{Event, RunState, RunStatus, StepState};
+use crate::model::time as clock;
 use std::path::{Path, PathBuf};
 
 /// What the person asked for besides the run flags.

@@ -7,11 +7,11 @@
 //! the step's own duration starts only when its action does. Without a terminal (and without
 //! `--wait`) the step is left `waiting` and the run pauses once nothing else can run.
 
-use super::clock;
 use super::run::{lock, ApprovalAnswer, ApprovalAsk, Ctx, Note};
 use super::values::Values;
 use crate::journal::inbox::{self, Ask, Request};
 use crate::journal::{Event, How, JournalError, StepRecord, StepState};
+use crate::model::time as clock;
 use crate::model::{fmt_duration, Action, Approval};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

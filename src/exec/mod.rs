@@ -9,21 +9,31 @@
 //! begins, and each step's `undo_started` before its rollback action. A rollback action is
 //! never run twice: one interrupted mid-flight stays `undoing` until a person decides `done`
 //! or `fail` on `resume` (see `undo.rs`).
+//!
+//! This file is the front door: the rest of the program uses only what it re-exports.
 
 mod action;
-pub mod clock;
 mod gate;
 mod http;
-pub mod remote;
-pub mod remote_action;
-pub mod run;
-pub mod secrets;
-pub mod shell;
-pub mod simulate;
+mod remote;
+mod remote_action;
+mod run;
+mod secrets;
+mod shell;
+mod simulate;
 #[cfg(feature = "aws")]
-pub mod ssm;
+mod ssm;
 #[cfg(not(feature = "aws"))]
 #[path = "ssm_off.rs"]
-pub mod ssm;
+mod ssm;
 mod undo;
-pub mod values;
+mod values;
+
+pub use remote::AwsOptions;
+pub use run::{
+    backoff, execute, ApprovalAnswer, ApprovalAsk, ExecError, Finish, Job, Note, Observer, Person,
+};
+pub use secrets::Secrets;
+pub use shell::{group_members, signal_group, still_running, Stream, GRACE};
+pub use simulate::{simulate, Slot};
+pub use ssm::Aws;

@@ -10,12 +10,12 @@
 //! where the journal says, a rolling-back one included.
 
 use super::action::{shell_action, wait_action, Attempt};
-use super::clock;
 use super::secrets::Secrets;
 use super::shell::{Spawned, Stream};
 use super::values::{self, Values};
 use crate::graph::Dag;
 use crate::journal::{Event, JournalError, Outcome, Sink, StepState};
+use crate::model::time as clock;
 use crate::model::{Action, FailurePolicy, Millis, ParamValue, Runbook};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

@@ -18,11 +18,11 @@
 //! action never runs twice — but waits for a person to say `done` or `fail` on `resume`.
 
 use super::action::{shell_action, wait_action, Attempt};
-use super::clock;
 use super::run::{append, capture_of, lock, read_inbox, Ctx, ExecError, Finish, Note, Signals};
 use super::values::Values;
 use crate::journal::inbox::{self, Ask, Request};
 use crate::journal::{Event, How, JournalError, Outcome, StepState};
+use crate::model::time as clock;
 use crate::model::Action;
 use std::sync::Arc;
 use std::time::Instant;

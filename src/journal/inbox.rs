@@ -206,8 +206,8 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
         }
     };
     if let Some(t) = gate.timeout_ms {
-        let deadline = crate::exec::clock::parse(&gate.requested_at).map(|s| s + t as i64);
-        if deadline.is_some_and(|d| crate::exec::clock::parse(at).is_some_and(|now| now >= d)) {
+        let deadline = crate::model::time::parse(&gate.requested_at).map(|s| s + t as i64);
+        if deadline.is_some_and(|d| crate::model::time::parse(at).is_some_and(|now| now >= d)) {
             return Err(format!(
                 "the approval of `{step}` timed out ({} after it was requested at {}); the step fails when the run goes on",
                 crate::model::fmt_duration(t),

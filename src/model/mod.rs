@@ -7,6 +7,7 @@
 //! in typed positions (`retry ${attempts}`) were resolved by the checker.
 
 mod text;
+pub mod time;
 
 pub use crate::syntax::ast::BinOp;
 pub use text::{shell_word, Part, Text};

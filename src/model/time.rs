@@ -1,7 +1,7 @@
-//! Wall-clock time for journals and reports: RFC 3339 UTC with milliseconds, and the parser
+//! Wall-clock time for journals, reports and the executor: RFC 3339 UTC with milliseconds, and the parser
 //! for `--since` (RFC 3339 with `Z` or an offset). Milliseconds since the Unix epoch inside.
 
-use crate::model::Date;
+use super::Date;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch, now.
