@@ -1,21 +1,22 @@
 //! Approval gates at run time: a gated step asks for its approvals (journaled), takes them
 //! from the runner's terminal, from `--approve`, or from `drbook approve` in another shell
-//! (the scheduler's inbox poller journals those and ticks [`Ctx::tick`]), and opens once every
-//! role has one. A denial or the gate's `timeout` fails the step.
+//! (through the person loop, `person.rs`), and opens once every role has one. A denial or the
+//! gate's `timeout` fails the step.
 //!
 //! While a step waits here other branches keep running: the wait is a task of its own, and
 //! the step's own duration starts only when its action does. Without a terminal (and without
 //! `--wait`) the step is left `waiting` and the run pauses once nothing else can run.
 
-use super::run::{lock, ApprovalAnswer, ApprovalAsk, Ctx, Note};
+use super::ctx::Ctx;
+use super::person::{self, ApprovalAnswer, ApprovalAsk, Person, Prompt, Question, Waited};
 use super::values::Values;
-use crate::journal::inbox::{self, Ask, Request};
+use super::Note;
+use crate::journal::inbox::{Ask, Request};
 use crate::journal::{Event, How, JournalError, StepRecord, StepState};
 use crate::model::time as clock;
 use crate::model::{fmt_duration, Action, Approval};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// How the gate ended for this session.
 pub(super) enum Gated {
@@ -30,7 +31,7 @@ pub(super) enum Gated {
 }
 
 fn record(ctx: &Ctx, id: &str) -> StepRecord {
-    lock(&ctx.journal).state().step(id).cloned().unwrap_or_default()
+    ctx.state(|s| s.step(id).cloned().unwrap_or_default())
 }
 
 /// Waits at step `i`'s gate.
@@ -62,144 +63,93 @@ pub(super) async fn pass(
             members,
             timeout_ms: approval.timeout,
         };
-        if !super::run::append_forward(&ctx.journal, e)? {
+        if !ctx.record_forward(&[e])? {
             return Ok(Gated::Halted);
         }
     }
     if ctx.job.approve.iter().any(|s| s == id) {
         let req = Request::new(id, &ctx.job.user, Ask::Approve { role: None, comment: None });
-        let said = inbox::apply(&mut **lock(&ctx.journal), &req, How::Flag, &clock::now());
-        note_answer(ctx, id, &ctx.job.user, said);
+        let _ = ctx.answer(req, How::Flag);
     }
-    let mut tick = ctx.tick.clone();
-    let mut stop = ctx.stop.clone();
-    let mut halt = ctx.winding_down.clone();
-    let mut shown: Option<usize> = None;
-    let mut refusal: Option<String> = None;
-    let mut person_gone = false;
-    let mut prompt: Option<Prompt> = None;
-    loop {
+    let mut q = Gate { i, vals, shown: None, refusal: None };
+    Ok(match person::ask(ctx, &mut q).await? {
+        Waited::Done(Ok(())) => Gated::Open,
+        Waited::Done(Err(e)) => Gated::Failed(e),
+        Waited::Waiting => Gated::Waiting,
+    })
+}
+
+/// The gate as a question for people: settled once every role approved (`Ok`) or the step
+/// failed (denied, timed out: `Err`).
+struct Gate<'v, 'a> {
+    i: usize,
+    vals: &'v Values<'a>,
+    /// How many approvals the last "awaiting approval" note showed.
+    shown: Option<usize>,
+    refusal: Option<String>,
+}
+
+impl Question for Gate<'_, '_> {
+    type Done = Result<(), String>;
+
+    fn settled(&mut self, ctx: &Ctx) -> Result<Option<Self::Done>, JournalError> {
+        let id = &ctx.job.rb.steps[self.i].id;
         let rec = record(ctx, id);
-        let (Some(gate), StepState::Waiting) = (rec.gate.clone(), rec.state) else {
-            close(&mut prompt);
-            if rec.state == StepState::Failed {
-                let error = rec.error.unwrap_or_else(|| "approval denied".into());
-                return Ok(failed(ctx, id, rec.attempts, error));
-            }
-            return Ok(Gated::Open);
-        };
-        if rec.gate_satisfied() {
-            close(&mut prompt);
-            return Ok(Gated::Open);
+        if rec.state == StepState::Failed {
+            return Ok(Some(Err(rec.error.unwrap_or_else(|| "approval denied".into()))));
         }
-        if shown != Some(rec.approvals.len()) {
-            shown = Some(rec.approvals.len());
-            ctx.observer.note(Note::AwaitingApproval {
-                step: id.to_string(),
+        if rec.state != StepState::Waiting || rec.gate.is_none() || rec.gate_satisfied() {
+            return Ok(Some(Ok(())));
+        }
+        if self.shown != Some(rec.approvals.len()) {
+            self.shown = Some(rec.approvals.len());
+            ctx.say(Note::AwaitingApproval {
+                step: id.clone(),
                 missing: rec.missing_roles().iter().map(|r| r.to_string()).collect(),
                 approved: rec.approvals.iter().map(|a| (a.role.clone(), a.by.clone())).collect(),
             });
         }
-        let deadline =
-            gate.timeout_ms.and_then(|t| clock::parse(&gate.requested_at).map(|s| s + t as i64));
-        let now = clock::now_ms();
-        if deadline.is_some_and(|d| now >= d) {
-            close(&mut prompt);
-            // Judged again under the journal's lock: an answer may have come in meanwhile.
-            let mut j = lock(&ctx.journal);
-            let still = j.state().step(id).is_some_and(|r| {
+        Ok(None)
+    }
+
+    fn version(&self, ctx: &Ctx) -> usize {
+        record(ctx, &ctx.job.rb.steps[self.i].id).approvals.len()
+    }
+
+    fn deadline(&self, ctx: &Ctx) -> Option<i64> {
+        let gate = record(ctx, &ctx.job.rb.steps[self.i].id).gate?;
+        let t = gate.timeout_ms?;
+        clock::parse(&gate.requested_at).map(|s| s + t as i64)
+    }
+
+    fn timed_out(&mut self, ctx: &Ctx) -> Result<Option<Self::Done>, JournalError> {
+        let id = ctx.job.rb.steps[self.i].id.clone();
+        let e = Event::ApprovalTimedOut { step: id.clone(), at: clock::now() };
+        let still = |s: &crate::journal::RunState| {
+            s.step(&id).is_some_and(|r| {
                 r.state == StepState::Waiting && r.gate.is_some() && !r.gate_satisfied()
-            });
-            if !still {
-                continue;
-            }
-            j.append(&Event::ApprovalTimedOut { step: id.to_string(), at: clock::now() })?;
-            drop(j);
-            return Ok(failed(ctx, id, rec.attempts, "approval timed out".into()));
-        }
-        if *ctx.stop.borrow() || *ctx.winding_down.borrow() {
-            close(&mut prompt);
-            return Ok(Gated::Waiting);
-        }
-        let person = ctx.person.clone().filter(|_| !person_gone);
-        if person.is_none() && !ctx.job.wait {
-            return Ok(Gated::Waiting);
-        }
-        if prompt.as_ref().is_some_and(|p| p.approvals != rec.approvals.len()) {
-            close(&mut prompt);
-        }
-        if let (Some(person), None) = (person, &prompt) {
-            let ask = ask(ctx, i, &rec, vals, refusal.take());
-            let cancel = Arc::new(AtomicBool::new(false));
-            let c = cancel.clone();
-            let task = tokio::task::spawn_blocking(move || person.approve(&ask, &c));
-            prompt = Some(Prompt { task, cancel, approvals: rec.approvals.len() });
-        }
-        let wait = deadline.map_or(1000, |d| (d - now).clamp(1, 1000) as u64);
-        tokio::select! {
-            _ = tick.changed() => {}
-            () = tokio::time::sleep(Duration::from_millis(wait)) => {}
-            _ = stop.wait_for(|s| *s) => {}
-            _ = halt.wait_for(|s| *s) => {}
-            answer = async { match prompt.as_mut() { Some(p) => (&mut p.task).await, None => std::future::pending().await } } => {
-                prompt = None;
-                match answer.ok().flatten() {
-                    Some(a) => {
-                        let (by, req) = match a {
-                            ApprovalAnswer::Approve { by, role, comment } => {
-                                let r = Request::new(id, &by, Ask::Approve { role, comment });
-                                (by, r)
-                            }
-                            ApprovalAnswer::Deny { by, reason } => {
-                                let r = Request::new(id, &by, Ask::Deny { reason });
-                                (by, r)
-                            }
-                        };
-                        let req = req.scrubbed(|t| ctx.job.secrets.scrub(t));
-                        let said = inbox::apply(&mut **lock(&ctx.journal), &req, How::Prompt, &clock::now());
-                        if let Err(why) = &said {
-                            refusal = Some(why.clone());
-                        }
-                        note_answer(ctx, id, &by, said);
-                    }
-                    // End of input: nobody is at the terminal any more.
-                    None => person_gone = true,
+            })
+        };
+        Ok(ctx.record_if(e, still)?.then(|| Err("approval timed out".to_string())))
+    }
+
+    fn prompt(&mut self, ctx: &Ctx, person: Arc<dyn Person>, cancel: Arc<AtomicBool>) -> Prompt {
+        let id = ctx.job.rb.steps[self.i].id.clone();
+        let ask = ask(ctx, self.i, &record(ctx, &id), self.vals, self.refusal.take());
+        Box::new(move || {
+            let req = match person.approve(&ask, &cancel)? {
+                ApprovalAnswer::Approve { by, role, comment } => {
+                    Request::new(&id, &by, Ask::Approve { role, comment })
                 }
-            }
-        }
+                ApprovalAnswer::Deny { by, reason } => Request::new(&id, &by, Ask::Deny { reason }),
+            };
+            Some(req)
+        })
     }
-}
 
-fn failed(ctx: &Ctx, id: &str, attempt: u32, error: String) -> Gated {
-    ctx.observer.note(Note::StepFailed {
-        step: id.to_string(),
-        attempt,
-        error: error.clone(),
-        retry_in_ms: None,
-    });
-    Gated::Failed(error)
-}
-
-/// A prompt open on the terminal, answered on a blocking thread.
-struct Prompt {
-    task: tokio::task::JoinHandle<Option<ApprovalAnswer>>,
-    cancel: Arc<AtomicBool>,
-    /// How many approvals the prompt showed: it is reopened when that changes.
-    approvals: usize,
-}
-
-fn close(prompt: &mut Option<Prompt>) {
-    if let Some(p) = prompt.take() {
-        p.cancel.store(true, Ordering::SeqCst);
+    fn refused(&mut self, reason: String) {
+        self.refusal = Some(reason);
     }
-}
-
-fn note_answer(ctx: &Ctx, step: &str, by: &str, said: Result<String, String>) {
-    let n = match said {
-        Ok(message) => Note::ApprovalRecorded { step: step.to_string(), message },
-        Err(reason) => Note::ApprovalRefused { step: step.to_string(), by: by.to_string(), reason },
-    };
-    ctx.observer.note(n);
 }
 
 /// What the prompt shows: the step, its owner and expected duration, the rendered action

@@ -1,39 +1,50 @@
 //! Exec: runs a checked runbook's DAG (LANGUAGE.md §8).
 //!
 //! Crash-safety contract: a step's start is written to the journal durably (fdatasync)
-//! before its action begins, and its end after the action ends. A crash between the two leaves
-//! the step `running` in the journal; `resume` re-runs it only if it is `idempotent`, and
-//! otherwise asks a person. A step interrupted mid-flight may have had effects.
+//! before its action begins, and its end before its dependents start or the run reports it. A
+//! `run` action's process is spawned blocked and released only once the record that lets
+//! `resume` find and stop it is durable, so no script runs that `resume` cannot see. A crash
+//! between start and end leaves the step `running` in the journal; `resume` re-runs it only if
+//! it is `idempotent`, and otherwise asks a person. A step interrupted mid-flight may have had
+//! effects.
 //!
 //! Rollback follows the same contract: `rollback_started` is durable before any rollback
 //! begins, and each step's `undo_started` before its rollback action. A rollback action is
 //! never run twice: one interrupted mid-flight stays `undoing` until a person decides `done`
-//! or `fail` on `resume` (see `undo.rs`).
+//! or `fail` on `resume`.
 //!
-//! This file is the front door: the rest of the program uses only what it re-exports.
+//! This file is the front door: the rest of the program uses only what it re-exports. Inside:
+//!
+//! - `scheduler` — the one loop, forward and undo; `board` — its pure state and readiness;
+//! - `step` — one forward step (when, gate, attempts, retries); `undo` — one step's rollback;
+//! - `gate` — approval gates; `person` — the one loop that waits for a person (gates, manual
+//!   steps, manual rollbacks) and the terminal port ([`Person`]);
+//! - `ctx` — the shared run context and the one `record` path (journal event, then its note);
+//! - `note` — the UI events ([`Note`]), derived from journal events, and the masking observer;
+//! - `action/` — every action behind one entry; `leftover` — processes a dead runner left;
+//! - `values`, `secrets` — what names mean at run time; `simulate` — the dry run's timeline.
 
 mod action;
+mod board;
+mod ctx;
 mod gate;
-mod http;
-mod remote;
-mod remote_action;
-mod run;
+mod job;
+mod note;
+mod person;
+mod scheduler;
 mod secrets;
-mod shell;
 mod simulate;
-#[cfg(feature = "aws")]
-mod ssm;
-#[cfg(not(feature = "aws"))]
-#[path = "ssm_off.rs"]
-mod ssm;
+mod step;
 mod undo;
 mod values;
 
-pub use remote::AwsOptions;
-pub use run::{
-    backoff, execute, ApprovalAnswer, ApprovalAsk, ExecError, Finish, Job, Note, Observer, Person,
-};
+pub use action::aws::Aws;
+pub use action::process::{group_members, signal_group, still_running, GRACE};
+pub use action::remote::AwsOptions;
+pub use action::{ActionEnv, Actions, Attempt, BoxFuture, Stream};
+pub use job::{ExecError, Finish, Job};
+pub use note::{Note, Observer};
+pub use person::{ApprovalAnswer, ApprovalAsk, Person};
+pub use scheduler::{backoff, execute, execute_with};
 pub use secrets::Secrets;
-pub use shell::{group_members, signal_group, still_running, Stream, GRACE};
 pub use simulate::{simulate, Slot};
-pub use ssm::Aws;

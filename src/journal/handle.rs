@@ -30,6 +30,17 @@ pub trait Sink {
     fn append_lazy(&mut self, e: &Event) -> Result<(), JournalError> {
         self.append(e)
     }
+    /// Several events, validated all before any is recorded, made durable together.
+    fn append_all(&mut self, events: &[Event]) -> Result<(), JournalError> {
+        let mut check = self.state().clone();
+        for e in events {
+            check.apply(check.records + 1, e)?;
+        }
+        for e in events {
+            self.append(e)?;
+        }
+        Ok(())
+    }
     /// The run as recorded so far.
     fn state(&self) -> &RunState;
 }
@@ -146,6 +157,10 @@ impl RunHandle {
 impl Sink for RunHandle {
     fn append(&mut self, e: &Event) -> Result<(), JournalError> {
         RunHandle::append(self, e)
+    }
+
+    fn append_all(&mut self, events: &[Event]) -> Result<(), JournalError> {
+        self.append_batch(events)
     }
 
     fn append_lazy(&mut self, e: &Event) -> Result<(), JournalError> {

@@ -22,12 +22,11 @@
 //!   store (on Linux the CA bundle that `SSL_CERT_FILE` / `SSL_CERT_DIR` or the distribution's
 //!   default point at). Without one, `http://` still works and `https://` fails saying why.
 
-use super::action::Attempt;
-use super::run::{Ctx, Note};
-use super::secrets::Secrets;
-use super::shell::{Stream, KEEP_STDOUT};
-use super::values::Values;
-use crate::model::{fmt_duration, Action, Millis, Text};
+use super::process::{Stream, KEEP_STDOUT};
+use super::{begin, ActionEnv, Attempt};
+use crate::exec::secrets::Secrets;
+use crate::exec::values::Values;
+use crate::model::{fmt_duration, Action, Text};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -44,7 +43,7 @@ const ANY_2XX: &[(u16, u16)] = &[(200, 299)];
 /// The run's HTTP client, built on first use (a run without `http` or `notify` never builds
 /// one). A failure to build is kept and reported by every attempt.
 #[derive(Default)]
-pub(super) struct Client(OnceLock<Result<Built, String>>);
+pub struct Client(OnceLock<Result<Built, String>>);
 
 struct Built {
     client: reqwest::Client,
@@ -113,15 +112,9 @@ struct Request {
     contains: Option<String>,
 }
 
-/// Performs an `http` or `notify` action; `None` for any other action.
-pub(super) async fn action(
-    ctx: &Ctx,
-    step: &str,
-    action: &Action,
-    timeout: Option<Millis>,
-    vals: &Values<'_>,
-) -> Option<Attempt> {
-    let secrets = &ctx.job.secrets;
+/// Performs an `http` or `notify` action.
+pub(super) async fn run(env: &ActionEnv<'_>, action: &Action) -> Attempt {
+    let (secrets, vals) = (env.secrets, env.vals);
     let request = match action {
         Action::Http { method, url, headers, body, status, body_contains } => {
             http_request(secrets, vals, method, url, headers, body.as_ref(), status).and_then(
@@ -133,12 +126,12 @@ pub(super) async fn action(
             )
         }
         Action::Notify { url, text } => notify_request(secrets, vals, url, text),
-        _ => return None,
+        other => Err(format!("`{}` is not an http action", other.kind())),
     };
-    Some(match request {
-        Ok(r) => send(ctx, step, r, timeout).await,
+    match request {
+        Ok(r) => send(env, r).await,
         Err(e) => Attempt::Failed(secrets.scrub(&e)),
-    })
+    }
 }
 
 fn http_request(
@@ -208,9 +201,9 @@ fn parse_url(secrets: &Secrets, raw: &str) -> Result<(reqwest::Url, String), Str
 }
 
 /// Sends the request, reads the body (bounded) and judges the answer.
-async fn send(ctx: &Ctx, step: &str, r: Request, timeout: Option<Millis>) -> Attempt {
-    let secrets = &ctx.job.secrets;
-    let client = match ctx.http.get(&r.url) {
+async fn send(env: &ActionEnv<'_>, r: Request) -> Attempt {
+    let (secrets, timeout) = (env.secrets, env.timeout);
+    let client = match env.http.get(&r.url) {
         Ok(c) => c,
         Err(e) => return Attempt::Failed(e),
     };
@@ -219,6 +212,9 @@ async fn send(ctx: &Ctx, step: &str, r: Request, timeout: Option<Millis>) -> Att
     let mut builder = client.request(r.method, r.url).headers(r.headers);
     if let Some(body) = r.body {
         builder = builder.body(body);
+    }
+    if let Some(a) = begin(env, None).await {
+        return a;
     }
     let began = Instant::now();
     let exchange = async {
@@ -233,7 +229,7 @@ async fn send(ctx: &Ctx, step: &str, r: Request, timeout: Option<Millis>) -> Att
             None => Some(exchange.await),
         }
     };
-    let mut stop = ctx.stop.clone();
+    let mut stop = env.stop.clone();
     let answer = tokio::select! {
         a = bounded => a,
         _ = stop.wait_for(|s| *s) => return Attempt::Stopped,
@@ -251,7 +247,7 @@ async fn send(ctx: &Ctx, step: &str, r: Request, timeout: Option<Millis>) -> Att
     let took = began.elapsed().as_millis();
     let size = if cut { format!("first {} kept", size(body.len())) } else { size(body.len()) };
     let line = secrets.scrub(&format!("{what} → {status} ({took} ms, {size})"));
-    ctx.observer.note(Note::Output { step: step.to_string(), stream: Stream::Stdout, line });
+    (env.out)(Stream::Stdout, &line);
     let body = String::from_utf8_lossy(&body).into_owned();
     if !r.expect.iter().any(|&(lo, hi)| (lo..=hi).contains(&status)) {
         let expected = expected(&r.expect);

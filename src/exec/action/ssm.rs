@@ -3,13 +3,11 @@
 //! moment it is known (`step_remote`, durably), re-attaches to the id a crashed runner left,
 //! and streams per-instance results to the step's output, secrets scrubbed.
 
-use super::action::Attempt;
+use super::process::Stream;
 use super::remote::{AutomationSpec, CommandSpec, Ended};
-use super::run::{lock, Ctx, Note};
-use super::shell::Stream;
-use super::values::Values;
-use crate::journal::Event;
-use crate::model::{Action, Millis, SsmTargets, Text};
+use super::{begin, ActionEnv, Attempt};
+use crate::exec::values::Values;
+use crate::model::{Action, SsmTargets, Text};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -63,51 +61,26 @@ pub fn command_spec(vals: &Values<'_>, a: &Action) -> Result<Option<CommandSpec>
     Ok(Some(spec))
 }
 
-/// Runs an `ssm` action of step `i` (`undo`: as its rollback, which is never re-attached).
-pub(super) async fn ssm_action(
-    ctx: &Ctx,
-    i: usize,
-    action: &Action,
-    attempt: u32,
-    timeout: Option<Millis>,
-    vals: &Values<'_>,
-    undo: bool,
-) -> Attempt {
-    let step = &ctx.job.rb.steps[i];
-    let Some(aws) = ctx.job.aws.clone() else {
+/// Runs an `ssm` action (as a rollback, `env.undo`, it is never re-attached).
+pub(super) async fn run(env: &ActionEnv<'_>, action: &Action) -> Attempt {
+    let Some(aws) = env.aws.cloned() else {
         return Attempt::Failed("AWS is not configured for this run".into());
     };
-    let id = step.id.clone();
-    let say = |line: String| {
-        ctx.observer.note(Note::Output {
-            step: id.clone(),
-            stream: Stream::Stdout,
-            line: ctx.job.secrets.scrub(&line),
-        })
-    };
-    let timeout = timeout.map(Duration::from_millis);
-    let previous = |kind: &str| {
-        if undo {
-            return None;
-        }
-        let j = lock(&ctx.journal);
-        let rec = j.state().step(&step.id)?;
-        rec.remote.as_ref().filter(|(k, _)| k == kind).map(|(_, id)| id.clone())
-    };
+    let vals = env.vals;
+    let say = |line: String| (env.out)(Stream::Stdout, &line);
+    let timeout = env.timeout.map(Duration::from_millis);
+    let previous = |kind: &str| if env.undo { None } else { env.hooks.previous_remote(kind) };
     let journal_id = |kind: &'static str| {
         move |remote: &str| -> Result<(), String> {
-            if undo {
+            if env.undo {
                 return Ok(());
             }
-            let e = Event::StepRemote {
-                step: step.id.clone(),
-                attempt,
-                kind: kind.to_string(),
-                id: remote.to_string(),
-            };
-            lock(&ctx.journal).append(&e).map_err(|e| format!("cannot journal the id: {e}"))
+            env.hooks.remote_started(kind, remote)
         }
     };
+    if let Some(a) = begin(env, None).await {
+        return a;
+    }
     let ended = match action {
         Action::SsmCommand { .. } => {
             let spec = match command_spec(vals, action) {
@@ -116,7 +89,7 @@ pub(super) async fn ssm_action(
                 Err(e) => return Attempt::Failed(e),
             };
             let again = previous("command");
-            aws.command(&spec, again, journal_id("command"), say, timeout, ctx.stop.clone()).await
+            aws.command(&spec, again, journal_id("command"), say, timeout, env.stop.clone()).await
         }
         Action::SsmAutomation { document, parameters: ps } => {
             let spec = match (vals.render(document, false), parameters(vals, ps)) {
@@ -125,7 +98,7 @@ pub(super) async fn ssm_action(
             };
             let again = previous("automation");
             let started = journal_id("automation");
-            aws.automation(&spec, again, started, say, timeout, ctx.stop.clone()).await
+            aws.automation(&spec, again, started, say, timeout, env.stop.clone()).await
         }
         Action::SsmPut { name, value, secure } => {
             let (name, value) = match (vals.render(name, false), vals.render(value, false)) {
@@ -133,7 +106,7 @@ pub(super) async fn ssm_action(
                 (Err(e), _) | (_, Err(e)) => return Attempt::Failed(e),
             };
             let put = aws.put_parameter(&name, &value, *secure);
-            let mut stop = ctx.stop.clone();
+            let mut stop = env.stop.clone();
             let result = tokio::select! {
                 r = put => r,
                 _ = stop.wait_for(|s| *s) => return Attempt::Stopped,

@@ -1,7 +1,14 @@
-//! The `run` action: `sh -c SCRIPT` in its own process group, with the step's `env` and
-//! `workdir`, stdout and stderr streamed line by line to the caller, stdout kept (bounded) for
-//! captures. A timeout or a stop request terminates the whole group — grandchildren included —
-//! with SIGTERM, then SIGKILL after a grace period.
+//! A step's process: `/bin/sh` in its own process group, with the step's `env` and `workdir`,
+//! stdout and stderr streamed line by line to the caller, stdout kept (bounded) for captures. A
+//! timeout or a stop request terminates the whole group — grandchildren included — with
+//! SIGTERM, then SIGKILL after a grace period.
+//!
+//! **No script runs before its caller says go.** The shell is spawned blocked: it first reads
+//! one line from a pipe on its stdin and runs the script only if that line is `go`; then its
+//! stdin is `/dev/null` as before. [`run`] hands the spawned process to `on_spawn` and waits
+//! for it, so the caller can make the record that lets `resume` find and stop the process
+//! durable first. If the caller dies instead, the pipe closes, the shell reads end of file and
+//! exits with [`NOT_RELEASED`] without running anything.
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -29,6 +36,8 @@ pub struct Script {
     pub env: Vec<(String, String)>,
     pub workdir: Option<PathBuf>,
     pub timeout: Option<Duration>,
+    /// The step it belongs to (for the test-only crash points).
+    pub name: String,
 }
 
 /// How it ended.
@@ -44,8 +53,16 @@ pub struct Finished {
     pub ended: Ended,
     /// Stdout, up to [`KEEP_STDOUT`] bytes.
     pub stdout: String,
-    pub truncated: bool,
 }
+
+/// The exit code of a shell whose pipe closed before it was told to go: it ran nothing.
+pub const NOT_RELEASED: i32 = 125;
+
+/// Waits for `go` on stdin, then runs the script (`$1`) with stdin from `/dev/null`. The
+/// script runs through `eval` in this same shell: `$0` stays `sh`, `$@` is empty, and the
+/// one helper variable is unset before the script's first command.
+const GATE: &str = "IFS= read -r _drbook_go && [ \"$_drbook_go\" = go ] || exit 125\n\
+exec </dev/null\n_drbook_s=$1\nshift\nunset -v _drbook_go\neval \"unset -v _drbook_s\n$_drbook_s\"";
 
 /// The spawned process: reported before the caller waits for it, so the journal can record it.
 #[derive(Clone, Copy, Debug)]
@@ -55,21 +72,28 @@ pub struct Spawned {
     pub pid_start: u64,
 }
 
-/// Runs the script. `on_spawn` is called once the process exists; `on_line` for every line of
-/// output; `stop` turning true terminates the group.
-pub async fn run(
+/// Runs the script. `on_spawn` is called once the process exists, before it runs anything: the
+/// script starts when the future it returns yields `true`; on `false` the process is ended
+/// unreleased and the run is [`Ended::Stopped`]. `on_line` is called for every line of output;
+/// `stop` turning true terminates the group.
+pub async fn run<F>(
     s: Script,
-    on_spawn: impl FnOnce(Spawned),
+    on_spawn: impl FnOnce(Spawned) -> F,
     mut on_line: impl FnMut(Stream, &str),
     mut stop: watch::Receiver<bool>,
-) -> std::io::Result<Finished> {
+) -> std::io::Result<Finished>
+where
+    F: std::future::Future<Output = bool>,
+{
     // POSIX sh at its fixed path: a PATH search costs several failed execs per step.
     let mut cmd =
         Command::new(if std::path::Path::new("/bin/sh").exists() { "/bin/sh" } else { "sh" });
     cmd.arg("-c")
+        .arg(GATE)
+        .arg("sh")
         .arg(&s.script)
         .process_group(0)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd.kill_on_drop(false);
@@ -81,7 +105,23 @@ pub async fn run(
     }
     let mut child = cmd.spawn()?;
     let pid = child.id().unwrap_or(0);
-    on_spawn(Spawned { pid, pgid: pid, pid_start: process_start(pid).unwrap_or(0) });
+    let gate = child.stdin.take();
+    let go = on_spawn(Spawned { pid, pgid: pid, pid_start: process_start(pid).unwrap_or(0) }).await;
+    let released = match (go, gate) {
+        (true, Some(mut gate)) => {
+            use tokio::io::AsyncWriteExt;
+            let sent = gate.write_all(b"go\n").await.is_ok();
+            super::crash_point("after_go", &s.name);
+            sent
+        }
+        _ => false,
+    };
+    if !released {
+        // Dropping the pipe unwritten makes the shell exit without running the script.
+        signal_group(pid, Signal::SIGKILL);
+        let _ = child.wait().await;
+        return Ok(Finished { ended: Ended::Stopped, stdout: String::new() });
+    }
 
     let (tx, mut rx) = mpsc::unbounded_channel::<(Stream, String)>();
     let readers = [
@@ -91,15 +131,10 @@ pub async fn run(
     drop(tx);
 
     let mut stdout = String::new();
-    let mut truncated = false;
-    let keep = |stream: Stream, line: &str, stdout: &mut String, truncated: &mut bool| {
-        if stream == Stream::Stdout {
-            if stdout.len() + line.len() < KEEP_STDOUT {
-                stdout.push_str(line);
-                stdout.push('\n');
-            } else {
-                *truncated = true;
-            }
+    let keep = |stream: Stream, line: &str, stdout: &mut String| {
+        if stream == Stream::Stdout && stdout.len() + line.len() < KEEP_STDOUT {
+            stdout.push_str(line);
+            stdout.push('\n');
         }
     };
     let deadline = s.timeout.map(|t| tokio::time::Instant::now() + t);
@@ -116,7 +151,7 @@ pub async fn run(
             status = child.wait() => break status?,
             Some((stream, line)) = rx.recv() => {
                 on_line(stream, &line);
-                keep(stream, &line, &mut stdout, &mut truncated);
+                keep(stream, &line, &mut stdout);
             }
             () = &mut sleep_until, if outcome.is_none() => {
                 outcome = Some(Ended::TimedOut);
@@ -139,7 +174,7 @@ pub async fn run(
             next = rx.recv() => match next {
                 Some((stream, line)) => {
                     on_line(stream, &line);
-                    keep(stream, &line, &mut stdout, &mut truncated);
+                    keep(stream, &line, &mut stdout);
                 }
                 None => break,
             },
@@ -155,7 +190,7 @@ pub async fn run(
         (None, Some(sig)) => Ended::Signalled(sig),
         (None, None) => Ended::Exited(-1),
     });
-    Ok(Finished { ended, stdout, truncated })
+    Ok(Finished { ended, stdout })
 }
 
 fn spawn_reader<R>(
@@ -254,6 +289,7 @@ mod tests {
             env: vec![("GREETING".into(), "hi there".into())],
             workdir: None,
             timeout,
+            name: "t".into(),
         }
     }
 
@@ -263,7 +299,7 @@ mod tests {
         let mut lines = Vec::new();
         let f = run(
             script("echo \"$GREETING\"; echo oops >&2; exit 3", None),
-            |_| {},
+            |_| async { true },
             |s, l| lines.push((s, l.to_string())),
             rx,
         )
@@ -281,7 +317,10 @@ mod tests {
         let started = std::time::Instant::now();
         let f = run(
             script("sleep 100 & sleep 100", Some(Duration::from_millis(300))),
-            |s| spawned = Some(s),
+            |s| {
+                spawned = Some(s);
+                async { true }
+            },
             |_, _| {},
             rx,
         )
@@ -312,10 +351,40 @@ mod tests {
     #[tokio::test]
     async fn a_stop_request_terminates_the_action() {
         let (tx, rx) = watch::channel(false);
-        let handle = tokio::spawn(run(script("sleep 100", None), |_| {}, |_, _| {}, rx));
+        let handle =
+            tokio::spawn(run(script("sleep 100", None), |_| async { true }, |_, _| {}, rx));
         tokio::time::sleep(Duration::from_millis(200)).await;
         tx.send(true).expect("send");
         let f = handle.await.expect("joins").expect("runs");
         assert_eq!(f.ended, Ended::Stopped);
+    }
+
+    #[tokio::test]
+    async fn a_process_not_released_runs_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mark = dir.path().join("ran");
+        let (_tx, rx) = watch::channel(false);
+        let s = script(&format!("touch '{}'", mark.display()), None);
+        let f = run(s, |_| async { false }, |_, _| {}, rx).await.expect("runs");
+        assert_eq!(f.ended, Ended::Stopped);
+        // And a shell whose pipe closes unwritten exits with NOT_RELEASED, running nothing.
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", GATE, "sh", &format!("touch '{}'", mark.display())])
+            .stdin(Stdio::null())
+            .status()
+            .expect("sh runs");
+        assert_eq!(out.code(), Some(NOT_RELEASED));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!mark.exists(), "the script ran although it was never released");
+    }
+
+    #[tokio::test]
+    async fn a_released_script_sees_what_sh_c_would_give_it() {
+        let (_tx, rx) = watch::channel(false);
+        let s =
+            script("echo \"$0|$#|${_drbook_s-unset}|${_drbook_go-unset}\"; cat; echo done", None);
+        let f = run(s, |_| async { true }, |_, _| {}, rx).await.expect("runs");
+        assert_eq!(f.ended, Ended::Exited(0));
+        assert_eq!(f.stdout, "sh|0|unset|unset\ndone\n");
     }
 }

@@ -1,0 +1,383 @@
+//! The shared run context ([`Ctx`]): the job, the journal, the observer, the person, the run's
+//! phase and stop signal, and the one path by which a state change is recorded.
+//!
+//! [`Ctx::record`] journals an event durably and then sends the note derived from it
+//! ([`Note::of`]); nothing else writes the journal during a run, so what the terminal shows
+//! and what the journal holds cannot drift apart. Answers from people (the prompt, other shells
+//! through the inbox, `--approve`) go through [`Ctx::answer`], which judges them against the
+//! journal (`inbox::apply`) and records them the same way.
+
+use super::action::{http, ActionEnv, Actions, Hooks, Stream};
+use super::board::Phase;
+use super::job::Job;
+use super::note::{Note, Observer};
+use super::person::Person;
+use super::values::Values;
+use crate::journal::inbox::{self, Request};
+use crate::journal::{Event, How, JournalError, RunState, Sink, StepState};
+use crate::model::time as clock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::watch;
+
+pub(super) type Journal = Arc<Mutex<Box<dyn Sink + Send>>>;
+
+/// Shared by the scheduler and every step and undo task.
+pub(super) struct Ctx {
+    pub(super) job: Job,
+    journal: Journal,
+    /// Masks secrets in every note (see `note`).
+    observer: Arc<dyn Observer>,
+    pub(super) person: Option<Arc<dyn Person>>,
+    pub(super) actions: Arc<dyn Actions>,
+    /// A signal: running actions are terminated.
+    pub(super) stop: watch::Receiver<bool>,
+    /// Where the run is (forward, winding down, rolling back, undoing).
+    pub(super) phase: watch::Receiver<Phase>,
+    /// Bumped whenever the inbox brought answers: waits for a person look at the journal again.
+    pub(super) tick: watch::Receiver<u64>,
+    /// The run's HTTP client (`http` and `notify` actions), built on first use.
+    pub(super) http: http::Client,
+    /// Capture values as captured, before masking, for later steps of this session; the
+    /// journal keeps only masked values.
+    raw: Mutex<HashMap<(usize, String), String>>,
+}
+
+/// The watches a [`Ctx`] reads; the scheduler holds the senders.
+pub(super) struct Watches {
+    pub(super) stop: watch::Receiver<bool>,
+    pub(super) phase: watch::Receiver<Phase>,
+    pub(super) tick: watch::Receiver<u64>,
+}
+
+impl Ctx {
+    pub(super) fn new(
+        job: Job,
+        journal: Box<dyn Sink + Send>,
+        observer: Arc<dyn Observer>,
+        person: Option<Arc<dyn Person>>,
+        actions: Arc<dyn Actions>,
+        w: Watches,
+    ) -> Ctx {
+        let observer = Arc::new(super::note::Masked::new(observer, job.secrets.clone()));
+        Ctx {
+            job,
+            journal: Arc::new(Mutex::new(journal)),
+            observer,
+            person,
+            actions,
+            stop: w.stop,
+            phase: w.phase,
+            tick: w.tick,
+            http: http::Client::default(),
+            raw: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Box<dyn Sink + Send>> {
+        // A poisoned lock means a task panicked mid-append; the journal itself stays
+        // consistent (appends are validated, then written whole), so carry on with it.
+        self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reads the run as journaled so far.
+    pub(super) fn state<R>(&self, f: impl FnOnce(&RunState) -> R) -> R {
+        f(self.lock().state())
+    }
+
+    /// Whether the run no longer launches forward work.
+    pub(super) fn winding_down(&self) -> bool {
+        self.phase.borrow().winding_down()
+    }
+
+    /// Journals `e` durably, then shows its note.
+    pub(super) fn record(&self, e: Event) -> Result<(), JournalError> {
+        self.record_as(e, |n| n)
+    }
+
+    /// Like [`Ctx::record`], with `adjust` applied to the derived note (a failure's retry
+    /// delay is the scheduler's, not the journal's).
+    pub(super) fn record_as(
+        &self,
+        e: Event,
+        adjust: impl FnOnce(Note) -> Note,
+    ) -> Result<(), JournalError> {
+        let note = {
+            let mut j = self.lock();
+            j.append(&e)?;
+            Note::of(&e, &self.job.rb, j.state())
+        };
+        if let Some(n) = note {
+            self.observer.note(adjust(n));
+        }
+        Ok(())
+    }
+
+    /// Journals `events` (one durable write) unless the run has turned to rolling back,
+    /// checked under the journal's lock, so no forward work starts after `rollback_started`.
+    /// `Ok(false)`: nothing was written.
+    pub(super) fn record_forward(&self, events: &[Event]) -> Result<bool, JournalError> {
+        let notes: Vec<Note> = {
+            let mut j = self.lock();
+            if j.state().rollback.is_some() {
+                return Ok(false);
+            }
+            j.append_all(events)?;
+            events.iter().filter_map(|e| Note::of(e, &self.job.rb, j.state())).collect()
+        };
+        for n in notes {
+            self.observer.note(n);
+        }
+        Ok(true)
+    }
+
+    /// Journals `events` in one durable write, then shows their notes.
+    pub(super) fn record_all(&self, events: &[Event]) -> Result<(), JournalError> {
+        let notes: Vec<Note> = {
+            let mut j = self.lock();
+            j.append_all(events)?;
+            events.iter().filter_map(|e| Note::of(e, &self.job.rb, j.state())).collect()
+        };
+        for n in notes {
+            self.observer.note(n);
+        }
+        Ok(())
+    }
+
+    /// Records that the run turns to rolling back, once; `Ok(false)` when it already had.
+    pub(super) fn start_rollback(&self, reason: &str) -> Result<bool, JournalError> {
+        let e = Event::RollbackStarted {
+            at: clock::now(),
+            reason: reason.to_string(),
+            by: self.job.user.clone(),
+        };
+        let note = {
+            let mut j = self.lock();
+            if j.state().rollback.is_some() {
+                return Ok(false);
+            }
+            j.append(&e)?;
+            Note::of(&e, &self.job.rb, j.state())
+        };
+        if let Some(n) = note {
+            self.observer.note(n);
+        }
+        Ok(true)
+    }
+
+    /// Records a timeout unless `still(state)` no longer holds (judged under the lock: an
+    /// answer may have come in meanwhile). `Ok(false)`: not recorded.
+    pub(super) fn record_if(
+        &self,
+        e: Event,
+        still: impl FnOnce(&RunState) -> bool,
+    ) -> Result<bool, JournalError> {
+        let note = {
+            let mut j = self.lock();
+            if !still(j.state()) {
+                return Ok(false);
+            }
+            j.append(&e)?;
+            Note::of(&e, &self.job.rb, j.state())
+        };
+        if let Some(n) = note {
+            self.observer.note(n);
+        }
+        Ok(true)
+    }
+
+    /// Shows a note that is not a state change (output, clock, a gate's view, ...).
+    pub(super) fn say(&self, n: Note) {
+        self.observer.note(n);
+    }
+
+    /// A person's answer: judged against the journal, recorded when allowed, and told. `Ok`
+    /// says what was recorded; `Err` why nothing was.
+    pub(super) fn answer(&self, req: Request, how: How) -> Result<String, String> {
+        let req = req.scrubbed(|t| self.job.secrets.scrub(t));
+        let (said, notes) = {
+            let mut j = self.lock();
+            let mut noting = Noting { inner: &mut **j, appended: Vec::new() };
+            let said = inbox::apply(&mut noting, &req, how, &clock::now());
+            let appended = noting.appended;
+            let notes: Vec<Note> =
+                appended.iter().filter_map(|e| Note::of(e, &self.job.rb, j.state())).collect();
+            (said, notes)
+        };
+        self.observer.note(match &said {
+            Ok(message) => {
+                Note::ApprovalRecorded { step: req.step.clone(), message: message.clone() }
+            }
+            Err(reason) => Note::ApprovalRefused {
+                step: req.step.clone(),
+                by: req.by.clone(),
+                reason: reason.clone(),
+            },
+        });
+        for n in notes {
+            self.observer.note(n);
+        }
+        said
+    }
+
+    /// Judges and records what `drbook approve` / `deny` left in the inbox, answering each
+    /// request; `true` if anything was there.
+    pub(super) fn read_inbox(&self) -> bool {
+        let Some(dir) = &self.job.run_dir else { return false };
+        let requests = inbox::pending(dir);
+        for (path, req) in &requests {
+            let said = self.answer(req.clone(), How::Cli);
+            let reply = match &said {
+                Ok(m) => inbox::Reply { ok: true, message: m.clone() },
+                Err(m) => inbox::Reply { ok: false, message: m.clone() },
+            };
+            let _ = inbox::answer(dir, path, &req.id, &reply);
+        }
+        !requests.is_empty()
+    }
+
+    /// Keeps a step's captures as captured, for the rest of this session.
+    pub(super) fn keep_raw(&self, i: usize, captures: &std::collections::BTreeMap<String, String>) {
+        let mut raw = self.raw.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (k, v) in captures {
+            raw.insert((i, k.clone()), v.clone());
+        }
+    }
+
+    /// The value of `steps.ID.NAME`: as captured in this session, else from the journal.
+    pub(super) fn capture_of(&self, i: usize, name: &str) -> Result<String, String> {
+        let id = &self.job.rb.steps[i].id;
+        {
+            let raw = self.raw.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(v) = raw.get(&(i, name.to_string())) {
+                return Ok(v.clone());
+            }
+        }
+        let j = self.lock();
+        let rec = j.state().step(id).ok_or_else(|| format!("step `{id}` is not in this run"))?;
+        match rec.state {
+            // A step being undone (or undone) succeeded once: rollbacks use its captures.
+            StepState::Succeeded
+            | StepState::Undoing
+            | StepState::Undone
+            | StepState::UndoFailed
+            | StepState::NotUndone => match rec.captures.get(name) {
+                Some(v) if v.contains("<secret:") => Err(format!(
+                    "`${{steps.{id}.{name}}}` held a secret, which the journal does not keep; re-run step `{id}` in this session to use it"
+                )),
+                Some(v) => Ok(v.clone()),
+                None => Err(format!("step `{id}` succeeded without capturing `{name}`")),
+            },
+            StepState::Skipped => {
+                Err(format!("step `{id}` was skipped, so `${{steps.{id}.{name}}}` has no value"))
+            }
+            StepState::Failed => {
+                Err(format!("step `{id}` failed, so `${{steps.{id}.{name}}}` has no value"))
+            }
+            _ => Err(format!(
+                "step `{id}` has not finished, so `${{steps.{id}.{name}}}` has no value"
+            )),
+        }
+    }
+
+    /// The values a step's texts are rendered with; `cap` is `|i, name| ctx.capture_of(i, name)`.
+    pub(super) fn values<'a>(
+        &'a self,
+        cap: &'a (dyn Fn(usize, &str) -> Result<String, String> + Sync),
+    ) -> Values<'a> {
+        Values {
+            params: &self.job.values,
+            secrets: &self.job.secrets,
+            capture: cap,
+            run_id: &self.job.run_id,
+            runbook: &self.job.rb.name,
+            own: None,
+        }
+    }
+
+    /// Runs one action of step `i` (its own, or its rollback's with `undo`).
+    pub(super) async fn act(
+        &self,
+        i: usize,
+        action: &crate::model::Action,
+        timeout: Option<crate::model::Millis>,
+        vals: &Values<'_>,
+        hooks: &dyn Hooks,
+        undo: bool,
+    ) -> super::action::Attempt {
+        let step = &self.job.rb.steps[i];
+        let out = |stream: Stream, line: &str| {
+            self.observer.note(Note::Output {
+                step: step.id.clone(),
+                stream,
+                line: line.to_string(),
+            })
+        };
+        let env = ActionEnv {
+            step,
+            vals,
+            secrets: &self.job.secrets,
+            timeout,
+            base_dir: &self.job.base_dir,
+            stop: self.stop.clone(),
+            out: &out,
+            http: &self.http,
+            aws: self.job.aws.as_ref(),
+            hooks,
+            undo,
+        };
+        self.actions.run(&env, action).await
+    }
+}
+
+/// A sink that passes appends on and remembers them, so their notes can be shown.
+struct Noting<'a> {
+    inner: &'a mut (dyn Sink + Send),
+    appended: Vec<Event>,
+}
+
+impl Sink for Noting<'_> {
+    fn append(&mut self, e: &Event) -> Result<(), JournalError> {
+        self.inner.append(e)?;
+        self.appended.push(e.clone());
+        Ok(())
+    }
+
+    fn state(&self) -> &RunState {
+        self.inner.state()
+    }
+}
+
+/// SIGINT and SIGTERM, watched for the whole run.
+pub(super) struct Signals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    /// The terminal went away (an SSH session dropped). Caught so the runner is not killed:
+    /// the run goes on without a person (prompts see the end of input), and `drbook status`
+    /// from a new session follows it.
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub(super) fn new() -> Result<Signals, String> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let int =
+            signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch for Ctrl-C: {e}"))?;
+        let term = signal(SignalKind::terminate())
+            .map_err(|e| format!("cannot watch for SIGTERM: {e}"))?;
+        let hup =
+            signal(SignalKind::hangup()).map_err(|e| format!("cannot watch for SIGHUP: {e}"))?;
+        Ok(Signals { int, term, hup })
+    }
+
+    /// The name of the next signal that stops the run (SIGHUP does not).
+    pub(super) async fn recv(&mut self) -> &'static str {
+        loop {
+            tokio::select! {
+                _ = self.int.recv() => return "SIGINT",
+                _ = self.term.recv() => return "SIGTERM",
+                _ = self.hup.recv() => {}
+            }
+        }
+    }
+}

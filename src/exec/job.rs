@@ -1,0 +1,62 @@
+//! What the executor is asked to do ([`Job`]), how a run of it ends ([`Finish`]), and why it
+//! could not go on at all ([`ExecError`]).
+
+use super::action::aws::Aws;
+use super::secrets::Secrets;
+use crate::graph::Dag;
+use crate::journal::JournalError;
+use crate::model::{ParamValue, Runbook};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What the runner was asked to do.
+pub struct Job {
+    pub rb: Arc<Runbook>,
+    pub dag: Arc<Dag>,
+    pub values: Arc<HashMap<String, ParamValue>>,
+    pub secrets: Arc<Secrets>,
+    pub run_id: String,
+    /// Directory of the runbook file: relative `workdir`s start here.
+    pub base_dir: PathBuf,
+    pub parallel: usize,
+    /// When the RTO clock started (ms since the epoch).
+    pub clock_start_ms: i64,
+    /// Who runs it (journaled with decisions).
+    pub user: String,
+    /// Steps a person just decided `fail` on resume: not run again in this session.
+    pub keep_failed: Vec<usize>,
+    /// The run's directory, whose inbox brings approvals from other shells; `None` in memory.
+    pub run_dir: Option<PathBuf>,
+    /// Steps the invoking person approves (`--approve STEP`).
+    pub approve: Vec<String>,
+    /// Keep waiting at gates without a terminal (`--wait`) instead of pausing.
+    pub wait: bool,
+    /// The SSM client, when the runbook has `ssm` actions.
+    pub aws: Option<Arc<Aws>>,
+}
+
+/// How a run of the scheduler ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finish {
+    Succeeded,
+    /// A step failed under `abort` (resumable).
+    Failed(String),
+    /// Waiting for a person (exit 3).
+    Paused(String),
+    /// Stopped by a signal (exit 130).
+    Interrupted(String),
+    /// Every step that succeeded was undone or had nothing to undo (exit 4).
+    RolledBack(String),
+    /// A rollback action failed; the text names it and the steps left as they were (exit 5).
+    RollbackFailed(String),
+}
+
+/// Why the scheduler could not go on at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("{0}")]
+    Refused(String),
+}

@@ -1,0 +1,278 @@
+//! The scheduler: one loop for the forward phase and the undo phase. It launches what the
+//! [`Board`] says is ready (at most `parallel` at once), reads the inbox every 250 ms, watches
+//! for SIGINT/SIGTERM, and ends the run as the board's end says, journaling how.
+//!
+//! The journal is the only memory: the board starts from the replayed state, so a resumed run
+//! continues exactly where the journal says, a rolling-back one included.
+
+use super::action::{Actions, Real};
+use super::board::{Board, Done, ForwardEnd, Phase, Undid, UndoEnd};
+use super::ctx::{Ctx, Signals, Watches};
+use super::job::{ExecError, Finish, Job};
+use super::note::{Note, Observer};
+use super::person::Person;
+use crate::journal::{Event, JournalError, Outcome, Sink, StepState};
+use crate::model::time as clock;
+use crate::model::FailurePolicy;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// What a task came back with.
+enum Back {
+    Forward(Done),
+    Undo(Undid),
+}
+
+/// Runs every step that can run now. The journal must hold the run's `RunStarted` (and, on
+/// resume, `RunResumed` plus any decisions about interrupted steps).
+pub async fn execute(
+    job: Job,
+    journal: Box<dyn Sink + Send>,
+    observer: Arc<dyn Observer>,
+    person: Option<Arc<dyn Person>>,
+) -> Result<Finish, ExecError> {
+    execute_with(job, journal, observer, person, Arc::new(Real)).await
+}
+
+/// [`execute`] with the given actions (stand-ins in tests).
+pub async fn execute_with(
+    job: Job,
+    journal: Box<dyn Sink + Send>,
+    observer: Arc<dyn Observer>,
+    person: Option<Arc<dyn Person>>,
+    actions: Arc<dyn Actions>,
+) -> Result<Finish, ExecError> {
+    let (stop_tx, stop) = watch::channel(false);
+    let (phase_tx, phase) = watch::channel(Phase::Forward);
+    let (tick_tx, tick) = watch::channel(0u64);
+    let parallel = job.parallel.max(1);
+    let ctx =
+        Arc::new(Ctx::new(job, journal, observer, person, actions, Watches { stop, phase, tick }));
+    let rb = ctx.job.rb.clone();
+    let ids: Vec<String> = rb.steps.iter().map(|s| s.id.clone()).collect();
+    let policy: Vec<FailurePolicy> = rb.steps.iter().map(|s| s.on_failure).collect();
+    let mut board =
+        Board::new(&ctx.job.dag, ids, policy, parallel, &states(&ctx), &ctx.job.keep_failed);
+    // A run with a step failed under `rollback` that did not turn it yet (a crash came in
+    // between, or a person marked it failed on resume) turns now.
+    if ctx.state(|s| s.rollback.is_none()) {
+        if let Some(why) = failed_under_rollback(&ctx) {
+            ctx.start_rollback(&why)?;
+        }
+    }
+    if let Some(info) = ctx.state(|s| s.rollback.clone()) {
+        board.rolling_back(&info.reason);
+    }
+    let mut signals = Signals::new().map_err(ExecError::Refused)?;
+    let mut inbox_timer = tokio::time::interval(Duration::from_millis(250));
+    inbox_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tasks: JoinSet<(usize, Result<Back, JournalError>)> = JoinSet::new();
+    let mut over_budget_said = false;
+    loop {
+        phase_tx.send_if_modified(|p| std::mem::replace(p, board.phase()) != board.phase());
+        for i in board.launch() {
+            let ctx = ctx.clone();
+            if board.phase() == Phase::Undo {
+                tasks.spawn(async move { (i, super::undo::run(&ctx, i).await.map(Back::Undo)) });
+            } else {
+                tasks.spawn(async move { (i, super::step::run(&ctx, i).await.map(Back::Forward)) });
+            }
+        }
+        if board.idle() {
+            let turn = board.phase() != Phase::Undo
+                && board.interrupted().is_none()
+                && ctx.state(|s| s.rollback.is_some());
+            if turn {
+                board.start_undo(&states(&ctx));
+                continue;
+            }
+            break;
+        }
+        tokio::select! {
+            joined = tasks.join_next() => {
+                let Some(joined) = joined else { break };
+                let (i, back) = joined.map_err(|e| ExecError::Refused(format!("a step task failed: {e}")))?;
+                match back? {
+                    Back::Forward(done) => {
+                        if let Some(why) = board.forward_done(i, done) {
+                            ctx.start_rollback(&why)?;
+                        }
+                        clock_note(&ctx, &board, &mut over_budget_said);
+                    }
+                    Back::Undo(undid) => board.undo_done(i, undid),
+                }
+            }
+            _ = inbox_timer.tick(), if ctx.job.run_dir.is_some() => {
+                if ctx.read_inbox() {
+                    tick_tx.send_modify(|t| *t += 1);
+                    // Gates and manual steps left waiting (no terminal) go on as answers arrive.
+                    for i in board.waiting() {
+                        let rec = ctx.state(|s| s.step(&ctx.job.rb.steps[i].id).cloned());
+                        let Some(r) = rec else { continue };
+                        if r.state == StepState::Failed {
+                            let why = r.error.unwrap_or_else(|| "approval denied".into());
+                            if let Some(why) = board.answered_failed(i, &why) {
+                                ctx.start_rollback(&why)?;
+                            }
+                        } else {
+                            board.answered(i, r.state, r.gate_satisfied());
+                        }
+                    }
+                }
+            }
+            signal = signals.recv() => {
+                board.interrupt(signal);
+                let _ = stop_tx.send(true);
+            }
+        }
+    }
+    end(&ctx, &board)
+}
+
+/// Each step's state as journaled, in declaration order.
+fn states(ctx: &Ctx) -> Vec<Option<StepState>> {
+    ctx.state(|s| ctx.job.rb.steps.iter().map(|st| s.step(&st.id).map(|r| r.state)).collect())
+}
+
+/// A step that failed under `rollback` whose failure did not turn the run.
+fn failed_under_rollback(ctx: &Ctx) -> Option<String> {
+    ctx.state(|st| {
+        ctx.job.rb.steps.iter().enumerate().find_map(|(i, s)| {
+            let rec = st.step(&s.id);
+            let failed = rec.is_some_and(|r| r.state == StepState::Failed)
+                || ctx.job.keep_failed.contains(&i);
+            (failed && s.on_failure == FailurePolicy::Rollback).then(|| {
+                let error = rec.and_then(|r| r.error.clone()).unwrap_or_else(|| "failed".into());
+                format!("step `{}` failed: {error}", s.id)
+            })
+        })
+    })
+}
+
+/// The RTO clock after a step ended: elapsed, projected finish, and whether it is over budget
+/// (said once).
+fn clock_note(ctx: &Ctx, board: &Board, over_budget_said: &mut bool) {
+    let elapsed = u64::try_from(clock::now_ms() - ctx.job.clock_start_ms).unwrap_or(0);
+    let projected = elapsed + ctx.job.dag.remaining_critical_ms(&board.unfinished());
+    let rto = ctx.job.rb.rto;
+    let over = rto.is_some_and(|r| projected > r);
+    if !over || !*over_budget_said {
+        ctx.say(Note::Clock { elapsed_ms: elapsed, projected_ms: projected, rto_ms: rto, over });
+    }
+    *over_budget_said |= over;
+}
+
+/// Journals how the run ended and says so.
+fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
+    let now = clock::now();
+    let steps = &ctx.job.rb.steps;
+    let named = |is: &[usize]| -> Vec<String> {
+        is.iter().map(|&i| format!("`{}`", steps[i].id)).collect()
+    };
+    if board.phase() == Phase::Undo {
+        return Ok(match board.undo_end() {
+            UndoEnd::Interrupted(signal) => {
+                ctx.record(Event::RunInterrupted { at: now, signal: signal.clone() })?;
+                Finish::Interrupted(signal)
+            }
+            UndoEnd::Paused(undecided) => {
+                let reason = format!(
+                    "the rollback of {} waits for a person to say whether it was done (`drbook approve|deny`, or `resume --interrupted STEP=done|fail`)",
+                    named(&undecided).join(", ")
+                );
+                ctx.record(Event::RunPaused { at: now, reason: reason.clone() })?;
+                Finish::Paused(reason)
+            }
+            UndoEnd::Failed { failed, remains } => {
+                let errors: Vec<String> = failed
+                    .iter()
+                    .map(|&i| {
+                        let id = &steps[i].id;
+                        let error = ctx
+                            .state(|s| {
+                                s.step(id)
+                                    .and_then(|r| r.undo.as_ref())
+                                    .and_then(|u| u.error.clone())
+                            })
+                            .unwrap_or_else(|| "failed".into());
+                        format!("the rollback of `{id}` failed: {error}")
+                    })
+                    .collect();
+                let mut text = errors.join("; ");
+                if !remains.is_empty() {
+                    text.push_str(&format!(
+                        "; not undone because of it (still succeeded): {}",
+                        named(&remains).join(", ")
+                    ));
+                }
+                ctx.record(Event::RunFinished { at: now, outcome: Outcome::RollbackFailed })?;
+                Finish::RollbackFailed(text)
+            }
+            UndoEnd::RolledBack { undone, not_undone } => {
+                let mut text = format!("{undone} step(s) undone");
+                if !not_undone.is_empty() {
+                    text.push_str(&format!(
+                        "; not undone (no rollback action): {}",
+                        named(&not_undone).join(", ")
+                    ));
+                }
+                ctx.record(Event::RunFinished { at: now, outcome: Outcome::RolledBack })?;
+                Finish::RolledBack(text)
+            }
+        });
+    }
+    Ok(match board.forward_end() {
+        ForwardEnd::Interrupted(signal) => {
+            ctx.record(Event::RunInterrupted { at: now, signal: signal.clone() })?;
+            Finish::Interrupted(signal)
+        }
+        ForwardEnd::Failed(why) => {
+            ctx.record(Event::RunFinished { at: now, outcome: Outcome::Failed })?;
+            Finish::Failed(why)
+        }
+        ForwardEnd::Paused { waiting, .. } => {
+            let reason = if waiting.is_empty() {
+                "steps are blocked".to_string()
+            } else {
+                let what: Vec<String> = waiting.iter().map(|&i| waiting_for(ctx, i)).collect();
+                format!("waiting for a person: {}", what.join("; "))
+            };
+            ctx.record(Event::RunPaused { at: now, reason: reason.clone() })?;
+            Finish::Paused(reason)
+        }
+        ForwardEnd::Succeeded => {
+            ctx.record(Event::RunFinished { at: now, outcome: Outcome::Succeeded })?;
+            Finish::Succeeded
+        }
+    })
+}
+
+/// What a waiting step waits for, for the pause message.
+fn waiting_for(ctx: &Ctx, i: usize) -> String {
+    let id = &ctx.job.rb.steps[i].id;
+    let rec = ctx.state(|s| s.step(id).cloned().unwrap_or_default());
+    if rec.gate.is_some() && !rec.gate_satisfied() {
+        let approved: Vec<String> =
+            rec.approvals.iter().map(|a| format!("{} by {}", a.role, a.by)).collect();
+        let so_far = if approved.is_empty() {
+            String::new()
+        } else {
+            format!(" (approved so far: {})", approved.join(", "))
+        };
+        format!("{id} needs approval by {}{so_far}", rec.missing_roles().join(", "))
+    } else {
+        format!("{id} (manual step)")
+    }
+}
+
+/// The wait before retry number `n` (1-based): `every`, doubled each time when exponential,
+/// capped at ten times `every`.
+pub fn backoff(r: &crate::model::Retry, n: u32) -> u64 {
+    if !r.exponential {
+        return r.every;
+    }
+    let factor = 1u64 << n.saturating_sub(1).min(20);
+    (r.every.saturating_mul(factor)).min(r.every.saturating_mul(10))
+}
