@@ -195,10 +195,12 @@ impl Board {
         self.phase
     }
 
+    #[cfg(test)]
     pub fn fwd(&self, i: usize) -> Fwd {
         self.fwd[i]
     }
 
+    #[cfg(test)]
     pub fn undo_state(&self, i: usize) -> Undo {
         self.undo[i]
     }

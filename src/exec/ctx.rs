@@ -7,11 +7,11 @@
 //! through the inbox, `--approve`) go through [`Ctx::answer`], which judges them against the
 //! journal (`inbox::apply`) and records them the same way.
 
-use super::action::{http, ActionEnv, Actions, Hooks, Stream};
+use super::action::{ActionEnv, Actions, Client, Hooks, Stream};
 use super::board::Phase;
 use super::job::Job;
 use super::note::{Note, Observer};
-use super::person::Person;
+use super::port::Person;
 use super::values::Values;
 use crate::journal::inbox::{self, Request};
 use crate::journal::{Event, How, JournalError, RunState, Sink, StepState};
@@ -37,7 +37,7 @@ pub(super) struct Ctx {
     /// Bumped whenever the inbox brought answers: waits for a person look at the journal again.
     pub(super) tick: watch::Receiver<u64>,
     /// The run's HTTP client (`http` and `notify` actions), built on first use.
-    pub(super) http: http::Client,
+    pub(super) http: Client,
     /// Capture values as captured, before masking, for later steps of this session; the
     /// journal keeps only masked values.
     raw: Mutex<HashMap<(usize, String), String>>,
@@ -69,7 +69,7 @@ impl Ctx {
             stop: w.stop,
             phase: w.phase,
             tick: w.tick,
-            http: http::Client::default(),
+            http: Client::default(),
             raw: Mutex::new(HashMap::new()),
         }
     }

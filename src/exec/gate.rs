@@ -8,9 +8,10 @@
 //! `--wait`) the step is left `waiting` and the run pauses once nothing else can run.
 
 use super::ctx::Ctx;
-use super::person::{self, ApprovalAnswer, ApprovalAsk, Person, Prompt, Question, Waited};
+use super::note::Note;
+use super::person::{self, Prompt, Question, Waited};
+use super::port::{ApprovalAnswer, ApprovalAsk, Person};
 use super::values::Values;
-use super::Note;
 use crate::journal::inbox::{Ask, Request};
 use crate::journal::{Event, How, JournalError, StepRecord, StepState};
 use crate::model::time as clock;

@@ -18,7 +18,7 @@
 //! - `scheduler` — the one loop, forward and undo; `board` — its pure state and readiness;
 //! - `step` — one forward step (when, gate, attempts, retries); `undo` — one step's rollback;
 //! - `gate` — approval gates; `person` — the one loop that waits for a person (gates, manual
-//!   steps, manual rollbacks) and the terminal port ([`Person`]);
+//!   steps, manual rollbacks); `port` — the terminal-person port ([`Person`]);
 //! - `ctx` — the shared run context and the one `record` path (journal event, then its note);
 //! - `note` — the UI events ([`Note`]), derived from journal events, and the masking observer;
 //! - `action/` — every action behind one entry; `leftover` — processes a dead runner left;
@@ -31,6 +31,7 @@ mod gate;
 mod job;
 mod note;
 mod person;
+mod port;
 mod scheduler;
 mod secrets;
 mod simulate;
@@ -44,7 +45,8 @@ pub use action::remote::AwsOptions;
 pub use action::{ActionEnv, Actions, Attempt, BoxFuture, Stream};
 pub use job::{ExecError, Finish, Job};
 pub use note::{Note, Observer};
-pub use person::{ApprovalAnswer, ApprovalAsk, Person};
-pub use scheduler::{backoff, execute, execute_with};
+pub use port::{ApprovalAnswer, ApprovalAsk, Person};
+pub use scheduler::{execute, execute_with};
 pub use secrets::Secrets;
 pub use simulate::{simulate, Slot};
+pub use step::backoff;

@@ -8,57 +8,16 @@
 //! question was answered elsewhere or changed, keeps waiting without a terminal under `--wait`,
 //! and otherwise leaves the step waiting so the run pauses (exit 3).
 //!
-//! The terminal side is the [`Person`] port, implemented by the CLI.
+//! The terminal side is the `Person` port (`port.rs`), implemented by the CLI.
 
 use super::ctx::Ctx;
+use super::port::Person;
 use crate::journal::inbox::Request;
 use crate::journal::{How, JournalError};
 use crate::model::time as clock;
-use crate::model::Millis;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A person at a terminal, when there is one.
-pub trait Person: Send + Sync {
-    /// Shows a manual step's instructions; `Ok(())` done, `Err(reason)` failed; `None` when
-    /// `cancel` was set (answered elsewhere) or input ended.
-    fn manual(
-        &self,
-        step: &str,
-        instructions: &str,
-        cancel: &AtomicBool,
-    ) -> Option<Result<(), String>>;
-    /// Asks for an approval at a gate. `None`: `cancel` was set (the gate was settled
-    /// elsewhere) or input ended.
-    fn approve(&self, ask: &ApprovalAsk, cancel: &AtomicBool) -> Option<ApprovalAnswer>;
-}
-
-/// What the approval prompt shows.
-#[derive(Clone, Debug)]
-pub struct ApprovalAsk {
-    pub step: String,
-    pub title: Option<String>,
-    pub owner: Option<String>,
-    pub expected_ms: Option<Millis>,
-    /// The rendered action, secrets masked.
-    pub action: String,
-    /// The RTO budget as it stands.
-    pub budget: String,
-    /// Each role of the gate: its members (when declared) and who approved it so far.
-    pub roles: Vec<(String, Option<Vec<String>>, Option<String>)>,
-    /// The name offered when the person just presses Enter.
-    pub default_name: String,
-    /// Why the previous answer was refused.
-    pub refusal: Option<String>,
-}
-
-/// A person's answer at the approval prompt.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ApprovalAnswer {
-    Approve { by: String, role: Option<String>, comment: Option<String> },
-    Deny { by: String, reason: String },
-}
 
 /// A prompt's work, run on a blocking thread: the request a person's answer makes, or `None`
 /// when the prompt was withdrawn or input ended.

@@ -10,7 +10,7 @@ use super::board::{Board, Done, ForwardEnd, Phase, Undid, UndoEnd};
 use super::ctx::{Ctx, Signals, Watches};
 use super::job::{ExecError, Finish, Job};
 use super::note::{Note, Observer};
-use super::person::Person;
+use super::port::Person;
 use crate::journal::{Event, JournalError, Outcome, Sink, StepState};
 use crate::model::time as clock;
 use crate::model::FailurePolicy;
@@ -265,14 +265,4 @@ fn waiting_for(ctx: &Ctx, i: usize) -> String {
     } else {
         format!("{id} (manual step)")
     }
-}
-
-/// The wait before retry number `n` (1-based): `every`, doubled each time when exponential,
-/// capped at ten times `every`.
-pub fn backoff(r: &crate::model::Retry, n: u32) -> u64 {
-    if !r.exponential {
-        return r.every;
-    }
-    let factor = 1u64 << n.saturating_sub(1).min(20);
-    (r.every.saturating_mul(factor)).min(r.every.saturating_mul(10))
 }

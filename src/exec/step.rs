@@ -9,6 +9,7 @@
 use super::action::{Attempt, BoxFuture, Hooks, Spawned};
 use super::board::Done;
 use super::ctx::Ctx;
+use super::note::Note;
 use super::person::{self, Waited};
 use super::values::{self, Values};
 use crate::journal::{Event, JournalError, StepState};
@@ -89,11 +90,8 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
         }
         if let Some(expected) = step.duration {
             if took > expected {
-                let over = super::Note::Overrun {
-                    step: id.to_string(),
-                    expected_ms: expected,
-                    elapsed_ms: took,
-                };
+                let over =
+                    Note::Overrun { step: id.to_string(), expected_ms: expected, elapsed_ms: took };
                 ctx.say(over);
             }
         }
@@ -123,7 +121,7 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
         let rolling_back = ctx.state(|s| s.rollback.is_some());
         let will_retry =
             attempt < last && !*ctx.stop.borrow() && !ctx.phase.borrow().halted() && !rolling_back;
-        let wait = will_retry.then(|| super::backoff(&retry, attempt + 1 - first));
+        let wait = will_retry.then(|| backoff(&retry, attempt + 1 - first));
         let failed = Event::StepFailed {
             step: id.to_string(),
             attempt,
@@ -132,8 +130,8 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             will_retry,
         };
         ctx.record_as(failed, |n| match n {
-            super::Note::StepFailed { step, attempt, error, .. } => {
-                super::Note::StepFailed { step, attempt, error, retry_in_ms: wait }
+            Note::StepFailed { step, attempt, error, .. } => {
+                Note::StepFailed { step, attempt, error, retry_in_ms: wait }
             }
             other => other,
         })?;
@@ -242,7 +240,7 @@ async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Don
             return Ok(Done::Halted);
         }
     } else {
-        ctx.say(super::Note::StepWaiting { step: id.to_string(), reason: text.clone() });
+        ctx.say(Note::StepWaiting { step: id.to_string(), reason: text.clone() });
     }
     let mut q = person::Manual {
         label: id.to_string(),
@@ -288,4 +286,14 @@ fn finish(
         None => None,
     };
     Ok((captures, rpo_ms))
+}
+
+/// The wait before retry number `n` (1-based): `every`, doubled each time when exponential,
+/// capped at ten times `every`.
+pub fn backoff(r: &crate::model::Retry, n: u32) -> u64 {
+    if !r.exponential {
+        return r.every;
+    }
+    let factor = 1u64 << n.saturating_sub(1).min(20);
+    (r.every.saturating_mul(factor)).min(r.every.saturating_mul(10))
 }

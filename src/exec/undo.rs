@@ -54,7 +54,7 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Undid, JournalError> {
         Attempt::Failed(error) => failed(ctx, &id, &error)?,
         Attempt::Person(_) => failed(ctx, &id, "a manual action cannot run here")?,
         Attempt::Stopped => {
-            ctx.say(super::Note::UndoInterrupted { step: id });
+            ctx.say(super::note::Note::UndoInterrupted { step: id });
             Undid::Stopped
         }
     })

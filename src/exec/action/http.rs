@@ -22,83 +22,19 @@
 //!   store (on Linux the CA bundle that `SSL_CERT_FILE` / `SSL_CERT_DIR` or the distribution's
 //!   default point at). Without one, `http://` still works and `https://` fails saying why.
 
+use super::client::{root_cause, CONNECT_TIMEOUT, MAX_REDIRECTS};
+use super::env::{begin, ActionEnv, Attempt};
 use super::process::{Stream, KEEP_STDOUT};
-use super::{begin, ActionEnv, Attempt};
 use crate::exec::secrets::Secrets;
 use crate::exec::values::Values;
 use crate::model::{fmt_duration, Action, Text};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Connecting (TCP and TLS) gives up after this, whatever the step's `timeout`.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Redirects followed before the attempt fails.
-pub const MAX_REDIRECTS: usize = 10;
 /// Characters of the body shown in a failure message.
 const SNIPPET: usize = 200;
 /// What a response must answer when the action says nothing.
 const ANY_2XX: &[(u16, u16)] = &[(200, 299)];
-
-/// The run's HTTP client, built on first use (a run without `http` or `notify` never builds
-/// one). A failure to build is kept and reported by every attempt.
-#[derive(Default)]
-pub struct Client(OnceLock<Result<Built, String>>);
-
-struct Built {
-    client: reqwest::Client,
-    /// Why no trust store could be loaded: the client then speaks plain `http://` only.
-    no_tls: Option<String>,
-}
-
-impl Client {
-    fn get(&self, url: &reqwest::Url) -> Result<&reqwest::Client, String> {
-        let built = self.0.get_or_init(build).as_ref().map_err(Clone::clone)?;
-        match &built.no_tls {
-            Some(why) if url.scheme() == "https" => Err(format!(
-                "cannot verify TLS certificates: {why} (install the CA bundle, e.g. the \
-                 `ca-certificates` package, or point SSL_CERT_FILE at one)"
-            )),
-            _ => Ok(&built.client),
-        }
-    }
-}
-
-/// The client; without a usable trust store, one for plain `http://` (an `https://` request
-/// then fails saying why, see [`Client::get`]).
-fn build() -> Result<Built, String> {
-    let failed = |e: reqwest::Error| format!("cannot set up the HTTP client: {}", root_cause(&e));
-    match builder().build() {
-        Ok(client) => Ok(Built { client, no_tls: None }),
-        Err(e) => {
-            let no_roots = Vec::<reqwest::Certificate>::new();
-            let client = builder().tls_certs_only(no_roots).build().map_err(failed)?;
-            Ok(Built { client, no_tls: Some(root_cause(&e)) })
-        }
-    }
-}
-
-fn builder() -> reqwest::ClientBuilder {
-    let builder = reqwest::Client::builder()
-        .user_agent(concat!("drbook/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(CONNECT_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-        // A `Referer` would carry the previous URL, secrets in its query included, to the
-        // next host of a redirect.
-        .referer(false);
-    if proxies_off() {
-        builder.no_proxy()
-    } else {
-        builder
-    }
-}
-
-/// `NO_PROXY=*` (or an entry `*` in it) means no proxy for any host, as in curl. reqwest
-/// applies `*` to host names only, so `http://127.0.0.1/` would still go through the proxy.
-fn proxies_off() -> bool {
-    let no_proxy = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy"));
-    no_proxy.is_ok_and(|v| v.split(',').any(|entry| entry.trim() == "*"))
-}
 
 /// A request ready to go.
 struct Request {
@@ -326,13 +262,6 @@ fn io_cause<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e std::io:
 }
 
 /// The innermost error's message (reqwest's outer ones would repeat the URL).
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
-}
 
 /// `200`, `200..299`, `[200, 204]`: the expectation as a runbook writes it.
 fn expected(ranges: &[(u16, u16)]) -> String {

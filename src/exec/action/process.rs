@@ -8,7 +8,7 @@
 //! stdin is `/dev/null` as before. [`run`] hands the spawned process to `on_spawn` and waits
 //! for it, so the caller can make the record that lets `resume` find and stop the process
 //! durable first. If the caller dies instead, the pipe closes, the shell reads end of file and
-//! exits with [`NOT_RELEASED`] without running anything.
+//! exits with code 125 without running anything.
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
@@ -56,7 +56,8 @@ pub struct Finished {
 }
 
 /// The exit code of a shell whose pipe closed before it was told to go: it ran nothing.
-pub const NOT_RELEASED: i32 = 125;
+#[cfg(test)]
+const NOT_RELEASED: i32 = 125;
 
 /// Waits for `go` on stdin, then runs the script (`$1`) with stdin from `/dev/null`. The
 /// script runs through `eval` in this same shell: `$0` stays `sh`, `$@` is empty, and the
@@ -111,7 +112,7 @@ where
         (true, Some(mut gate)) => {
             use tokio::io::AsyncWriteExt;
             let sent = gate.write_all(b"go\n").await.is_ok();
-            super::crash_point("after_go", &s.name);
+            super::fault::crash_point("after_go", &s.name);
             sent
         }
         _ => false,

@@ -3,8 +3,9 @@
 //! spawned blocked and released only once [`Hooks::begin`](super::Hooks::begin) has made its
 //! record durable.
 
+use super::env::{begin, ActionEnv, Attempt};
+use super::fault::crash_point;
 use super::process::{self, Ended, Script};
-use super::{begin, crash_point, ActionEnv, Attempt};
 use crate::model::Text;
 use std::time::Duration;
 

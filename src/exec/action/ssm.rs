@@ -3,9 +3,9 @@
 //! moment it is known (`step_remote`, durably), re-attaches to the id a crashed runner left,
 //! and streams per-instance results to the step's output, secrets scrubbed.
 
+use super::env::{begin, ActionEnv, Attempt};
 use super::process::Stream;
 use super::remote::{AutomationSpec, CommandSpec, Ended};
-use super::{begin, ActionEnv, Attempt};
 use crate::exec::values::Values;
 use crate::model::{Action, SsmTargets, Text};
 use std::collections::BTreeMap;

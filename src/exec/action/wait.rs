@@ -1,6 +1,6 @@
 //! The `wait` action: sleeps, unless a signal stops the run first.
 
-use super::{begin, ActionEnv, Attempt};
+use super::env::{begin, ActionEnv, Attempt};
 use crate::model::Millis;
 use std::time::Duration;
 

@@ -1,0 +1,46 @@
+//! The terminal-person port: what the executor asks of a person at a terminal ([`Person`],
+//! implemented by the CLI) and what the approval prompt shows and gets back.
+
+use crate::model::Millis;
+use std::sync::atomic::AtomicBool;
+
+/// A person at a terminal, when there is one.
+pub trait Person: Send + Sync {
+    /// Shows a manual step's instructions; `Ok(())` done, `Err(reason)` failed; `None` when
+    /// `cancel` was set (answered elsewhere) or input ended.
+    fn manual(
+        &self,
+        step: &str,
+        instructions: &str,
+        cancel: &AtomicBool,
+    ) -> Option<Result<(), String>>;
+    /// Asks for an approval at a gate. `None`: `cancel` was set (the gate was settled
+    /// elsewhere) or input ended.
+    fn approve(&self, ask: &ApprovalAsk, cancel: &AtomicBool) -> Option<ApprovalAnswer>;
+}
+
+/// What the approval prompt shows.
+#[derive(Clone, Debug)]
+pub struct ApprovalAsk {
+    pub step: String,
+    pub title: Option<String>,
+    pub owner: Option<String>,
+    pub expected_ms: Option<Millis>,
+    /// The rendered action, secrets masked.
+    pub action: String,
+    /// The RTO budget as it stands.
+    pub budget: String,
+    /// Each role of the gate: its members (when declared) and who approved it so far.
+    pub roles: Vec<(String, Option<Vec<String>>, Option<String>)>,
+    /// The name offered when the person just presses Enter.
+    pub default_name: String,
+    /// Why the previous answer was refused.
+    pub refusal: Option<String>,
+}
+
+/// A person's answer at the approval prompt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApprovalAnswer {
+    Approve { by: String, role: Option<String>, comment: Option<String> },
+    Deny { by: String, reason: String },
+}
