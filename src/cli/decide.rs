@@ -9,7 +9,6 @@
 use super::args::RunFlags;
 use super::runs::{eprint, interactive, Loaded};
 use super::Outcome;
-use crate::exec as shell;
 use crate::journal::{Decision, Event, RunHandle, RunState, StepState};
 use crate::model::time as clock;
 use std::collections::BTreeMap;
@@ -175,30 +174,17 @@ the rollback of step `{step}` was interrupted or waits for a person; it never ru
     }
 }
 
-/// A step's process left by a runner that died is never run twice at once: wait briefly for
-/// it, then terminate its group.
+/// A step's process left by a runner that died is never run twice at once: its group is
+/// stopped before anyone decides.
 fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) {
-    // Members of the step's group started after its shell did; the shell itself may be gone
-    // (reaped) while its children still run.
-    let alive =
-        || shell::still_running(pid, start) || !shell::group_members(pgid, start).is_empty();
-    if !alive() {
+    use crate::exec::leftover::{self, Stopped};
+    if !leftover::alive((pid, pgid, start)) {
         return;
     }
     eprint(&format!(
         "step `{step}`: processes of its previous attempt (group {pgid}) are still running; stopping them"
     ));
-    shell::signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
-    let deadline = std::time::Instant::now() + shell::GRACE;
-    while alive() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    shell::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
-    let deadline = std::time::Instant::now() + shell::GRACE;
-    while alive() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    if alive() {
+    if leftover::stop((pid, pgid, start)) == Stopped::Survived {
         eprint(&format!("warning: step `{step}`: group {pgid} survived SIGKILL"));
     }
 }

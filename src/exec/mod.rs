@@ -29,6 +29,7 @@ mod board;
 mod ctx;
 mod gate;
 mod job;
+pub mod leftover;
 mod note;
 mod person;
 mod port;
@@ -40,7 +41,6 @@ mod undo;
 mod values;
 
 pub use action::aws::Aws;
-pub use action::process::{group_members, signal_group, still_running, GRACE};
 pub use action::remote::AwsOptions;
 pub use action::{ActionEnv, Actions, Attempt, BoxFuture, Stream};
 pub use job::{ExecError, Finish, Job};
