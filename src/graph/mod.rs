@@ -123,6 +123,31 @@ impl Dag {
         self.topo.clone()
     }
 
+    /// The order a rollback undoes the nodes marked in `included` (the steps that succeeded),
+    /// one at a time: a node after every included node that depends on it; among those that
+    /// may go next, the highest index first. Dependents that are not included block nothing.
+    pub fn undo_order(&self, included: &[bool]) -> Vec<usize> {
+        let n = self.len();
+        let inc = |i: usize| included.get(i).copied().unwrap_or(false);
+        let mut blocking: Vec<usize> =
+            (0..n).map(|i| self.dependents(i).iter().filter(|&&d| inc(d)).count()).collect();
+        let mut ready: std::collections::BinaryHeap<usize> =
+            (0..n).filter(|&i| inc(i) && blocking[i] == 0).collect();
+        let mut order = Vec::new();
+        while let Some(i) = ready.pop() {
+            order.push(i);
+            for &d in self.needs(i) {
+                if inc(d) {
+                    blocking[d] -= 1;
+                    if blocking[d] == 0 {
+                        ready.push(d);
+                    }
+                }
+            }
+        }
+        order
+    }
+
     /// Waves: wave k holds nodes whose longest chain of predecessors has k edges
     /// (roots are wave 0). Each wave sorted ascending.
     pub fn waves(&self) -> Vec<Vec<usize>> {

@@ -257,3 +257,15 @@ fn wide_random_100k() {
     let (total, path) = d.critical_path();
     assert_eq!(path.iter().map(|&v| d.duration(v)).sum::<u64>(), total);
 }
+
+#[test]
+fn undo_order_undoes_dependents_first_latest_declared_first() {
+    // a(0) <- b(1), a <- c(2), b <- d(3), c <- d: a diamond.
+    let g = dag(&[0; 4], &[&[], &[0], &[0], &[1, 2]]);
+    assert_eq!(g.undo_order(&[true; 4]), vec![3, 2, 1, 0]);
+    // d never succeeded: b and c go first, latest declared first.
+    assert_eq!(g.undo_order(&[true, true, true, false]), vec![2, 1, 0]);
+    // Only a and d succeeded: d, then a (b and c block nothing).
+    assert_eq!(g.undo_order(&[true, false, false, true]), vec![3, 0]);
+    assert_eq!(g.undo_order(&[false; 4]), Vec::<usize>::new());
+}
