@@ -8,6 +8,7 @@ mod fixtures;
 mod fmt;
 mod hostile;
 mod httpd;
+mod layout;
 mod plan;
 mod run_approval;
 mod run_crash;
