@@ -205,3 +205,20 @@ pub fn kill_when(t: &Test, args: &[&str], marker: &str) -> Output {
     assert_eq!(out.status, -9, "the runner should die of SIGKILL\n{}", out.stderr);
     out
 }
+
+/// Starts `drbook ARGS --state-dir <tmp>/state` like [`drb_spawn`], with `key=value` added to
+/// the environment of this one command only (a test-only fault switch for the `run` of a
+/// scenario, and not for the `resume` after it).
+pub fn drb_spawn_env(t: &Test, (key, value): (&str, &str), args: &[&str]) -> crate::Live {
+    let st = state(t);
+    let mut all = args.to_vec();
+    all.extend(["--state-dir", st.as_str()]);
+    // A builder that runs where `t` runs, as `t` does, plus the one variable.
+    let mut one = Test::new();
+    one.cwd = Some(t.cwd.clone().unwrap_or_else(|| t.path("")));
+    one.envs.clone_from(&t.envs);
+    one.envs.push((key.to_string(), value.to_string()));
+    one.removed_envs.clone_from(&t.removed_envs);
+    one.color_flag = t.color_flag;
+    one.spawn(&all)
+}
