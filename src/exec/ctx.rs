@@ -38,6 +38,8 @@ pub(super) struct Ctx {
     pub(super) tick: watch::Receiver<u64>,
     /// The run's HTTP client (`http` and `notify` actions), built on first use.
     pub(super) http: Client,
+    /// Step indices by id.
+    index: HashMap<String, usize>,
     /// Capture values as captured, before masking, for later steps of this session; the
     /// journal keeps only masked values.
     raw: Mutex<HashMap<(usize, String), String>>,
@@ -60,7 +62,9 @@ impl Ctx {
         w: Watches,
     ) -> Ctx {
         let observer = Arc::new(super::note::Masked::new(observer, job.secrets.clone()));
+        let index = job.rb.steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         Ctx {
+            index,
             job,
             journal: Arc::new(Mutex::new(journal)),
             observer,
@@ -72,6 +76,11 @@ impl Ctx {
             http: Client::default(),
             raw: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A step's expected duration, by id.
+    fn expected(&self, id: &str) -> Option<crate::model::Millis> {
+        self.index.get(id).and_then(|&i| self.job.rb.steps[i].duration)
     }
 
     fn lock(&self) -> MutexGuard<'_, Box<dyn Sink + Send>> {
@@ -105,7 +114,7 @@ impl Ctx {
         let note = {
             let mut j = self.lock();
             j.append(&e)?;
-            Note::of(&e, &self.job.rb, j.state())
+            Note::of(&e, &|id| self.expected(id), j.state())
         };
         if let Some(n) = note {
             self.observer.note(adjust(n));
@@ -123,7 +132,7 @@ impl Ctx {
                 return Ok(false);
             }
             j.append_all(events)?;
-            events.iter().filter_map(|e| Note::of(e, &self.job.rb, j.state())).collect()
+            events.iter().filter_map(|e| Note::of(e, &|id| self.expected(id), j.state())).collect()
         };
         for n in notes {
             self.observer.note(n);
@@ -136,7 +145,7 @@ impl Ctx {
         let notes: Vec<Note> = {
             let mut j = self.lock();
             j.append_all(events)?;
-            events.iter().filter_map(|e| Note::of(e, &self.job.rb, j.state())).collect()
+            events.iter().filter_map(|e| Note::of(e, &|id| self.expected(id), j.state())).collect()
         };
         for n in notes {
             self.observer.note(n);
@@ -157,7 +166,7 @@ impl Ctx {
                 return Ok(false);
             }
             j.append(&e)?;
-            Note::of(&e, &self.job.rb, j.state())
+            Note::of(&e, &|id| self.expected(id), j.state())
         };
         if let Some(n) = note {
             self.observer.note(n);
@@ -178,7 +187,7 @@ impl Ctx {
                 return Ok(false);
             }
             j.append(&e)?;
-            Note::of(&e, &self.job.rb, j.state())
+            Note::of(&e, &|id| self.expected(id), j.state())
         };
         if let Some(n) = note {
             self.observer.note(n);
@@ -200,8 +209,10 @@ impl Ctx {
             let mut noting = Noting { inner: &mut **j, appended: Vec::new() };
             let said = inbox::apply(&mut noting, &req, how, &clock::now());
             let appended = noting.appended;
-            let notes: Vec<Note> =
-                appended.iter().filter_map(|e| Note::of(e, &self.job.rb, j.state())).collect();
+            let notes: Vec<Note> = appended
+                .iter()
+                .filter_map(|e| Note::of(e, &|id| self.expected(id), j.state()))
+                .collect();
             (said, notes)
         };
         self.observer.note(match &said {

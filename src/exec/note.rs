@@ -12,7 +12,7 @@
 use super::action::Stream;
 use super::secrets::Secrets;
 use crate::journal::{Event, RunState};
-use crate::model::{Millis, Runbook};
+use crate::model::Millis;
 use std::sync::Arc;
 
 /// Something the executor reports as it goes; the CLI renders it (terminal, JSON lines).
@@ -114,9 +114,12 @@ pub trait Observer: Send + Sync {
 
 impl Note {
     /// The note for a journal event, if it shows as one; `after` is the run with the event
-    /// applied.
-    pub fn of(e: &Event, rb: &Runbook, after: &RunState) -> Option<Note> {
-        let expected = |id: &str| rb.steps.iter().find(|s| s.id == id).and_then(|s| s.duration);
+    /// applied, `expected` a step's expected duration by id.
+    pub fn of(
+        e: &Event,
+        expected: &dyn Fn(&str) -> Option<Millis>,
+        after: &RunState,
+    ) -> Option<Note> {
         let step = |id: &String| id.clone();
         Some(match e {
             Event::StepStarted { step: id, attempt, .. } => {
