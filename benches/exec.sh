@@ -19,7 +19,8 @@
 #      state dir on tmpfs (/dev/shm: fdatasync is a no-op there, so this row shows what
 #      durability costs; a diagnostic, never a valid configuration), each run starting from no
 #      state (fresh --state-dir, no .ninja_log);
-#   3. measures peak RSS with /usr/bin/time -v;
+#   3. measures peak RSS with /usr/bin/time -v, and counts drbook's fsync/fdatasync calls
+#      per shape with strace -f -c (one untimed run each);
 #   4. runs a REPLAY_STEPS-step runbook (parallel 8) once, then times `drbook status RUN`,
 #      `drbook status`, `drbook status RUN --format json` and `drbook resume RUN` (the run has
 #      succeeded, so resume replays the journal and stops) on its journal;
@@ -51,6 +52,7 @@ need ninja ninja-build
 need hyperfine hyperfine
 need /usr/bin/time time
 need make make
+need strace strace
 command -v python3 > /dev/null 2>&1 || die "python3 is required"
 
 # --- build once ------------------------------------------------------------------------------
@@ -217,6 +219,23 @@ for shape in $SHAPES; do
 done
 rm -f "$OUT/time.txt"
 
+# --- syncs per step: strace counts fsync + fdatasync of one (untimed) durable run per shape -----
+log "syncs per step (strace -f -c, one run each)"
+SYNC_FILE="$OUT/syncs.tsv"
+: > "$SYNC_FILE"
+for shape in $SHAPES; do
+  n=$(steps_in "$shape")
+  cmd=$(commands_for "$shape" | head -n 1 | cut -f 2)
+  read -ra argv <<< "$cmd"
+  read -ra reset <<< "$(reset_cmd "$shape")"
+  "${reset[@]}"
+  strace -f -c -e trace=fsync,fdatasync -o "$OUT/strace.txt" "${argv[@]}" > /dev/null
+  syncs=$(awk '$NF == "fsync" || $NF == "fdatasync" { s += $4 } END { print s + 0 }' "$OUT/strace.txt")
+  printf '%s\t%s\t%s\n' "$shape" "$n" "$syncs" >> "$SYNC_FILE"
+  echo "$shape: $syncs syncs for $n steps" >&2
+done
+rm -f "$OUT/strace.txt"
+
 # --- replay: a finished REPLAY_STEPS-step run, read back by status and resume ----------------
 RSTATE="$OUT/replay-state"
 RBOOK="$OUT/replay-$REPLAY_STEPS/replay-$REPLAY_STEPS.drbook"
@@ -307,6 +326,13 @@ for shape in shapes:
         cpu_step = (r["user"] + r["system"]) / n
         print(f"| {shape} | {r['command']} | {ms(r['median'])} | {us(r['median'] / n)} "
               f"| {us(cpu_step)} | {mem} | {r['median'] / ninja:.2f}× |")
+print()
+print("| shape | steps | fsync + fdatasync calls | per step |")
+print("|---|---:|---:|---:|")
+with open(os.path.join(out, "syncs.tsv")) as f:
+    for line in f:
+        shape, n, syncs = line.rstrip("\n").split("\t")
+        print(f"| {shape} | {n} | {syncs} | {int(syncs) / int(n):.2f} |")
 print()
 rp = json.load(open(os.path.join(out, "replay.json")))
 print(f"Replay: {rp['steps']:,}-step run (parallel 8) took {rp['run_wall_s']:.2f} s, "
