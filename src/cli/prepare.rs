@@ -22,10 +22,12 @@
 use super::args::RunFlags;
 use super::input;
 use super::outcome::CliError;
+use super::term::eprint;
 use crate::check::Options;
 use crate::exec::{Aws, AwsOptions, Job, Secrets};
 use crate::graph::Dag;
 use crate::journal::{RunHandle, RunState, StepState, Store};
+use crate::model::hash;
 use crate::model::{Action, ParamValue, Runbook, SecretSource, Step};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -159,19 +161,27 @@ impl Book {
 }
 
 /// The runbook may have changed since the run started only in steps that have not started
-/// (and then only with `--allow-edited`).
+/// (and then only with `--allow-edited`). Steps are compared by their definition hashes
+/// ([`hash`]); hashes of another format (a run started by another drbook) cannot be, and
+/// are accepted only with `--allow-edited`, after the person checked.
 pub fn compare_definitions(
     steps: &[Step],
     state: &RunState,
     allow_edited: bool,
 ) -> Result<(), CliError> {
-    let now: BTreeMap<String, String> = step_hashes(steps).into_iter().collect();
+    let now: BTreeMap<String, String> = hash::step_hashes(steps).into_iter().collect();
+    let started = |id: &str| state.step(id).is_some_and(|r| r.state != StepState::Pending);
+    let foreign = state
+        .step_hashes
+        .iter()
+        .map(|(_, h)| hash::version_of(h))
+        .find(|v| *v != Some(hash::VERSION));
     let mut edited = Vec::new();
     for (id, old) in &state.step_hashes {
-        let started = state.step(id).is_some_and(|r| r.state != StepState::Pending);
         match now.get(id) {
+            Some(_) if foreign.is_some() => {}
             Some(h) if h == old => {}
-            _ if started => {
+            _ if started(id) => {
                 return Err(CliError::invalid(format!(
                     "the runbook changed in step `{id}`, which already started in this run; restore it, or start a new run"
                 )))
@@ -186,6 +196,23 @@ pub fn compare_definitions(
             )));
         }
     }
+    if let Some(version) = foreign {
+        let by = match version {
+            None => "an older drbook, whose step hashes have no version".to_string(),
+            Some(v) => format!("a drbook that hashes steps as `{v}`"),
+        };
+        let run = &state.run_id;
+        if !allow_edited {
+            return Err(CliError::invalid(format!(
+                "run `{run}` was started by {by} (this one: `{}`), so its steps cannot be compared with the runbook; check that the runbook is unchanged since the run started (or changed only in steps that have not started), then pass --allow-edited",
+                hash::VERSION
+            )));
+        }
+        eprint(&format!(
+            "warning: run `{run}` was started by {by}: its steps were not compared with the runbook (--allow-edited)"
+        ));
+        return Ok(());
+    }
     if !edited.is_empty() && !allow_edited {
         return Err(CliError::invalid(format!(
             "the runbook changed in step(s) {} since the run started; pass --allow-edited to accept changes to steps that have not started",
@@ -193,23 +220,6 @@ pub fn compare_definitions(
         )));
     }
     Ok(())
-}
-
-/// Each step's definition hash: everything the checker made of the step (action, env,
-/// captures, checks, retry...), without source positions, with `needs` by id.
-pub fn step_hashes(steps: &[Step]) -> Vec<(String, String)> {
-    use sha2::Digest;
-    steps
-        .iter()
-        .map(|s| {
-            let needs: Vec<&str> = s.needs.iter().map(|&i| steps[i].id.as_str()).collect();
-            let mut def = s.clone();
-            def.span = crate::diag::Span::default();
-            def.needs.clear();
-            let d = sha2::Sha256::digest(format!("{def:?}|needs={needs:?}").as_bytes());
-            (s.id.clone(), d.iter().map(|b| format!("{b:02x}")).collect())
-        })
-        .collect()
 }
 
 /// A checked runbook with what its actions need: the runtime, AWS when it uses SSM, and every
@@ -337,5 +347,80 @@ impl Prepared<'_> {
             approve: flags.approve.clone(),
             wait: flags.wait,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{replay, Event, VERSION};
+    use crate::model::tests_support::runbook_with_durations;
+
+    /// A run of steps `s0 -> s1` with these step hashes, nothing started.
+    fn run_with(hashes: Vec<(String, String)>) -> RunState {
+        let at = "2026-11-23T22:15:30.000Z".to_string();
+        replay(&[Event::RunStarted {
+            v: VERSION,
+            run_id: "r1".into(),
+            runbook: "t".into(),
+            file: "t.drbook".into(),
+            path: "/srv/t.drbook".into(),
+            content_hash: "ab".repeat(32),
+            step_hashes: hashes,
+            params: BTreeMap::new(),
+            at: at.clone(),
+            clock_start: at,
+            rto_ms: None,
+            rpo_ms: None,
+            user: "ana".into(),
+            pid: 42,
+        }])
+        .expect("a run_started record replays")
+    }
+
+    fn steps() -> Vec<Step> {
+        runbook_with_durations(&[1000, 1000], &[&[], &[0]]).steps
+    }
+
+    #[test]
+    fn an_unchanged_runbook_resumes_and_an_edited_pending_step_needs_allow_edited() {
+        let mut steps = steps();
+        let state = run_with(hash::step_hashes(&steps));
+        assert!(compare_definitions(&steps, &state, false).is_ok());
+        steps[1].duration = Some(9000);
+        let refused = compare_definitions(&steps, &state, false).expect_err("edited");
+        assert!(refused.to_string().contains("changed in step(s) s1"), "{refused}");
+        assert!(compare_definitions(&steps, &state, true).is_ok());
+    }
+
+    #[test]
+    fn hashes_of_an_older_drbook_are_refused_with_what_to_do() {
+        let steps = steps();
+        let bare = |id: &str| (id.to_string(), "ab".repeat(32));
+        let state = run_with(vec![bare("s0"), bare("s1")]);
+        let refused = compare_definitions(&steps, &state, false).expect_err("not comparable");
+        let text = refused.to_string();
+        assert!(text.starts_with("error: run `r1` was started by an older drbook"), "{text}");
+        assert!(text.contains("cannot be compared") && text.contains("--allow-edited"), "{text}");
+        assert_eq!(refused.outcome(), crate::cli::Outcome::Invalid);
+        assert!(compare_definitions(&steps, &state, true).is_ok(), "the person checked");
+    }
+
+    #[test]
+    fn a_step_the_run_does_not_know_is_refused_whatever_hashed_the_run() {
+        let steps = steps();
+        for hashed in ["ab".repeat(32), format!("{}:ab", hash::VERSION), "v1:ab".into()] {
+            let state = run_with(vec![("s0".into(), hashed)]);
+            let refused = compare_definitions(&steps, &state, true).expect_err("s1 is new");
+            assert!(refused.to_string().contains("adds step `s1`"), "{refused}");
+        }
+    }
+
+    #[test]
+    fn hashes_of_another_version_name_it() {
+        let steps = steps();
+        let state = run_with(vec![("s0".into(), "v7:ab".into()), ("s1".into(), "v7:cd".into())]);
+        let refused = compare_definitions(&steps, &state, false).expect_err("v7");
+        assert!(refused.to_string().contains("hashes steps as `v7` (this one: `v2`)"), "{refused}");
     }
 }

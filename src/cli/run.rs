@@ -6,12 +6,12 @@
 
 use super::drive::drive;
 use super::outcome::{CliError, Outcome};
-use super::prepare::{step_hashes, Book, Ready, RunRequest};
+use super::prepare::{Book, Ready, RunRequest};
 use super::term::say;
 use crate::exec::simulate;
 use crate::journal::{self, Event, JournalError, RunHandle, RunStatus, Store};
 use crate::model::time as clock;
-use crate::model::{fmt_duration, Action};
+use crate::model::{fmt_duration, hash, Action};
 use crate::plan::PlanAction;
 use std::io::Write;
 use std::path::Path;
@@ -86,7 +86,7 @@ fn admit(
         file: ready.req.file.display().to_string(),
         path: book.abs.display().to_string(),
         content_hash: sha256(&book.bytes),
-        step_hashes: step_hashes(&book.rb.steps),
+        step_hashes: hash::step_hashes(&book.rb.steps),
         params: book.values.iter().map(|(k, v)| (k.clone(), v.render())).collect(),
         at: now.clone(),
         clock_start: clock::format(clock_start),
