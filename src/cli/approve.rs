@@ -7,32 +7,34 @@
 //! failed), this command takes the run's lock and journals the approval itself. Either way the
 //! same rule judges it and the record is durable before "approved" is printed.
 
-use super::Outcome;
+use super::outcome::{CliError, Outcome};
+use super::term::eprint;
 use crate::journal::inbox::{self, Ask, Reply, Request};
 use crate::journal::{How, JournalError, MemoryJournal, Store};
 use crate::model::time as clock;
 use std::io::Write;
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// How long a live runner has to answer before the request is withdrawn.
 const RUNNER_ANSWERS_WITHIN: Duration = Duration::from_secs(15);
 
-fn eprint(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "{msg}");
+/// What `approve` or `deny` is asked.
+pub struct ApproveRequest {
+    pub state_dir: PathBuf,
+    pub run_id: String,
+    pub step: String,
+    /// `Ask::Approve` (with `--role`, `--comment`) or `Ask::Deny` (with `--reason`).
+    pub ask: Ask,
+    /// Who is acting (`--as`).
+    pub user: String,
 }
 
-fn finish(said: Result<String, String>) -> Outcome {
-    match said {
-        Ok(m) => {
-            let _ = writeln!(std::io::stdout(), "{m}");
-            Outcome::Succeeded
-        }
-        Err(m) => {
-            eprint(&format!("refused: {m}\nnothing was recorded"));
-            Outcome::Failed
-        }
-    }
+/// The judgement, said: what was recorded on standard output, or the refusal.
+fn finish(said: Result<String, String>) -> Result<Outcome, CliError> {
+    let m = said.map_err(CliError::Refused)?;
+    let _ = writeln!(std::io::stdout(), "{m}");
+    Ok(Outcome::Succeeded)
 }
 
 fn from_reply(r: Reply) -> Result<String, String> {
@@ -43,22 +45,17 @@ fn from_reply(r: Reply) -> Result<String, String> {
     }
 }
 
-/// Approves (`Ask::Approve`) or denies (`Ask::Deny`) `step` of run `run_id` as `user`.
-pub fn approve(state_dir: &Path, run_id: &str, step: &str, ask: Ask, user: String) -> Outcome {
-    let store = Store::at(state_dir);
-    let state = match store.read_run(run_id) {
-        Ok((s, _)) => s,
-        Err(e) => {
-            eprint(&format!("error: {e}"));
-            return Outcome::Invalid;
-        }
-    };
+/// Approves (`Ask::Approve`) or denies (`Ask::Deny`) a step of a run.
+pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
+    let ApproveRequest { state_dir, run_id, step, ask, user } = asked;
+    let (run_id, step) = (run_id.as_str(), step.as_str());
+    let store = Store::at(&state_dir);
+    let (state, _) = store.read_run(run_id)?;
     if state.step(step).is_none() {
         let ids: Vec<&str> = state.steps.iter().map(|(id, _)| id.as_str()).collect();
         let hint = crate::diag::did_you_mean(step, ids.iter().copied())
             .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
-        eprint(&format!("error: run `{run_id}` has no step `{step}`{hint}"));
-        return Outcome::Invalid;
+        return Err(CliError::invalid(format!("run `{run_id}` has no step `{step}`{hint}")));
     }
     let req = Request::new(step, &user, ask);
     // Judge it against a copy of the journal: nothing is written here.
@@ -92,8 +89,9 @@ pub fn approve(state_dir: &Path, run_id: &str, step: &str, ask: Ask, user: Strin
                             s
                         }
                         Err(e) => {
-                            eprint(&format!("error: cannot write to the run's inbox: {e}"));
-                            return Outcome::Invalid;
+                            return Err(CliError::invalid(format!(
+                                "cannot write to the run's inbox: {e}"
+                            )))
                         }
                     },
                 };
@@ -101,18 +99,14 @@ pub fn approve(state_dir: &Path, run_id: &str, step: &str, ask: Ask, user: Strin
                     return finish(from_reply(reply));
                 }
                 if since.elapsed() > RUNNER_ANSWERS_WITHIN && inbox::withdraw(&path) {
-                    eprint(&format!(
-                        "error: the runner did not take the request within {}s; nothing was recorded",
+                    return Err(CliError::Failed(format!(
+                        "the runner did not take the request within {}s; nothing was recorded",
                         RUNNER_ANSWERS_WITHIN.as_secs()
-                    ));
-                    return Outcome::Failed;
+                    )));
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
-            Err(e) => {
-                eprint(&format!("error: {e}"));
-                return Outcome::Invalid;
-            }
+            Err(e) => return Err(e.into()),
         }
     }
 }

@@ -5,21 +5,57 @@
 //!
 //! Once a run rolls back nothing runs again: only `done` and `fail` are accepted there, and
 //! a rollback action is never retried.
+//!
+//! Input: the prepared run (its locked journal, runbook, flags and who is acting) and the
+//! `--interrupted` decisions. Output: each decision journaled before the runner goes on, and
+//! [`Settled`]: go on, or paused because a decision is missing. A journal that refuses a
+//! decision is a [`CliError`].
 
-use super::args::RunFlags;
-use super::runs::{eprint, interactive, Loaded};
-use super::Outcome;
+use super::outcome::CliError;
+use super::prepare::Prepared;
+use super::term::{eprint, interactive};
 use crate::journal::{Decision, Event, RunHandle, RunState, StepState};
 use crate::model::time as clock;
 use std::collections::BTreeMap;
 
+/// `--interrupted STEP=retry|done|fail` values, by step.
+pub fn parse_decisions(raw: &[String]) -> Result<BTreeMap<String, Decision>, CliError> {
+    let mut out = BTreeMap::new();
+    for r in raw {
+        let (step, d) = r.split_once('=').ok_or_else(|| {
+            CliError::invalid(format!("`--interrupted {r}` must be STEP=retry|done|fail"))
+        })?;
+        let d = match d.trim() {
+            "retry" => Decision::Retry,
+            "done" | "mark-done" => Decision::Done,
+            "fail" => Decision::Fail,
+            other => {
+                return Err(CliError::invalid(format!(
+                    "`{other}` is not a decision; use retry, done or fail"
+                )))
+            }
+        };
+        out.insert(step.trim().to_string(), d);
+    }
+    Ok(out)
+}
+
+/// Whether the runner may go on once the decisions are settled.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// Everything is decided; these steps were decided `fail` (not run again this session).
+    GoOn(Vec<usize>),
+    /// A decision is missing: the run was paused, and the person told what to decide (exit 3).
+    Paused,
+}
+
 /// Once a run rolls back nothing runs again: `--interrupted STEP=retry` is refused (before
 /// anything is written) for its steps, and above all for an interrupted rollback.
-pub(super) fn refuse_retries(
+pub fn refuse_retries(
     state: &RunState,
     decisions: &BTreeMap<String, Decision>,
     rolling_back: bool,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     if !rolling_back {
         return Ok(());
     }
@@ -28,11 +64,11 @@ pub(super) fn refuse_retries(
             continue;
         }
         let undoing = state.step(step).is_some_and(|r| r.state == StepState::Undoing);
-        return Err(if undoing {
+        return Err(CliError::invalid(if undoing {
             format!("`--interrupted {step}=retry`: a rollback action never runs twice; check what it did, then decide `done` or `fail`")
         } else {
             format!("`--interrupted {step}=retry`: the run is rolling back, so no step runs again; decide `done` or `fail`")
-        });
+        }));
     }
     Ok(())
 }
@@ -41,15 +77,13 @@ pub(super) fn refuse_retries(
 /// when a runner died (or a manual step answered with `--interrupted`), and, in a run that is
 /// rolling back, rollbacks that were interrupted or wait for a person (`undoing`). Answers
 /// come from `decisions`, else from the terminal; anything left unanswered pauses the run.
-/// Returns the steps decided `fail`, or the exit when the run cannot go on.
-pub(super) fn settle_steps(
-    handle: &mut RunHandle,
-    l: &Loaded,
+/// Returns the steps decided `fail`, or that the run paused; a journal that refuses a decision
+/// is an error.
+pub fn settle_steps(
+    p: &mut Prepared<'_>,
     decisions: &BTreeMap<String, Decision>,
-    flags: &RunFlags,
-    user: &str,
-    run_id: &str,
-) -> Result<Vec<usize>, Outcome> {
+) -> Result<Settled, CliError> {
+    let (handle, user, run_id) = (&mut p.handle, p.user.as_str(), p.run_id.as_str());
     let state = handle.state.clone();
     let rolling = state.rollback.is_some();
     for step in decisions.keys() {
@@ -68,11 +102,11 @@ pub(super) fn settle_steps(
             ));
         }
     }
-    let prompt = interactive(flags);
+    let prompt = interactive(p.flags);
     let mut undecided = Vec::new();
     let mut undecided_undo = Vec::new();
     let mut keep_failed = Vec::new();
-    for (i, step) in l.rb.steps.iter().enumerate() {
+    for (i, step) in p.book.rb.steps.iter().enumerate() {
         let Some(rec) = state.step(&step.id) else { continue };
         let explicit = decisions.get(&step.id).copied();
         if rec.state == StepState::Undoing {
@@ -132,7 +166,7 @@ pub(super) fn settle_steps(
         }
     }
     if undecided.is_empty() && undecided_undo.is_empty() {
-        return Ok(keep_failed);
+        return Ok(Settled::GoOn(keep_failed));
     }
     let choices = if rolling { "done|fail" } else { "retry|done|fail" };
     let mut reasons = Vec::new();
@@ -155,7 +189,7 @@ pub(super) fn settle_steps(
     }
     let _ = handle.append(&Event::RunPaused { at: clock::now(), reason: reasons.join("; ") });
     eprint(&format!("Check what happened, then: drbook resume {run_id} {}", hints.join(" ")));
-    Err(Outcome::Paused)
+    Ok(Settled::Paused)
 }
 
 /// Did an interrupted (or manual) rollback finish? `None` at the end of input.
@@ -212,9 +246,6 @@ step `{step}` was running when the runner stopped; it may have had effects."
 }
 
 /// Appends a person's decision; a journal that refuses it ends the command (exit 2).
-fn record(handle: &mut RunHandle, e: Event) -> Result<(), Outcome> {
-    handle.append(&e).map_err(|err| {
-        eprint(&format!("error: {err}"));
-        Outcome::Invalid
-    })
+fn record(handle: &mut RunHandle, e: Event) -> Result<(), CliError> {
+    handle.append(&e).map_err(CliError::Journal)
 }

@@ -1,58 +1,162 @@
 //! The command line: the only module that prints, prompts or picks colours, and the one place
 //! where outcomes become exit codes (LANGUAGE.md §8).
+//!
+//! Each command is thin: [`main`] parses the arguments (clap, `args.rs`), builds the command's
+//! request, calls its one entry function, and turns what comes back into the exit code. One
+//! file per command:
+//!
+//! | file          | command                | request                           |
+//! |---------------|------------------------|-----------------------------------|
+//! | `check.rs`    | `check FILE...`        | `CheckRequest`                    |
+//! | `plan.rs`     | `plan FILE`            | `PlanRequest`                     |
+//! | `fmt.rs`      | `fmt FILE...`          | `FmtRequest`                      |
+//! | `run.rs`      | `run FILE`             | `RunRequest` + `NewRun`           |
+//! | `resume.rs`   | `resume RUN`           | `ExistingRun`                     |
+//! | `rollback.rs` | `rollback RUN`         | `RollbackRequest` (`ExistingRun`) |
+//! | `approve.rs`  | `approve` and `deny`   | `ApproveRequest`                  |
+//! | `status.rs`   | `status [RUN]`         | `StatusRequest`                   |
+//!
+//! Below the commands, files that import no command file:
+//!
+//! - `prepare.rs`: the one preparation path of `run`, `resume` and `rollback`: a request is
+//!   loaded into a checked `Book`, connected (`Ready`: AWS, secrets, the runtime), and takes
+//!   its run (`Prepared`: the store, the run's locked journal, the `Job`).
+//! - `drive.rs`: drives a `Prepared` run (settling `decide.rs`'s questions first for `resume`
+//!   and `rollback`), prints the report, and says what the finish means.
+//! - `decide.rs`: what a person decides about interrupted steps before a runner goes on.
+//! - `input.rs`: params, dates, who is acting, a runbook loaded and checked.
+//! - `outcome.rs`: [`Outcome`] and [`CliError`]. `term.rs`: stderr/stdout lines, whether a
+//!   person can be asked. `args.rs`: clap.
+//! - Rendering: `report.rs` (diagnostics), `runreport.rs` (the final report), `progress.rs`
+//!   and `live.rs` (what a run shows as it goes), `prompt.rs` (questions at the terminal).
+//!
+//! Errors: a command returns `Result<Outcome, CliError>`. A run that fails, pauses or rolls
+//! back is an `Outcome` the command has rendered; what stopped the command itself is a
+//! `CliError`, printed once, here, and mapped to its exit code by [`exit_code`]. `check` and
+//! `fmt` report on each file as they go (that report is their output) and return the
+//! verdict.
 
 mod approve;
 mod args;
-mod commands;
+mod check;
 mod decide;
+mod drive;
+mod fmt;
+mod input;
 mod live;
+mod outcome;
+mod plan;
+mod prepare;
 mod progress;
 mod prompt;
 mod report;
+mod resume;
+mod rollback;
+mod run;
 mod runreport;
-mod runs;
-mod undo;
+mod status;
+mod term;
 
 pub use args::Cli;
+pub use outcome::{CliError, Outcome};
+
+use args::{Color, Command};
 use clap::Parser;
+use std::io::IsTerminal;
 
-/// Exit codes of LANGUAGE.md §8.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Succeeded,
-    Failed,
-    Invalid,
-    Paused,
-    RolledBack,
-    RollbackFailed,
-    MissedRto,
-    Interrupted,
-}
-
-impl Outcome {
-    pub fn code(self) -> i32 {
-        match self {
-            Outcome::Succeeded => 0,
-            Outcome::Failed => 1,
-            Outcome::Invalid => 2,
-            Outcome::Paused => 3,
-            Outcome::RolledBack => 4,
-            Outcome::RollbackFailed => 5,
-            Outcome::MissedRto => 6,
-            Outcome::Interrupted => 130,
-        }
+/// LANGUAGE.md §8's table of exit codes.
+pub fn exit_code(outcome: Outcome) -> i32 {
+    match outcome {
+        Outcome::Succeeded => 0,
+        Outcome::Failed => 1,
+        Outcome::Invalid => 2,
+        Outcome::Paused => 3,
+        Outcome::RolledBack => 4,
+        Outcome::RollbackFailed => 5,
+        Outcome::MissedRto => 6,
+        Outcome::Interrupted => 130,
     }
 }
 
-/// Parses arguments, runs the command, returns the process exit code.
+/// Parses arguments, runs the command, prints what stopped it (if anything), returns the
+/// process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { Outcome::Invalid.code() } else { 0 };
+            let code = if e.use_stderr() { exit_code(Outcome::Invalid) } else { 0 };
             let _ = e.print();
             return code;
         }
     };
-    commands::run(cli).code()
+    let outcome = match dispatch(cli) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            term::eprint(&e.to_string());
+            e.outcome()
+        }
+    };
+    exit_code(outcome)
+}
+
+/// Builds the command's request and calls the command.
+fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let user = || input::identity(cli.as_user.as_deref());
+    match cli.command {
+        Command::Check { files, strict, today, format, params } => {
+            let options = input::options(today.as_deref(), &params, strict, false)?;
+            check::check(&check::CheckRequest { files, options, format, color })
+        }
+        Command::Plan { file, params, format, today, strict } => {
+            let options = input::options(today.as_deref(), &params, strict, true)?;
+            plan::plan(&plan::PlanRequest { file, options, format, color })
+        }
+        Command::Fmt { files, check } => {
+            fmt::fmt(&fmt::FmtRequest { files, check_only: check, color })
+        }
+        Command::Run { file, params, common, run_id, since, allow_concurrent, dry_run } => {
+            let params = input::param_pairs(&params)?;
+            let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };
+            run::run(req, &run::NewRun { run_id, since, allow_concurrent, dry_run })
+        }
+        Command::Resume { run_id, common, file, interrupted, allow_edited } => {
+            resume::resume(&prepare::ExistingRun {
+                run_id: &run_id,
+                flags: &common,
+                file: file.as_deref(),
+                interrupted: &interrupted,
+                allow_edited,
+                user: user(),
+                color,
+            })
+        }
+        Command::Rollback { run_id, common, yes, file, interrupted, allow_edited } => {
+            let run = prepare::ExistingRun {
+                run_id: &run_id,
+                flags: &common,
+                file: file.as_deref(),
+                interrupted: &interrupted,
+                allow_edited,
+                user: user(),
+                color,
+            };
+            rollback::rollback(&rollback::RollbackRequest { run, yes })
+        }
+        Command::Approve { run_id, step, role, comment, state_dir } => {
+            let ask = crate::journal::inbox::Ask::Approve { role, comment };
+            approve::approve(approve::ApproveRequest { state_dir, run_id, step, ask, user: user() })
+        }
+        Command::Deny { run_id, step, reason, state_dir } => {
+            let ask = crate::journal::inbox::Ask::Deny { reason };
+            approve::approve(approve::ApproveRequest { state_dir, run_id, step, ask, user: user() })
+        }
+        Command::Status { run_id, state_dir, format } => {
+            status::status(&status::StatusRequest { state_dir, run_id, format })
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! ([`Part::Param`]) so that one model can be planned with different `--param` values; values
 //! in typed positions (`retry ${attempts}`) were resolved by the checker.
 
+pub mod hash;
 mod text;
 pub mod time;
 

@@ -261,8 +261,6 @@ fn io_cause<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e std::io:
     None
 }
 
-/// The innermost error's message (reqwest's outer ones would repeat the URL).
-
 /// `200`, `200..299`, `[200, 204]`: the expectation as a runbook writes it.
 fn expected(ranges: &[(u16, u16)]) -> String {
     let one = |&(lo, hi): &(u16, u16)| {

@@ -32,6 +32,8 @@ mod fault;
 pub(super) mod http;
 mod manual;
 pub(super) mod process;
+// Its judging of command results serves only the real SSM client.
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 pub(super) mod remote;
 mod shell;
 mod ssm;

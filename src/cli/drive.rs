@@ -1,0 +1,118 @@
+//! Drives a prepared run: the executor with the terminal's sinks (a live view on a terminal,
+//! plain or JSON lines otherwise, each step's output teed to the run's `logs/`), then the
+//! final report and what the finish means for the person (and the exit code).
+//!
+//! `resume` and `rollback` come through [`settle_then_drive`]: what a person must decide is
+//! settled first, and a missing decision pauses the run without starting the executor.
+
+use super::args::LogFormat;
+use super::decide::{settle_steps, Settled};
+use super::live::Live;
+use super::outcome::{CliError, Outcome};
+use super::prepare::Prepared;
+use super::progress::{self, Lines, Tee};
+use super::prompt::Screen;
+use super::runreport;
+use super::term::{eprint, person, say};
+use crate::exec::{execute, Finish, Observer};
+use crate::journal::{Decision, StepState};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+/// Settles the person's decisions on the run, then (unless that paused it) says `headline`
+/// and drives it.
+pub fn settle_then_drive(
+    mut p: Prepared<'_>,
+    decisions: &BTreeMap<String, Decision>,
+    headline: &str,
+) -> Result<Outcome, CliError> {
+    match settle_steps(&mut p, decisions)? {
+        Settled::Paused => Ok(Outcome::Paused),
+        Settled::GoOn(keep_failed) => {
+            p.keep_failed = keep_failed;
+            say(p.flags, headline);
+            drive(p)
+        }
+    }
+}
+
+/// Runs the executor to its finish and renders it.
+pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
+    let job = p.job();
+    let flags = p.flags;
+    let logs = p.store.run_dir(&p.run_id).join("logs");
+    let tty = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
+    let live = (tty && flags.log_format == LogFormat::Text).then(|| {
+        let done = p
+            .handle
+            .state
+            .steps
+            .iter()
+            .filter(|(_, r)| matches!(r.state, StepState::Succeeded | StepState::Skipped))
+            .count();
+        let rb = &p.book.rb;
+        Arc::new(Live::new(rb.steps.len(), rb.rto, p.clock_start, done))
+    });
+    if flags.log_format == LogFormat::Json {
+        progress::init_json();
+    }
+    let observer: Arc<dyn Observer> = match &live {
+        Some(v) => v.clone(),
+        None => Arc::new(Lines::new(flags.log_format == LogFormat::Json)),
+    };
+    let observer = Arc::new(Tee::new(observer, logs));
+    let screen = live.clone().map(|v| v as Arc<dyn Screen>);
+    let finish = p.rt.block_on(execute(job, Box::new(p.handle), observer, person(flags, screen)));
+    // A prompt abandoned by Ctrl-C still blocks on stdin in a helper thread: do not wait for it.
+    if let Some(v) = live {
+        v.finish();
+    }
+    let finish = finish.map_err(|e| CliError::Failed(e.to_string()))?;
+    let id = &p.run_id;
+    let (state, _) = p.store.read_run(id).map_err(|e| CliError::Failed(e.to_string()))?;
+    let report = runreport::build(&state, &p.book.rb);
+    if flags.log_format == LogFormat::Text {
+        let _ = write!(std::io::stdout(), "{}", runreport::text(&report));
+    }
+    if let Some(path) = &flags.report {
+        if let Err(e) = runreport::write(&report, path) {
+            // The run is over either way: its outcome, not this, decides the exit code.
+            eprint(&format!("error: cannot write the report to `{}`: {e}", path.display()));
+        }
+    }
+    Ok(match finish {
+        Finish::Succeeded if flags.strict_rto && report.rto_met == Some(false) => {
+            eprint("the run succeeded but missed its RTO (--strict-rto)");
+            Outcome::MissedRto
+        }
+        Finish::Succeeded => Outcome::Succeeded,
+        Finish::Failed(why) => {
+            eprint(&format!(
+                "failed: {why}\nfix the cause, then `drbook resume {id}` retries the failed steps"
+            ));
+            Outcome::Failed
+        }
+        Finish::Paused(why) => {
+            eprint(&format!(
+                "paused: {why}\n`drbook resume {id}` continues once a person has acted"
+            ));
+            Outcome::Paused
+        }
+        Finish::Interrupted(sig) => {
+            eprint(&format!("interrupted by {sig}; `drbook resume {id}` continues the run"));
+            Outcome::Interrupted
+        }
+        Finish::RolledBack(what) => {
+            let why = state.rollback.as_ref().map_or(String::new(), |r| format!(" ({})", r.reason));
+            eprint(&format!("rolled back{why}: {what}"));
+            Outcome::RolledBack
+        }
+        Finish::RollbackFailed(what) => {
+            eprint(&format!(
+                "rollback failed: {what}\nthe run is over; what remains must be undone by hand (`drbook status {id}` shows each step)"
+            ));
+            Outcome::RollbackFailed
+        }
+    })
+}

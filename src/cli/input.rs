@@ -1,0 +1,104 @@
+//! What a person hands the commands, read and judged: `--param` pairs, `--today`, who is
+//! acting, and a runbook file loaded and checked (for `plan`, `run`, `resume`, `rollback`).
+
+use super::outcome::CliError;
+use super::report;
+use crate::check::{self, Checked, Options};
+use crate::load::{self, Loaded};
+use crate::model::Date;
+use std::path::Path;
+
+/// The person acting: `--as`, else `DRBOOK_USER`, else the OS user.
+pub fn identity(as_user: Option<&str>) -> String {
+    as_user
+        .map(str::to_string)
+        .or_else(|| std::env::var("DRBOOK_USER").ok().filter(|u| !u.is_empty()))
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .or_else(|| std::env::var("LOGNAME").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Today's date (UTC).
+pub fn today() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Date::from_days((secs / 86_400) as i64)
+}
+
+/// `--param NAME=VALUE` values, split.
+pub fn param_pairs(params: &[String]) -> Result<Vec<(String, String)>, CliError> {
+    let mut pairs = Vec::new();
+    for p in params {
+        match p.split_once('=') {
+            Some((n, v)) if !n.trim().is_empty() => {
+                pairs.push((n.trim().to_string(), v.to_string()))
+            }
+            _ => return Err(CliError::invalid(format!("`--param {p}` must be NAME=VALUE"))),
+        }
+    }
+    Ok(pairs)
+}
+
+/// The checker's options from `--today`, `--param` and `--strict`.
+pub fn options(
+    today: Option<&str>,
+    params: &[String],
+    strict: bool,
+    require_params: bool,
+) -> Result<Options, CliError> {
+    let today = match today {
+        Some(t) => parse_date(t).ok_or_else(|| {
+            CliError::invalid(format!("`--today {t}` is not a date; write YYYY-MM-DD"))
+        })?,
+        None => self::today(),
+    };
+    let params = param_pairs(params)?;
+    Ok(Options { today, params, require_params, strict })
+}
+
+fn parse_date(s: &str) -> Option<Date> {
+    let mut it = s.split('-');
+    let (y, m, d) = (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
+    let date = Date { year: y, month: m, day: d };
+    (it.next().is_none() && Date::from_days(date.days()) == date).then_some(date)
+}
+
+/// Reads a file with its imports; the message says which file could not be read.
+pub fn read(path: &Path) -> Result<Loaded, String> {
+    load::load_path(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+}
+
+/// Loads and checks one runbook for `plan` and the run commands. Warnings are printed here
+/// (they do not stop anything); errors come back as the rendered report.
+pub fn checked_runbook(
+    path: &Path,
+    opts: &Options,
+    color: bool,
+) -> Result<(Loaded, Checked), CliError> {
+    let mut loaded = read(path).map_err(CliError::invalid)?;
+    let checked = check::check(&mut loaded, opts);
+    let rendered = if checked.diags.is_empty() {
+        String::new()
+    } else {
+        report::human(&loaded.sources, &checked.diags, color)
+    };
+    if checked.errors() > 0 {
+        return Err(CliError::Diagnostics(format!(
+            "{rendered}failed: {} ({})",
+            path.display(),
+            report::counts(checked.errors(), checked.warnings())
+        )));
+    }
+    if !rendered.is_empty() {
+        use std::io::Write;
+        let _ = write!(std::io::stderr(), "{rendered}");
+    }
+    if checked.runbook.is_none() {
+        return Err(CliError::invalid(format!(
+            "`{}` is a module of templates, not a runbook; `plan` and `run` take a runbook",
+            path.display()
+        )));
+    }
+    Ok((loaded, checked))
+}

@@ -1,0 +1,56 @@
+//! `drbook plan FILE`: the runbook checked, then its plan (steps, waves, critical path, RTO
+//! verdict) rendered as text, JSON, Markdown or Mermaid on standard output.
+
+use super::args::PlanFormat;
+use super::input;
+use super::outcome::{CliError, Outcome};
+use super::report;
+use crate::check::Options;
+use crate::diag::Sources;
+use crate::plan;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// What `drbook plan` is asked.
+pub struct PlanRequest {
+    pub file: PathBuf,
+    pub options: Options,
+    pub format: PlanFormat,
+    pub color: bool,
+}
+
+pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
+    let (loaded, checked) = input::checked_runbook(&req.file, &req.options, req.color)?;
+    let (Some(rb), Some(dag)) = (&checked.runbook, &checked.dag) else {
+        return Ok(Outcome::Invalid);
+    };
+    let warnings = checked.diags.iter().map(|d| warning(&loaded.sources, d)).collect();
+    let plan = plan::build(rb, dag, &checked.values, warnings);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let res = match req.format {
+        PlanFormat::Text => plan::text::render(&plan, &mut out),
+        PlanFormat::Json => plan::json::render(&plan, &mut out),
+        PlanFormat::Markdown => plan::markdown::render(&plan, &mut out),
+        PlanFormat::Mermaid => plan::mermaid::render(&plan, &mut out),
+    };
+    // The process ends right after this: handing a large runbook's many small allocations back
+    // one by one would cost more than the whole plan did.
+    std::mem::forget((plan, checked, loaded));
+    match res.and_then(|()| out.flush()) {
+        Ok(()) => Ok(Outcome::Succeeded),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Succeeded),
+        Err(e) => Err(CliError::Failed(format!("cannot write the plan: {e}"))),
+    }
+}
+
+fn warning(sources: &Sources, d: &crate::diag::Diagnostic) -> plan::PlanWarning {
+    let j = report::to_json(sources, d);
+    plan::PlanWarning {
+        code: j.code.to_string(),
+        message: j.message,
+        file: j.file,
+        line: j.line,
+        column: j.column,
+    }
+}

@@ -1,0 +1,178 @@
+//! `drbook status [RUN]`: every run in the state dir (id, runbook, status, start, achieved
+//! RTO), or one run's steps with their approvals, rollbacks and what waits for a person; as
+//! text or JSON on standard output. It only reads: the state dir is never created, no lock is
+//! taken, and a run whose runner is gone shows as interrupted.
+
+use super::args::StatusFormat;
+use super::outcome::{CliError, Outcome};
+use super::runreport;
+use super::term::eprint;
+use crate::journal::{RunState, RunStatus, StepState, Store};
+use crate::model::fmt_duration;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// What `status` is asked.
+pub struct StatusRequest {
+    pub state_dir: PathBuf,
+    /// One run; without it, every run is listed.
+    pub run_id: Option<String>,
+    pub format: StatusFormat,
+}
+
+pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
+    let (run_id, format) = (asked.run_id.as_deref(), asked.format);
+    let store = Store::at(&asked.state_dir);
+    let mut out = std::io::stdout().lock();
+    match run_id {
+        None => {
+            let ids = store.list_runs()?;
+            let mut rows = Vec::new();
+            for id in ids {
+                match store.read_run(&id) {
+                    Ok((s, info)) => rows.push((status_word(&s, info.live), s)),
+                    Err(e) => eprint(&format!("warning: run `{id}`: {e}")),
+                }
+            }
+            if format == StatusFormat::Json {
+                let runs: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|(st, s)| serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": st,
+                        "started_at": s.started_at, "achieved_rto_seconds": runreport::achieved_rto_ms(s).map(|m| m as f64 / 1000.0)}))
+                    .collect();
+                let _ = writeln!(out, "{}", serde_json::json!({ "runs": runs }));
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{:<44} {:<24} {:<12} {:<25} RTO",
+                    "RUN", "RUNBOOK", "STATUS", "STARTED"
+                );
+                for (st, s) in &rows {
+                    let rto = runreport::achieved_rto_ms(s)
+                        .map_or("-".into(), |m| fmt_duration(m / 1000 * 1000));
+                    let _ = writeln!(
+                        out,
+                        "{:<44} {:<24} {:<12} {:<25} {rto}",
+                        s.run_id, s.runbook, st, s.started_at
+                    );
+                }
+            }
+        }
+        Some(id) => {
+            let (s, info) = store.read_run(id)?;
+            let word = status_word(&s, info.live);
+            if format == StatusFormat::Json {
+                let steps: Vec<serde_json::Value> = s
+                    .steps
+                    .iter()
+                    .map(|(id, r)| {
+                        let undo = r.undo.as_ref().map(|u| {
+                            serde_json::json!({"started_at": u.started_at, "finished_at": u.finished_at,
+                            "duration_ms": u.duration_ms, "error": u.error, "reason": u.reason})
+                        });
+                        let approvals: Vec<serde_json::Value> = r.approvals.iter().map(|a| serde_json::json!({
+                            "role": a.role, "by": a.by, "at": a.at, "how": a.how, "comment": a.comment})).collect();
+                        serde_json::json!({"id": id, "state": r.state, "attempts": r.attempts,
+                        "duration_ms": r.duration_ms, "error": r.error,
+                        "gate": r.gate.as_ref().map(|g| serde_json::json!({"roles": g.roles, "requested_at": g.requested_at, "timeout_ms": g.timeout_ms})),
+                        "missing_roles": r.missing_roles(), "approvals": approvals, "undo": undo,
+                        "waiting_for": (r.state == StepState::Waiting).then(|| {
+                            if r.gate.is_some() && !r.gate_satisfied() {
+                                Some(format!("approval by {}", r.missing_roles().join(", ")))
+                            } else {
+                                r.waiting_reason.clone()
+                            }
+                        }).flatten()})
+                    })
+                    .collect();
+                let rollback = s
+                    .rollback
+                    .as_ref()
+                    .map(|r| serde_json::json!({"at": r.at, "reason": r.reason, "by": r.by}));
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": word,
+                    "started_at": s.started_at, "finished_at": s.finished_at,
+                    "rollback": rollback, "steps": steps})
+                );
+            } else {
+                let live = info.runner_pid.map_or(String::new(), |p| format!(" (runner pid {p})"));
+                let _ = writeln!(
+                    out,
+                    "run {}  {}  {word}{live}\nstarted {}",
+                    s.run_id, s.runbook, s.started_at
+                );
+                if let Some(r) = &s.rollback {
+                    let _ =
+                        writeln!(out, "rolling back since {} ({}, by {})", r.at, r.reason, r.by);
+                }
+                for (id, r) in &s.steps {
+                    let state = serde_json::to_value(r.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    let took = r
+                        .duration_ms
+                        .map_or(String::new(), |d| format!("  {}", fmt_duration(d / 1000 * 1000)));
+                    let mut err = r.error.as_ref().map_or(String::new(), |e| format!("  — {e}"));
+                    if let Some(e) = r.undo.as_ref().and_then(|u| u.error.as_ref()) {
+                        err.push_str(&format!("  — rollback: {e}"));
+                    }
+                    let _ =
+                        writeln!(out, "  {id:<28} {state:<12} attempts {}{took}{err}", r.attempts);
+                    if r.gate.is_some()
+                        && (r.state == StepState::Waiting || !r.approvals.is_empty())
+                    {
+                        let given: Vec<String> = r
+                            .approvals
+                            .iter()
+                            .map(|a| format!("{} by {} ({})", a.role, a.by, a.how.as_str()))
+                            .collect();
+                        let missing = r.missing_roles();
+                        let mut parts = Vec::new();
+                        if !given.is_empty() {
+                            parts.push(format!("approved: {}", given.join(", ")));
+                        }
+                        if !missing.is_empty() && r.state == StepState::Waiting {
+                            parts.push(format!("missing: {}", missing.join(", ")));
+                        }
+                        let _ = writeln!(out, "  {:<28} {}", "", parts.join("; "));
+                    }
+                }
+                // A finished run waits for nobody; a step stopped between a failed attempt and
+                // its retry when the run turned to rolling back has nothing to decide.
+                let rolling = s.rollback.is_some();
+                let pending: Vec<&str> = s
+                    .steps
+                    .iter()
+                    .filter(|_| s.status.is_unfinished())
+                    .filter(|(_, r)| {
+                        let halted = rolling && r.error.is_some() && r.process.is_none();
+                        r.state == StepState::Waiting
+                            || (r.state == StepState::Interrupted && !halted)
+                            || (matches!(r.state, StepState::Running | StepState::Undoing)
+                                && !info.live)
+                    })
+                    .map(|(id, _)| id.as_str())
+                    .collect();
+                if !pending.is_empty() {
+                    let _ =
+                        writeln!(out, "waiting on a person or a decision: {}", pending.join(", "));
+                }
+            }
+        }
+    }
+    Ok(Outcome::Succeeded)
+}
+
+/// A run the journal calls running but whose runner is gone was interrupted (a crash).
+fn status_word(s: &RunState, live: bool) -> &'static str {
+    match s.status {
+        RunStatus::Running if !live => "interrupted",
+        RunStatus::Running => "running",
+        RunStatus::Paused => "paused",
+        RunStatus::Interrupted => "interrupted",
+        other => other.as_str(),
+    }
+}
