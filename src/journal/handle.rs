@@ -11,13 +11,10 @@
 //! ahead of the disk) and the runner must stop and `resume` later.
 
 use super::store::JOURNAL;
-use super::{encode, Event, JournalError, RunState};
-use std::fs::{DirBuilder, File, OpenOptions};
+use super::{encode, Event, Inbox, JournalError, RunState, StepLogs};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-
-const LOGS: &str = "logs";
 
 /// Where the executor records events.
 pub trait Sink {
@@ -78,28 +75,22 @@ impl RunHandle {
     /// The log file of a step's attempt, `runs/<id>/logs/<step>.<attempt>.log`; creates
     /// `logs/` (0700) on first use. Characters unsafe in a file name are replaced by `_`.
     pub fn log_path(&self, step: &str, attempt: u32) -> Result<PathBuf, JournalError> {
-        let logs = self.dir.join(LOGS);
-        match DirBuilder::new().mode(0o700).create(&logs) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(JournalError::io(&logs, e)),
-        }
-        let safe: String = step
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') { c } else { '_' })
-            .collect();
-        Ok(logs.join(format!("{safe}.{attempt}.log")))
+        self.logs().path(step, attempt)
     }
 
     /// Opens (creating, 0600, appending) the log file of a step's attempt.
     pub fn open_log(&self, step: &str, attempt: u32) -> Result<File, JournalError> {
-        let path = self.log_path(step, attempt)?;
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| JournalError::io(&path, e))
+        self.logs().open(step, attempt)
+    }
+
+    /// The run's step logs, for the executor.
+    pub fn logs(&self) -> StepLogs {
+        StepLogs::new(&self.dir)
+    }
+
+    /// The run's inbox (requests from `drbook approve` / `deny`), for the executor.
+    pub fn inbox(&self) -> Inbox {
+        Inbox::new(&self.dir)
     }
 
     /// The run's directory.

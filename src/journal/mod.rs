@@ -10,7 +10,11 @@
 //! <state dir>/runs/<run id>/journal             one framed record per line (see `record`)
 //! <state dir>/runs/<run id>/lock                flock'ed by the runner driving the run; holds its pid
 //! <state dir>/runs/<run id>/logs/<step>.<n>.log output of attempt n of a step
+//! <state dir>/runs/<run id>/inbox/<request>.json  a request from `drbook approve|deny` (`inbox`)
 //! ```
+//!
+//! Only this module builds these paths (`store.rs`); the rest of the program is handed a
+//! [`RunHandle`], an [`Inbox`] or [`StepLogs`].
 //!
 //! # Crash-safety contract
 //!
@@ -38,6 +42,7 @@ pub mod event;
 pub mod gate;
 mod handle;
 pub mod inbox;
+mod logs;
 mod record;
 mod replay;
 mod store;
@@ -48,6 +53,8 @@ mod tests;
 pub use event::*;
 pub use gate::{judge, ApprovalRecord, Gate};
 pub use handle::{MemoryJournal, RunHandle, Sink};
+pub use inbox::{Inbox, RequestRef};
+pub use logs::StepLogs;
 pub use record::{decode_all, encode, Decoded};
 pub use replay::{replay, RollbackInfo, RunState, RunStatus, StepRecord, StepState, UndoRecord};
 pub use store::{new_run_id, valid_run_id, ReadInfo, Store};

@@ -10,16 +10,20 @@
 //! reader. See the crash-safety contract in the module docs of `journal`.
 
 use super::handle::{self, RunHandle};
-use super::{decode_all, replay, Event, JournalError, RunState};
+use super::{decode_all, replay, Event, Inbox, JournalError, RunState, StepLogs};
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+// The state-dir layout, in one place (drawn in the module docs of `journal`). Nothing outside
+// `journal/` builds these paths: it is handed a RunHandle, a Journal, an Inbox or StepLogs.
 const RUNS: &str = "runs";
 pub(super) const JOURNAL: &str = "journal";
 const LOCK: &str = "lock";
+pub(super) const LOGS: &str = "logs";
+pub(super) const INBOX: &str = "inbox";
 
 /// What a read-only look at a run found besides its state.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +76,18 @@ impl Store {
     /// Where run `run_id` lives (whether or not it exists).
     pub fn run_dir(&self, run_id: &str) -> PathBuf {
         self.root.join(RUNS).join(run_id)
+    }
+
+    /// Run `run_id`'s inbox, for `drbook approve` / `deny` (whether or not the run exists).
+    pub fn inbox(&self, run_id: &str) -> Result<Inbox, JournalError> {
+        check_id(run_id)?;
+        Ok(Inbox::new(&self.run_dir(run_id)))
+    }
+
+    /// Run `run_id`'s step logs (whether or not the run exists).
+    pub fn logs(&self, run_id: &str) -> Result<StepLogs, JournalError> {
+        check_id(run_id)?;
+        Ok(StepLogs::new(&self.run_dir(run_id)))
     }
 
     /// Creates a run whose journal starts with `first` (its `run_started`), locked by the
