@@ -35,8 +35,11 @@
 //! - **One runner per run.** The runner holds an exclusive `flock` on the run's lock file for
 //!   the life of its [`RunHandle`]. The kernel drops it when the process dies, so a run left by
 //!   a crashed runner is taken over without stale-lock guessing.
-//! - **Creation is durable.** A new run's directory, and its entry in `runs/`, are fsynced
-//!   before [`Store::create_run`] returns.
+//! - **A run exists whole or not at all.** [`Store::create_run`] builds a new run (lock
+//!   taken, first record synced) in a temporary directory and renames it into place without
+//!   replacing anything; the directory, and its entry in `runs/`, are fsynced before it
+//!   returns. A crash during creation leaves no run of that id, and the next creation clears
+//!   what it left (see `store.rs`).
 
 pub mod event;
 pub mod gate;

@@ -1,10 +1,12 @@
 //! Journal tests: pure replay (`tests/replay.rs`), record framing and torn tails
 //! (`tests/framing.rs`), the on-disk store with real files in temp dirs (`tests/store.rs`), and
-//! the replay of rollbacks (`tests/undo.rs`).
+//! the replay of rollbacks (`tests/undo.rs`), creating a run whole or not at all
+//! (`tests/create.rs`).
 //!
 //! Input: events built by the helpers below. Output: assertions only. Invariant: every
 //! journal built here starts with [`started`] for run [`RUN`].
 
+mod create;
 mod framing;
 mod gates;
 mod replay;
