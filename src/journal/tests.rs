@@ -1,7 +1,7 @@
 //! Journal tests: pure replay (`tests/replay.rs`), record framing and torn tails
 //! (`tests/framing.rs`), the on-disk store with real files in temp dirs (`tests/store.rs`), and
 //! the replay of rollbacks (`tests/undo.rs`), creating a run whole or not at all
-//! (`tests/create.rs`).
+//! (`tests/create.rs`), and masking secrets out of events (`tests/masking.rs`).
 //!
 //! Input: events built by the helpers below. Output: assertions only. Invariant: every
 //! journal built here starts with [`started`] for run [`RUN`].
@@ -9,6 +9,7 @@
 mod create;
 mod framing;
 mod gates;
+mod masking;
 mod replay;
 mod store;
 mod undo;
