@@ -4,8 +4,9 @@
 //! Events are versioned (`v` on [`Event::RunStarted`]); a reader refuses versions it does not
 //! know. Steps are keyed by their id, never by graph index, so a journal stays meaningful when
 //! a runbook is edited (LANGUAGE.md §8, `--allow-edited`). No event ever holds a secret's value:
-//! [`Event::masked`] scrubs every free-text field, and whoever knows the secrets passes every
-//! event through it before it is validated, kept or written.
+//! [`Event::masked`] scrubs every free-text field, and a masking journal writer
+//! ([`super::Journal::with_masking`]) passes every event through it before it is validated,
+//! kept or written.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

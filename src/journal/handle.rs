@@ -1,5 +1,6 @@
 //! Writing a run: the [`Sink`] the executor appends to, on disk ([`RunHandle`]) or in memory
-//! ([`MemoryJournal`], for `--dry-run` and tests).
+//! ([`MemoryJournal`], for `--dry-run` and tests). For concurrent appenders, a handle is
+//! taken over by [`super::Journal::on_disk`], which syncs in groups.
 //!
 //! Input: events. Output: the same events made durable (or kept in memory) and the replayed
 //! [`RunState`] kept up to date.
@@ -46,6 +47,23 @@ pub struct RunHandle {
 
 pub(super) fn new(dir: PathBuf, journal: File, lock: File, state: RunState, len: u64) -> RunHandle {
     RunHandle { state, dir, journal, len, _lock: lock, broken: false }
+}
+
+/// A [`RunHandle`] taken apart, for the journal writer that takes it over.
+pub(super) struct Parts {
+    pub state: RunState,
+    pub dir: PathBuf,
+    pub journal: File,
+    pub len: u64,
+    pub lock: File,
+    pub broken: bool,
+}
+
+impl RunHandle {
+    pub(super) fn into_parts(self) -> Parts {
+        let RunHandle { state, dir, journal, len, _lock: lock, broken } = self;
+        Parts { state, dir, journal, len, lock, broken }
+    }
 }
 
 impl RunHandle {
