@@ -1,5 +1,6 @@
 //! Writing a run: the [`Sink`] the executor appends to, on disk ([`RunHandle`]) or in memory
-//! ([`MemoryJournal`], for `--dry-run` and tests).
+//! ([`MemoryJournal`], for `--dry-run` and tests). For concurrent appenders, a handle is
+//! taken over by [`super::Journal::on_disk`], which syncs in groups.
 //!
 //! Input: events. Output: the same events made durable (or kept in memory) and the replayed
 //! [`RunState`] kept up to date.
@@ -11,13 +12,10 @@
 //! ahead of the disk) and the runner must stop and `resume` later.
 
 use super::store::JOURNAL;
-use super::{encode, Event, JournalError, RunState};
-use std::fs::{DirBuilder, File, OpenOptions};
+use super::{encode, Event, Inbox, JournalError, RunState, StepLogs};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-
-const LOGS: &str = "logs";
 
 /// Where the executor records events.
 pub trait Sink {
@@ -62,6 +60,23 @@ pub(super) fn new(dir: PathBuf, journal: File, lock: File, state: RunState, len:
     RunHandle { state, dir, journal, len, _lock: lock, broken: false }
 }
 
+/// A [`RunHandle`] taken apart, for the journal writer that takes it over.
+pub(super) struct Parts {
+    pub state: RunState,
+    pub dir: PathBuf,
+    pub journal: File,
+    pub len: u64,
+    pub lock: File,
+    pub broken: bool,
+}
+
+impl RunHandle {
+    pub(super) fn into_parts(self) -> Parts {
+        let RunHandle { state, dir, journal, len, _lock: lock, broken } = self;
+        Parts { state, dir, journal, len, lock, broken }
+    }
+}
+
 impl RunHandle {
     /// Validates, writes and fdatasyncs one record: when this returns `Ok`, the event is
     /// durably recorded (LANGUAGE.md §8).
@@ -89,28 +104,22 @@ impl RunHandle {
     /// The log file of a step's attempt, `runs/<id>/logs/<step>.<attempt>.log`; creates
     /// `logs/` (0700) on first use. Characters unsafe in a file name are replaced by `_`.
     pub fn log_path(&self, step: &str, attempt: u32) -> Result<PathBuf, JournalError> {
-        let logs = self.dir.join(LOGS);
-        match DirBuilder::new().mode(0o700).create(&logs) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(JournalError::io(&logs, e)),
-        }
-        let safe: String = step
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') { c } else { '_' })
-            .collect();
-        Ok(logs.join(format!("{safe}.{attempt}.log")))
+        self.logs().path(step, attempt)
     }
 
     /// Opens (creating, 0600, appending) the log file of a step's attempt.
     pub fn open_log(&self, step: &str, attempt: u32) -> Result<File, JournalError> {
-        let path = self.log_path(step, attempt)?;
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| JournalError::io(&path, e))
+        self.logs().open(step, attempt)
+    }
+
+    /// The run's step logs, for the executor.
+    pub fn logs(&self) -> StepLogs {
+        StepLogs::new(&self.dir)
+    }
+
+    /// The run's inbox (requests from `drbook approve` / `deny`), for the executor.
+    pub fn inbox(&self) -> Inbox {
+        Inbox::new(&self.dir)
     }
 
     /// The run's directory.

@@ -11,7 +11,15 @@
 //! half a file. A request is removed only after its reply exists. A request carries an id,
 //! and the approval records it (`request`), so a request handled twice (a crash between the
 //! journal record and the removal) is answered "already recorded" rather than refused.
+//!
+//! [`Inbox`] is a run's inbox as a value: the executor and the CLI are handed one (from
+//! [`super::RunHandle::inbox`], [`super::Journal::inbox`] or [`super::Store::inbox`]) and never
+//! build its path themselves. The free functions taking a run directory remain for callers not
+//! yet switched over.
+//!
+//! Nothing here knows the executor: the wall clock comes from `crate::model::time`.
 
+use super::store::INBOX;
 use super::{judge, Decision, Event, How, RunStatus, Sink, StepState};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, DirBuilder, File, OpenOptions};
@@ -19,7 +27,60 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-const INBOX: &str = "inbox";
+/// One run's inbox. Cheap to clone; holds only the run directory's path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inbox {
+    run_dir: PathBuf,
+}
+
+/// Where a pending request lies, to answer or withdraw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRef {
+    path: PathBuf,
+    id: String,
+}
+
+impl RequestRef {
+    /// The request's id (also in [`Request::id`]).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Inbox {
+    pub(super) fn new(run_dir: &Path) -> Inbox {
+        Inbox { run_dir: run_dir.to_path_buf() }
+    }
+
+    /// Requests waiting, oldest first (see [`pending`]).
+    pub fn pending(&self) -> Vec<(RequestRef, Request)> {
+        pending(&self.run_dir)
+            .into_iter()
+            .map(|(path, req)| (RequestRef { path, id: req.id.clone() }, req))
+            .collect()
+    }
+
+    /// Leaves the reply to a pending request, then removes the request (see [`answer`]).
+    pub fn answer(&self, r: &RequestRef, reply: &Reply) -> io::Result<()> {
+        answer(&self.run_dir, &r.path, &r.id, reply)
+    }
+
+    /// Drops a request into the inbox (see [`submit`]).
+    pub fn submit(&self, req: &Request) -> io::Result<RequestRef> {
+        let path = submit(&self.run_dir, req)?;
+        Ok(RequestRef { path, id: req.id.clone() })
+    }
+
+    /// Takes the reply to request `id` if it is there, and removes it (see [`take_reply`]).
+    pub fn take_reply(&self, id: &str) -> Option<Reply> {
+        take_reply(&self.run_dir, id)
+    }
+
+    /// Withdraws a request nobody took: `true` if it was still there.
+    pub fn withdraw(&self, r: &RequestRef) -> bool {
+        withdraw(&r.path)
+    }
+}
 
 /// What a person asks of a gated step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,8 +1,15 @@
 //! The durable journal: an append-only list of [`Event`]s per run, a pure [`replay`] that turns
 //! them into a [`RunState`], and a [`Store`] that keeps runs on disk under the state dir.
 //!
-//! Input: events from the executor (through the [`Sink`] trait) and journal files on disk.
-//! Output: [`RunState`] (what happened, step by step) and typed [`JournalError`]s.
+//! Input: events from the executor (through a [`Journal`], or the [`Sink`] trait) and journal
+//! files on disk. Output: [`RunState`] (what happened, step by step), [`Durable`] tickets that
+//! say when a record is on disk, and typed [`JournalError`]s.
+//!
+//! Two ways to write a run: a [`RunHandle`] appends and `fdatasync`s under the caller's
+//! `&mut` (the CLI, before and after the executor); a [`Journal`] takes a handle over and makes
+//! records durable in groups on one writer thread, for the executor's concurrent tasks
+//! (`writer.rs`). [`MemoryJournal`] and [`Journal::in_memory`] validate the same way and write
+//! nothing.
 //!
 //! Layout of a state dir (directories 0700, files 0600):
 //!
@@ -10,37 +17,57 @@
 //! <state dir>/runs/<run id>/journal             one framed record per line (see `record`)
 //! <state dir>/runs/<run id>/lock                flock'ed by the runner driving the run; holds its pid
 //! <state dir>/runs/<run id>/logs/<step>.<n>.log output of attempt n of a step
+//! <state dir>/runs/<run id>/inbox/<request>.json  a request from `drbook approve|deny` (`inbox`)
 //! ```
+//!
+//! Only this module builds these paths (`store.rs`); the rest of the program is handed a
+//! [`RunHandle`], an [`Inbox`] or [`StepLogs`].
 //!
 //! # Crash-safety contract
 //!
-//! - **Durable before acknowledged.** [`RunHandle::append`] writes one record with a single
-//!   `write_all` and calls `fdatasync` before it returns. The executor appends `step_started`
-//!   before an action begins and the step's end after it, so after a crash at any instant a
-//!   step is exactly one of: never started (safe to start), `running` (it may or may not have
-//!   acted: re-run only if idempotent, otherwise a person decides), or finished with its
-//!   result recorded.
-//! - **At most the unacknowledged record is lost.** A crash mid-append leaves at most one torn
-//!   final record. Its `append` never returned, so nobody acted on it; readers drop it and
-//!   [`Store::resume_run`] truncates it away (and fsyncs) before appending again.
+//! - **Durable before acknowledged.** An event is acknowledged when its record is on disk:
+//!   [`RunHandle::append`] writes it with a single `write_all` and calls `fdatasync` before it
+//!   returns; [`Journal::append`] returns a [`Durable`] ticket at once, and the event is
+//!   acknowledged only when [`Durable::wait`] (or `wait_blocking`) returns `Ok`, which is after
+//!   the `fdatasync` covering the record has returned. The executor appends `step_started` and
+//!   waits for its ticket before an action begins, and records the step's end after it, so
+//!   after a crash at any instant a step is exactly one of: never started (safe to start),
+//!   `running` (it may or may not have acted: re-run only if idempotent, otherwise a person
+//!   decides), or finished with its result recorded.
+//! - **Only unacknowledged records are lost.** A crash loses at most records nobody was told
+//!   were durable (an `append` that had not returned, or a ticket not yet resolved). The
+//!   journal writer appends in order, so what survives of them is a prefix, of which only the
+//!   last record may be torn; readers drop a torn record and [`Store::resume_run`] truncates
+//!   it away (and fsyncs) before appending again. A surviving `step_started` whose action
+//!   never began is read as `running`: the safe side.
 //! - **Damage is diagnosed, never trusted.** A bad record anywhere but at the very end, an
 //!   impossible transition, or an unknown format version is a [`JournalError`] naming the
 //!   record; nothing is repaired or skipped silently, and nothing panics.
 //! - **Impossible events never reach the disk.** Every append is validated by
-//!   [`RunState::apply`] first; a refused event leaves the journal untouched.
+//!   [`RunState::apply`] first; a refused event leaves the journal untouched. Records reach
+//!   the file in the order their appends succeeded.
+//! - **A failed write stops the journal.** After a failed write or sync the file is cut back
+//!   to its last good record and every later append (and every ticket not yet durable) gets
+//!   the error; the run goes on only by being resumed, from a fresh replay.
 //! - **One runner per run.** The runner holds an exclusive `flock` on the run's lock file for
-//!   the life of its [`RunHandle`]. The kernel drops it when the process dies, so a run left by
+//!   the life of its [`RunHandle`] (and of the [`Journal`] that took it over, until its last
+//!   clone is dropped). The kernel drops it when the process dies, so a run left by
 //!   a crashed runner is taken over without stale-lock guessing.
-//! - **Creation is durable.** A new run's directory, and its entry in `runs/`, are fsynced
-//!   before [`Store::create_run`] returns.
+//! - **A run exists whole or not at all.** [`Store::create_run`] builds a new run (lock
+//!   taken, first record synced) in a temporary directory and renames it into place without
+//!   replacing anything; the directory, and its entry in `runs/`, are fsynced before it
+//!   returns. A crash during creation leaves no run of that id, and the next creation clears
+//!   what it left (see `store.rs`).
 
 pub mod event;
 pub mod gate;
 mod handle;
 pub mod inbox;
+mod logs;
 mod record;
 mod replay;
 mod store;
+mod writer;
 
 #[cfg(test)]
 mod tests;
@@ -48,9 +75,12 @@ mod tests;
 pub use event::*;
 pub use gate::{judge, ApprovalRecord, Gate};
 pub use handle::{MemoryJournal, RunHandle, Sink};
+pub use inbox::{Inbox, RequestRef};
+pub use logs::StepLogs;
 pub use record::{decode_all, encode, Decoded};
 pub use replay::{replay, RollbackInfo, RunState, RunStatus, StepRecord, StepState, UndoRecord};
 pub use store::{new_run_id, valid_run_id, ReadInfo, Store};
+pub use writer::{Durable, Journal, Mask};
 
 use std::path::PathBuf;
 

@@ -8,18 +8,56 @@
 //! built from it; a journal is only written through a [`RunHandle`], which holds the run's
 //! lock; a torn tail is truncated only under the lock ([`Store::resume_run`]), never by a
 //! reader. See the crash-safety contract in the module docs of `journal`.
+//!
+//! # Creating a run
+//!
+//! A run exists whole or not at all. [`Store::create_run`] builds it in a temporary directory
+//! `runs/.tmp.<pid>.<4 hex>.<run id>` (a name no run id can have, so [`Store::list_runs`]
+//! never shows it): lock file created and `flock`ed first, journal written and `sync_all`ed,
+//! directory fsynced. Then it renames the directory to `runs/<run id>` with
+//! `renameat2(RENAME_NOREPLACE)` (an existing run makes that fail: [`JournalError::RunExists`],
+//! nothing is replaced) and fsyncs `runs/`. The lock's descriptor survives the rename, so the
+//! run is locked from the instant it has a name. Only Linux with glibc has the call; elsewhere
+//! creation fails with a clear error.
+//!
+//! A crash leaves either nothing under the run's name, or the whole run. What it may leave
+//! besides is cleared by the next `create_run` in the same state dir:
+//!
+//! - a temporary directory whose creator (the pid in its name) is gone and whose lock nobody
+//!   holds is removed;
+//! - `runs/<run id>` without a journal and without a live lock holder, which older builds (that
+//!   made the directory before the journal) could leave, is debris: it is no run to
+//!   [`Store::read_run`], [`Store::resume_run`] and [`Store::list_runs`], and creating that id
+//!   moves it aside to `runs/.gone.<pid>.<4 hex>.<run id>` and removes it first.
+//!
+//! # Test-only fault switch
+//!
+//! With the environment variable `DRBOOK_TEST_KILL=after_run_dir`, `create_run` SIGKILLs its
+//! own process once the temporary directory holds the journal and the lock, just before the
+//! rename: what a runner killed mid-creation leaves behind. Tests set it; nothing else should.
 
 use super::handle::{self, RunHandle};
-use super::{decode_all, replay, Event, JournalError, RunState};
+use super::{decode_all, replay, Event, Inbox, JournalError, RunState, StepLogs};
+use nix::sys::signal::Signal;
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+// The state-dir layout, in one place (drawn in the module docs of `journal`). Nothing outside
+// `journal/` builds these paths: it is handed a RunHandle, a Journal, an Inbox or StepLogs.
 const RUNS: &str = "runs";
 pub(super) const JOURNAL: &str = "journal";
 const LOCK: &str = "lock";
+/// Prefixes of directories in `runs/` that are not runs: one being created, debris being
+/// removed. Both start with `.`, which no run id does.
+const TMP: &str = ".tmp.";
+const GONE: &str = ".gone.";
+/// Test-only fault switch (see the module docs).
+const KILL_SWITCH: &str = "DRBOOK_TEST_KILL";
+pub(super) const LOGS: &str = "logs";
+pub(super) const INBOX: &str = "inbox";
 
 /// What a read-only look at a run found besides its state.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,34 +112,48 @@ impl Store {
         self.root.join(RUNS).join(run_id)
     }
 
+    /// Run `run_id`'s inbox, for `drbook approve` / `deny` (whether or not the run exists).
+    pub fn inbox(&self, run_id: &str) -> Result<Inbox, JournalError> {
+        check_id(run_id)?;
+        Ok(Inbox::new(&self.run_dir(run_id)))
+    }
+
+    /// Run `run_id`'s step logs (whether or not the run exists).
+    pub fn logs(&self, run_id: &str) -> Result<StepLogs, JournalError> {
+        check_id(run_id)?;
+        Ok(StepLogs::new(&self.run_dir(run_id)))
+    }
+
     /// Creates a run whose journal starts with `first` (its `run_started`), locked by the
-    /// returned handle. Durable when it returns: record, directory and directory entry.
+    /// returned handle. The run appears whole or not at all: it is built in a temporary
+    /// directory (journal written and synced, lock taken), renamed into place without
+    /// replacing anything, and `runs/` is fsynced before this returns. An existing run is
+    /// [`JournalError::RunExists`]; debris of an interrupted creation is cleared first (see
+    /// the module docs).
     pub fn create_run(&self, run_id: &str, first: &Event) -> Result<RunHandle, JournalError> {
         check_id(run_id)?;
         let state = RunState::start(first)?;
         same_run(&state, run_id)?;
-        let dir = self.run_dir(run_id);
-        DirBuilder::new().mode(0o700).create(&dir).map_err(|e| match e.kind() {
-            io::ErrorKind::AlreadyExists => JournalError::RunExists(run_id.to_string()),
-            _ => JournalError::io(&dir, e),
+        let runs = self.root.join(RUNS);
+        let dir = runs.join(run_id);
+        reclaim(&runs, run_id)?;
+        sweep(&runs);
+        let tmp = temp_dir(&runs, TMP, run_id)?;
+        let built = build(&tmp, run_id, first).and_then(|(journal, lock, len)| {
+            if std::env::var_os(KILL_SWITCH).is_some_and(|v| v == "after_run_dir") {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), Signal::SIGKILL);
+            }
+            rename_noreplace(&tmp, &dir).map_err(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists => JournalError::RunExists(run_id.to_string()),
+                _ => JournalError::io(&dir, e),
+            })?;
+            Ok((journal, lock, len))
+        });
+        let (journal, lock, len) = built.inspect_err(|_| {
+            let _ = fs::remove_dir_all(&tmp);
         })?;
-        let lock = lock(&dir, run_id)?;
-        let path = dir.join(JOURNAL);
-        let mut journal = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| JournalError::io(&path, e))?;
-        let bytes = super::encode(first);
-        journal
-            .write_all(&bytes)
-            .and_then(|()| journal.sync_all())
-            .map_err(|e| JournalError::io(&path, e))?;
-        sync_dir(&dir)?;
-        sync_dir(&self.root.join(RUNS))?;
-        Ok(handle::new(dir, journal, lock, state, bytes.len() as u64))
+        sync_dir(&runs)?;
+        Ok(handle::new(dir, journal, lock, state, len))
     }
 
     /// Takes a run over: its lock, then its journal, truncating a torn tail (durably) so the
@@ -145,7 +197,8 @@ impl Store {
         Ok((state, ReadInfo { torn_tail: decoded.torn_tail, live, runner_pid }))
     }
 
-    /// The ids of every run in the state dir, sorted.
+    /// The ids of every run in the state dir, sorted. Temporary directories (their names
+    /// start with `.`) and debris without a journal are not runs.
     pub fn list_runs(&self) -> Result<Vec<String>, JournalError> {
         let runs = self.root.join(RUNS);
         let mut ids = Vec::new();
@@ -158,7 +211,7 @@ impl Store {
             let entry = entry.map_err(|e| JournalError::io(&runs, e))?;
             let is_dir = entry.file_type().map_err(|e| JournalError::io(entry.path(), e))?.is_dir();
             if let (true, Some(id)) = (is_dir, entry.file_name().to_str()) {
-                if valid_run_id(id) {
+                if valid_run_id(id) && has_journal(&entry.path())? {
                     ids.push(id.to_string());
                 }
             }
@@ -167,11 +220,13 @@ impl Store {
         Ok(ids)
     }
 
+    /// The directory of a run that exists: one holding a journal. A directory without one is
+    /// debris of a creation that never finished (see the module docs): no run.
     fn existing(&self, run_id: &str) -> Result<PathBuf, JournalError> {
         check_id(run_id)?;
         let dir = self.run_dir(run_id);
         match fs::metadata(&dir) {
-            Ok(m) if m.is_dir() => Ok(dir),
+            Ok(m) if m.is_dir() && has_journal(&dir)? => Ok(dir),
             Ok(_) => Err(JournalError::NoSuchRun(run_id.to_string())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 Err(JournalError::NoSuchRun(run_id.to_string()))
@@ -234,9 +289,145 @@ fn same_run(state: &RunState, run_id: &str) -> Result<(), JournalError> {
     Err(JournalError::Impossible { record: 1, step: None, reason })
 }
 
+/// The journal vanished between the look at the directory and the open.
 fn missing(path: &Path) -> JournalError {
     let reason = "the journal file is missing (the run was never fully created)".to_string();
     JournalError::Damaged { record: 1, offset: 0, reason }.in_journal(path)
+}
+
+fn has_journal(dir: &Path) -> Result<bool, JournalError> {
+    let path = dir.join(JOURNAL);
+    match fs::symlink_metadata(&path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(JournalError::io(&path, e)),
+    }
+}
+
+/// Writes a new run into `tmp`: its lock (taken first, so the directory is never without a
+/// live holder once it has a journal), then its journal, synced, then the directory itself.
+fn build(tmp: &Path, run_id: &str, first: &Event) -> Result<(File, File, u64), JournalError> {
+    let lock = lock(tmp, run_id)?;
+    let path = tmp.join(JOURNAL);
+    let mut journal = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| JournalError::io(&path, e))?;
+    let bytes = super::encode(first);
+    journal
+        .write_all(&bytes)
+        .and_then(|()| journal.sync_all())
+        .map_err(|e| JournalError::io(&path, e))?;
+    sync_dir(tmp)?;
+    Ok((journal, lock, bytes.len() as u64))
+}
+
+/// A fresh directory `runs/<prefix><pid>.<4 hex>.<run id>` (0700). Its name starts with `.`,
+/// so it is never a run id, and carries our pid, so [`sweep`] leaves it alone while we live.
+fn temp_dir(runs: &Path, prefix: &str, run_id: &str) -> Result<PathBuf, JournalError> {
+    let mut tries = 0;
+    loop {
+        let name = format!("{prefix}{}.{:04x}.{run_id}", std::process::id(), random_u16());
+        let path = runs.join(name);
+        match DirBuilder::new().mode(0o700).create(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            Err(e) => return Err(JournalError::io(&path, e)),
+        }
+    }
+}
+
+/// Clears `runs/<run id>` if it is debris: a directory with no journal and no live lock
+/// holder, left by a build that created the directory before the journal. It is first moved
+/// aside (so that what is removed is what was looked at), looked at again, then removed.
+/// Anything else at that name is a run: [`JournalError::RunExists`].
+fn reclaim(runs: &Path, run_id: &str) -> Result<(), JournalError> {
+    let dir = runs.join(run_id);
+    let exists = || JournalError::RunExists(run_id.to_string());
+    match fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(exists()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(JournalError::io(&dir, e)),
+    }
+    if !is_debris(&dir)? {
+        return Err(exists());
+    }
+    let aside = temp_dir(runs, GONE, run_id)?;
+    match fs::rename(&dir, &aside) {
+        Ok(()) => {}
+        Err(e) => {
+            let _ = fs::remove_dir(&aside);
+            return match e.kind() {
+                // Someone else cleared it first.
+                io::ErrorKind::NotFound => Ok(()),
+                _ => Err(JournalError::io(&dir, e)),
+            };
+        }
+    }
+    if !is_debris(&aside)? {
+        // A run took the name between the look and the move: put it back. Should that fail
+        // too, the run stays at `aside` (never swept: it has a journal) rather than be lost.
+        rename_noreplace(&aside, &dir).map_err(|e| JournalError::io(&aside, e))?;
+        return Err(exists());
+    }
+    fs::remove_dir_all(&aside).map_err(|e| JournalError::io(&aside, e))?;
+    sync_dir(runs)
+}
+
+fn is_debris(dir: &Path) -> Result<bool, JournalError> {
+    Ok(!has_journal(dir)? && !probe(dir)?.0)
+}
+
+/// Removes what interrupted creations and reclaims left in `runs/`: a temporary directory
+/// whose creator (the pid in its name) is gone and whose lock nobody holds. A `.gone.`
+/// directory that holds a journal is kept (see [`reclaim`]). Best effort: a directory that
+/// cannot be removed now is tried again by the next creation.
+fn sweep(runs: &Path) {
+    let Ok(entries) = fs::read_dir(runs) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(TMP).or_else(|| name.strip_prefix(GONE)) else {
+            continue;
+        };
+        let path = entry.path();
+        let creator_alive = rest
+            .split('.')
+            .next()
+            .and_then(|p| p.parse::<i32>().ok())
+            .is_some_and(|pid| alive(nix::unistd::Pid::from_raw(pid)));
+        let keep = creator_alive
+            || !matches!(probe(&path), Ok((false, _)))
+            || (name.starts_with(GONE) && !matches!(has_journal(&path), Ok(false)));
+        if !keep {
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// Whether process `pid` exists (signal 0: nothing is sent). `EPERM`: it exists, as another
+/// user's.
+fn alive(pid: nix::unistd::Pid) -> bool {
+    pid.as_raw() > 0 && !matches!(nix::sys::signal::kill(pid, None), Err(nix::errno::Errno::ESRCH))
+}
+
+/// `rename(from, to)` that fails with `AlreadyExists` instead of replacing `to`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    use nix::fcntl::{renameat2, RenameFlags};
+    renameat2(None, from, None, to, RenameFlags::RENAME_NOREPLACE).map_err(io::Error::from)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn rename_noreplace(_from: &Path, _to: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "creating a run needs renameat2(RENAME_NOREPLACE), which this build of drbook only has on Linux with glibc",
+    ))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), JournalError> {

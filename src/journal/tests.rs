@@ -1,15 +1,20 @@
 //! Journal tests: pure replay (`tests/replay.rs`), record framing and torn tails
 //! (`tests/framing.rs`), the on-disk store with real files in temp dirs (`tests/store.rs`), and
-//! the replay of rollbacks (`tests/undo.rs`).
+//! the replay of rollbacks (`tests/undo.rs`), creating a run whole or not at all
+//! (`tests/create.rs`), masking secrets out of events (`tests/masking.rs`), and the journal
+//! writer with group commit (`tests/writer.rs`).
 //!
 //! Input: events built by the helpers below. Output: assertions only. Invariant: every
 //! journal built here starts with [`started`] for run [`RUN`].
 
+mod create;
 mod framing;
 mod gates;
+mod masking;
 mod replay;
 mod store;
 mod undo;
+mod writer;
 
 use super::*;
 use std::collections::BTreeMap;

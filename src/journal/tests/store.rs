@@ -260,3 +260,31 @@ fn replay_of_ten_thousand_steps_is_fast() {
         times[0]
     );
 }
+
+#[test]
+fn inbox_and_logs_are_handed_out_as_handles_over_the_run_directory() {
+    let (_tmp, store) = store();
+    let run = store.create_run(RUN, &started(&["a"])).expect("created");
+    let logs = run.logs();
+    assert_eq!(logs, store.logs(RUN).expect("valid id"));
+    assert_eq!(logs.dir(), run.dir().join("logs"));
+    assert_eq!(logs.path("a", 1).expect("path"), run.log_path("a", 1).expect("path"));
+    drop(logs.open("a", 1).expect("opens"));
+    assert_eq!(mode(&run.dir().join("logs").join("a.1.log")), 0o600);
+    let inbox = run.inbox();
+    assert_eq!(inbox, store.inbox(RUN).expect("valid id"));
+    assert!(matches!(store.inbox("../x"), Err(JournalError::BadRunId(_))));
+    assert!(matches!(store.logs(".x"), Err(JournalError::BadRunId(_))));
+    assert!(inbox.pending().is_empty());
+    let req = inbox::Request::new("a", "ana", inbox::Ask::Deny { reason: "no".into() });
+    let sent = inbox.submit(&req).expect("submitted");
+    assert_eq!(sent.id(), req.id);
+    let pending = inbox.pending();
+    assert_eq!(pending, vec![(sent.clone(), req.clone())]);
+    let reply = inbox::Reply { ok: false, message: "not waiting".into() };
+    inbox.answer(&pending[0].0, &reply).expect("answered");
+    assert!(inbox.pending().is_empty(), "an answered request is gone");
+    assert!(!inbox.withdraw(&sent), "nothing left to withdraw");
+    assert_eq!(inbox.take_reply(&req.id), Some(reply));
+    assert_eq!(inbox.take_reply(&req.id), None, "a reply is taken once");
+}

@@ -1,0 +1,58 @@
+//! Where a run keeps its steps' output: `runs/<id>/logs/<step>.<attempt>.log`.
+//!
+//! Input: a step id and an attempt number. Output: the log file's path, or the file opened for
+//! appending.
+//!
+//! Invariants: `logs/` is created 0700 on first use and log files 0600 (output may hold
+//! values a person would not print); a step id never escapes `logs/`: every character that is
+//! not `A-Za-z0-9_-` becomes `_`, so `..` and `/` cannot appear in a file name.
+
+use super::store::LOGS;
+use super::JournalError;
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The log files of one run. Cheap to clone; holds only the directory's path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepLogs {
+    dir: PathBuf,
+}
+
+impl StepLogs {
+    /// The logs of the run whose directory is `run_dir`.
+    pub(super) fn new(run_dir: &Path) -> StepLogs {
+        StepLogs { dir: run_dir.join(LOGS) }
+    }
+
+    /// The run's `logs/` directory (which may not exist yet).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The log file of a step's attempt; creates `logs/` (0700) on first use.
+    pub fn path(&self, step: &str, attempt: u32) -> Result<PathBuf, JournalError> {
+        match DirBuilder::new().mode(0o700).create(&self.dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(JournalError::io(&self.dir, e)),
+        }
+        let safe: String = step
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') { c } else { '_' })
+            .collect();
+        Ok(self.dir.join(format!("{safe}.{attempt}.log")))
+    }
+
+    /// Opens (creating, 0600, appending) the log file of a step's attempt.
+    pub fn open(&self, step: &str, attempt: u32) -> Result<File, JournalError> {
+        let path = self.path(step, attempt)?;
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| JournalError::io(&path, e))
+    }
+}
