@@ -35,6 +35,8 @@ mod scheduler;
 mod secrets;
 mod simulate;
 mod step;
+#[cfg(test)]
+mod tests;
 mod undo;
 mod values;
 
