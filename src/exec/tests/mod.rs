@@ -11,11 +11,13 @@
 //!   `parallel` limit, retries, `abort` and `continue`, steps that wait for a person, values;
 //! - `rollback` — the same for runs that roll back: undo order, failed and interrupted
 //!   rollbacks, what stops once the run turns;
-//! - `people` — the same with a person answering at the terminal.
+//! - `people` — the same with a person answering at the terminal;
+//! - `resume` — a finished run's journal cut after every record and resumed.
 
 mod board;
 mod board_props;
 mod fake;
 mod people;
+mod resume;
 mod rollback;
 mod run;
