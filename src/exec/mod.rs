@@ -37,6 +37,8 @@ mod scheduler;
 mod secrets;
 mod simulate;
 mod step;
+#[cfg(test)]
+mod tests;
 mod undo;
 mod values;
 
