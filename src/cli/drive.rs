@@ -15,7 +15,7 @@ use super::prompt::Screen;
 use super::runreport;
 use super::term::{eprint, person, say};
 use crate::exec::{execute, Finish, Observer};
-use crate::journal::{Decision, StepState};
+use crate::journal::{Decision, Journal, StepState};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -41,7 +41,7 @@ pub fn settle_then_drive(
 pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
     let job = p.job();
     let flags = p.flags;
-    let logs = p.store.run_dir(&p.run_id).join("logs");
+    let logs = p.handle.logs();
     let tty = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
     let live = (tty && flags.log_format == LogFormat::Text).then(|| {
         let done = p
@@ -63,7 +63,8 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
     };
     let observer = Arc::new(Tee::new(observer, logs));
     let screen = live.clone().map(|v| v as Arc<dyn Screen>);
-    let finish = p.rt.block_on(execute(job, Box::new(p.handle), observer, person(flags, screen)));
+    let journal = Journal::on_disk(p.handle);
+    let finish = p.rt.block_on(execute(job, journal, observer, person(flags, screen)));
     // A prompt abandoned by Ctrl-C still blocks on stdin in a helper thread: do not wait for it.
     if let Some(v) = live {
         v.finish();

@@ -343,7 +343,6 @@ impl Prepared<'_> {
             clock_start_ms: self.clock_start,
             user: self.user.clone(),
             keep_failed: self.keep_failed.clone(),
-            run_dir: Some(self.store.run_dir(&self.run_id)),
             approve: flags.approve.clone(),
             wait: flags.wait,
         }

@@ -3,6 +3,7 @@
 
 use crate::exec::Stream;
 use crate::exec::{Note, Observer};
+use crate::journal::StepLogs;
 use crate::model::fmt_duration;
 use std::io::Write;
 use std::sync::Mutex;
@@ -234,7 +235,7 @@ pub fn init_json() {
 /// [`LOG_LIMIT`] bytes per step, and passes every note on.
 pub struct Tee {
     pub inner: std::sync::Arc<dyn Observer>,
-    pub dir: std::path::PathBuf,
+    pub logs: StepLogs,
     files: Mutex<std::collections::HashMap<String, (std::fs::File, u64)>>,
 }
 
@@ -242,21 +243,14 @@ pub struct Tee {
 pub const LOG_LIMIT: u64 = 16 << 20;
 
 impl Tee {
-    pub fn new(inner: std::sync::Arc<dyn Observer>, dir: std::path::PathBuf) -> Tee {
-        Tee { inner, dir, files: Mutex::new(std::collections::HashMap::new()) }
+    pub fn new(inner: std::sync::Arc<dyn Observer>, logs: StepLogs) -> Tee {
+        Tee { inner, logs, files: Mutex::new(std::collections::HashMap::new()) }
     }
 
     fn keep(&self, step: &str, text: &str) {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         let mut files = self.files.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !files.contains_key(step) {
-            let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir);
-            let path = self.dir.join(format!("{step}.log"));
-            let Ok(f) =
-                std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)
-            else {
-                return;
-            };
+            let Ok(f) = self.logs.open_step(step) else { return };
             let len = f.metadata().map_or(0, |m| m.len());
             files.insert(step.to_string(), (f, len));
         }

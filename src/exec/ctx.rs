@@ -1,11 +1,17 @@
 //! The shared run context ([`Ctx`]): the job, the journal, the observer, the person, the run's
 //! phase and stop signal, and the one path by which a state change is recorded.
 //!
-//! [`Ctx::record`] journals an event durably and then sends the note derived from it
-//! ([`Note::of`]); nothing else writes the journal during a run, so what the terminal shows
-//! and what the journal holds cannot drift apart. Answers from people (the prompt, other shells
-//! through the inbox, `--approve`) go through [`Ctx::answer`], which judges them against the
-//! journal (`inbox::apply`) and records them the same way.
+//! [`Ctx::record`] journals an event and sends the note derived from it ([`Note::of`]);
+//! nothing else writes the journal during a run, so what the terminal shows and what the
+//! journal holds cannot drift apart. Notes of state changes are shown only once their record
+//! is durable, and in journal order: each is queued with its record's number (under the
+//! journal's lock, so the queue is in journal order) and let out by [`Ctx::flush`] once the
+//! writer has made that record durable. Answers from people (the prompt, other shells through
+//! the inbox, `--approve`) go through [`Ctx::answer`], which judges them against the journal
+//! (`inbox::apply`) and records them the same way.
+//!
+//! The journal masks every event with the run's secrets before it is validated or written, and
+//! the observer masks every note: no record or line can hold a secret's value.
 
 use super::action::{ActionEnv, Actions, Client, Hooks, Stream};
 use super::board::Phase;
@@ -14,20 +20,24 @@ use super::note::{Note, Observer};
 use super::port::Person;
 use super::values::Values;
 use crate::journal::inbox::{self, Request};
-use crate::journal::{Event, How, JournalError, RunState, Sink, StepState};
+use crate::journal::{
+    Durable, Event, How, Inbox, Journal, JournalError, RunState, Sink, StepState,
+};
 use crate::model::time as clock;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
-
-pub(super) type Journal = Arc<Mutex<Box<dyn Sink + Send>>>;
 
 /// Shared by the scheduler and every step and undo task.
 pub(super) struct Ctx {
     pub(super) job: Job,
     journal: Journal,
+    /// The run's inbox (`drbook approve|deny` from other shells); `None` in memory.
+    inbox: Option<Inbox>,
     /// Masks secrets in every note (see `note`).
     observer: Arc<dyn Observer>,
+    /// Notes of records not yet known durable, by record number (then arrival).
+    pending: Mutex<BTreeMap<(u64, u32), Note>>,
     pub(super) person: Option<Arc<dyn Person>>,
     pub(super) actions: Arc<dyn Actions>,
     /// A signal: running actions are terminated.
@@ -55,19 +65,27 @@ pub(super) struct Watches {
 impl Ctx {
     pub(super) fn new(
         job: Job,
-        journal: Box<dyn Sink + Send>,
+        journal: Journal,
         observer: Arc<dyn Observer>,
         person: Option<Arc<dyn Person>>,
         actions: Arc<dyn Actions>,
         w: Watches,
     ) -> Ctx {
         let observer = Arc::new(super::note::Masked::new(observer, job.secrets.clone()));
+        let secrets = job.secrets.clone();
+        let journal = if secrets.is_empty() {
+            journal
+        } else {
+            journal.with_masking(Arc::new(move |t: &str| secrets.scrub(t)))
+        };
         let index = job.rb.steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         Ctx {
+            inbox: journal.inbox(),
+            journal,
             index,
             job,
-            journal: Arc::new(Mutex::new(journal)),
             observer,
+            pending: Mutex::new(BTreeMap::new()),
             person,
             actions,
             stop: w.stop,
@@ -83,15 +101,9 @@ impl Ctx {
         self.index.get(id).and_then(|&i| self.job.rb.steps[i].duration)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Box<dyn Sink + Send>> {
-        // A poisoned lock means a task panicked mid-append; the journal itself stays
-        // consistent (appends are validated, then written whole), so carry on with it.
-        self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// Reads the run as journaled so far.
     pub(super) fn state<R>(&self, f: impl FnOnce(&RunState) -> R) -> R {
-        f(self.lock().state())
+        self.journal.state(f)
     }
 
     /// Whether the run no longer launches forward work.
@@ -99,100 +111,141 @@ impl Ctx {
         self.phase.borrow().winding_down()
     }
 
+    fn notes(&self) -> MutexGuard<'_, BTreeMap<(u64, u32), Note>> {
+        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Appends `events` (in order) unless `keep` says no, queueing their notes, all under the
+    /// journal's lock. `None`: `keep` said no and nothing was appended.
+    fn append(
+        &self,
+        events: &[Event],
+        keep: impl FnOnce(&RunState) -> bool,
+        adjust: impl FnOnce(Note) -> Note,
+    ) -> Result<Option<Durable>, JournalError> {
+        let (r, ticket) = self.journal.with_sink(|sink| {
+            if !keep(sink.state()) {
+                return Ok(false);
+            }
+            for e in events {
+                sink.append(e)?;
+            }
+            let seq = sink.state().records as u64;
+            let mut notes = self.notes();
+            let mut adjust = Some(adjust);
+            for e in events {
+                if let Some(n) = Note::of(e, &|id| self.expected(id), sink.state()) {
+                    let n = match adjust.take() {
+                        Some(f) => f(n),
+                        None => n,
+                    };
+                    let k = notes.range((seq, 0)..(seq + 1, 0)).count() as u32;
+                    notes.insert((seq, k), n);
+                }
+            }
+            Ok(true)
+        });
+        Ok(r?.then_some(ticket))
+    }
+
+    /// Shows the notes of every record now durable, in journal order.
+    pub(super) fn flush(&self) {
+        let durable = self.journal.durable_seq();
+        let mut notes = self.notes();
+        while let Some(entry) = notes.first_entry() {
+            if entry.key().0 > durable {
+                break;
+            }
+            self.observer.note(entry.remove());
+        }
+    }
+
+    /// Waits until `ticket` is durable, then shows what became durable.
+    async fn settle(&self, ticket: Durable) -> Result<(), JournalError> {
+        let r = ticket.wait().await;
+        self.flush();
+        r
+    }
+
     /// Journals `e` durably, then shows its note.
-    pub(super) fn record(&self, e: Event) -> Result<(), JournalError> {
-        self.record_as(e, |n| n)
+    pub(super) async fn record(&self, e: Event) -> Result<(), JournalError> {
+        self.record_as(e, |n| n).await
     }
 
     /// Like [`Ctx::record`], with `adjust` applied to the derived note (a failure's retry
     /// delay is the scheduler's, not the journal's).
-    pub(super) fn record_as(
+    pub(super) async fn record_as(
         &self,
         e: Event,
         adjust: impl FnOnce(Note) -> Note,
     ) -> Result<(), JournalError> {
-        let note = {
-            let mut j = self.lock();
-            j.append(&e)?;
-            Note::of(&e, &|id| self.expected(id), j.state())
-        };
-        if let Some(n) = note {
-            self.observer.note(adjust(n));
+        let t = self.append(std::slice::from_ref(&e), |_| true, adjust)?;
+        match t {
+            Some(t) => self.settle(t).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Journals `e` without waiting for the disk: for the end of a step, whose dependents'
+    /// starts come later in the journal and are waited for before they act, so they cover it.
+    /// Its note is shown once it is durable ([`Ctx::flush`]).
+    pub(super) fn record_soon(&self, e: Event) -> Result<(), JournalError> {
+        self.append(std::slice::from_ref(&e), |_| true, |n| n).map(drop)
+    }
+
+    /// Journals `e` durably from a thread that cannot wait asynchronously (the SSM client's
+    /// callback).
+    pub(super) fn record_blocking(&self, e: Event) -> Result<(), JournalError> {
+        if let Some(t) = self.append(std::slice::from_ref(&e), |_| true, |n| n)? {
+            let r = t.wait_blocking();
+            self.flush();
+            r?;
         }
         Ok(())
     }
 
-    /// Journals `events` (one durable write) unless the run has turned to rolling back,
+    /// Journals `events` durably (one write) unless the run has turned to rolling back,
     /// checked under the journal's lock, so no forward work starts after `rollback_started`.
     /// `Ok(false)`: nothing was written.
-    pub(super) fn record_forward(&self, events: &[Event]) -> Result<bool, JournalError> {
-        let notes: Vec<Note> = {
-            let mut j = self.lock();
-            if j.state().rollback.is_some() {
-                return Ok(false);
-            }
-            j.append_all(events)?;
-            events.iter().filter_map(|e| Note::of(e, &|id| self.expected(id), j.state())).collect()
-        };
-        for n in notes {
-            self.observer.note(n);
+    pub(super) async fn record_forward(&self, events: &[Event]) -> Result<bool, JournalError> {
+        match self.append(events, |s| s.rollback.is_none(), |n| n)? {
+            Some(t) => self.settle(t).await.map(|()| true),
+            None => Ok(false),
         }
-        Ok(true)
     }
 
-    /// Journals `events` in one durable write, then shows their notes.
-    pub(super) fn record_all(&self, events: &[Event]) -> Result<(), JournalError> {
-        let notes: Vec<Note> = {
-            let mut j = self.lock();
-            j.append_all(events)?;
-            events.iter().filter_map(|e| Note::of(e, &|id| self.expected(id), j.state())).collect()
-        };
-        for n in notes {
-            self.observer.note(n);
+    /// Journals `events` durably, in one write.
+    pub(super) async fn record_all(&self, events: &[Event]) -> Result<(), JournalError> {
+        match self.append(events, |_| true, |n| n)? {
+            Some(t) => self.settle(t).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Records that the run turns to rolling back, once; `Ok(false)` when it already had.
-    pub(super) fn start_rollback(&self, reason: &str) -> Result<bool, JournalError> {
+    pub(super) async fn start_rollback(&self, reason: &str) -> Result<bool, JournalError> {
         let e = Event::RollbackStarted {
             at: clock::now(),
             reason: reason.to_string(),
             by: self.job.user.clone(),
         };
-        let note = {
-            let mut j = self.lock();
-            if j.state().rollback.is_some() {
-                return Ok(false);
-            }
-            j.append(&e)?;
-            Note::of(&e, &|id| self.expected(id), j.state())
-        };
-        if let Some(n) = note {
-            self.observer.note(n);
+        match self.append(std::slice::from_ref(&e), |s| s.rollback.is_none(), |n| n)? {
+            Some(t) => self.settle(t).await.map(|()| true),
+            None => Ok(false),
         }
-        Ok(true)
     }
 
-    /// Records a timeout unless `still(state)` no longer holds (judged under the lock: an
+    /// Records `e` unless `still(state)` no longer holds (judged under the journal's lock: an
     /// answer may have come in meanwhile). `Ok(false)`: not recorded.
-    pub(super) fn record_if(
+    pub(super) async fn record_if(
         &self,
         e: Event,
         still: impl FnOnce(&RunState) -> bool,
     ) -> Result<bool, JournalError> {
-        let note = {
-            let mut j = self.lock();
-            if !still(j.state()) {
-                return Ok(false);
-            }
-            j.append(&e)?;
-            Note::of(&e, &|id| self.expected(id), j.state())
-        };
-        if let Some(n) = note {
-            self.observer.note(n);
+        match self.append(std::slice::from_ref(&e), still, |n| n)? {
+            Some(t) => self.settle(t).await.map(|()| true),
+            None => Ok(false),
         }
-        Ok(true)
     }
 
     /// Shows a note that is not a state change (output, clock, a gate's view, ...).
@@ -200,21 +253,26 @@ impl Ctx {
         self.observer.note(n);
     }
 
-    /// A person's answer: judged against the journal, recorded when allowed, and told. `Ok`
-    /// says what was recorded; `Err` why nothing was.
-    pub(super) fn answer(&self, req: Request, how: How) -> Result<String, String> {
-        let req = req.scrubbed(|t| self.job.secrets.scrub(t));
-        let (said, notes) = {
-            let mut j = self.lock();
-            let mut noting = Noting { inner: &mut **j, appended: Vec::new() };
-            let said = inbox::apply(&mut noting, &req, how, &clock::now());
-            let appended = noting.appended;
-            let notes: Vec<Note> = appended
-                .iter()
-                .filter_map(|e| Note::of(e, &|id| self.expected(id), j.state()))
-                .collect();
-            (said, notes)
-        };
+    /// A person's answer: judged against the journal, recorded durably when allowed, and
+    /// told. `Ok` says what was recorded; `Err` why nothing was.
+    pub(super) async fn answer(&self, req: Request, how: How) -> Result<String, String> {
+        let at = clock::now();
+        let (said, ticket) = self.journal.with_sink(|sink| {
+            let mut noting = Noting { inner: sink, appended: Vec::new() };
+            let said = inbox::apply(&mut noting, &req, how, &at);
+            let Noting { inner: sink, appended } = noting;
+            let seq = sink.state().records as u64;
+            let mut notes = self.notes();
+            for (k, e) in appended.iter().enumerate() {
+                if let Some(n) = Note::of(e, &|id| self.expected(id), sink.state()) {
+                    notes.insert((seq, k as u32), n);
+                }
+            }
+            said
+        });
+        if let Err(e) = self.settle(ticket).await {
+            return Err(format!("could not record it: {e}"));
+        }
         self.observer.note(match &said {
             Ok(message) => {
                 Note::ApprovalRecorded { step: req.step.clone(), message: message.clone() }
@@ -225,26 +283,28 @@ impl Ctx {
                 reason: reason.clone(),
             },
         });
-        for n in notes {
-            self.observer.note(n);
-        }
         said
     }
 
     /// Judges and records what `drbook approve` / `deny` left in the inbox, answering each
     /// request; `true` if anything was there.
-    pub(super) fn read_inbox(&self) -> bool {
-        let Some(dir) = &self.job.run_dir else { return false };
-        let requests = inbox::pending(dir);
-        for (path, req) in &requests {
-            let said = self.answer(req.clone(), How::Cli);
+    pub(super) async fn read_inbox(&self) -> bool {
+        let Some(inbox) = &self.inbox else { return false };
+        let requests = inbox.pending();
+        for (r, req) in &requests {
+            let said = self.answer(req.clone(), How::Cli).await;
             let reply = match &said {
                 Ok(m) => inbox::Reply { ok: true, message: m.clone() },
                 Err(m) => inbox::Reply { ok: false, message: m.clone() },
             };
-            let _ = inbox::answer(dir, path, &req.id, &reply);
+            let _ = inbox.answer(r, &reply);
         }
         !requests.is_empty()
+    }
+
+    /// Whether answers can come from other shells (an on-disk run).
+    pub(super) fn has_inbox(&self) -> bool {
+        self.inbox.is_some()
     }
 
     /// Keeps a step's captures as captured, for the rest of this session.
@@ -264,8 +324,8 @@ impl Ctx {
                 return Ok(v.clone());
             }
         }
-        let j = self.lock();
-        let rec = j.state().step(id).ok_or_else(|| format!("step `{id}` is not in this run"))?;
+        self.journal.state(|s| {
+        let rec = s.step(id).ok_or_else(|| format!("step `{id}` is not in this run"))?;
         match rec.state {
             // A step being undone (or undone) succeeded once: rollbacks use its captures.
             StepState::Succeeded
@@ -289,6 +349,7 @@ impl Ctx {
                 "step `{id}` has not finished, so `${{steps.{id}.{name}}}` has no value"
             )),
         }
+        })
     }
 
     /// The values a step's texts are rendered with; `cap` is `|i, name| ctx.capture_of(i, name)`.
@@ -343,7 +404,7 @@ impl Ctx {
 
 /// A sink that passes appends on and remembers them, so their notes can be shown.
 struct Noting<'a> {
-    inner: &'a mut (dyn Sink + Send),
+    inner: &'a mut dyn Sink,
     appended: Vec<Event>,
 }
 

@@ -64,13 +64,13 @@ pub(super) async fn pass(
             members,
             timeout_ms: approval.timeout,
         };
-        if !ctx.record_forward(&[e])? {
+        if !ctx.record_forward(&[e]).await? {
             return Ok(Gated::Halted);
         }
     }
     if ctx.job.approve.iter().any(|s| s == id) {
         let req = Request::new(id, &ctx.job.user, Ask::Approve { role: None, comment: None });
-        let _ = ctx.answer(req, How::Flag);
+        let _ = ctx.answer(req, How::Flag).await;
     }
     let mut q = Gate { i, vals, shown: None, refusal: None };
     Ok(match person::ask(ctx, &mut q).await? {
@@ -123,15 +123,18 @@ impl Question for Gate<'_, '_> {
         clock::parse(&gate.requested_at).map(|s| s + t as i64)
     }
 
-    fn timed_out(&mut self, ctx: &Ctx) -> Result<Option<Self::Done>, JournalError> {
+    fn timeout(&self, ctx: &Ctx) -> Option<(Event, Self::Done)> {
         let id = ctx.job.rb.steps[self.i].id.clone();
-        let e = Event::ApprovalTimedOut { step: id.clone(), at: clock::now() };
-        let still = |s: &crate::journal::RunState| {
-            s.step(&id).is_some_and(|r| {
-                r.state == StepState::Waiting && r.gate.is_some() && !r.gate_satisfied()
-            })
-        };
-        Ok(ctx.record_if(e, still)?.then(|| Err("approval timed out".to_string())))
+        Some((
+            Event::ApprovalTimedOut { step: id, at: clock::now() },
+            Err("approval timed out".into()),
+        ))
+    }
+
+    fn still_open(&self, ctx: &Ctx, s: &crate::journal::RunState) -> bool {
+        s.step(&ctx.job.rb.steps[self.i].id).is_some_and(|r| {
+            r.state == StepState::Waiting && r.gate.is_some() && !r.gate_satisfied()
+        })
     }
 
     fn prompt(&mut self, ctx: &Ctx, person: Arc<dyn Person>, cancel: Arc<AtomicBool>) -> Prompt {

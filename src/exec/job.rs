@@ -26,8 +26,6 @@ pub struct Job {
     pub user: String,
     /// Steps a person just decided `fail` on resume: not run again in this session.
     pub keep_failed: Vec<usize>,
-    /// The run's directory, whose inbox brings approvals from other shells; `None` in memory.
-    pub run_dir: Option<PathBuf>,
     /// Steps the invoking person approves (`--approve STEP`).
     pub approve: Vec<String>,
     /// Keep waiting at gates without a terminal (`--wait`) instead of pausing.
@@ -50,6 +48,20 @@ pub enum Finish {
     RolledBack(String),
     /// A rollback action failed; the text names it and the steps left as they were (exit 5).
     RollbackFailed(String),
+}
+
+impl Finish {
+    /// The finish with `f` applied to its text.
+    pub fn map_text(self, f: impl Fn(&str) -> String) -> Finish {
+        match self {
+            Finish::Succeeded => Finish::Succeeded,
+            Finish::Failed(t) => Finish::Failed(f(&t)),
+            Finish::Paused(t) => Finish::Paused(f(&t)),
+            Finish::Interrupted(t) => Finish::Interrupted(f(&t)),
+            Finish::RolledBack(t) => Finish::RolledBack(f(&t)),
+            Finish::RollbackFailed(t) => Finish::RollbackFailed(f(&t)),
+        }
+    }
 }
 
 /// Why the scheduler could not go on at all.

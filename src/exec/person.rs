@@ -39,9 +39,14 @@ pub(super) trait Question {
     fn deadline(&self, _ctx: &Ctx) -> Option<i64> {
         None
     }
-    /// The deadline passed: records the timeout; `None` when it was answered meanwhile.
-    fn timed_out(&mut self, _ctx: &Ctx) -> Result<Option<Self::Done>, JournalError> {
-        Ok(None)
+    /// The deadline passed: the record that says so, and what the question then comes to.
+    fn timeout(&self, _ctx: &Ctx) -> Option<(crate::journal::Event, Self::Done)> {
+        None
+    }
+    /// Whether the question is still open in `s` (judged under the journal's lock before a
+    /// timeout is recorded: an answer may have come in meanwhile).
+    fn still_open(&self, _ctx: &Ctx, _s: &crate::journal::RunState) -> bool {
+        true
     }
     /// An answer given at the prompt was refused: the next prompt says why.
     fn refused(&mut self, _reason: String) {}
@@ -90,10 +95,12 @@ pub(super) async fn ask<Q: Question>(
         let deadline = q.deadline(ctx);
         if deadline.is_some_and(|d| now >= d) {
             close(&mut open);
-            match q.timed_out(ctx)? {
-                Some(done) => return Ok(Waited::Done(done)),
-                None => continue,
+            if let Some((e, done)) = q.timeout(ctx) {
+                if ctx.record_if(e, |s| q.still_open(ctx, s)).await? {
+                    return Ok(Waited::Done(done));
+                }
             }
+            continue;
         }
         if *ctx.stop.borrow() || (winding && ctx.winding_down()) {
             close(&mut open);
@@ -114,27 +121,28 @@ pub(super) async fn ask<Q: Question>(
             open = Some(Open { task, cancel, version });
         }
         let wait = deadline.map_or(1000, |d| (d - now).clamp(1, 1000) as u64);
-        tokio::select! {
-            _ = tick.changed() => {}
-            () = tokio::time::sleep(Duration::from_millis(wait)) => {}
-            _ = stop.wait_for(|s| *s) => {}
-            _ = phase.wait_for(|p| p.winding_down()), if winding => {}
+        let answered = tokio::select! {
+            _ = tick.changed() => None,
+            () = tokio::time::sleep(Duration::from_millis(wait)) => None,
+            _ = stop.wait_for(|s| *s) => None,
+            _ = phase.wait_for(|p| p.winding_down()), if winding => None,
             answer = async {
                 match open.as_mut() {
                     Some(p) => (&mut p.task).await,
                     None => std::future::pending().await,
                 }
-            } => {
-                open = None;
-                match answer.ok().flatten() {
-                    Some(req) => {
-                        if let Err(why) = ctx.answer(req, How::Prompt) {
-                            q.refused(why);
-                        }
+            } => Some(answer.ok().flatten()),
+        };
+        if let Some(answer) = answered {
+            open = None;
+            match answer {
+                Some(req) => {
+                    if let Err(why) = ctx.answer(req, How::Prompt).await {
+                        q.refused(why);
                     }
-                    // End of input: nobody is at the terminal any more.
-                    None => person_gone = true,
                 }
+                // End of input: nobody is at the terminal any more.
+                None => person_gone = true,
             }
         }
     }

@@ -11,7 +11,7 @@ use super::ctx::{Ctx, Signals, Watches};
 use super::job::{ExecError, Finish, Job};
 use super::note::{Note, Observer};
 use super::port::Person;
-use crate::journal::{Event, JournalError, Outcome, Sink, StepState};
+use crate::journal::{Event, Journal, JournalError, Outcome, StepState};
 use crate::model::time as clock;
 use crate::model::FailurePolicy;
 use std::sync::Arc;
@@ -29,7 +29,7 @@ enum Back {
 /// resume, `RunResumed` plus any decisions about interrupted steps).
 pub async fn execute(
     job: Job,
-    journal: Box<dyn Sink + Send>,
+    journal: Journal,
     observer: Arc<dyn Observer>,
     person: Option<Arc<dyn Person>>,
 ) -> Result<Finish, ExecError> {
@@ -39,7 +39,7 @@ pub async fn execute(
 /// [`execute`] with the given actions (stand-ins in tests).
 pub async fn execute_with(
     job: Job,
-    journal: Box<dyn Sink + Send>,
+    journal: Journal,
     observer: Arc<dyn Observer>,
     person: Option<Arc<dyn Person>>,
     actions: Arc<dyn Actions>,
@@ -59,7 +59,7 @@ pub async fn execute_with(
     // between, or a person marked it failed on resume) turns now.
     if ctx.state(|s| s.rollback.is_none()) {
         if let Some(why) = failed_under_rollback(&ctx) {
-            ctx.start_rollback(&why)?;
+            ctx.start_rollback(&why).await?;
         }
     }
     if let Some(info) = ctx.state(|s| s.rollback.clone()) {
@@ -71,6 +71,8 @@ pub async fn execute_with(
     let mut tasks: JoinSet<(usize, Result<Back, JournalError>)> = JoinSet::new();
     let mut over_budget_said = false;
     loop {
+        // Notes of records made durable meanwhile (ends of steps are not waited for).
+        ctx.flush();
         phase_tx.send_if_modified(|p| std::mem::replace(p, board.phase()) != board.phase());
         for i in board.launch() {
             let ctx = ctx.clone();
@@ -97,15 +99,15 @@ pub async fn execute_with(
                 match back? {
                     Back::Forward(done) => {
                         if let Some(why) = board.forward_done(i, done) {
-                            ctx.start_rollback(&why)?;
+                            ctx.start_rollback(&why).await?;
                         }
                         clock_note(&ctx, &board, &mut over_budget_said);
                     }
                     Back::Undo(undid) => board.undo_done(i, undid),
                 }
             }
-            _ = inbox_timer.tick(), if ctx.job.run_dir.is_some() => {
-                if ctx.read_inbox() {
+            _ = inbox_timer.tick(), if ctx.has_inbox() => {
+                if ctx.read_inbox().await {
                     tick_tx.send_modify(|t| *t += 1);
                     // Gates and manual steps left waiting (no terminal) go on as answers arrive.
                     for i in board.waiting() {
@@ -114,7 +116,7 @@ pub async fn execute_with(
                         if r.state == StepState::Failed {
                             let why = r.error.unwrap_or_else(|| "approval denied".into());
                             if let Some(why) = board.answered_failed(i, &why) {
-                                ctx.start_rollback(&why)?;
+                                ctx.start_rollback(&why).await?;
                             }
                         } else {
                             board.answered(i, r.state, r.gate_satisfied());
@@ -128,7 +130,9 @@ pub async fn execute_with(
             }
         }
     }
-    end(&ctx, &board)
+    // How the run ended goes out to the person too: masked like every other output.
+    let finish = end(&ctx, &board).await?;
+    Ok(finish.map_text(|t| ctx.job.secrets.scrub(t)))
 }
 
 /// Each step's state as journaled, in declaration order.
@@ -165,7 +169,7 @@ fn clock_note(ctx: &Ctx, board: &Board, over_budget_said: &mut bool) {
 }
 
 /// Journals how the run ended and says so.
-fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
+async fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
     let now = clock::now();
     let steps = &ctx.job.rb.steps;
     let named = |is: &[usize]| -> Vec<String> {
@@ -174,7 +178,7 @@ fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
     if board.phase() == Phase::Undo {
         return Ok(match board.undo_end() {
             UndoEnd::Interrupted(signal) => {
-                ctx.record(Event::RunInterrupted { at: now, signal: signal.clone() })?;
+                ctx.record(Event::RunInterrupted { at: now, signal: signal.clone() }).await?;
                 Finish::Interrupted(signal)
             }
             UndoEnd::Paused(undecided) => {
@@ -182,7 +186,7 @@ fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
                     "the rollback of {} waits for a person to say whether it was done (`drbook approve|deny`, or `resume --interrupted STEP=done|fail`)",
                     named(&undecided).join(", ")
                 );
-                ctx.record(Event::RunPaused { at: now, reason: reason.clone() })?;
+                ctx.record(Event::RunPaused { at: now, reason: reason.clone() }).await?;
                 Finish::Paused(reason)
             }
             UndoEnd::Failed { failed, remains } => {
@@ -207,7 +211,8 @@ fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
                         named(&remains).join(", ")
                     ));
                 }
-                ctx.record(Event::RunFinished { at: now, outcome: Outcome::RollbackFailed })?;
+                ctx.record(Event::RunFinished { at: now, outcome: Outcome::RollbackFailed })
+                    .await?;
                 Finish::RollbackFailed(text)
             }
             UndoEnd::RolledBack { undone, not_undone } => {
@@ -218,18 +223,18 @@ fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
                         named(&not_undone).join(", ")
                     ));
                 }
-                ctx.record(Event::RunFinished { at: now, outcome: Outcome::RolledBack })?;
+                ctx.record(Event::RunFinished { at: now, outcome: Outcome::RolledBack }).await?;
                 Finish::RolledBack(text)
             }
         });
     }
     Ok(match board.forward_end() {
         ForwardEnd::Interrupted(signal) => {
-            ctx.record(Event::RunInterrupted { at: now, signal: signal.clone() })?;
+            ctx.record(Event::RunInterrupted { at: now, signal: signal.clone() }).await?;
             Finish::Interrupted(signal)
         }
         ForwardEnd::Failed(why) => {
-            ctx.record(Event::RunFinished { at: now, outcome: Outcome::Failed })?;
+            ctx.record(Event::RunFinished { at: now, outcome: Outcome::Failed }).await?;
             Finish::Failed(why)
         }
         ForwardEnd::Paused { waiting, .. } => {
@@ -239,11 +244,11 @@ fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
                 let what: Vec<String> = waiting.iter().map(|&i| waiting_for(ctx, i)).collect();
                 format!("waiting for a person: {}", what.join("; "))
             };
-            ctx.record(Event::RunPaused { at: now, reason: reason.clone() })?;
+            ctx.record(Event::RunPaused { at: now, reason: reason.clone() }).await?;
             Finish::Paused(reason)
         }
         ForwardEnd::Succeeded => {
-            ctx.record(Event::RunFinished { at: now, outcome: Outcome::Succeeded })?;
+            ctx.record(Event::RunFinished { at: now, outcome: Outcome::Succeeded }).await?;
             Finish::Succeeded
         }
     })

@@ -31,12 +31,12 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             Ok(false) => {
                 let reason = "`when` is false".to_string();
                 let skipped = Event::StepSkipped { step: id.to_string(), at: clock::now(), reason };
-                if !ctx.record_forward(&[skipped])? {
+                if !ctx.record_forward(&[skipped]).await? {
                     return Ok(Done::Halted);
                 }
                 return Ok(Done::Skipped);
             }
-            Err(e) => return fail_now(ctx, id, &format!("`when` cannot be evaluated: {e}")),
+            Err(e) => return fail_now(ctx, id, &format!("`when` cannot be evaluated: {e}")).await,
         }
     }
     if let Some(approval) = &step.approval {
@@ -52,7 +52,7 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
     if let Some(Action::Manual { instructions }) = &step.action {
         return match vals.render(instructions, false) {
             Ok(text) => manual(ctx, id, &text, prior).await,
-            Err(e) => fail_now(ctx, id, &e),
+            Err(e) => fail_now(ctx, id, &e).await,
         };
     }
     let retry =
@@ -79,12 +79,12 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
                 return Ok(Done::Halted);
             }
             // A retry was due when the run turned to rolling back: no new attempt.
-            return interrupted(ctx, id, attempt - 1);
+            return interrupted(ctx, id, attempt - 1).await;
         }
         if began_state.is_none() {
             // Failed before it could begin (a text that cannot be rendered): started and failed.
             let started = Event::StepStarted { step: id.to_string(), attempt, at: clock::now() };
-            if !ctx.record_forward(&[started])? {
+            if !ctx.record_forward(&[started]).await? {
                 return Ok(Done::Halted);
             }
         }
@@ -96,13 +96,12 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             }
         }
         let error = match result {
-            Attempt::Stopped => return interrupted(ctx, id, attempt),
+            Attempt::Stopped => return interrupted(ctx, id, attempt).await,
             Attempt::Ok(output) => match finish(step, &vals, &output) {
                 Ok((captures, rpo_ms)) => {
                     ctx.keep_raw(i, &captures);
-                    let captures =
-                        captures.into_iter().map(|(k, v)| (k, ctx.job.secrets.scrub(&v))).collect();
-                    ctx.record(Event::StepSucceeded {
+                    // Not waited for: what depends on it waits for its own, later, start.
+                    ctx.record_soon(Event::StepSucceeded {
                         step: id.to_string(),
                         attempt,
                         at: clock::now(),
@@ -117,10 +116,10 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             Attempt::Failed(e) => e,
             Attempt::Person(_) => "a manual action cannot be retried".to_string(),
         };
-        let error = ctx.job.secrets.scrub(&error);
         let rolling_back = ctx.state(|s| s.rollback.is_some());
-        let will_retry =
-            attempt < last && !*ctx.stop.borrow() && !ctx.phase.borrow().halted() && !rolling_back;
+        let stopped = *ctx.stop.borrow();
+        let halted = ctx.phase.borrow().halted();
+        let will_retry = attempt < last && !stopped && !halted && !rolling_back;
         let wait = will_retry.then(|| backoff(&retry, attempt + 1 - first));
         let failed = Event::StepFailed {
             step: id.to_string(),
@@ -134,20 +133,24 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
                 Note::StepFailed { step, attempt, error, retry_in_ms: wait }
             }
             other => other,
-        })?;
+        })
+        .await?;
         let Some(wait) = wait else { return Ok(Done::Failed(error)) };
         let (mut stop, mut phase) = (ctx.stop.clone(), ctx.phase.clone());
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(wait)) => {}
+        let called_off = tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(wait)) => false,
             // A signal, or the run turned to rolling back: the retry is not made.
-            _ = stop.wait_for(|s| *s) => return interrupted(ctx, id, attempt),
-            _ = phase.wait_for(|p| p.halted()) => return interrupted(ctx, id, attempt),
+            _ = stop.wait_for(|s| *s) => true,
+            _ = phase.wait_for(|p| p.halted()) => true,
+        };
+        if called_off {
+            return interrupted(ctx, id, attempt).await;
         }
     }
 }
 
-fn interrupted(ctx: &Ctx, id: &str, attempt: u32) -> Result<Done, JournalError> {
-    ctx.record(Event::StepInterrupted { step: id.to_string(), attempt, at: clock::now() })?;
+async fn interrupted(ctx: &Ctx, id: &str, attempt: u32) -> Result<Done, JournalError> {
+    ctx.record(Event::StepInterrupted { step: id.to_string(), attempt, at: clock::now() }).await?;
     Ok(Done::Interrupted)
 }
 
@@ -174,7 +177,7 @@ impl Attempting<'_> {
                 pid_start: p.pid_start,
             });
         }
-        let r = self.ctx.record_forward(&events);
+        let r = self.ctx.record_forward(&events).await;
         let said = r.as_ref().map(|b| *b).map_err(ToString::to_string);
         *self.began.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(r);
         said
@@ -200,7 +203,7 @@ impl Hooks for Attempting<'_> {
             kind: kind.to_string(),
             id: id.to_string(),
         };
-        self.ctx.record(e).map_err(|e| format!("cannot journal the id: {e}"))
+        self.ctx.record_blocking(e).map_err(|e| format!("cannot journal the id: {e}"))
     }
 
     fn previous_remote(&self, kind: &str) -> Option<String> {
@@ -212,11 +215,11 @@ impl Hooks for Attempting<'_> {
 }
 
 /// A step that fails before it can start (its `when` or text cannot be evaluated).
-fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError> {
-    let error = ctx.job.secrets.scrub(error);
+async fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError> {
+    let error = error.to_string();
     let attempt = ctx.state(|s| s.step(id).map_or(0, |r| r.attempts)) + 1;
     let started = Event::StepStarted { step: id.to_string(), attempt, at: clock::now() };
-    if !ctx.record_forward(&[started])? {
+    if !ctx.record_forward(&[started]).await? {
         return Ok(Done::Halted);
     }
     ctx.record(Event::StepFailed {
@@ -225,7 +228,8 @@ fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError> {
         at: clock::now(),
         error: error.clone(),
         will_retry: false,
-    })?;
+    })
+    .await?;
     Ok(Done::Failed(error))
 }
 
@@ -233,10 +237,10 @@ fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError> {
 /// or with `drbook approve` / `drbook deny` from another shell. Without a terminal and without
 /// `--wait` the step is left `waiting`.
 async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Done, JournalError> {
-    let text = ctx.job.secrets.scrub(text);
+    let text = text.to_string();
     if prior != StepState::Waiting {
         let e = Event::StepWaiting { step: id.to_string(), at: clock::now(), reason: text.clone() };
-        if !ctx.record_forward(&[e])? {
+        if !ctx.record_forward(&[e]).await? {
             return Ok(Done::Halted);
         }
     } else {

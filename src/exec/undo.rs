@@ -23,17 +23,17 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Undid, JournalError> {
     let id = step.id.clone();
     let Some(rollback) = &step.rollback else {
         let reason = "no rollback action".to_string();
-        ctx.record(Event::UndoSkipped { step: id, at: clock::now(), reason })?;
+        ctx.record(Event::UndoSkipped { step: id, at: clock::now(), reason }).await?;
         return Ok(Undid::NotUndone);
     };
     let cap = |idx: usize, name: &str| ctx.capture_of(idx, name);
     let vals = ctx.values(&cap);
     let began = Instant::now();
     if let Action::Manual { instructions } = &rollback.action {
-        ctx.record(Event::UndoStarted { step: id.clone(), at: clock::now() })?;
+        ctx.record(Event::UndoStarted { step: id.clone(), at: clock::now() }).await?;
         return match vals.render(instructions, false) {
-            Ok(text) => manual(ctx, &id, &ctx.job.secrets.scrub(&text)).await,
-            Err(e) => failed(ctx, &id, &e),
+            Ok(text) => manual(ctx, &id, &text).await,
+            Err(e) => failed(ctx, &id, &e).await,
         };
     }
     let hooks = Undoing { ctx, step: &id, began: Mutex::new(None) };
@@ -43,16 +43,21 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Undid, JournalError> {
         Some(Err(e)) => return Err(e),
         Some(Ok(())) => {}
         // Failed before it could begin (a text that cannot be rendered).
-        None => ctx.record(Event::UndoStarted { step: id.clone(), at: clock::now() })?,
+        None => ctx.record(Event::UndoStarted { step: id.clone(), at: clock::now() }).await?,
     }
     let took = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(match result {
         Attempt::Ok(_) => {
-            ctx.record(Event::UndoSucceeded { step: id, at: clock::now(), duration_ms: took })?;
+            // Not waited for: the undo of what it needs waits for its own, later, start.
+            ctx.record_soon(Event::UndoSucceeded {
+                step: id,
+                at: clock::now(),
+                duration_ms: took,
+            })?;
             Undid::Undone
         }
-        Attempt::Failed(error) => failed(ctx, &id, &error)?,
-        Attempt::Person(_) => failed(ctx, &id, "a manual action cannot run here")?,
+        Attempt::Failed(error) => failed(ctx, &id, &error).await?,
+        Attempt::Person(_) => failed(ctx, &id, "a manual action cannot run here").await?,
         Attempt::Stopped => {
             ctx.say(super::note::Note::UndoInterrupted { step: id });
             Undid::Stopped
@@ -60,9 +65,9 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Undid, JournalError> {
     })
 }
 
-fn failed(ctx: &Ctx, id: &str, error: &str) -> Result<Undid, JournalError> {
-    let error = ctx.job.secrets.scrub(error);
-    ctx.record(Event::UndoFailed { step: id.to_string(), at: clock::now(), error })?;
+async fn failed(ctx: &Ctx, id: &str, error: &str) -> Result<Undid, JournalError> {
+    let error = error.to_string();
+    ctx.record(Event::UndoFailed { step: id.to_string(), at: clock::now(), error }).await?;
     Ok(Undid::Failed)
 }
 
@@ -74,7 +79,7 @@ async fn manual(ctx: &Ctx, id: &str, instructions: &str) -> Result<Undid, Journa
         at: clock::now(),
         instructions: instructions.to_string(),
     };
-    ctx.record(e)?;
+    ctx.record(e).await?;
     let mut q = person::Manual {
         label: format!("{id} (rollback)"),
         step: id.to_string(),
@@ -108,7 +113,7 @@ impl Hooks for Undoing<'_> {
                     pid_start: p.pid_start,
                 });
             }
-            let r = self.ctx.record_all(&events);
+            let r = self.ctx.record_all(&events).await;
             let said = r.as_ref().map(|()| true).map_err(ToString::to_string);
             *self.began.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(r);
             said

@@ -45,6 +45,18 @@ impl StepLogs {
         Ok(self.dir.join(format!("{safe}.{attempt}.log")))
     }
 
+    /// Opens (creating, 0600, appending) the log of a step, all its attempts and its
+    /// rollback in one file: `logs/<step>.log`.
+    pub fn open_step(&self, step: &str) -> Result<File, JournalError> {
+        let path = self.path(step, 0)?.with_extension("").with_extension("log");
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| JournalError::io(&path, e))
+    }
+
     /// Opens (creating, 0600, appending) the log file of a step's attempt.
     pub fn open(&self, step: &str, attempt: u32) -> Result<File, JournalError> {
         let path = self.path(step, attempt)?;

@@ -239,6 +239,11 @@ impl Journal {
         self.ticket(seq)
     }
 
+    /// The number of the last record known durable.
+    pub fn durable_seq(&self) -> u64 {
+        lock(&self.inner.shared.status).durable
+    }
+
     /// How many `fdatasync` calls the writer has made.
     pub fn syncs(&self) -> u64 {
         self.inner.shared.syncs.load(Ordering::Relaxed)
@@ -402,8 +407,7 @@ impl Durable {
     }
 
     /// The number of the last record this ticket covers.
-    #[cfg(test)]
-    pub(super) fn seq(&self) -> u64 {
+    pub fn seq(&self) -> u64 {
         self.seq
     }
 }

@@ -5,7 +5,7 @@
 //!   actions it calls `env.hooks.begin(None)` first and acts only once that is durable. It
 //!   records the order it acted in, what each `run` script rendered to, and the most actions
 //!   in flight at once.
-//! - [`Kept`]: a [`MemoryJournal`] whose events the test gets back after the executor consumed
+//! - [`holding`]: a [`MemoryJournal`] behind a [`Journal`] whose events the test gets back after the executor consumed
 //!   the journal.
 //! - [`Desk`]: a person at a terminal who answers prompts as scripted.
 //! - [`Notes`]: an observer that collects every note.
@@ -14,7 +14,9 @@
 use super::super::{execute_with, ActionEnv, Actions, Attempt, BoxFuture, Finish, Job, Note};
 use super::super::{ApprovalAnswer, ApprovalAsk, Observer, Person, Secrets, Stream};
 use crate::graph::Dag;
-use crate::journal::{replay, Event, JournalError, MemoryJournal, Outcome, RunState, Sink};
+use crate::journal::{
+    replay, Event, Journal, JournalError, MemoryJournal, Outcome, RunState, Sink,
+};
 use crate::journal::{StepState, VERSION};
 use crate::model::time as clock;
 use crate::model::{Action, Date, ParamValue, Runbook};
@@ -137,38 +139,15 @@ impl Actions for Fake {
     }
 }
 
-/// Events shared between a [`Kept`] journal and the test.
-type Events = Arc<Mutex<Vec<Event>>>;
-
-/// A journal in memory whose events outlive the executor that owns it.
-pub(super) struct Kept {
-    journal: MemoryJournal,
-    events: Events,
-}
-
-impl Kept {
-    /// A journal holding `events` (validated, as a resuming runner replays them).
-    pub(super) fn holding(events: &[Event]) -> Result<(Kept, Events), JournalError> {
-        let (first, rest) = events.split_first().expect("a journal starts with `run_started`");
-        let mut journal = MemoryJournal::new(first.clone())?;
-        for e in rest {
-            journal.append(e)?;
-        }
-        let events = Arc::new(Mutex::new(events.to_vec()));
-        Ok((Kept { journal, events: events.clone() }, events))
+/// A journal in memory holding `events` (validated, as a resuming runner replays them); the
+/// test keeps a clone to read what the executor appended.
+pub(super) fn holding(events: &[Event]) -> Result<Journal, JournalError> {
+    let (first, rest) = events.split_first().expect("a journal starts with `run_started`");
+    let mut journal = MemoryJournal::new(first.clone())?;
+    for e in rest {
+        journal.append(e)?;
     }
-}
-
-impl Sink for Kept {
-    fn append(&mut self, e: &Event) -> Result<(), JournalError> {
-        self.journal.append(e)?;
-        lock(&self.events).push(e.clone());
-        Ok(())
-    }
-
-    fn state(&self) -> &RunState {
-        self.journal.state()
-    }
+    Ok(Journal::in_memory(journal))
 }
 
 /// What the person at the stand-in terminal answers, prompt by prompt.
@@ -311,7 +290,6 @@ pub(super) fn job(book: &Book) -> Job {
         clock_start_ms: clock::now_ms(),
         user: USER.into(),
         keep_failed: Vec::new(),
-        run_dir: None,
         approve: Vec::new(),
         wait: false,
         aws: None,
@@ -394,14 +372,15 @@ pub(super) async fn go_with(
     fake: Fake,
     person: Option<Arc<dyn Person>>,
 ) -> Session {
-    let (journal, events) = Kept::holding(prior).expect("the prior journal replays");
+    let journal = holding(prior).expect("the prior journal replays");
+    let kept = journal.clone();
     let notes = Arc::new(Notes::default());
     let fake = Arc::new(fake);
     let actions: Arc<dyn Actions> = fake.clone();
-    let finish = execute_with(job, Box::new(journal), notes.clone(), person, actions)
+    let finish = execute_with(job, journal, notes.clone(), person, actions)
         .await
         .expect("the executor runs to an end");
-    let events = lock(&events).clone();
+    let events = kept.events().expect("an in-memory journal keeps its events");
     let notes = lock(&notes.0).clone();
     Session { finish, events, from: prior.len(), notes, fake }
 }
