@@ -73,6 +73,17 @@ pub fn refuse_retries(
     Ok(())
 }
 
+/// Whether the session about to start rolls back: the journal holds `rollback_started`, or a
+/// step failed under `on_failure rollback` (the executor turns the run as it starts). Then
+/// nothing runs forward again, so nothing may be decided `retry`.
+pub fn will_roll_back(state: &RunState, rb: &crate::model::Runbook) -> bool {
+    state.rollback.is_some()
+        || rb.steps.iter().any(|s| {
+            s.on_failure == crate::model::FailurePolicy::Rollback
+                && state.step(&s.id).is_some_and(|r| r.state == StepState::Failed)
+        })
+}
+
 /// Settles what a person must answer for before the runner goes on: steps that were running
 /// when a runner died (or a manual step answered with `--interrupted`), and, in a run that is
 /// rolling back, rollbacks that were interrupted or wait for a person (`undoing`). Answers
@@ -85,7 +96,7 @@ pub fn settle_steps(
 ) -> Result<Settled, CliError> {
     let (handle, user, run_id) = (&mut p.handle, p.user.as_str(), p.run_id.as_str());
     let state = handle.state.clone();
-    let rolling = state.rollback.is_some();
+    let rolling = will_roll_back(&state, &p.book.rb);
     for step in decisions.keys() {
         let open = state.step(step).is_some_and(|r| {
             matches!(
@@ -108,10 +119,13 @@ pub fn settle_steps(
     let mut keep_failed = Vec::new();
     for (i, step) in p.book.rb.steps.iter().enumerate() {
         let Some(rec) = state.step(&step.id) else { continue };
-        let explicit = decisions.get(&step.id).copied();
+        let mut explicit = decisions.get(&step.id).copied();
         if rec.state == StepState::Undoing {
             if let Some((pid, pgid, start)) = rec.undo.as_ref().and_then(|u| u.process) {
-                settle_leftover(&format!("{} (rollback)", step.id), pid, pgid, start);
+                let label = format!("{} (rollback)", step.id);
+                if settle_leftover(&label, pid, pgid, start) {
+                    explicit = void(&step.id, explicit);
+                }
             }
             let Some(decision) = explicit.or_else(|| prompt.then(|| ask_undo(&step.id)).flatten())
             else {
@@ -140,7 +154,9 @@ pub fn settle_steps(
             continue;
         }
         if let Some((pid, pgid, start)) = rec.process {
-            settle_leftover(&step.id, pid, pgid, start);
+            if settle_leftover(&step.id, pid, pgid, start) {
+                explicit = void(&step.id, explicit);
+            }
         }
         // An idempotent step runs again; one whose SSM command or automation is known
         // re-attaches to it (nothing is sent twice). Once the run rolls back nothing runs
@@ -209,11 +225,11 @@ the rollback of step `{step}` was interrupted or waits for a person; it never ru
 }
 
 /// A step's process left by a runner that died is never run twice at once: its group is
-/// stopped before anyone decides.
-fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) {
+/// stopped before anyone decides. `true` when it was still running.
+fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) -> bool {
     use crate::exec::leftover::{self, Stopped};
     if !leftover::alive((pid, pgid, start)) {
-        return;
+        return false;
     }
     eprint(&format!(
         "step `{step}`: processes of its previous attempt (group {pgid}) are still running; stopping them"
@@ -221,6 +237,23 @@ fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) {
     if leftover::stop((pid, pgid, start)) == Stopped::Survived {
         eprint(&format!("warning: step `{step}`: group {pgid} survived SIGKILL"));
     }
+    true
+}
+
+/// A decision given before this resume found the step's process still running was made
+/// without knowing how that attempt would end; it is set aside, and the person asked again.
+fn void(step: &str, given: Option<Decision>) -> Option<Decision> {
+    if let Some(d) = given {
+        let word = match d {
+            Decision::Retry => "retry",
+            Decision::Done => "done",
+            Decision::Fail => "fail",
+        };
+        eprint(&format!(
+            "step `{step}`: `--interrupted {step}={word}` was set aside: it was given while the previous attempt was still running, and that attempt was stopped only now; check what it did, then decide again"
+        ));
+    }
+    None
 }
 
 /// Retry, done or failed? (`retry` only while the run is not rolling back.)

@@ -5,7 +5,7 @@
 //! and secrets are prepared; `run_resumed` is written, interrupted steps settled, and the run
 //! driven. Succeeded steps never run again.
 
-use super::decide::{parse_decisions, refuse_retries};
+use super::decide::{parse_decisions, refuse_retries, will_roll_back};
 use super::drive::settle_then_drive;
 use super::outcome::{CliError, Outcome};
 use super::prepare::ExistingRun;
@@ -31,9 +31,9 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
             Outcome::RollbackFailed
         });
     }
-    refuse_retries(&state, &decisions, state.rollback.is_some())?;
     let req = asked.request(&state);
     let book = req.load()?;
+    refuse_retries(&state, &decisions, will_roll_back(&state, &book.rb))?;
     book.compare_definitions(&state, asked.allow_edited)?;
     book.check_approve_flags(flags)?;
     let ready = req.connect(book)?;

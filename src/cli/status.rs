@@ -72,7 +72,9 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         });
                         let approvals: Vec<serde_json::Value> = r.approvals.iter().map(|a| serde_json::json!({
                             "role": a.role, "by": a.by, "at": a.at, "how": a.how, "comment": a.comment})).collect();
+                        let alive = leftover(r, info.live).map(|(_, a)| a);
                         serde_json::json!({"id": id, "state": r.state, "attempts": r.attempts,
+                        "process_alive": alive,
                         "duration_ms": r.duration_ms, "error": r.error,
                         "gate": r.gate.as_ref().map(|g| serde_json::json!({"roles": g.roles, "requested_at": g.requested_at, "timeout_ms": g.timeout_ms})),
                         "missing_roles": r.missing_roles(), "approvals": approvals, "undo": undo,
@@ -119,6 +121,9 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     if let Some(e) = r.undo.as_ref().and_then(|u| u.error.as_ref()) {
                         err.push_str(&format!("  — rollback: {e}"));
                     }
+                    if let Some((pid, true)) = leftover(r, info.live) {
+                        err.push_str(&format!("  — process still running (pid {pid})"));
+                    }
                     let _ =
                         writeln!(out, "  {id:<28} {state:<12} attempts {}{took}{err}", r.attempts);
                     if r.gate.is_some()
@@ -164,6 +169,20 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
         }
     }
     Ok(Outcome::Succeeded)
+}
+
+/// For a step (or rollback) in flight when its runner died: its recorded process, and whether
+/// anything of it still runs. `None` while a runner drives the run, or with no process record.
+fn leftover(r: &crate::journal::StepRecord, runner_live: bool) -> Option<(u32, bool)> {
+    if runner_live {
+        return None;
+    }
+    let p = match r.state {
+        StepState::Running | StepState::Interrupted => r.process,
+        StepState::Undoing => r.undo.as_ref().and_then(|u| u.process),
+        _ => None,
+    }?;
+    Some((p.0, crate::exec::leftover::alive(p)))
 }
 
 /// A run the journal calls running but whose runner is gone was interrupted (a crash).
