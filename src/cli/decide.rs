@@ -224,35 +224,45 @@ the rollback of step `{step}` was interrupted or waits for a person; it never ru
     }
 }
 
-/// A step's process left by a runner that died is never run twice at once: its group is
-/// stopped before anyone decides. `true` when it was still running.
+/// How long resume lets a dead runner's step process end by itself before stopping it.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A step's process left by a runner that died is never run twice at once: resume waits a
+/// moment for it to end by itself, then stops its group, before anyone decides. `true` when
+/// resume had to stop it (a decision given beforehand did not know how it would end).
 fn settle_leftover(step: &str, pid: u32, pgid: u32, start: u64) -> bool {
     use crate::exec::leftover::{self, Stopped};
     if !leftover::alive((pid, pgid, start)) {
         return false;
     }
     eprint(&format!(
-        "step `{step}`: processes of its previous attempt (group {pgid}) are still running; stopping them"
+        "step `{step}`: processes of its previous attempt (group {pgid}) are still running; stopping them unless they end within {}s",
+        PATIENCE.as_secs()
     ));
-    if leftover::stop((pid, pgid, start)) == Stopped::Survived {
-        eprint(&format!("warning: step `{step}`: group {pgid} survived SIGKILL"));
+    match leftover::wait_or_stop((pid, pgid, start), PATIENCE) {
+        Stopped::WasGone | Stopped::EndedOnItsOwn => false,
+        Stopped::Stopped => true,
+        Stopped::Survived => {
+            eprint(&format!("warning: step `{step}`: group {pgid} survived SIGKILL"));
+            true
+        }
     }
-    true
 }
 
-/// A decision given before this resume found the step's process still running was made
-/// without knowing how that attempt would end; it is set aside, and the person asked again.
+/// A decision given before this resume found the step's process still running, and had to
+/// stop it, was made without knowing how that attempt would end: `retry` would run the step a
+/// second time over an attempt that was still acting, `done` would record as finished what was
+/// cut short. Both are set aside, and the person asked again. `fail` stands: the attempt was
+/// stopped, so it did not finish.
 fn void(step: &str, given: Option<Decision>) -> Option<Decision> {
-    if let Some(d) = given {
-        let word = match d {
-            Decision::Retry => "retry",
-            Decision::Done => "done",
-            Decision::Fail => "fail",
-        };
-        eprint(&format!(
-            "step `{step}`: `--interrupted {step}={word}` was set aside: it was given while the previous attempt was still running, and that attempt was stopped only now; check what it did, then decide again"
-        ));
-    }
+    let word = match given? {
+        Decision::Fail => return given,
+        Decision::Retry => "retry",
+        Decision::Done => "done",
+    };
+    eprint(&format!(
+        "step `{step}`: `--interrupted {step}={word}` was set aside: it was given while the previous attempt was still running, and that attempt was stopped only now by this resume; check what it did, then decide again"
+    ));
     None
 }
 

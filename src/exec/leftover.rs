@@ -21,10 +21,28 @@ pub fn alive(p: Recorded) -> bool {
 pub enum Stopped {
     /// Nothing of it was running.
     WasGone,
+    /// It was running and ended by itself while we waited.
+    EndedOnItsOwn,
     /// It ran and is gone now (SIGTERM, then SIGKILL after [`GRACE`]).
     Stopped,
     /// It survived SIGKILL (an uninterruptible sleep, another user's process...).
     Survived,
+}
+
+/// Waits up to `patience` for the recorded process group to end by itself, then stops it,
+/// blocking until it is gone or survived SIGKILL.
+pub fn wait_or_stop(p: Recorded, patience: Duration) -> Stopped {
+    if !alive(p) {
+        return Stopped::WasGone;
+    }
+    let deadline = Instant::now() + patience;
+    while alive(p) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !alive(p) {
+        return Stopped::EndedOnItsOwn;
+    }
+    stop(p)
 }
 
 /// Stops the recorded process group, blocking until it is gone or survived SIGKILL.
@@ -73,5 +91,20 @@ mod tests {
         assert!(!alive(rec));
         let _ = reaper.join();
         assert_eq!(stop(rec), Stopped::WasGone);
+    }
+
+    #[test]
+    fn a_leftover_that_ends_by_itself_is_waited_for_not_stopped() {
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", "sleep 0.2"])
+            .process_group(0)
+            .spawn()
+            .expect("sh starts");
+        let pid = child.id();
+        let start = super::super::action::process::process_start(pid).expect("start time");
+        let reaper = std::thread::spawn(move || child.wait());
+        let rec = (pid, pid, start);
+        assert_eq!(wait_or_stop(rec, Duration::from_secs(5)), Stopped::EndedOnItsOwn);
+        let _ = reaper.join();
     }
 }
