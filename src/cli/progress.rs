@@ -237,6 +237,8 @@ pub struct Tee {
     pub inner: std::sync::Arc<dyn Observer>,
     pub logs: StepLogs,
     files: Mutex<std::collections::HashMap<String, (std::fs::File, u64)>>,
+    /// A header line per step, written before the next line kept for it.
+    headers: Mutex<std::collections::HashMap<String, String>>,
 }
 
 /// The most output kept per step; the rest is shown live but not kept.
@@ -244,10 +246,31 @@ pub const LOG_LIMIT: u64 = 16 << 20;
 
 impl Tee {
     pub fn new(inner: std::sync::Arc<dyn Observer>, logs: StepLogs) -> Tee {
-        Tee { inner, logs, files: Mutex::new(std::collections::HashMap::new()) }
+        Tee {
+            inner,
+            logs,
+            files: Mutex::new(std::collections::HashMap::new()),
+            headers: Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn header(&self, step: &str, text: String) {
+        let mut h = self.headers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        h.insert(step.to_string(), text);
     }
 
     fn keep(&self, step: &str, text: &str) {
+        let header = {
+            let mut h = self.headers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            h.remove(step)
+        };
+        if let Some(header) = header {
+            self.write(step, &header);
+        }
+        self.write(step, text);
+    }
+
+    fn write(&self, step: &str, text: &str) {
         let mut files = self.files.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if !files.contains_key(step) {
             let Ok(f) = self.logs.open_step(step) else { return };
@@ -272,8 +295,10 @@ impl Observer for Tee {
                 let mark = if *stream == Stream::Stderr { "!" } else { "|" };
                 self.keep(step, &format!("{} {mark} {line}", crate::model::time::now()));
             }
+            // Headers wait for something to follow them: a step that prints nothing and does
+            // not fail leaves no log file (creating one per step costs more than the step).
             Note::StepStarted { step, attempt, .. } => {
-                self.keep(step, &format!("{} == attempt {attempt}", crate::model::time::now()));
+                self.header(step, format!("{} == attempt {attempt}", crate::model::time::now()));
             }
             Note::StepFailed { step, attempt, error, .. } => {
                 self.keep(
@@ -282,7 +307,7 @@ impl Observer for Tee {
                 );
             }
             Note::UndoStarted { step } => {
-                self.keep(step, &format!("{} == rollback", crate::model::time::now()));
+                self.header(step, format!("{} == rollback", crate::model::time::now()));
             }
             Note::UndoFailed { step, error } => {
                 self.keep(

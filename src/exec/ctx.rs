@@ -248,6 +248,18 @@ impl Ctx {
         }
     }
 
+    /// Shows a note that is not a state change but follows the ones recorded so far (the RTO
+    /// clock after a step's end): it waits behind their notes until they are durable.
+    pub(super) fn say_after_records(&self, n: Note) {
+        {
+            let seq = self.journal.state(|s| s.records as u64);
+            let mut notes = self.notes();
+            let k = notes.range((seq, 0)..(seq + 1, 0)).count() as u32;
+            notes.insert((seq, k), n);
+        }
+        self.flush();
+    }
+
     /// Shows a note that is not a state change (output, clock, a gate's view, ...).
     pub(super) fn say(&self, n: Note) {
         self.observer.note(n);

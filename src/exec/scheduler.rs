@@ -163,7 +163,8 @@ fn clock_note(ctx: &Ctx, board: &Board, over_budget_said: &mut bool) {
     let rto = ctx.job.rb.rto;
     let over = rto.is_some_and(|r| projected > r);
     if !over || !*over_budget_said {
-        ctx.say(Note::Clock { elapsed_ms: elapsed, projected_ms: projected, rto_ms: rto, over });
+        let clock = Note::Clock { elapsed_ms: elapsed, projected_ms: projected, rto_ms: rto, over };
+        ctx.say_after_records(clock);
     }
     *over_budget_said |= over;
 }

@@ -38,7 +38,11 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+
+/// How long a record nobody waits for may wait for company before the writer syncs it anyway.
+const LINGER: Duration = Duration::from_millis(2);
 
 /// What [`Journal::with_masking`] applies to every free-text field (see [`Event::masked`]).
 pub type Mask = Arc<dyn Fn(&str) -> String + Send + Sync>;
@@ -101,6 +105,10 @@ struct Status {
     durable: u64,
     failed: Option<Failure>,
     stop: bool,
+    /// Someone waits for what is pending: sync it now.
+    urgent: bool,
+    /// When the oldest record nobody waits for yet was queued.
+    lazy_since: Option<Instant>,
 }
 
 /// A write error, kept to be handed to every waiter (`io::Error` is not `Clone`).
@@ -381,6 +389,7 @@ impl Durable {
     /// Resolves once the `fdatasync` covering this record has returned (`Ok`), or with the
     /// write error that broke the journal first.
     pub async fn wait(self) -> Result<(), JournalError> {
+        self.shared.hurry(self.seq);
         loop {
             let notified = self.shared.notify.notified();
             let mut notified = std::pin::pin!(notified);
@@ -397,6 +406,7 @@ impl Durable {
 
     /// [`Durable::wait`] for threads.
     pub fn wait_blocking(self) -> Result<(), JournalError> {
+        self.shared.hurry(self.seq);
         let mut status = lock(&self.shared.status);
         loop {
             if let Some(done) = self.shared.resolved(&status, self.seq) {
@@ -436,6 +446,8 @@ impl Shared {
                 durable: records,
                 failed: None,
                 stop: false,
+                urgent: false,
+                lazy_since: None,
             }),
             work: Condvar::new(),
             synced: Condvar::new(),
@@ -460,6 +472,21 @@ impl Shared {
             return;
         }
         status.pending.extend_from_slice(bytes);
+        let first = status.lazy_since.is_none();
+        status.lazy_since.get_or_insert_with(Instant::now);
+        drop(status);
+        if first {
+            self.work.notify_one();
+        }
+    }
+
+    /// A waiter needs record `seq`: the writer syncs what is pending without lingering.
+    fn hurry(&self, seq: u64) {
+        let mut status = lock(&self.status);
+        if status.durable >= seq || status.failed.is_some() || status.urgent {
+            return;
+        }
+        status.urgent = true;
         drop(status);
         self.work.notify_one();
     }
@@ -537,13 +564,31 @@ fn write_loop(shared: &Shared, mut file: File, mut len: u64) {
     loop {
         let upto = {
             let mut status = lock(&shared.status);
-            while status.pending.is_empty() && !status.stop {
-                status = shared.work.wait(status).unwrap_or_else(PoisonError::into_inner);
-            }
-            if status.pending.is_empty() {
-                return;
+            loop {
+                if status.pending.is_empty() && status.stop {
+                    return;
+                }
+                if status.pending.is_empty() {
+                    status = shared.work.wait(status).unwrap_or_else(PoisonError::into_inner);
+                    continue;
+                }
+                // Records nobody waits for yet linger a moment, so the next one someone does
+                // wait for (a dependent's start after a step's end) shares their sync.
+                let since = status.lazy_since.unwrap_or_else(Instant::now);
+                let due = since + LINGER;
+                let now = Instant::now();
+                if status.urgent || status.stop || now >= due {
+                    break;
+                }
+                status = shared
+                    .work
+                    .wait_timeout(status, due - now)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|e| e.into_inner().0);
             }
             std::mem::swap(&mut status.pending, &mut batch);
+            status.urgent = false;
+            status.lazy_since = None;
             status.queued
         };
         match write_batch(shared, &mut file, &batch) {

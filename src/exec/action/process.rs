@@ -17,7 +17,7 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 /// Stdout kept for captures; the rest is streamed and logged but not kept.
 pub const KEEP_STDOUT: usize = 4 << 20;
@@ -124,19 +124,21 @@ where
         return Ok(Finished { ended: Ended::Stopped, stdout: String::new() });
     }
 
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Stream, String)>();
-    let readers = [
-        child.stdout.take().map(|o| spawn_reader(o, Stream::Stdout, tx.clone())),
-        child.stderr.take().map(|e| spawn_reader(e, Stream::Stderr, tx.clone())),
-    ];
-    drop(tx);
-
+    // Both pipes are read in this task (no reader tasks, no channel): a line is handed on as
+    // soon as it is complete.
+    let mut out = child.stdout.take().map(BufReader::new);
+    let mut err = child.stderr.take().map(BufReader::new);
+    let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
     let mut stdout = String::new();
-    let keep = |stream: Stream, line: &str, stdout: &mut String| {
+    let mut line_of = |stream: Stream, buf: &mut Vec<u8>, stdout: &mut String| {
+        let text = String::from_utf8_lossy(buf);
+        let line = text.trim_end_matches(['\n', '\r']);
+        on_line(stream, line);
         if stream == Stream::Stdout && stdout.len() + line.len() < KEEP_STDOUT {
             stdout.push_str(line);
             stdout.push('\n');
         }
+        buf.clear();
     };
     let deadline = s.timeout.map(|t| tokio::time::Instant::now() + t);
     let sleep_until = async move {
@@ -146,45 +148,43 @@ where
         }
     };
     tokio::pin!(sleep_until);
+    // Once the shell is gone, what its pipes still hold is taken for a moment, without
+    // waiting on background processes that inherited them.
+    let drain = tokio::time::sleep(Duration::from_secs(3600));
+    tokio::pin!(drain);
     let mut outcome: Option<Ended> = None;
-    let status = loop {
+    let mut status = None;
+    while status.is_none() || out.is_some() || err.is_some() {
         tokio::select! {
-            status = child.wait() => break status?,
-            Some((stream, line)) = rx.recv() => {
-                on_line(stream, &line);
-                keep(stream, &line, &mut stdout);
+            st = child.wait(), if status.is_none() => {
+                status = Some(st?);
+                drain.as_mut().reset(tokio::time::Instant::now() + Duration::from_millis(300));
             }
-            () = &mut sleep_until, if outcome.is_none() => {
+            n = read_line(&mut out, &mut out_buf), if out.is_some() => match n {
+                Some(_) => line_of(Stream::Stdout, &mut out_buf, &mut stdout),
+                None => out = None,
+            },
+            n = read_line(&mut err, &mut err_buf), if err.is_some() => match n {
+                Some(_) => line_of(Stream::Stderr, &mut err_buf, &mut stdout),
+                None => err = None,
+            },
+            () = &mut drain, if status.is_some() => break,
+            () = &mut sleep_until, if outcome.is_none() && status.is_none() => {
                 outcome = Some(Ended::TimedOut);
                 terminate(pid, &mut child).await;
             }
-            changed = stop.changed(), if outcome.is_none() => {
+            changed = stop.changed(), if outcome.is_none() && status.is_none() => {
                 if changed.is_err() || *stop.borrow() {
                     outcome = Some(Ended::Stopped);
                     terminate(pid, &mut child).await;
                 }
             }
         }
+    }
+    let status = match status {
+        Some(s) => s,
+        None => child.wait().await?,
     };
-    // The shell is gone; take what its pipes still hold, without waiting on background
-    // processes that inherited them.
-    let drain = tokio::time::sleep(Duration::from_millis(300));
-    tokio::pin!(drain);
-    loop {
-        tokio::select! {
-            next = rx.recv() => match next {
-                Some((stream, line)) => {
-                    on_line(stream, &line);
-                    keep(stream, &line, &mut stdout);
-                }
-                None => break,
-            },
-            () = &mut drain => break,
-        }
-    }
-    for r in readers.into_iter().flatten() {
-        r.abort();
-    }
     use std::os::unix::process::ExitStatusExt;
     let ended = outcome.unwrap_or_else(|| match (status.code(), status.signal()) {
         (Some(c), _) => Ended::Exited(c),
@@ -194,31 +194,17 @@ where
     Ok(Finished { ended, stdout })
 }
 
-fn spawn_reader<R>(
-    r: R,
-    stream: Stream,
-    tx: mpsc::UnboundedSender<(Stream, String)>,
-) -> tokio::task::JoinHandle<()>
+/// Reads one line (or the last, unterminated, piece) into `buf`; `None` at the end of the
+/// pipe or on an error. Cancel-safe: a partial line stays in `buf` for the next call.
+async fn read_line<R>(r: &mut Option<BufReader<R>>, buf: &mut Vec<u8>) -> Option<usize>
 where
-    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+    R: tokio::io::AsyncRead + Unpin,
 {
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(r);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match lines.read_until(b'\n', &mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = String::from_utf8_lossy(&buf);
-                    let line = line.trim_end_matches(['\n', '\r']).to_string();
-                    if tx.send((stream, line)).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    })
+    let r = r.as_mut()?;
+    match r.read_until(b'\n', buf).await {
+        Ok(0) | Err(_) => None,
+        Ok(n) => Some(n),
+    }
 }
 
 /// SIGTERM to the group, SIGKILL after [`GRACE`] if the shell is still there.
