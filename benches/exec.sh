@@ -20,7 +20,7 @@
 #      durability costs; a diagnostic, never a valid configuration), each run starting from no
 #      state (fresh --state-dir, no .ninja_log);
 #   3. measures peak RSS with /usr/bin/time -v, and counts drbook's fsync/fdatasync calls
-#      per shape with strace -f -c (one untimed run each);
+#      per shape (perf's syscall tracepoints, else strace -f -c; one untimed run each);
 #   4. runs a REPLAY_STEPS-step runbook (parallel 8) once, then times `drbook status RUN`,
 #      `drbook status`, `drbook status RUN --format json` and `drbook resume RUN` (the run has
 #      succeeded, so resume replays the journal and stops) on its journal;
@@ -219,22 +219,33 @@ for shape in $SHAPES; do
 done
 rm -f "$OUT/time.txt"
 
-# --- syncs per step: strace counts fsync + fdatasync of one (untimed) durable run per shape -----
-log "syncs per step (strace -f -c, one run each)"
+# --- syncs per step: fsync + fdatasync calls of one (untimed) durable run per shape ----------
+# perf's syscall tracepoints count without slowing the run; strace -f -c (the fallback where
+# perf has no tracepoints) slows every syscall, so records wait longer and group less: its
+# counts are an upper bound.
+log "syncs per step (one run each)"
 SYNC_FILE="$OUT/syncs.tsv"
 : > "$SYNC_FILE"
+counter=strace
+if perf stat -e syscalls:sys_enter_fdatasync true > /dev/null 2>&1; then counter=perf; fi
 for shape in $SHAPES; do
   n=$(steps_in "$shape")
   cmd=$(commands_for "$shape" | head -n 1 | cut -f 2)
   read -ra argv <<< "$cmd"
   read -ra reset <<< "$(reset_cmd "$shape")"
   "${reset[@]}"
-  strace -f -c -e trace=fsync,fdatasync -o "$OUT/strace.txt" "${argv[@]}" > /dev/null
-  syncs=$(awk '$NF == "fsync" || $NF == "fdatasync" { s += $4 } END { print s + 0 }' "$OUT/strace.txt")
-  printf '%s\t%s\t%s\n' "$shape" "$n" "$syncs" >> "$SYNC_FILE"
-  echo "$shape: $syncs syncs for $n steps" >&2
+  if [ "$counter" = perf ]; then
+    perf stat -x, -o "$OUT/syncs.txt" -e syscalls:sys_enter_fdatasync -e syscalls:sys_enter_fsync \
+      "${argv[@]}" > /dev/null
+    syncs=$(awk -F, '/sys_enter_f(data)?sync/ { s += $1 } END { print s + 0 }' "$OUT/syncs.txt")
+  else
+    strace -f -c -e trace=fsync,fdatasync -o "$OUT/syncs.txt" "${argv[@]}" > /dev/null
+    syncs=$(awk '$NF == "fsync" || $NF == "fdatasync" { s += $4 } END { print s + 0 }' "$OUT/syncs.txt")
+  fi
+  printf '%s\t%s\t%s\t%s\n' "$shape" "$n" "$syncs" "$counter" >> "$SYNC_FILE"
+  echo "$shape: $syncs syncs for $n steps ($counter)" >&2
 done
-rm -f "$OUT/strace.txt"
+rm -f "$OUT/syncs.txt"
 
 # --- replay: a finished REPLAY_STEPS-step run, read back by status and resume ----------------
 RSTATE="$OUT/replay-state"
@@ -327,12 +338,12 @@ for shape in shapes:
         print(f"| {shape} | {r['command']} | {ms(r['median'])} | {us(r['median'] / n)} "
               f"| {us(cpu_step)} | {mem} | {r['median'] / ninja:.2f}× |")
 print()
-print("| shape | steps | fsync + fdatasync calls | per step |")
-print("|---|---:|---:|---:|")
+print("| shape | steps | fsync + fdatasync calls | per step | counted with |")
+print("|---|---:|---:|---:|---|")
 with open(os.path.join(out, "syncs.tsv")) as f:
     for line in f:
-        shape, n, syncs = line.rstrip("\n").split("\t")
-        print(f"| {shape} | {n} | {syncs} | {int(syncs) / int(n):.2f} |")
+        shape, n, syncs, counter = line.rstrip("\n").split("\t")
+        print(f"| {shape} | {n} | {syncs} | {int(syncs) / int(n):.2f} | {counter} |")
 print()
 rp = json.load(open(os.path.join(out, "replay.json")))
 print(f"Replay: {rp['steps']:,}-step run (parallel 8) took {rp['run_wall_s']:.2f} s, "

@@ -10,7 +10,7 @@
 use super::outcome::{CliError, Outcome};
 use super::term::eprint;
 use crate::journal::inbox::{self, Ask, Reply, Request};
-use crate::journal::{How, JournalError, MemoryJournal, Store};
+use crate::journal::{How, JournalError, MemoryJournal, RequestRef, Store};
 use crate::model::time as clock;
 use std::io::Write;
 use std::path::PathBuf;
@@ -63,24 +63,24 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
     if let Err(why) = inbox::apply(&mut copy, &req, How::Cli, &clock::now()) {
         return finish(Err(why));
     }
-    let run_dir = store.run_dir(run_id);
-    let mut submitted: Option<(std::path::PathBuf, Instant)> = None;
+    let inbox = store.inbox(run_id)?;
+    let mut submitted: Option<(RequestRef, Instant)> = None;
     loop {
         match store.resume_run(run_id) {
             // No runner: journal it ourselves, under the run's lock.
             Ok(mut handle) => {
-                if let Some(reply) = inbox::take_reply(&run_dir, &req.id) {
+                if let Some(reply) = inbox.take_reply(&req.id) {
                     return finish(from_reply(reply));
                 }
-                if let Some((path, _)) = &submitted {
-                    inbox::withdraw(path);
+                if let Some((r, _)) = &submitted {
+                    inbox.withdraw(r);
                 }
                 return finish(inbox::apply(&mut handle, &req, How::Cli, &clock::now()));
             }
             Err(JournalError::Locked { pid, .. }) => {
-                let (path, since) = match &submitted {
+                let (r, since) = match &submitted {
                     Some(s) => s.clone(),
-                    None => match inbox::submit(&run_dir, &req) {
+                    None => match inbox.submit(&req) {
                         Ok(p) => {
                             let who = pid.map_or(String::new(), |p| format!(" (pid {p})"));
                             eprint(&format!("handing it to the runner{who}..."));
@@ -95,10 +95,10 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
                         }
                     },
                 };
-                if let Some(reply) = inbox::take_reply(&run_dir, &req.id) {
+                if let Some(reply) = inbox.take_reply(&req.id) {
                     return finish(from_reply(reply));
                 }
-                if since.elapsed() > RUNNER_ANSWERS_WITHIN && inbox::withdraw(&path) {
+                if since.elapsed() > RUNNER_ANSWERS_WITHIN && inbox.withdraw(&r) {
                     return Err(CliError::Failed(format!(
                         "the runner did not take the request within {}s; nothing was recorded",
                         RUNNER_ANSWERS_WITHIN.as_secs()

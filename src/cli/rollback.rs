@@ -99,21 +99,8 @@ fn plan(s: &RunState, book: &Book) -> String {
         .iter()
         .map(|st| s.step(&st.id).is_some_and(|r| r.state == StepState::Succeeded))
         .collect();
-    let mut done = vec![false; steps.len()];
-    let mut order = Vec::new();
-    loop {
-        let next = (0..steps.len()).rev().find(|&i| {
-            succeeded[i]
-                && !done[i]
-                && steps
-                    .iter()
-                    .enumerate()
-                    .all(|(j, d)| !d.needs.contains(&i) || !succeeded[j] || done[j])
-        });
-        let Some(i) = next else { break };
-        done[i] = true;
-        order.push(i);
-    }
+    // The order the undo phase takes with one rollback at a time (`exec/board.rs`).
+    let order = book.dag.undo_order(&succeeded);
     if order.is_empty() {
         return format!("run {}: no step succeeded, so there is nothing to undo", s.run_id);
     }

@@ -48,23 +48,21 @@ impl StepLogs {
     /// Opens (creating, 0600, appending) the log of a step, all its attempts and its
     /// rollback in one file: `logs/<step>.log`.
     pub fn open_step(&self, step: &str) -> Result<File, JournalError> {
-        let path = self.path(step, 0)?.with_extension("").with_extension("log");
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| JournalError::io(&path, e))
+        append_to(&self.path(step, 0)?.with_extension("").with_extension("log"))
     }
 
     /// Opens (creating, 0600, appending) the log file of a step's attempt.
     pub fn open(&self, step: &str, attempt: u32) -> Result<File, JournalError> {
-        let path = self.path(step, attempt)?;
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| JournalError::io(&path, e))
+        append_to(&self.path(step, attempt)?)
     }
+}
+
+/// Opens `path` for appending, creating it owner-only (0600).
+fn append_to(path: &Path) -> Result<File, JournalError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| JournalError::io(path, e))
 }
