@@ -141,6 +141,8 @@ pub struct Board {
     parallel: usize,
     failure: Option<String>,
     interrupted: Option<String>,
+    /// Each step's tail (`Dag::tails`), for the RTO projection.
+    tails: Vec<u64>,
 }
 
 impl Board {
@@ -181,6 +183,7 @@ impl Board {
             parallel: parallel.max(1),
             failure,
             interrupted: None,
+            tails: dag.tails(),
         };
         for i in 0..n {
             b.unmet[i] = b.needs[i].iter().filter(|&&d| !b.satisfies(d)).count();
@@ -337,9 +340,23 @@ impl Board {
         }
     }
 
-    /// Which steps have not finished (for the RTO projection).
+    /// Which steps have not finished.
+    #[cfg(test)]
     pub fn unfinished(&self) -> Vec<bool> {
         self.fwd.iter().map(|f| !matches!(f, Fwd::Succeeded | Fwd::Skipped | Fwd::Failed)).collect()
+    }
+
+    /// The critical time of what is left: the largest tail of a step not finished. A step
+    /// finishes only after its needs, so this is `Dag::remaining_critical_ms` without a walk
+    /// over the edges on every step's end.
+    pub fn remaining_ms(&self) -> u64 {
+        self.fwd
+            .iter()
+            .zip(&self.tails)
+            .filter(|(f, _)| !matches!(f, Fwd::Succeeded | Fwd::Skipped | Fwd::Failed))
+            .map(|(_, &t)| t)
+            .max()
+            .unwrap_or(0)
     }
 
     /// How the forward phase ended; call once nothing runs and the run does not turn to its

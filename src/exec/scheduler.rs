@@ -159,7 +159,7 @@ fn failed_under_rollback(ctx: &Ctx) -> Option<String> {
 /// (said once).
 fn clock_note(ctx: &Ctx, board: &Board, over_budget_said: &mut bool) {
     let elapsed = u64::try_from(clock::now_ms() - ctx.job.clock_start_ms).unwrap_or(0);
-    let projected = elapsed + ctx.job.dag.remaining_critical_ms(&board.unfinished());
+    let projected = elapsed + board.remaining_ms();
     let rto = ctx.job.rb.rto;
     let over = rto.is_some_and(|r| projected > r);
     if !over || !*over_budget_said {

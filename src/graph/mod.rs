@@ -123,6 +123,18 @@ impl Dag {
         self.topo.clone()
     }
 
+    /// Each node's tail: its duration plus the longest chain of durations after it. While
+    /// the finished nodes are closed under needs (a node finishes only after its needs), the
+    /// remaining critical time is the largest tail of an unfinished node.
+    pub fn tails(&self) -> Vec<u64> {
+        let mut tail = vec![0u64; self.len()];
+        for &v in self.topo.iter().rev() {
+            let after = self.dependents(v).iter().map(|&d| tail[d]).max().unwrap_or(0);
+            tail[v] = after.saturating_add(self.durations[v]);
+        }
+        tail
+    }
+
     /// The order a rollback undoes the nodes marked in `included` (the steps that succeeded),
     /// one at a time: a node after every included node that depends on it; among those that
     /// may go next, the highest index first. Dependents that are not included block nothing.

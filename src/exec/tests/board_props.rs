@@ -345,7 +345,8 @@ impl Model<'_> {
 
 fn simulate(c: &Case) -> Result<(), TestCaseError> {
     let n = c.needs.len();
-    let dag = Dag::new(vec![0; n], c.needs.clone()).expect("needs point backwards: acyclic");
+    let durations = (0..n).map(|i| (i as u64 * 37 % 11) * 1000).collect();
+    let dag = Dag::new(durations, c.needs.clone()).expect("needs point backwards: acyclic");
     let ids = (0..n).map(|i| format!("s{i}")).collect();
     let policy = c.steps.iter().map(|s| s.policy).collect();
     let mut b = Board::new(&dag, ids, policy, c.parallel, &vec![None; n], &[]);
@@ -369,7 +370,10 @@ fn simulate(c: &Case) -> Result<(), TestCaseError> {
         completions: 0,
         rng: c.seed,
     };
-    while m.step(&mut b)? {}
+    while m.step(&mut b)? {
+        // The RTO projection from tails is the walk over the edges, at every point of a run.
+        prop_assert_eq!(b.remaining_ms(), dag.remaining_critical_ms(&b.unfinished()));
+    }
     for i in 0..n {
         prop_assert_eq!(b.fwd(i), m.fwd[i], "s{} after the forward phase", i);
         prop_assert!(m.fwd[i] != Fwd::Running);
@@ -393,7 +397,10 @@ fn simulate(c: &Case) -> Result<(), TestCaseError> {
         m.undo[i] = if m.fwd[i] == Fwd::Succeeded { Undo::Due } else { Undo::Idle };
         prop_assert_eq!(b.undo_state(i), m.undo[i]);
     }
-    while m.step(&mut b)? {}
+    while m.step(&mut b)? {
+        // The RTO projection from tails is the walk over the edges, at every point of a run.
+        prop_assert_eq!(b.remaining_ms(), dag.remaining_critical_ms(&b.unfinished()));
+    }
     for i in 0..n {
         prop_assert_eq!(b.undo_state(i), m.undo[i], "s{} after the undo phase", i);
         prop_assert!(m.undo[i] != Undo::Running);

@@ -214,6 +214,19 @@ proptest! {
         let rem = longest_by_index(&durations, &needs, &unfinished);
         prop_assert_eq!(dag.remaining_critical_ms(&unfinished), rem.into_iter().max().unwrap_or(0));
 
+        // With a down-closed finished set (a step finishes only after its needs), the
+        // remaining critical time is the largest tail of an unfinished node.
+        let mut finished = vec![false; n];
+        for &v in &topo {
+            finished[v] =
+                !mask.get(v).copied().unwrap_or(false) && needs[v].iter().all(|&p| finished[p]);
+        }
+        let down_unfinished: Vec<bool> = finished.iter().map(|f| !f).collect();
+        let tails = dag.tails();
+        let by_tails =
+            (0..n).filter(|&v| down_unfinished[v]).map(|v| tails[v]).max().unwrap_or(0);
+        prop_assert_eq!(dag.remaining_critical_ms(&down_unfinished), by_tails);
+
         // Ancestry against the transitive closure.
         let reach = closure(&needs);
         for b in 0..n {
