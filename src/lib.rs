@@ -5,9 +5,19 @@
 //! ```text
 //! text --syntax--> AST --load--> imports+templates resolved --check--> model::Runbook
 //!      --graph--> Dag --plan--> Plan --render--> text | markdown | mermaid | json
+//!                      \--exec--> events --> journal (durable, masked)
+//!                                        \-> notes --> terminal / JSON lines / step logs
 //! ```
 //!
-//! `cli` sits at the edge: it is the only module that prints, prompts or picks colours.
+//! `exec` is one scheduler for the forward and the undo phase over a pure board, one loop that
+//! waits for a person, and actions behind one entry (`exec::Actions`); every state change it
+//! makes is one journal event, whose note the terminal shows once the event is durable.
+//! `journal` owns the state dir: the append-only events, their pure replay, the store and its
+//! layout, and the one writer thread per run that makes records durable in groups.
+//!
+//! `cli` sits at the edge: one file per command, one preparation path for `run`, `resume` and
+//! `rollback`, errors printed once in `cli::main` with their exit code; it is the only module
+//! that prints, prompts or picks colours.
 
 pub mod check;
 pub mod cli;
