@@ -292,3 +292,76 @@ step `{step}` was running when the runner stopped; it may have had effects."
 fn record(handle: &mut RunHandle, e: Event) -> Result<(), CliError> {
     handle.append(&e).map_err(CliError::Journal)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{replay, VERSION};
+    use crate::model::tests_support::runbook_with_durations;
+    use crate::model::FailurePolicy;
+
+    const AT: &str = "2026-11-23T22:15:30.000Z";
+
+    /// `s0` succeeded and `s1` (which needs nothing) failed; `rollback_started` never made it.
+    fn failed_before_turning(rb: &crate::model::Runbook) -> RunState {
+        let ids: Vec<(String, String)> =
+            rb.steps.iter().map(|s| (s.id.clone(), "v2:x".to_string())).collect();
+        let at = AT.to_string();
+        let ev = |step: &str, e: &str| -> Event {
+            let step = step.to_string();
+            match e {
+                "started" => Event::StepStarted { step, attempt: 1, at: at.clone() },
+                "succeeded" => Event::StepSucceeded {
+                    step,
+                    attempt: 1,
+                    at: at.clone(),
+                    duration_ms: 1,
+                    captures: Default::default(),
+                    rpo_ms: None,
+                },
+                _ => Event::StepFailed {
+                    step,
+                    attempt: 1,
+                    at: at.clone(),
+                    error: "boom".into(),
+                    will_retry: false,
+                },
+            }
+        };
+        replay(&[
+            Event::RunStarted {
+                v: VERSION,
+                run_id: "r1".into(),
+                runbook: "t".into(),
+                file: "t.drbook".into(),
+                path: "/srv/t.drbook".into(),
+                content_hash: "ab".repeat(32),
+                step_hashes: ids,
+                params: Default::default(),
+                at: at.clone(),
+                clock_start: at.clone(),
+                rto_ms: None,
+                rpo_ms: None,
+                user: "ana".into(),
+                pid: 42,
+            },
+            ev("s0", "started"),
+            ev("s0", "succeeded"),
+            ev("s1", "started"),
+            ev("s1", "failed"),
+        ])
+        .expect("the journal replays")
+    }
+
+    #[test]
+    fn a_failure_under_rollback_counts_as_rolling_back_before_rollback_started() {
+        let mut rb = runbook_with_durations(&[1000, 1000], &[&[], &[]]);
+        let state = failed_before_turning(&rb);
+        assert!(state.rollback.is_none());
+        assert!(!will_roll_back(&state, &rb), "a failure under `abort` turns nothing");
+        rb.steps[1].on_failure = FailurePolicy::Rollback;
+        assert!(will_roll_back(&state, &rb), "a failure under `rollback` turns the run");
+        let retry = BTreeMap::from([("s0".to_string(), Decision::Retry)]);
+        assert!(refuse_retries(&state, &retry, will_roll_back(&state, &rb)).is_err());
+    }
+}
