@@ -1,21 +1,15 @@
-//! What a person decides before a runner goes on (`resume`, `rollback`): steps that were
-//! running when a runner died, manual steps answered with `--interrupted`, and rollbacks that
-//! were interrupted or wait for a person. Answers come from `--interrupted STEP=...` or the
-//! terminal; a leftover process of the dead runner is stopped before anyone decides.
+//! What `resume` and `rollback` settle before a runner goes on: a leftover process of the
+//! dead runner is stopped (a step never runs twice at once), `--interrupted STEP=...` values
+//! are parsed, checked and handed to the executor, which records them and asks a person about
+//! the rest (`exec::interrupted`, through its person loop).
 //!
 //! Once a run rolls back nothing runs again: only `done` and `fail` are accepted there, and
 //! a rollback action is never retried.
-//!
-//! Input: the prepared run (its locked journal, runbook, flags and who is acting) and the
-//! `--interrupted` decisions. Output: each decision journaled before the runner goes on, and
-//! [`Settled`]: go on, or paused because a decision is missing. A journal that refuses a
-//! decision is a [`CliError`].
 
 use super::outcome::CliError;
 use super::prepare::Prepared;
-use super::term::{eprint, interactive};
-use crate::journal::{Decision, Event, RunHandle, RunState, StepState};
-use crate::model::time as clock;
+use super::term::eprint;
+use crate::journal::{Decision, RunState, StepState};
 use std::collections::BTreeMap;
 
 /// `--interrupted STEP=retry|done|fail` values, by step.
@@ -38,15 +32,6 @@ pub fn parse_decisions(raw: &[String]) -> Result<BTreeMap<String, Decision>, Cli
         out.insert(step.trim().to_string(), d);
     }
     Ok(out)
-}
-
-/// Whether the runner may go on once the decisions are settled.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Settled {
-    /// Everything is decided; these steps were decided `fail` (not run again this session).
-    GoOn(Vec<usize>),
-    /// A decision is missing: the run was paused, and the person told what to decide (exit 3).
-    Paused,
 }
 
 /// Once a run rolls back nothing runs again: `--interrupted STEP=retry` is refused (before
@@ -84,19 +69,15 @@ pub fn will_roll_back(state: &RunState, rb: &crate::model::Runbook) -> bool {
         })
 }
 
-/// Settles what a person must answer for before the runner goes on: steps that were running
-/// when a runner died (or a manual step answered with `--interrupted`), and, in a run that is
-/// rolling back, rollbacks that were interrupted or wait for a person (`undoing`). Answers
-/// come from `decisions`, else from the terminal; anything left unanswered pauses the run.
-/// Returns the steps decided `fail`, or that the run paused; a journal that refuses a decision
-/// is an error.
+/// Before the runner goes on: stops what a dead runner left running (so no step runs twice at
+/// once) and returns the decisions given in advance that still stand, for the executor, which
+/// asks about the rest (`exec::interrupted`). A decision given for a step whose attempt had to
+/// be stopped here is set aside (see [`void`]).
 pub fn settle_steps(
-    p: &mut Prepared<'_>,
+    p: &Prepared<'_>,
     decisions: &BTreeMap<String, Decision>,
-) -> Result<Settled, CliError> {
-    let (handle, user, run_id) = (&mut p.handle, p.user.as_str(), p.run_id.as_str());
-    let state = handle.state.clone();
-    let rolling = will_roll_back(&state, &p.book.rb);
+) -> BTreeMap<String, Decision> {
+    let state = &p.handle.state;
     for step in decisions.keys() {
         let open = state.step(step).is_some_and(|r| {
             matches!(
@@ -113,115 +94,25 @@ pub fn settle_steps(
             ));
         }
     }
-    let prompt = interactive(p.flags);
-    let mut undecided = Vec::new();
-    let mut undecided_undo = Vec::new();
-    let mut keep_failed = Vec::new();
-    for (i, step) in p.book.rb.steps.iter().enumerate() {
+    let mut standing = decisions.clone();
+    for step in &p.book.rb.steps {
         let Some(rec) = state.step(&step.id) else { continue };
-        let mut explicit = decisions.get(&step.id).copied();
-        if rec.state == StepState::Undoing {
-            if let Some((pid, pgid, start)) = rec.undo.as_ref().and_then(|u| u.process) {
-                let label = format!("{} (rollback)", step.id);
-                if settle_leftover(&label, pid, pgid, start) {
-                    explicit = void(&step.id, explicit);
-                }
-            }
-            let Some(decision) = explicit.or_else(|| prompt.then(|| ask_undo(&step.id)).flatten())
-            else {
-                undecided_undo.push(step.id.clone());
-                continue;
-            };
-            let (step, by, at) = (step.id.clone(), user.to_string(), clock::now());
-            record(handle, Event::UndoDecided { step, decision, by, at, reason: None })?;
-            continue;
-        }
-        match rec.state {
-            // A manual step waiting for a person: `--interrupted STEP=done|fail` answers it
-            // without a terminal; otherwise the runner asks again.
-            StepState::Waiting if explicit.is_none() => continue,
-            StepState::Waiting | StepState::Running | StepState::Interrupted => {}
-            _ => continue,
-        }
-        // Stopped between a failed attempt and its retry (the run turned to rolling back):
-        // nothing was in flight, so there is nothing to decide.
-        if rolling
-            && rec.state == StepState::Interrupted
-            && rec.error.is_some()
-            && rec.process.is_none()
-            && explicit.is_none()
-        {
-            continue;
-        }
-        if let Some((pid, pgid, start)) = rec.process {
-            if settle_leftover(&step.id, pid, pgid, start) {
-                explicit = void(&step.id, explicit);
-            }
-        }
-        // An idempotent step runs again; one whose SSM command or automation is known
-        // re-attaches to it (nothing is sent twice). Once the run rolls back nothing runs
-        // again, idempotent or not: a person says whether it finished (and so is undone).
-        let reattach = rec.remote.is_some();
-        if !rolling
-            && (step.idempotent || reattach)
-            && explicit.is_none()
-            && rec.state != StepState::Waiting
-        {
-            continue; // runs again (or re-attaches)
-        }
-        let decision =
-            explicit.or_else(|| prompt.then(|| ask_interrupted(&step.id, !rolling)).flatten());
-        let Some(decision) = decision else {
-            undecided.push(step.id.clone());
+        let (label, process) = if rec.state == StepState::Undoing {
+            (format!("{} (rollback)", step.id), rec.undo.as_ref().and_then(|u| u.process))
+        } else if matches!(rec.state, StepState::Running | StepState::Interrupted) {
+            (step.id.clone(), rec.process)
+        } else {
             continue;
         };
-        let (id, by, at) = (step.id.clone(), user.to_string(), clock::now());
-        record(handle, Event::StepDecided { step: id, decision, by, at, reason: None })?;
-        if decision == Decision::Fail {
-            keep_failed.push(i);
+        let Some((pid, pgid, start)) = process else { continue };
+        if settle_leftover(&label, pid, pgid, start) {
+            match void(&step.id, standing.get(&step.id).copied()) {
+                Some(d) => standing.insert(step.id.clone(), d),
+                None => standing.remove(&step.id),
+            };
         }
     }
-    if undecided.is_empty() && undecided_undo.is_empty() {
-        return Ok(Settled::GoOn(keep_failed));
-    }
-    let choices = if rolling { "done|fail" } else { "retry|done|fail" };
-    let mut reasons = Vec::new();
-    let mut hints = Vec::new();
-    if !undecided.is_empty() {
-        let list = undecided.join(", ");
-        reasons.push(format!("interrupted mid-flight and not idempotent: {list}"));
-        eprint(&format!(
-            "paused: step(s) {list} were running when the runner stopped and may have had effects."
-        ));
-        hints.extend(undecided.iter().map(|s| format!("--interrupted {s}={choices}")));
-    }
-    if !undecided_undo.is_empty() {
-        let list = undecided_undo.join(", ");
-        reasons.push(format!("rollback interrupted or manual: {list}"));
-        eprint(&format!(
-            "paused: the rollback of step(s) {list} was interrupted or waits for a person, and may have had effects; a rollback action never runs twice."
-        ));
-        hints.extend(undecided_undo.iter().map(|s| format!("--interrupted {s}=done|fail")));
-    }
-    let _ = handle.append(&Event::RunPaused { at: clock::now(), reason: reasons.join("; ") });
-    eprint(&format!("Check what happened, then: drbook resume {run_id} {}", hints.join(" ")));
-    Ok(Settled::Paused)
-}
-
-/// Did an interrupted (or manual) rollback finish? `None` at the end of input.
-fn ask_undo(step: &str) -> Option<Decision> {
-    eprint(&format!(
-        "
-the rollback of step `{step}` was interrupted or waits for a person; it never runs twice."
-    ));
-    loop {
-        let a = super::prompt::ask("Was it undone? [d]one / [f]ailed: ")?;
-        match a.trim().to_ascii_lowercase().as_str() {
-            "d" | "done" => return Some(Decision::Done),
-            "f" | "fail" | "failed" => return Some(Decision::Fail),
-            _ => {}
-        }
-    }
+    standing
 }
 
 /// How long resume lets a dead runner's step process end by itself before stopping it.
@@ -266,37 +157,10 @@ fn void(step: &str, given: Option<Decision>) -> Option<Decision> {
     None
 }
 
-/// Retry, done or failed? (`retry` only while the run is not rolling back.)
-fn ask_interrupted(step: &str, retry: bool) -> Option<Decision> {
-    eprint(&format!(
-        "
-step `{step}` was running when the runner stopped; it may have had effects."
-    ));
-    let question = if retry {
-        "[r]etry it / mark it [d]one / mark it [f]ailed: "
-    } else {
-        "the run is rolling back: mark it [d]one (it is undone) / [f]ailed: "
-    };
-    loop {
-        let a = super::prompt::ask(question)?;
-        match a.trim().to_ascii_lowercase().as_str() {
-            "r" | "retry" if retry => return Some(Decision::Retry),
-            "d" | "done" => return Some(Decision::Done),
-            "f" | "fail" => return Some(Decision::Fail),
-            _ => {}
-        }
-    }
-}
-
-/// Appends a person's decision; a journal that refuses it ends the command (exit 2).
-fn record(handle: &mut RunHandle, e: Event) -> Result<(), CliError> {
-    handle.append(&e).map_err(CliError::Journal)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::{replay, VERSION};
+    use crate::journal::{replay, Event, VERSION};
     use crate::model::tests_support::runbook_with_durations;
     use crate::model::FailurePolicy;
 

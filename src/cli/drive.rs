@@ -6,7 +6,7 @@
 //! settled first, and a missing decision pauses the run without starting the executor.
 
 use super::args::LogFormat;
-use super::decide::{settle_steps, Settled};
+use super::decide::settle_steps;
 use super::live::Live;
 use super::outcome::{CliError, Outcome};
 use super::prepare::Prepared;
@@ -27,14 +27,9 @@ pub fn settle_then_drive(
     decisions: &BTreeMap<String, Decision>,
     headline: &str,
 ) -> Result<Outcome, CliError> {
-    match settle_steps(&mut p, decisions)? {
-        Settled::Paused => Ok(Outcome::Paused),
-        Settled::GoOn(keep_failed) => {
-            p.keep_failed = keep_failed;
-            say(p.flags, headline);
-            drive(p)
-        }
-    }
+    p.decisions = settle_steps(&p, decisions);
+    say(p.flags, headline);
+    drive(p)
 }
 
 /// Runs the executor to its finish and renders it.

@@ -26,7 +26,7 @@ use super::term::eprint;
 use crate::check::Options;
 use crate::exec::{Aws, AwsOptions, Job, Secrets};
 use crate::graph::Dag;
-use crate::journal::{RunHandle, RunState, StepState, Store};
+use crate::journal::{Decision, RunHandle, RunState, StepState, Store};
 use crate::model::hash;
 use crate::model::{Action, ParamValue, Runbook, SecretSource, Step};
 use std::collections::{BTreeMap, HashMap};
@@ -299,6 +299,8 @@ pub struct Prepared<'a> {
     pub clock_start: i64,
     /// Steps a person decided `fail` just now: not run again in this session.
     pub keep_failed: Vec<usize>,
+    /// `--interrupted` decisions that stand (see `decide::settle_steps`).
+    pub decisions: BTreeMap<String, Decision>,
 }
 
 impl<'a> Ready<'a> {
@@ -322,6 +324,7 @@ impl<'a> Ready<'a> {
             handle,
             clock_start,
             keep_failed: Vec::new(),
+            decisions: BTreeMap::new(),
         }
     }
 }
@@ -342,6 +345,7 @@ impl Prepared<'_> {
             clock_start_ms: self.clock_start,
             user: self.user.clone(),
             keep_failed: self.keep_failed.clone(),
+            decisions: self.decisions.clone(),
             approve: flags.approve.clone(),
             wait: flags.wait,
         }

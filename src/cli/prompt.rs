@@ -172,6 +172,44 @@ impl Person for Terminal {
         })
     }
 
+    fn decide(
+        &self,
+        step: &str,
+        undo: bool,
+        retry: bool,
+        cancel: &AtomicBool,
+    ) -> Option<crate::journal::Decision> {
+        use crate::journal::Decision;
+        exclusive(self.screen.as_ref(), cancel, |buf| {
+            let question = if undo {
+                say(&format!("\nthe rollback of step `{step}` was interrupted or waits for a person; it never runs twice.\n"));
+                "Was it undone? [d]one / [f]ailed: "
+            } else if retry {
+                say(&format!("\nstep `{step}` was running when the runner stopped; it may have had effects.\n"));
+                "[r]etry it / mark it [d]one / mark it [f]ailed: "
+            } else {
+                say(&format!("\nstep `{step}` was running when the runner stopped; it may have had effects.\n"));
+                "the run is rolling back: mark it [d]one (it is undone) / [f]ailed: "
+            };
+            loop {
+                let answer = match ask_line(question, buf, cancel) {
+                    Ok(a) => a,
+                    Err(NoLine::Cancelled) => {
+                        say("\n(answered elsewhere)\n");
+                        return None;
+                    }
+                    Err(NoLine::Eof) => return None,
+                };
+                match answer.trim().to_ascii_lowercase().as_str() {
+                    "r" | "retry" if retry && !undo => return Some(Decision::Retry),
+                    "d" | "done" => return Some(Decision::Done),
+                    "f" | "fail" | "failed" => return Some(Decision::Fail),
+                    _ => {}
+                }
+            }
+        })
+    }
+
     fn approve(&self, ask: &ApprovalAsk, cancel: &AtomicBool) -> Option<ApprovalAnswer> {
         exclusive(self.screen.as_ref(), cancel, |buf| {
             say(&approval_card(ask));

@@ -4,8 +4,9 @@
 use super::action::aws::Aws;
 use super::secrets::Secrets;
 use crate::graph::Dag;
-use crate::journal::JournalError;
+use crate::journal::{Decision, JournalError};
 use crate::model::{ParamValue, Runbook};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,8 +25,11 @@ pub struct Job {
     pub clock_start_ms: i64,
     /// Who runs it (journaled with decisions).
     pub user: String,
-    /// Steps a person just decided `fail` on resume: not run again in this session.
+    /// Steps a person decided `fail` before this session: not run again in it.
     pub keep_failed: Vec<usize>,
+    /// How steps that were in flight when their runner died ended, as given in advance
+    /// (`--interrupted STEP=retry|done|fail`); the others are asked (see `interrupted.rs`).
+    pub decisions: BTreeMap<String, Decision>,
     /// Steps the invoking person approves (`--approve STEP`).
     pub approve: Vec<String>,
     /// Keep waiting at gates without a terminal (`--wait`) instead of pausing.

@@ -16,9 +16,12 @@
 //! This file is the front door: the rest of the program uses only what it re-exports. Inside:
 //!
 //! - `scheduler` — the one loop, forward and undo; `board` — its pure state and readiness;
+//! - `interrupted` — before a resumed run goes on: how the steps in flight when its runner
+//!   died ended (given in advance, or asked through the person loop);
 //! - `step` — one forward step (when, gate, attempts, retries); `undo` — one step's rollback;
 //! - `gate` — approval gates; `person` — the one loop that waits for a person (gates, manual
-//!   steps, manual rollbacks); `port` — the terminal-person port ([`Person`]);
+//!   steps, manual rollbacks, interrupted-step decisions); `port` — the terminal-person port
+//!   ([`Person`]);
 //! - `ctx` — the shared run context and the one `record` path (journal event, then its note);
 //! - `note` — the UI events ([`Note`]), derived from journal events, and the masking observer;
 //! - `action/` — every action behind one entry; `leftover` — processes a dead runner left;
@@ -28,6 +31,7 @@ mod action;
 mod board;
 mod ctx;
 mod gate;
+mod interrupted;
 mod job;
 pub mod leftover;
 mod note;

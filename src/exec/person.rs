@@ -1,5 +1,5 @@
-//! Waiting for a person: the one loop behind approval gates, manual steps and manual
-//! rollbacks.
+//! Waiting for a person: the one loop behind approval gates, manual steps, manual rollbacks
+//! and decisions about steps that were in flight when a runner died (`interrupted.rs`).
 //!
 //! A [`Question`] says what settles it (read from the journal), what the terminal prompt asks,
 //! and when it times out. [`ask`] then does what every wait for a person does: shows the prompt

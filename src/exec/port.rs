@@ -17,6 +17,18 @@ pub trait Person: Send + Sync {
     /// Asks for an approval at a gate. `None`: `cancel` was set (the gate was settled
     /// elsewhere) or input ended.
     fn approve(&self, ask: &ApprovalAsk, cancel: &AtomicBool) -> Option<ApprovalAnswer>;
+    /// Asks how a step (`undo`: its rollback) that was in flight when its runner died ended:
+    /// retry (offered only when `retry`), done, or failed. `None`: `cancel` was set (answered
+    /// elsewhere) or input ended. A person who cannot be asked answers nothing.
+    fn decide(
+        &self,
+        _step: &str,
+        _undo: bool,
+        _retry: bool,
+        _cancel: &AtomicBool,
+    ) -> Option<crate::journal::Decision> {
+        None
+    }
 }
 
 /// What the approval prompt shows.

@@ -8,6 +8,7 @@
 use super::action::{Actions, Real};
 use super::board::{Board, Done, ForwardEnd, Phase, Undid, UndoEnd};
 use super::ctx::{Ctx, Signals, Watches};
+use super::interrupted::Settled;
 use super::job::{ExecError, Finish, Job};
 use super::note::{Note, Observer};
 use super::port::Person;
@@ -47,18 +48,23 @@ pub async fn execute_with(
     let (stop_tx, stop) = watch::channel(false);
     let (phase_tx, phase) = watch::channel(Phase::Forward);
     let (tick_tx, tick) = watch::channel(0u64);
+    let (stop_tx, tick_tx) = (Arc::new(stop_tx), Arc::new(tick_tx));
     let parallel = job.parallel.max(1);
     let ctx =
         Arc::new(Ctx::new(job, journal, observer, person, actions, Watches { stop, phase, tick }));
+    // First, how the steps in flight when a runner died ended.
+    let keep_failed = match before_going_on(&ctx, &stop_tx, &tick_tx).await? {
+        Ok(k) => k,
+        Err(finish) => return Ok(finish.map_text(|t| ctx.job.secrets.scrub(t))),
+    };
     let rb = ctx.job.rb.clone();
     let ids: Vec<String> = rb.steps.iter().map(|s| s.id.clone()).collect();
     let policy: Vec<FailurePolicy> = rb.steps.iter().map(|s| s.on_failure).collect();
-    let mut board =
-        Board::new(&ctx.job.dag, ids, policy, parallel, &states(&ctx), &ctx.job.keep_failed);
+    let mut board = Board::new(&ctx.job.dag, ids, policy, parallel, &states(&ctx), &keep_failed);
     // A run with a step failed under `rollback` that did not turn it yet (a crash came in
     // between, or a person marked it failed on resume) turns now.
     if ctx.state(|s| s.rollback.is_none()) {
-        if let Some(why) = failed_under_rollback(&ctx) {
+        if let Some(why) = failed_under_rollback(&ctx, &keep_failed) {
             ctx.start_rollback(&why).await?;
         }
     }
@@ -140,13 +146,55 @@ fn states(ctx: &Ctx) -> Vec<Option<StepState>> {
     ctx.state(|s| ctx.job.rb.steps.iter().map(|st| s.step(&st.id).map(|r| r.state)).collect())
 }
 
+/// Settles the decisions about steps that were in flight when a runner died (`interrupted.rs`),
+/// reading the inbox and watching for signals meanwhile. `Ok(steps decided fail)`, or the
+/// finish when the run cannot go on now.
+async fn before_going_on(
+    ctx: &Arc<Ctx>,
+    stop: &Arc<watch::Sender<bool>>,
+    tick: &Arc<watch::Sender<u64>>,
+) -> Result<Result<Vec<usize>, Finish>, ExecError> {
+    let pump = {
+        let (ctx, stop, tick) = (ctx.clone(), stop.clone(), tick.clone());
+        let mut signals = Signals::new().map_err(ExecError::Refused)?;
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tokio::select! {
+                    _ = every.tick(), if ctx.has_inbox() => {
+                        if ctx.read_inbox().await {
+                            tick.send_modify(|t| *t += 1);
+                        }
+                    }
+                    _ = signals.recv() => {
+                        let _ = stop.send(true);
+                    }
+                }
+            }
+        })
+    };
+    let settled = super::interrupted::settle(ctx).await;
+    pump.abort();
+    let mut keep = ctx.job.keep_failed.clone();
+    match settled? {
+        Settled::Paused(text) => return Ok(Err(Finish::Paused(text))),
+        Settled::GoOn(k) => keep.extend(k),
+    }
+    if *stop.borrow() {
+        let signal = "SIGINT".to_string();
+        ctx.record(Event::RunInterrupted { at: clock::now(), signal: signal.clone() }).await?;
+        return Ok(Err(Finish::Interrupted(signal)));
+    }
+    Ok(Ok(keep))
+}
+
 /// A step that failed under `rollback` whose failure did not turn the run.
-fn failed_under_rollback(ctx: &Ctx) -> Option<String> {
+fn failed_under_rollback(ctx: &Ctx, keep_failed: &[usize]) -> Option<String> {
     ctx.state(|st| {
         ctx.job.rb.steps.iter().enumerate().find_map(|(i, s)| {
             let rec = st.step(&s.id);
-            let failed = rec.is_some_and(|r| r.state == StepState::Failed)
-                || ctx.job.keep_failed.contains(&i);
+            let failed =
+                rec.is_some_and(|r| r.state == StepState::Failed) || keep_failed.contains(&i);
             (failed && s.on_failure == FailurePolicy::Rollback).then(|| {
                 let error = rec.and_then(|r| r.error.clone()).unwrap_or_else(|| "failed".into());
                 format!("step `{}` failed: {error}", s.id)

@@ -190,6 +190,14 @@ pub enum Event {
         reason: String,
         request: Option<String>,
     },
+    /// A resuming runner asks a person how a step that was in flight when its runner died
+    /// ended (`undo`: its rollback): at the terminal, or with `drbook approve` (done) / `deny`
+    /// (failed) from another shell. Answered by `step_decided` / `undo_decided`.
+    DecisionAsked {
+        step: String,
+        at: String,
+        undo: bool,
+    },
     /// The gate's `timeout` passed: the step fails with "approval timed out".
     ApprovalTimedOut {
         step: String,
@@ -278,6 +286,7 @@ impl Event {
             | Event::Approved { step, .. }
             | Event::ApprovalDenied { step, .. }
             | Event::ApprovalTimedOut { step, .. }
+            | Event::DecisionAsked { step, .. }
             | Event::UndoStarted { step, .. }
             | Event::UndoProcess { step, .. }
             | Event::UndoSucceeded { step, .. }
@@ -307,6 +316,7 @@ impl Event {
             Event::Approved { .. } => "approved",
             Event::ApprovalDenied { .. } => "approval_denied",
             Event::ApprovalTimedOut { .. } => "approval_timed_out",
+            Event::DecisionAsked { .. } => "decision_asked",
             Event::RollbackStarted { .. } => "rollback_started",
             Event::UndoStarted { .. } => "undo_started",
             Event::UndoProcess { .. } => "undo_process",
@@ -445,6 +455,9 @@ impl Event {
                 reason: text(reason),
                 request: request.clone(),
             },
+            Event::DecisionAsked { step, at, undo } => {
+                Event::DecisionAsked { step: step.clone(), at: at.clone(), undo: *undo }
+            }
             Event::ApprovalTimedOut { step, at } => {
                 Event::ApprovalTimedOut { step: step.clone(), at: at.clone() }
             }

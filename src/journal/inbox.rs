@@ -86,8 +86,15 @@ impl Inbox {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Ask {
-    Approve { role: Option<String>, comment: Option<String> },
-    Deny { reason: String },
+    Approve {
+        role: Option<String>,
+        comment: Option<String>,
+    },
+    Deny {
+        reason: String,
+    },
+    /// Run a step whose runner died mid-flight again (asked at the resuming runner's prompt).
+    Retry,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -114,6 +121,7 @@ impl Request {
                 Ask::Approve { role, comment: comment.map(|c| scrub(&c)) }
             }
             Ask::Deny { reason } => Ask::Deny { reason: scrub(&reason) },
+            Ask::Retry => Ask::Retry,
         };
         self
     }
@@ -214,6 +222,7 @@ fn manual(sink: &mut dyn Sink, req: &Request, at: &str, rollback: bool) -> Resul
             return Err(format!("marking {what} failed needs a reason (--reason TEXT)"));
         }
         Ask::Deny { reason } => (Decision::Fail, Some(reason.clone()), "failed"),
+        Ask::Retry => return Err(format!("{what} waits for a person to do it; it is not retried")),
     };
     let (step, by, at) = (req.step.clone(), req.by.clone(), at.to_string());
     let e = if rollback {
@@ -223,6 +232,29 @@ fn manual(sink: &mut dyn Sink, req: &Request, at: &str, rollback: bool) -> Resul
     };
     sink.append(&e).map_err(|e| format!("could not record it: {e}"))?;
     Ok(format!("{} marked {what} {word}", req.by))
+}
+
+/// Answers a resuming runner's question about a step (`rollback` false) or a rollback that
+/// was in flight when its runner died: `approve` says it finished (done), `deny` that it did
+/// not (failed, with the reason), `retry` (the prompt only) runs the step again — never a
+/// rollback, nor a step of a run that rolls back.
+fn decided(sink: &mut dyn Sink, req: &Request, at: &str, rollback: bool) -> Result<String, String> {
+    if req.ask != Ask::Retry {
+        return manual(sink, req, at, rollback);
+    }
+    if rollback {
+        return Err(format!(
+            "the rollback of `{}` never runs twice: check what it did, then say done or failed",
+            req.step
+        ));
+    }
+    if sink.state().rollback.is_some() {
+        return Err(format!("the run is rolling back, so `{}` does not run again", req.step));
+    }
+    let (step, by, at) = (req.step.clone(), req.by.clone(), at.to_string());
+    let e = Event::StepDecided { step, decision: Decision::Retry, by, at, reason: None };
+    sink.append(&e).map_err(|e| format!("could not record it: {e}"))?;
+    Ok(format!("{} decided to retry `{}`", req.by, req.step))
 }
 
 /// Judges a request against the run as its journal stands and, if it is allowed, records it
@@ -243,6 +275,10 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
         if let Some(a) = rec.approvals.iter().find(|a| a.request.as_deref() == Some(id)) {
             return Ok(format!("already recorded: {} approved `{step}` as {}", a.by, a.role));
         }
+    }
+    if rec.deciding {
+        let undoing = rec.state == StepState::Undoing;
+        return decided(sink, req, at, undoing);
     }
     if rec.state == StepState::Undoing && rec.undo.as_ref().is_some_and(|u| u.waiting) {
         return manual(sink, req, at, true);
@@ -278,6 +314,9 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
     }
     let request = (how == How::Cli).then(|| req.id.clone());
     let (event, said) = match &req.ask {
+        Ask::Retry => {
+            return Err(format!("step `{step}` waits for an approval: it is approved or denied"))
+        }
         Ask::Approve { role, comment } => {
             let role = judge(&gate, &rec.approvals, &req.by, role.as_deref())?;
             let mut left: Vec<&str> = gate.missing(&rec.approvals);

@@ -103,6 +103,9 @@ pub struct StepRecord {
     pub undo: Option<UndoRecord>,
     /// The step waits for a person to answer its manual action (not for its gate).
     pub manual_waiting: bool,
+    /// A resuming runner asks a person how the step (or, when undoing, its rollback) ended
+    /// (`decision_asked`, until `step_decided` / `undo_decided`).
+    pub deciding: bool,
     /// `(kind, id)` of the remote operation (SSM command or automation) an attempt started
     /// and that may still be going: kept across a crash and a new attempt, so the next
     /// attempt re-attaches; cleared when the step ends, fails an attempt, or was interrupted
@@ -345,7 +348,9 @@ impl RunState {
 /// Records what a (validated) step event says, beyond the state itself.
 fn update(rec: &mut StepRecord, e: &Event) {
     match e {
+        Event::DecisionAsked { .. } => rec.deciding = true,
         Event::StepStarted { attempt, at, .. } => {
+            rec.deciding = false;
             rec.manual_waiting = false;
             rec.attempts = *attempt;
             rec.started_at = Some(at.clone());
@@ -390,6 +395,7 @@ fn update(rec: &mut StepRecord, e: &Event) {
             rec.remote = None;
         }
         Event::StepDecided { decision, by, at, reason, .. } => {
+            rec.deciding = false;
             rec.decision = Some(*decision);
             rec.manual_waiting = false;
             rec.remote = None;
@@ -474,6 +480,7 @@ fn update(rec: &mut StepRecord, e: &Event) {
             })
         }
         Event::UndoDecided { decision, by, at, reason, .. } => {
+            rec.deciding = false;
             let u = rec.undo.get_or_insert_with(UndoRecord::default);
             u.finished_at = Some(at.clone());
             u.waiting = false;
@@ -549,6 +556,14 @@ impl StepState {
             (Succeeded, Event::UndoStarted { .. }) => Ok(Undoing),
             (Succeeded, Event::UndoSkipped { .. }) => Ok(NotUndone),
             (Undoing, Event::UndoProcess { .. } | Event::UndoWaiting { .. }) => Ok(Undoing),
+            (Undoing, Event::DecisionAsked { undo: true, .. }) => Ok(Undoing),
+            (state @ (Running | Interrupted | Waiting), Event::DecisionAsked { undo: false, .. }) => {
+                Ok(state)
+            }
+            (_, Event::DecisionAsked { undo, .. }) => Err(format!(
+                "step `{id}` is {self}: nobody is asked how {} ended",
+                if *undo { "its rollback" } else { "it" }
+            )),
             (Undoing, Event::UndoSucceeded { .. }) => Ok(Undone),
             (Undoing, Event::UndoFailed { .. }) => Ok(UndoFailed),
             (Undoing, Event::UndoDecided { decision, .. }) => match decision {

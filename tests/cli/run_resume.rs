@@ -5,7 +5,7 @@ use crate::runkit::{
     step_state, step_states, wait_for_file,
 };
 use crate::Test;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Waits (at most ~6 s) for the file `release`: a step that stays in flight until the test
 /// lets it go, and cannot outlive a failed test for long.
@@ -280,4 +280,43 @@ fn simultaneous_runs_of_one_runbook_start_only_one() {
     }
     // Today, e.g. [2, 4, 1, 1, 1]: several runs of the runbook at once.
     assert_eq!(started, [1; 5], "runs that started, per trial of 8 simultaneous `run`s");
+}
+
+/// `resume --wait` asks how an interrupted step ended and takes the answer from another shell
+/// (`drbook approve` = done, `drbook deny` = failed), through the same loop as approvals.
+#[test]
+fn resume_with_wait_takes_the_decision_about_an_interrupted_step_from_another_shell() {
+    for (answer, code, state) in [("approve", 0, "succeeded"), ("deny", 1, "failed")] {
+        let t = killed_mid_step(false);
+        let resume = drb_spawn(&t, &["resume", "k", "--wait"]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut args = vec![answer, "k", "act"];
+        if answer == "deny" {
+            args.extend(["--reason", "it half ran"]);
+        }
+        loop {
+            let out = drb(&t, &args);
+            if out.status == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the runner never asked about `act`:\n{}",
+                out.stderr
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let out = resume.wait();
+        out.expect_status(code);
+        assert_eq!(step_states(&t, "k")["act"].0, state, "after `{answer}`");
+        let decided = journal(&t, "k")
+            .into_iter()
+            .filter(|r| r["event"] == "decision_asked" || r["event"] == "step_decided")
+            .map(|r| r["event"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>();
+        assert_eq!(decided, ["decision_asked", "step_decided"], "after `{answer}`");
+        // Done: `act` is not run again and `last` runs; failed: nothing after it runs.
+        assert_eq!(count(&t.path("log"), "act"), 1);
+        assert_eq!(count(&t.path("log"), "last"), usize::from(answer == "approve"));
+    }
 }

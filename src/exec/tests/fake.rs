@@ -17,7 +17,7 @@ use crate::graph::Dag;
 use crate::journal::{
     replay, Event, Journal, JournalError, MemoryJournal, Outcome, RunState, Sink,
 };
-use crate::journal::{StepState, VERSION};
+use crate::journal::{Decision, StepState, VERSION};
 use crate::model::time as clock;
 use crate::model::{Action, Date, ParamValue, Runbook};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -161,6 +161,8 @@ pub(super) enum Say {
     Approve(&'static str),
     /// This person denies the gate, for this reason.
     Deny(&'static str, &'static str),
+    /// How a step that was in flight when its runner died ended.
+    Decide(Decision),
 }
 
 /// A person at a terminal ([`Person`]) who answers each prompt as scripted, by what the prompt
@@ -210,6 +212,14 @@ impl Person for Desk {
             }
             Say::Deny(b, why) => Some(ApprovalAnswer::Deny { by: by(b), reason: why.to_string() }),
             other => panic!("`{}` is an approval prompt, not one for {other:?}", ask.step),
+        }
+    }
+
+    fn decide(&self, step: &str, undo: bool, _: bool, _: &AtomicBool) -> Option<Decision> {
+        let label = if undo { format!("{step} (rollback)") } else { step.to_string() };
+        match self.next(&label, None)? {
+            Say::Decide(d) => Some(d),
+            other => panic!("`{label}` is a decision prompt, not one for {other:?}"),
         }
     }
 }
@@ -290,6 +300,7 @@ pub(super) fn job(book: &Book) -> Job {
         clock_start_ms: clock::now_ms(),
         user: USER.into(),
         keep_failed: Vec::new(),
+        decisions: BTreeMap::new(),
         approve: Vec::new(),
         wait: false,
         aws: None,

@@ -171,3 +171,55 @@ async fn a_manual_rollback_without_a_person_pauses_the_run() {
     assert!(why.starts_with("the rollback of `a` waits for a person"), "{why}");
     assert_eq!(s.state_of("a"), StepState::Undoing);
 }
+
+const CUT: &str = r#"
+runbook "cut" {
+  owner "ops"
+  step act { run "act" }
+  step last { needs act; run "last" }
+}
+"#;
+
+/// `run_started`, then `act` started and in flight when its runner died, then `run_resumed`.
+fn cut_mid_act(b: &Book) -> Vec<Event> {
+    let at = crate::model::time::now();
+    vec![
+        run_started(b),
+        Event::StepStarted { step: "act".into(), attempt: 1, at: at.clone() },
+        Event::RunResumed { at, pid: 1, user: "tester".into() },
+    ]
+}
+
+#[tokio::test]
+async fn an_interrupted_step_is_decided_at_the_prompt_before_anything_runs() {
+    let b = book(CUT);
+    for (said, calls, finish) in [
+        (Decision::Retry, vec!["act", "last"], Finish::Succeeded),
+        (Decision::Done, vec!["last"], Finish::Succeeded),
+    ] {
+        let desk = Arc::new(Desk::new().on("act", &[Say::Decide(said)]));
+        let person: Arc<dyn Person> = desk.clone();
+        let s = go_with(job(&b), &cut_mid_act(&b), Fake::new(), Some(person)).await;
+        assert_eq!(s.finish, finish, "after {said:?}");
+        assert_eq!(s.fake.calls(), calls, "after {said:?}");
+        assert_eq!(&s.events_of("act")[..2], ["decision_asked", "step_decided"]);
+        assert_eq!(desk.asked(), [("act".to_string(), None)]);
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_step_nobody_decides_pauses_the_run_and_says_how_to_decide() {
+    let b = book(CUT);
+    let s = go(job(&b), &cut_mid_act(&b), Fake::new()).await;
+    let Finish::Paused(text) = &s.finish else { panic!("expected a pause, got {:?}", s.finish) };
+    assert!(text.contains("--interrupted act=retry|done|fail"), "{text}");
+    assert!(s.fake.calls().is_empty(), "nothing runs before it is decided");
+    assert_eq!(s.state_of("act"), StepState::Running);
+    // A decision given in advance is recorded and needs nobody.
+    let mut j = job(&b);
+    j.decisions.insert("act".into(), Decision::Fail);
+    let s = go(j, &cut_mid_act(&b), Fake::new()).await;
+    assert!(matches!(s.finish, Finish::Failed(_)), "{:?}", s.finish);
+    assert!(s.fake.calls().is_empty());
+    assert_eq!(s.events_of("act"), ["step_decided"]);
+}

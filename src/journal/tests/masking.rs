@@ -81,6 +81,7 @@ fn one_of_each() -> Vec<Event> {
             request: Some(s("q")),
         },
         Event::ApprovalTimedOut { step: s("a"), at: s(AT) },
+        Event::DecisionAsked { step: s("a"), at: s(AT), undo: false },
         Event::RollbackStarted { at: s(AT), reason: s("r"), by: s("ana") },
         Event::UndoStarted { step: s("a"), at: s(AT) },
         Event::UndoProcess { step: s("a"), pid: 1, pgid: 1, pid_start: 1 },
@@ -129,9 +130,10 @@ fn variant(e: &Event) -> usize {
         Event::RunPaused { .. } => 23,
         Event::RunInterrupted { .. } => 24,
         Event::RunFinished { .. } => 25,
+        Event::DecisionAsked { .. } => 26,
     }
 }
-const VARIANTS: usize = 26;
+const VARIANTS: usize = 27;
 
 /// Every string in `v` (map values, list items, nested) replaced by text holding the secret.
 fn poison(v: &mut Value) {
