@@ -3,7 +3,7 @@
 //! expressions, and extracts captures from output.
 
 use super::secrets::Secrets;
-use crate::model::{shell_word, BinOp, CaptureFrom, Expr, ParamValue, Ref, Text};
+use crate::model::{shell_word, BinOp, CaptureFrom, Expr, ParamValue, Part, Ref, Text};
 use std::collections::{BTreeMap, HashMap};
 
 /// Everything a reference can resolve to at one moment of a run.
@@ -68,6 +68,67 @@ impl Values<'_> {
         err.map_or(Ok(out), Err)
     }
 
+    /// A `run` script rendered for `sh`: like `render(t, true)`, except that a secret is never
+    /// written into the script (which `sh -c` takes as an argument, readable by every local
+    /// user in `/proc/PID/cmdline`). Each secret becomes a double-quoted reference to an
+    /// environment variable, `"${DRBOOK_SECRET_name}"`, still one shell word; its value is
+    /// returned with the variables the shell must be given (environments are readable only by
+    /// the process's owner). In a template argument inserted as one word, the literal pieces
+    /// are single-quoted and the secret's reference joins them, so the word stays whole.
+    pub fn render_script(&self, t: &Text) -> Result<(String, Vec<(String, String)>), String> {
+        let mut err = None;
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut out = String::new();
+        self.script_parts(&t.parts, true, &mut out, &mut env, &mut err);
+        err.map_or(Ok((out, env)), Err)
+    }
+
+    fn script_parts(
+        &self,
+        parts: &[Part],
+        top: bool,
+        out: &mut String,
+        env: &mut Vec<(String, String)>,
+        err: &mut Option<String>,
+    ) {
+        for p in parts {
+            match p {
+                Part::Lit(l) if top => out.push_str(l),
+                Part::Lit(l) if !l.is_empty() => out.push_str(&shell_word(l)),
+                Part::Lit(_) => {}
+                Part::Ref(Ref::Secret(n)) => match self.secrets.get(n) {
+                    Some(v) => {
+                        let var = format!("DRBOOK_SECRET_{n}");
+                        out.push_str(&format!("\"${{{var}}}\""));
+                        if !env.iter().any(|(k, _)| *k == var) {
+                            env.push((var, v.to_string()));
+                        }
+                    }
+                    None => {
+                        err.get_or_insert(format!("secret `{n}` is not resolved"));
+                    }
+                },
+                Part::Ref(r) => match self.lookup(r) {
+                    Ok(v) => out.push_str(&shell_word(&v)),
+                    Err(e) => {
+                        err.get_or_insert(e);
+                    }
+                },
+                Part::Word(inner) if top && !holds_secret(inner) => {
+                    // No secret inside: the word as `render` makes it.
+                    let t = Text { parts: inner.clone() };
+                    match self.render(&t, false) {
+                        Ok(w) => out.push_str(&shell_word(&w)),
+                        Err(e) => {
+                            err.get_or_insert(e);
+                        }
+                    }
+                }
+                Part::Word(inner) => self.script_parts(inner, false, out, env, err),
+            }
+        }
+    }
+
     pub fn eval(&self, e: &Expr) -> Result<Val, String> {
         Ok(match e {
             Expr::Str(s) => Val::Str(s.clone()),
@@ -85,6 +146,15 @@ impl Values<'_> {
             Expr::Binary(op, l, r) => Val::Bool(compare(*op, &self.eval(l)?, &self.eval(r)?)),
         })
     }
+}
+
+/// Whether a secret is referred to anywhere in `parts`.
+fn holds_secret(parts: &[Part]) -> bool {
+    parts.iter().any(|p| match p {
+        Part::Ref(Ref::Secret(_)) => true,
+        Part::Word(inner) => holds_secret(inner),
+        _ => false,
+    })
 }
 
 /// A value of an expression.
@@ -193,7 +263,6 @@ fn json_path<'v>(doc: &'v serde_json::Value, path: &str) -> Option<&'v serde_jso
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Part;
 
     fn values<'a>(params: &'a HashMap<String, ParamValue>, secrets: &'a Secrets) -> Values<'a> {
         Values {
@@ -216,6 +285,44 @@ mod tests {
         let v = values(&params, &secrets);
         assert_eq!(v.render(&text, true).expect("renders"), "echo 'x; rm -rf / $(reboot)'");
         assert_eq!(v.render(&text, false).expect("renders"), "echo x; rm -rf / $(reboot)");
+    }
+
+    #[test]
+    fn a_secret_reaches_the_script_as_a_variable_never_as_its_value() {
+        let params = HashMap::from([("h".to_string(), ParamValue::Str("db 1".into()))]);
+        let hostile = "p'w; $(reboot) \"x\"";
+        let secrets = Secrets::from_pairs(vec![("pw".into(), hostile.into())]);
+        let v = values(&params, &secrets);
+        let text = Text {
+            parts: vec![
+                Part::Lit("psql -h ".into()),
+                Part::Ref(Ref::Param("h".into())),
+                Part::Lit(" ".into()),
+                Part::Ref(Ref::Secret("pw".into())),
+                Part::Lit(" ".into()),
+                // A template argument inserted as one word: `url = "postgres://u:${pw}@h"`.
+                Part::Word(vec![
+                    Part::Lit("postgres://u:".into()),
+                    Part::Ref(Ref::Secret("pw".into())),
+                    Part::Lit("@h".into()),
+                ]),
+            ],
+        };
+        let (script, env) = v.render_script(&text).expect("renders");
+        assert_eq!(
+            script,
+            "psql -h 'db 1' \"${DRBOOK_SECRET_pw}\" postgres://u:\"${DRBOOK_SECRET_pw}\"@h"
+        );
+        assert!(!script.contains("p'w"));
+        assert_eq!(env, [("DRBOOK_SECRET_pw".to_string(), hostile.to_string())]);
+        // And `sh` sees the value, as one word, hostile as it is.
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", &format!("printf '%s|' {script}")])
+            .env("DRBOOK_SECRET_pw", hostile)
+            .output()
+            .expect("sh runs");
+        let got = String::from_utf8_lossy(&out.stdout).replace("printf", "");
+        assert_eq!(got, format!("psql|-h|db 1|{hostile}|postgres://u:{hostile}@h|"));
     }
 
     #[test]

@@ -183,3 +183,30 @@ fn a_capture_holding_a_secret_reaches_descendants_as_its_value() {
     // least it should fail with a clear error rather than run with the placeholder.
     assert_eq!(t.read("verdict"), "same\n");
 }
+
+/// A secret interpolated into `run` is in no command line drbook creates (`/proc/PID/cmdline`
+/// is readable by every local user): the step's shell gets it through its environment, and
+/// still sees the value, hostile characters and all, as one word.
+#[test]
+fn a_secret_is_never_on_the_command_line_of_a_step() {
+    let secret = "s3cr3t 'x'; $(touch pwned) \"y\"";
+    let rb = r#"runbook "argv" {
+  owner "ops"
+  rto 1h
+  secret pw = env("DRBOOK_TEST_ARGV_SECRET")
+  step s {
+    duration 1s
+    run "tr '\\0' ' ' < /proc/$$/cmdline > cmdline; printf '%s' ${pw} > seen; for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done > all"
+  }
+}
+"#;
+    let t = Test::new().file("a.drbook", rb).env("DRBOOK_TEST_ARGV_SECRET", secret);
+    drb(&t, &["run", "a.drbook"]).expect_status(0);
+    assert_eq!(t.read("seen"), secret, "the step sees the value as one word");
+    let cmdline = t.read("cmdline");
+    assert!(cmdline.contains("DRBOOK_SECRET_pw"), "the script refers to it: {cmdline}");
+    for file in ["cmdline", "all"] {
+        assert!(!t.read(file).contains("s3cr3t"), "the secret is on a command line ({file})");
+    }
+    assert!(!t.path("pwned").exists(), "the value ran as shell");
+}

@@ -1,4 +1,5 @@
-//! The `run` action: the script rendered (values shell-quoted, LANGUAGE.md §6) and run with the
+//! The `run` action: the script rendered (values shell-quoted, LANGUAGE.md §6; secrets as
+//! references to environment variables, so no secret is in any command line) and run with the
 //! step's `env` and `workdir`, its output streamed to the run's observer. The process is
 //! spawned blocked and released only once [`Hooks::begin`](super::Hooks::begin) has made its
 //! record durable.
@@ -11,11 +12,11 @@ use std::time::Duration;
 
 pub(super) async fn run(env: &ActionEnv<'_>, script: &Text) -> Attempt {
     let vals = env.vals;
-    let script = match vals.render(script, true) {
+    // Secrets go to the shell through its environment, never on its command line.
+    let (script, mut vars) = match vals.render_script(script) {
         Ok(s) => s,
         Err(e) => return Attempt::Failed(e),
     };
-    let mut vars = Vec::new();
     for (k, v) in &env.step.env {
         match vals.render(v, false) {
             Ok(v) => vars.push((k.clone(), v)),
