@@ -15,6 +15,11 @@ pub fn identity(as_user: Option<&str>) -> String {
         .or_else(|| std::env::var("DRBOOK_USER").ok().filter(|u| !u.is_empty()))
         .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
         .or_else(|| std::env::var("LOGNAME").ok().filter(|u| !u.is_empty()))
+        // cron and some root shells set neither: the OS account of the process.
+        .or_else(|| {
+            let uid = nix::unistd::getuid();
+            nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.name)
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 

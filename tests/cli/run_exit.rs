@@ -256,3 +256,20 @@ fn a_malformed_aws_region_is_refused_before_anything_runs() {
         .expect_stderr("nothing was run");
     assert!(!t.path("log").exists());
 }
+
+/// From cron (no `USER`, no `LOGNAME`), the run is journaled as the OS account that ran it.
+#[test]
+fn without_user_or_logname_the_os_account_is_who_ran_it() {
+    let rb = crate::runkit::runbook("who", "  step a { duration 1s; run \"true\" }");
+    let t = crate::Test::new()
+        .file("w.drbook", &rb)
+        .without_env("USER")
+        .without_env("LOGNAME")
+        .without_env("DRBOOK_USER");
+    crate::runkit::drb(&t, &["run", "w.drbook", "--run-id", "w"]).expect_status(0);
+    let account = std::process::Command::new("id").arg("-un").output().expect("id runs");
+    let account = String::from_utf8_lossy(&account.stdout).trim().to_string();
+    let first = crate::runkit::journal(&t, "w").into_iter().next().expect("run_started");
+    assert_eq!(first["user"], account.as_str());
+    assert_ne!(first["user"], "unknown");
+}
