@@ -111,8 +111,8 @@ mod tests {
                 "error: a\nerror: b\nnothing was run",
             ),
             (
-                CliError::Journal(JournalError::NoSuchRun("r".into())),
-                "error: no run `r` in the state dir",
+                CliError::Journal(JournalError::NoSuchRun("r".into(), "/srv/st".into())),
+                "error: no run `r` in the state dir `/srv/st`",
             ),
             (CliError::Declined, "nothing was changed"),
             (CliError::Refused("not waiting".into()), "refused: not waiting\nnothing was recorded"),

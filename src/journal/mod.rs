@@ -112,8 +112,9 @@ pub enum JournalError {
     },
     #[error("run `{0}` already exists")]
     RunExists(String),
-    #[error("no run `{0}` in the state dir")]
-    NoSuchRun(String),
+    /// The run id, and the state dir looked in.
+    #[error("no run `{0}` in the state dir `{dir}`", dir = .1.display())]
+    NoSuchRun(String, PathBuf),
     #[error("run `{run_id}` is being driven by another runner{}", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Locked { run_id: String, pid: Option<u32> },
     #[error(

@@ -227,9 +227,9 @@ impl Store {
         let dir = self.run_dir(run_id);
         match fs::metadata(&dir) {
             Ok(m) if m.is_dir() && has_journal(&dir)? => Ok(dir),
-            Ok(_) => Err(JournalError::NoSuchRun(run_id.to_string())),
+            Ok(_) => Err(JournalError::NoSuchRun(run_id.to_string(), self.root.clone())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                Err(JournalError::NoSuchRun(run_id.to_string()))
+                Err(JournalError::NoSuchRun(run_id.to_string(), self.root.clone()))
             }
             Err(e) => Err(JournalError::io(&dir, e)),
         }

@@ -273,3 +273,22 @@ fn without_user_or_logname_the_os_account_is_who_ran_it() {
     assert_eq!(first["user"], account.as_str());
     assert_ne!(first["user"], "unknown");
 }
+
+/// A step whose `workdir` does not exist fails naming the directory; a run id that is not
+/// there names the state dir that was searched.
+#[test]
+fn missing_places_are_named() {
+    let rb = crate::runkit::runbook(
+        "wd",
+        "  step a { duration 1s; workdir \"no/such/dir\"; run \"true\" }",
+    );
+    let t = crate::Test::new().file("wd.drbook", &rb);
+    let out = crate::runkit::drb(&t, &["run", "wd.drbook", "--run-id", "wd"]);
+    out.expect_status(1);
+    let status = crate::runkit::status_json(&t, "wd");
+    let error = status["steps"][0]["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("workdir") && error.contains("no/such/dir"), "{error}");
+    let st = crate::runkit::state(&t);
+    let out = crate::runkit::drb(&t, &["status", "nope"]);
+    out.expect_status(2).expect_stderr("no run `nope`").expect_stderr(&st);
+}

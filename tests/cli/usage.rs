@@ -75,3 +75,21 @@ fn color_never_prints_no_escape_codes() {
     out.expect_status(2);
     assert!(!out.stderr.contains('\u{1b}'), "{}", out.stderr);
 }
+
+/// README names the toolchain `Cargo.toml`'s `rust-version` requires: one truth.
+#[test]
+fn readme_names_the_rust_version_cargo_requires() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |f: &str| std::fs::read_to_string(root.join(f)).expect("readable");
+    let manifest = read("Cargo.toml");
+    let version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("Cargo.toml sets rust-version");
+    let readme = read("README.md");
+    assert!(
+        readme.contains(&format!("You need a Rust toolchain, {version} or newer.")),
+        "README must name Rust {version}"
+    );
+}

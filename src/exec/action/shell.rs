@@ -30,6 +30,7 @@ pub(super) async fn run(env: &ActionEnv<'_>, script: &Text) -> Attempt {
         },
         None => None,
     };
+    let missing_dir = workdir.as_ref().filter(|d| !d.is_dir()).cloned();
     let id = env.step.id.as_str();
     let refused = std::sync::Mutex::new(None);
     let timeout = env.timeout.map(Duration::from_millis);
@@ -54,7 +55,13 @@ pub(super) async fn run(env: &ActionEnv<'_>, script: &Text) -> Attempt {
         return a;
     }
     match ran {
-        Err(e) => Attempt::Failed(format!("cannot start `sh`: {e}")),
+        // The usual cause: a `workdir` that does not exist (or is not a directory).
+        Err(e) => match &missing_dir {
+            Some(dir) => {
+                Attempt::Failed(format!("cannot start `sh` in workdir `{}`: {e}", dir.display()))
+            }
+            None => Attempt::Failed(format!("cannot start `sh`: {e}")),
+        },
         Ok(f) => match f.ended {
             Ended::Exited(0) => Attempt::Ok(f.stdout),
             Ended::Exited(code) => Attempt::Failed(format!("exit code {code}")),

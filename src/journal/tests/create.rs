@@ -74,7 +74,7 @@ fn a_run_dir_without_journal_or_live_lock_is_debris_and_reclaimed() {
     fs::write(debris.join("logs").join("a.1.log"), "old").expect("written");
     assert_eq!(store.list_runs().expect("lists"), Vec::<String>::new());
     for err in [store.read_run(RUN).expect_err("no run"), store.resume_run(RUN).expect_err("no")] {
-        assert!(matches!(&err, JournalError::NoSuchRun(id) if id == RUN), "{err:?}");
+        assert!(matches!(&err, JournalError::NoSuchRun(id, _) if id == RUN), "{err:?}");
     }
     let run = store.create_run(RUN, &started(&["a"])).expect("debris is no run");
     assert!(!run.dir().join("logs").exists(), "the debris was removed, not reused");
@@ -108,7 +108,7 @@ fn a_temporary_dir_left_behind_is_not_a_run_and_is_swept() {
     fs::create_dir(&gone_with_journal).expect("created");
     fs::write(gone_with_journal.join("journal"), "").expect("written");
     assert_eq!(store.list_runs().expect("lists"), Vec::<String>::new());
-    assert!(matches!(store.resume_run(RUN), Err(JournalError::NoSuchRun(_))));
+    assert!(matches!(store.resume_run(RUN), Err(JournalError::NoSuchRun(..))));
     let run = store.create_run(RUN, &started(&["a"])).expect("created");
     assert!(!dead.exists(), "a dead creator's unlocked dir is swept");
     assert!(ours.exists(), "a live creator's dir is kept (it may not hold its lock yet)");
@@ -153,8 +153,8 @@ fn a_runner_killed_while_creating_a_run_leaves_no_run() {
         "{left:?}"
     );
     assert_eq!(store.list_runs().expect("lists"), Vec::<String>::new());
-    assert!(matches!(store.resume_run(RUN), Err(JournalError::NoSuchRun(_))));
-    assert!(matches!(store.read_run(RUN), Err(JournalError::NoSuchRun(_))));
+    assert!(matches!(store.resume_run(RUN), Err(JournalError::NoSuchRun(..))));
+    assert!(matches!(store.read_run(RUN), Err(JournalError::NoSuchRun(..))));
     drop(store.create_run(RUN, &started(&["a"])).expect("the id was never taken"));
     assert_eq!(entries(&store), [RUN], "the killed creator's directory was swept");
 }

@@ -201,7 +201,9 @@ fn bad_ids_missing_runs_and_mismatched_first_records_are_refused() {
     for good in ["r1", "a.b_c-D", &"x".repeat(100)] {
         assert!(valid_run_id(good), "{good:?}");
     }
-    assert!(matches!(store.read_run("nope"), Err(JournalError::NoSuchRun(id)) if id == "nope"));
+    assert!(
+        matches!(store.read_run("nope"), Err(JournalError::NoSuchRun(id, dir)) if id == "nope" && dir == store.root())
+    );
     let err = store.create_run("other", &started(&["a"])).expect_err("names r1");
     assert!(
         err.to_string().contains("`run_started` names run `r1`, but this is run `other`"),
