@@ -137,6 +137,29 @@ pub fn ask(question: &str) -> Option<String> {
     exclusive(None, &never, |buf| ask_line(question, buf, &never).ok())
 }
 
+/// Asks `question` until `pick` knows the (trimmed, lower-case) answer. `None` when the prompt
+/// was withdrawn (answered elsewhere: said so) or input ended.
+fn choose<T>(
+    question: &str,
+    buf: &mut Vec<u8>,
+    cancel: &AtomicBool,
+    pick: impl Fn(&str) -> Option<T>,
+) -> Option<T> {
+    loop {
+        let answer = match ask_line(question, buf, cancel) {
+            Ok(a) => a,
+            Err(NoLine::Cancelled) => {
+                say("\n(answered elsewhere)\n");
+                return None;
+            }
+            Err(NoLine::Eof) => return None,
+        };
+        if let Some(t) = pick(answer.trim().to_ascii_lowercase().as_str()) {
+            return Some(t);
+        }
+    }
+}
+
 impl Person for Terminal {
     fn manual(
         &self,
@@ -146,29 +169,17 @@ impl Person for Terminal {
     ) -> Option<Result<(), String>> {
         exclusive(self.screen.as_ref(), cancel, |buf| {
             say(&format!("\n── manual step `{step}` ──\n{instructions}\n"));
-            loop {
-                let answer = match ask_line("Done? [d]one / [f]ailed: ", buf, cancel) {
-                    Ok(a) => a,
-                    Err(NoLine::Cancelled) => {
-                        say("\n(answered elsewhere)\n");
-                        return None;
-                    }
-                    Err(NoLine::Eof) => return None,
-                };
-                match answer.trim().to_ascii_lowercase().as_str() {
-                    "d" | "done" => return Some(Ok(())),
-                    "f" | "fail" | "failed" => {
-                        let reason = ask_line("What went wrong? ", buf, cancel).ok()?;
-                        let reason = reason.trim();
-                        return Some(Err(if reason.is_empty() {
-                            "marked failed".into()
-                        } else {
-                            reason.to_string()
-                        }));
-                    }
-                    _ => {}
-                }
+            let done = choose("Done? [d]one / [f]ailed: ", buf, cancel, |a| match a {
+                "d" | "done" => Some(true),
+                "f" | "fail" | "failed" => Some(false),
+                _ => None,
+            })?;
+            if done {
+                return Some(Ok(()));
             }
+            let reason = ask_line("What went wrong? ", buf, cancel).ok()?;
+            let reason = reason.trim();
+            Some(Err(if reason.is_empty() { "marked failed".into() } else { reason.to_string() }))
         })
     }
 
@@ -191,22 +202,12 @@ impl Person for Terminal {
                 say(&format!("\nstep `{step}` was running when the runner stopped; it may have had effects.\n"));
                 "the run is rolling back: mark it [d]one (it is undone) / [f]ailed: "
             };
-            loop {
-                let answer = match ask_line(question, buf, cancel) {
-                    Ok(a) => a,
-                    Err(NoLine::Cancelled) => {
-                        say("\n(answered elsewhere)\n");
-                        return None;
-                    }
-                    Err(NoLine::Eof) => return None,
-                };
-                match answer.trim().to_ascii_lowercase().as_str() {
-                    "r" | "retry" if retry && !undo => return Some(Decision::Retry),
-                    "d" | "done" => return Some(Decision::Done),
-                    "f" | "fail" | "failed" => return Some(Decision::Fail),
-                    _ => {}
-                }
-            }
+            choose(question, buf, cancel, |a| match a {
+                "r" | "retry" if retry && !undo => Some(Decision::Retry),
+                "d" | "done" => Some(Decision::Done),
+                "f" | "fail" | "failed" => Some(Decision::Fail),
+                _ => None,
+            })
         })
     }
 
