@@ -35,6 +35,7 @@ pub fn settle_then_drive(
 /// Runs the executor to its finish and renders it.
 pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
     let job = p.job();
+    let again = job.invocation.clone();
     let flags = p.flags;
     let logs = p.handle.logs();
     let tty = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
@@ -89,18 +90,21 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
         Finish::Succeeded => Outcome::Succeeded,
         Finish::Failed(why) => {
             eprint(&format!(
-                "failed: {why}\nfix the cause, then `drbook resume {id}` retries the failed steps"
+                "failed: {why}\nfix the cause, then `{}` retries the failed steps",
+                again.command(&format!("resume {id}"))
             ));
             Outcome::Failed
         }
         Finish::Paused(why) => {
             eprint(&format!(
-                "paused: {why}\n`drbook resume {id}` continues once a person has acted"
+                "paused: {why}\n`{}` continues once a person has acted",
+                again.command(&format!("resume {id}"))
             ));
             Outcome::Paused
         }
         Finish::Interrupted(sig) => {
-            eprint(&format!("interrupted by {sig}; `drbook resume {id}` continues the run"));
+            let resume = again.command(&format!("resume {id}"));
+            eprint(&format!("interrupted by {sig}; `{resume}` continues the run"));
             Outcome::Interrupted
         }
         Finish::RolledBack(what) => {

@@ -348,6 +348,7 @@ impl Prepared<'_> {
             decisions: self.decisions.clone(),
             approve: flags.approve.clone(),
             wait: flags.wait,
+            invocation: super::again::invocation(&flags.state_dir),
         }
     }
 }

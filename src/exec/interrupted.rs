@@ -42,6 +42,11 @@ pub(super) fn rolls_back(ctx: &Ctx, s: &RunState) -> bool {
         })
 }
 
+/// What each answer to an interrupted step means.
+const ANSWERS: &str = "where ANSWER is `retry` (run it again: only if its effect is not in place), `done` (you confirmed that its effect is in place) or `fail` (run nothing again; the step's failure policy applies).";
+/// What each answer to an interrupted rollback means.
+const UNDO_ANSWERS: &str = "where ANSWER is `done` (you confirmed that the step was undone) or `fail` (it was not, or you cannot tell: the rollback failed).";
+
 /// Decides every step that needs it, in declaration order.
 pub(super) async fn settle(ctx: &Ctx) -> Result<Settled, JournalError> {
     let state = ctx.state(RunState::clone);
@@ -94,15 +99,13 @@ pub(super) async fn settle(ctx: &Ctx) -> Result<Settled, JournalError> {
     if undecided.is_empty() && undecided_undo.is_empty() {
         return Ok(Settled::GoOn(keep_failed));
     }
-    let choices = if rolling { "done|fail" } else { "retry|done|fail" };
-    let (mut reasons, mut said, mut hints) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut reasons, mut said) = (Vec::new(), Vec::new());
     if !undecided.is_empty() {
         let list = undecided.join(", ");
         reasons.push(format!("interrupted mid-flight and not idempotent: {list}"));
         said.push(format!(
             "step(s) {list} were running when the runner stopped and may have had effects."
         ));
-        hints.extend(undecided.iter().map(|s| format!("--interrupted {s}={choices}")));
     }
     if !undecided_undo.is_empty() {
         let list = undecided_undo.join(", ");
@@ -110,14 +113,24 @@ pub(super) async fn settle(ctx: &Ctx) -> Result<Settled, JournalError> {
         said.push(format!(
             "the rollback of step(s) {list} was interrupted or waits for a person, and may have had effects; a rollback action never runs twice."
         ));
-        hints.extend(undecided_undo.iter().map(|s| format!("--interrupted {s}=done|fail")));
     }
     ctx.record(Event::RunPaused { at: clock::now(), reason: reasons.join("; ") }).await?;
+    let answers = if rolling || undecided.is_empty() { UNDO_ANSWERS } else { ANSWERS };
+    let all: Vec<&String> = undecided.iter().chain(&undecided_undo).collect();
+    let with = |answer: &str| {
+        let flags: Vec<String> =
+            all.iter().map(|s| format!("--interrupted {s}={answer}")).collect();
+        ctx.job.invocation.command(&format!("resume {} {}", ctx.job.run_id, flags.join(" ")))
+    };
+    said.push(format!("Check what happened, then answer: `{}` {answers}", with("ANSWER")));
+    said.push(format!("Not sure? `fail` is the safe answer: `{}`", with("fail")));
+    let inv = &ctx.job.invocation;
+    let id = &ctx.job.run_id;
+    let step = if all.len() == 1 { all[0].as_str() } else { "STEP" };
     said.push(format!(
-        "Check what happened, then: drbook resume {} {} (or answer from another shell: drbook approve|deny {} STEP)",
-        ctx.job.run_id,
-        hints.join(" "),
-        ctx.job.run_id
+        "Or answer from another shell: `{}` (done) or `{}` (failed).",
+        inv.command(&format!("approve {id} {step}")),
+        inv.command(&format!("deny {id} {step} --reason TEXT"))
     ));
     Ok(Settled::Paused(said.join("\n")))
 }

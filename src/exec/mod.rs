@@ -49,7 +49,7 @@ mod values;
 pub use action::aws::Aws;
 pub use action::remote::AwsOptions;
 pub use action::{ActionEnv, Actions, Attempt, BoxFuture, Stream};
-pub use job::{ExecError, Finish, Job};
+pub use job::{ExecError, Finish, Invocation, Job};
 pub use note::{Note, Observer};
 pub use port::{ApprovalAnswer, ApprovalAsk, Person};
 pub use scheduler::{execute, execute_with};

@@ -304,6 +304,7 @@ pub(super) fn job(book: &Book) -> Job {
         approve: Vec::new(),
         wait: false,
         aws: None,
+        invocation: Default::default(),
     }
 }
 
