@@ -167,6 +167,18 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Print a shell completion script: `drbook completions bash > ~/.local/share/bash-completion/completions/drbook`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (`drbook man | man -l -`), or write one page per command into DIR.
+    Man {
+        /// Write `drbook.1` and `drbook-COMMAND.1` into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// Flags shared by `run`, `resume` and `rollback`.

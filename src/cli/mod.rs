@@ -15,6 +15,7 @@
 //! | `rollback.rs` | `rollback RUN`         | `RollbackRequest` (`ExistingRun`) |
 //! | `approve.rs`  | `approve` and `deny`   | `ApproveRequest`                  |
 //! | `status.rs`   | `status [RUN]`         | `StatusRequest`                   |
+//! | `docs.rs`     | `completions`, `man`   | the shell / an output dir         |
 //!
 //! Below the commands, files that import no command file:
 //!
@@ -41,6 +42,7 @@ mod approve;
 mod args;
 mod check;
 mod decide;
+mod docs;
 mod drive;
 mod fmt;
 mod input;
@@ -120,6 +122,8 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Command::Fmt { files, check } => {
             fmt::fmt(&fmt::FmtRequest { files, check_only: check, color })
         }
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { out_dir } => docs::man(out_dir.as_deref()),
         Command::Run { file, params, common, run_id, since, allow_concurrent, dry_run } => {
             let params = input::param_pairs(&params)?;
             let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };

@@ -96,3 +96,38 @@ fn a_pause_after_a_crash_names_the_safe_answer_as_a_command_that_works() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(count(&t.path("log"), "after"), 0, "nothing ran after a failed step");
 }
+
+#[test]
+fn completions_are_valid_scripts_that_know_every_command_and_flag() {
+    let t = Test::new();
+    let bash = t.cmd(&["completions", "bash"]);
+    bash.expect_status(0);
+    for word in ["resume", "rollback", "approve", "--interrupted", "--state-dir", "completions"] {
+        assert!(bash.stdout.contains(word), "bash completion knows {word}");
+    }
+    std::fs::write(t.path("drbook.bash"), &bash.stdout).expect("write the script");
+    let syntax = Command::new("bash").args(["-n", "drbook.bash"]).current_dir(t.path("")).output();
+    let syntax = syntax.expect("run bash -n");
+    assert!(syntax.status.success(), "{}", String::from_utf8_lossy(&syntax.stderr));
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = t.cmd(&["completions", shell]);
+        out.expect_status(0);
+        assert!(out.stdout.contains("resume"), "{shell} completion knows resume");
+    }
+    t.cmd(&["completions", "tcsh"]).expect_status(2).expect_stderr("tcsh");
+}
+
+#[test]
+fn man_pages_are_written_for_drbook_and_each_command() {
+    let t = Test::new();
+    let page = t.cmd(&["man"]);
+    page.expect_status(0);
+    assert!(page.stdout.contains(".TH drbook 1"), "{}", page.stdout);
+    let out = t.cmd(&["man", "--out-dir", "man1"]);
+    out.expect_status(0);
+    for name in ["drbook", "drbook-run", "drbook-resume", "drbook-status", "drbook-completions"] {
+        let text = t.read(&format!("man1/{name}.1"));
+        assert!(text.contains(&format!(".TH {name} 1")), "{name}.1 has its title:\n{text}");
+    }
+    assert!(t.read("man1/drbook-resume.1").contains("interrupted"), "flags are documented");
+}
