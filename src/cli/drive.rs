@@ -50,7 +50,7 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
         Arc::new(Live::new(rb.steps.len(), rb.rto, p.clock_start, done))
     });
     if flags.log_format == LogFormat::Json {
-        progress::init_json();
+        progress::init_json(&p.run_id);
     }
     let observer: Arc<dyn Observer> = match &live {
         Some(v) => v.clone(),
@@ -81,7 +81,7 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
             eprint(&format!("error: cannot write the report to `{}`: {e}", path.display()));
         }
     }
-    Ok(match finish {
+    let outcome = match finish {
         Finish::Succeeded if flags.strict_rto && report.rto_met == Some(false) => {
             eprint("the run succeeded but missed its RTO (--strict-rto)");
             Outcome::MissedRto
@@ -114,5 +114,9 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
             ));
             Outcome::RollbackFailed
         }
-    })
+    };
+    if flags.log_format == LogFormat::Json {
+        progress::run_finished(id, state.status.as_str(), outcome);
+    }
+    Ok(outcome)
 }

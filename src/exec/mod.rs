@@ -49,6 +49,7 @@ mod values;
 pub use action::aws::Aws;
 pub use action::remote::AwsOptions;
 pub use action::{ActionEnv, Actions, Attempt, BoxFuture, Stream};
+pub use interrupted::{on_resume, OnResume};
 pub use job::{ExecError, Finish, Job};
 pub use note::{Note, Observer};
 pub use port::{ApprovalAnswer, ApprovalAsk, Person};
