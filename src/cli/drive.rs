@@ -91,6 +91,18 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
             eprint(&format!(
                 "failed: {why}\nfix the cause, then `drbook resume {id}` retries the failed steps"
             ));
+            let denied: Vec<&str> = state
+                .steps
+                .iter()
+                .filter(|(_, r)| r.stays_denied())
+                .map(|(s, _)| s.as_str())
+                .collect();
+            if let Some(first) = denied.first() {
+                eprint(&format!(
+                    "(a denied gate stays denied: {}; `drbook resume {id} --reopen {first}` asks it again)",
+                    denied.join(", ")
+                ));
+            }
             Outcome::Failed
         }
         Finish::Paused(why) => {

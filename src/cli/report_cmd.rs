@@ -27,8 +27,17 @@ pub struct ReportRequest {
 
 pub fn report(asked: &ReportRequest) -> Result<Outcome, CliError> {
     let store = Store::at(&asked.state_dir);
-    let (state, _) = store.read_run(&asked.run_id)?;
-    let r = report_of(&state, asked.file.as_deref());
+    let (state, info) = store.read_run(&asked.run_id)?;
+    let mut r = report_of(&state, asked.file.as_deref());
+    if !info.live {
+        // What the journal calls running, with its runner gone, was interrupted (as `status`).
+        for word in std::iter::once(&mut r.status).chain(r.steps.iter_mut().map(|s| &mut s.status))
+        {
+            if word == "running" {
+                *word = "interrupted".into();
+            }
+        }
+    }
     let format = asked.format.unwrap_or_else(|| {
         match asked.output.as_deref().and_then(Path::extension).and_then(|e| e.to_str()) {
             Some("md" | "markdown") => ReportFormat::Markdown,

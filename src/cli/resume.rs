@@ -49,7 +49,8 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
         step: step.clone(),
         by: ready.req.user.clone(),
         at: at.clone(),
-        reason: asked.reason.map(str::to_string),
+        // Written here, not by the executor's masking journal: masked the same way.
+        reason: asked.reason.map(|r| ready.secrets.scrub(r)),
     }));
     handle.append_batch(&events)?;
     for (id, r) in &state.steps {

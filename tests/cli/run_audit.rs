@@ -323,6 +323,9 @@ fn no_step_is_left_running_after_a_kill_and_a_resume_that_fails() {
     let b = step_json(&t, "k", "rerun_me");
     assert_eq!((&a["state"], &a["on_resume"]), (&"interrupted".into(), &"ask".into()), "{a}");
     assert_eq!((&b["state"], &b["on_resume"]), (&"interrupted".into(), &"rerun".into()), "{b}");
+    let report = crate::json(drb(&t, &["report", "k", "--format", "json"]).expect_status(0));
+    assert_eq!(report["status"], "interrupted", "{report}");
+    assert!(report["steps"].as_array().into_iter().flatten().all(|s| s["status"] == "interrupted"));
     let st = drb(&t, &["status", "k"]);
     let waiting = st.stdout.lines().find(|l| l.starts_with("waiting on a person"));
     let waiting = waiting.unwrap_or_else(|| panic!("{}", st.stdout));
@@ -345,4 +348,19 @@ fn no_step_is_left_running_after_a_kill_and_a_resume_that_fails() {
     assert_eq!(count_events(&records, "step_interrupted", "rerun_me"), 1, "{records:#?}");
     let report: Value = serde_json::from_str(&t.read("k.json")).expect("JSON report");
     assert!(report["steps"].as_array().into_iter().flatten().all(|s| s["status"] != "running"));
+}
+
+#[test]
+fn a_secret_pasted_into_a_reopen_reason_is_masked() {
+    let body = format!("  secret tok = env(\"TOK\")\n{PROMOTE}");
+    let t = Test::new().file("s.drbook", &with_roles("pasted", &body)).env("TOK", "hunter2-tok");
+    drb(&t, &["run", "s.drbook", "--run-id", "s"]).expect_status(3);
+    drb(&t, &["deny", "s", "promote", "--as", "carol", "--reason", "no"]).expect_status(0);
+    let reason = "token hunter2-tok rotated";
+    drb(&t, &["resume", "s", "--reopen", "promote", "--reason", reason]).expect_status(3);
+    let text = std::fs::read_to_string(crate::runkit::journal_path(&t, "s")).expect("journal");
+    assert!(!text.contains("hunter2-tok"), "the secret reached the journal");
+    assert!(text.contains("token <secret:tok> rotated"), "the reason is kept, masked");
+    let st = drb(&t, &["status", "s"]);
+    assert!(st.stdout.contains("token <secret:tok> rotated"), "{}", st.stdout);
 }
