@@ -443,6 +443,8 @@ fn update(rec: &mut StepRecord, e: &Event) {
                 requested_at: at.clone(),
             });
             rec.approvals.clear();
+            // Only `gate_reopened` leads here after a denial now; journals of older builds,
+            // which asked again on resume, still replay.
             rec.denial = None;
             rec.manual_waiting = false;
             rec.waiting_reason = Some(format!("approval by {}", roles.join(", ")));
