@@ -51,7 +51,7 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
         Arc::new(Live::new(rb.steps.len(), rb.rto, p.clock_start, done))
     });
     if flags.log_format == LogFormat::Json {
-        progress::init_json();
+        progress::init_json(&p.run_id);
     }
     let observer: Arc<dyn Observer> = match &live {
         Some(v) => v.clone(),
@@ -82,7 +82,7 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
             eprint(&format!("error: cannot write the report to `{}`: {e}", path.display()));
         }
     }
-    Ok(match finish {
+    let outcome = match finish {
         Finish::Succeeded if flags.strict_rto && report.rto_met == Some(false) => {
             eprint("the run succeeded but missed its RTO (--strict-rto)");
             Outcome::MissedRto
@@ -93,6 +93,18 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
                 "failed: {why}\nfix the cause, then `{}` retries the failed steps",
                 again.command(&format!("resume {id}"))
             ));
+            let denied: Vec<&str> = state
+                .steps
+                .iter()
+                .filter(|(_, r)| r.stays_denied())
+                .map(|(s, _)| s.as_str())
+                .collect();
+            if let Some(first) = denied.first() {
+                eprint(&format!(
+                    "(a denied gate stays denied: {}; `drbook resume {id} --reopen {first}` asks it again)",
+                    denied.join(", ")
+                ));
+            }
             Outcome::Failed
         }
         Finish::Paused(why) => {
@@ -118,5 +130,9 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
             ));
             Outcome::RollbackFailed
         }
-    })
+    };
+    if flags.log_format == LogFormat::Json {
+        progress::run_finished(id, state.status.as_str(), outcome);
+    }
+    Ok(outcome)
 }

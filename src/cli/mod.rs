@@ -16,6 +16,7 @@
 //! | `approve.rs`  | `approve` and `deny`   | `ApproveRequest`                  |
 //! | `status.rs`   | `status [RUN]`         | `StatusRequest`                   |
 //! | `docs.rs`     | `completions`, `man`   | the shell / an output dir         |
+//! | `report_cmd.rs` | `report RUN`         | `ReportRequest`                   |
 //!
 //! Below the commands, files that import no command file:
 //!
@@ -28,7 +29,8 @@
 //! - `input.rs`: params, dates, who is acting, a runbook loaded and checked.
 //! - `outcome.rs`: [`Outcome`] and [`CliError`]. `term.rs`: stderr/stdout lines, whether a
 //!   person can be asked. `args.rs`: clap.
-//! - Rendering: `report.rs` (diagnostics), `runreport.rs` (the final report), `progress.rs`
+//! - Rendering: `report.rs` (diagnostics), `runreport.rs` (the final report), `audit.rs`
+//!   (the audit trail in `status` and the reports), `dry.rs` (what decides a dry run), `progress.rs`
 //!   and `live.rs` (what a run shows as it goes), `prompt.rs` (questions at the terminal).
 //!
 //! Errors: a command returns `Result<Outcome, CliError>`. A run that fails, pauses or rolls
@@ -40,10 +42,12 @@
 mod again;
 mod approve;
 mod args;
+mod audit;
 mod check;
 mod decide;
 mod docs;
 mod drive;
+mod dry;
 mod fmt;
 mod input;
 mod live;
@@ -53,6 +57,7 @@ mod prepare;
 mod progress;
 mod prompt;
 mod report;
+mod report_cmd;
 mod resume;
 mod rollback;
 mod run;
@@ -129,7 +134,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };
             run::run(req, &run::NewRun { run_id, since, allow_concurrent, dry_run })
         }
-        Command::Resume { run_id, common, file, interrupted, allow_edited } => {
+        Command::Resume { run_id, common, file, interrupted, allow_edited, reopen, reason } => {
             resume::resume(&prepare::ExistingRun {
                 run_id: &run_id,
                 flags: &common,
@@ -138,6 +143,8 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 allow_edited,
                 user: user(),
                 color,
+                reopen: &reopen,
+                reason: reason.as_deref(),
             })
         }
         Command::Rollback { run_id, common, yes, file, interrupted, allow_edited } => {
@@ -149,6 +156,8 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 allow_edited,
                 user: user(),
                 color,
+                reopen: &[],
+                reason: None,
             };
             rollback::rollback(&rollback::RollbackRequest { run, yes })
         }
@@ -162,6 +171,15 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         }
         Command::Status { run_id, state_dir, format } => {
             status::status(&status::StatusRequest { state_dir, run_id, format })
+        }
+        Command::Report { run_id, format, output, file, state_dir } => {
+            report_cmd::report(&report_cmd::ReportRequest {
+                state_dir,
+                run_id,
+                format,
+                output,
+                file,
+            })
         }
     }
 }

@@ -183,6 +183,9 @@ fn dry(book: &Book, parallel: usize) -> Outcome {
             action,
             fmt_duration(s.end_ms)
         );
+        for line in plan.steps.get(s.step).map(super::dry::decides).unwrap_or_default() {
+            let _ = writeln!(out, "{line}");
+        }
         let remote = step.action.as_ref().is_some_and(|a| {
             matches!(
                 a,

@@ -4,7 +4,7 @@
 //! back, why and each step's rollback (undone, undo failed, not undone), in the order they
 //! happened.
 
-use crate::journal::{RunState, RunStatus, StepState};
+use crate::journal::{AuditEntry, RunState, RunStatus, StepState};
 use crate::model::time as clock;
 use crate::model::{fmt_duration, Runbook};
 use serde::Serialize;
@@ -30,6 +30,9 @@ pub struct Report {
     pub rollback_reason: Option<String>,
     /// Each step that succeeded, once the run rolls back.
     pub rollbacks: Vec<UndoReport>,
+    /// What people did (approvals, denials, decisions, re-opened gates) and each turn to
+    /// rolling back, in journal order.
+    pub audit: Vec<AuditEntry>,
 }
 
 #[derive(Serialize)]
@@ -69,6 +72,8 @@ pub struct StepReport {
     pub finished_at: Option<String>,
     /// Time spent waiting at the approval gate, apart from the step's own duration.
     pub approval_wait_seconds: Option<f64>,
+    /// Why the step failed (its latest error: a denial, a check, an exit code).
+    pub error: Option<String>,
 }
 
 fn secs(ms: u64) -> f64 {
@@ -121,6 +126,12 @@ fn gate_wait_ms(r: &crate::journal::StepRecord) -> Option<u64> {
 }
 
 pub fn build(s: &RunState, rb: &Runbook) -> Report {
+    build_with(s, &|id| rb.steps.iter().find(|st| st.id == id).and_then(|st| st.duration))
+}
+
+/// The report with each step's expected duration from `expected` (`None` for every step when
+/// the runbook cannot be read any more: `drbook report` of an old run).
+pub fn build_with(s: &RunState, expected: &dyn Fn(&str) -> Option<u64>) -> Report {
     let rto = achieved_rto_ms(s);
     let rpo = s.steps.iter().filter_map(|(_, r)| r.rpo_ms).max();
     let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
@@ -151,20 +162,20 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
                 id: id.clone(),
                 status: word(serde_json::to_value(r.state).unwrap_or_default()),
                 attempts: r.attempts,
-                expected_seconds: rb
-                    .steps
-                    .iter()
-                    .find(|st| st.id == *id)
-                    .and_then(|st| st.duration)
-                    .map(secs),
+                expected_seconds: expected(id).map(secs),
                 actual_seconds: r.duration_ms.map(secs),
                 started_at: r.started_at.clone(),
                 finished_at: r.finished_at.clone(),
                 approval_wait_seconds: gate_wait_ms(r).map(secs),
+                error: r
+                    .error
+                    .clone()
+                    .filter(|_| !matches!(r.state, StepState::Succeeded | StepState::Skipped)),
             })
             .collect(),
         rollback_reason: s.rollback.as_ref().map(|r| r.reason.clone()),
         rollbacks: rollbacks(s),
+        audit: s.audit.clone(),
     }
 }
 
@@ -260,6 +271,7 @@ pub fn text(r: &Report) -> String {
             d(s.actual_seconds)
         ));
     }
+    out.push_str(&errors_text(r));
     if !r.approvals.is_empty() {
         out.push_str("approvals:\n");
         for a in &r.approvals {
@@ -301,10 +313,39 @@ pub fn text(r: &Report) -> String {
             out.push('\n');
         }
     }
+    out.push_str(&super::audit::text(&r.audit));
     out
 }
 
-fn markdown(r: &Report) -> String {
+/// Each step's error, under the steps of the text report.
+fn errors_text(r: &Report) -> String {
+    let failed: Vec<&StepReport> = r.steps.iter().filter(|s| s.error.is_some()).collect();
+    if failed.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("errors:\n");
+    for s in failed {
+        out.push_str(&format!("  {:<28} {}\n", s.id, s.error.as_deref().unwrap_or_default()));
+    }
+    out
+}
+
+/// Each step's error, as a markdown section.
+fn errors_markdown(r: &Report) -> String {
+    let failed: Vec<&StepReport> = r.steps.iter().filter(|s| s.error.is_some()).collect();
+    if failed.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n## Errors\n\n| step | error |\n|---|---|\n");
+    for s in failed {
+        let e = s.error.as_deref().unwrap_or_default().replace('|', "\\|").replace('\n', " ");
+        out.push_str(&format!("| `{}` | {e} |\n", s.id));
+    }
+    out
+}
+
+/// The markdown report (`--report FILE.md`, `drbook report --format markdown`).
+pub fn markdown(r: &Report) -> String {
     let mut out =
         format!("# Run report: {}\n\nRun `{}` — **{}**\n\n", r.runbook, r.run_id, r.status);
     out.push_str(&format!(
@@ -324,6 +365,7 @@ fn markdown(r: &Report) -> String {
             s.finished_at.as_deref().unwrap_or("-")
         ));
     }
+    out.push_str(&errors_markdown(r));
     if !r.approvals.is_empty() {
         out.push_str("\n## Approvals\n\n| step | role | by | how | at | waited | comment |\n|---|---|---|---|---|---:|---|\n");
         for a in &r.approvals {
@@ -351,6 +393,7 @@ fn markdown(r: &Report) -> String {
             ));
         }
     }
+    out.push_str(&super::audit::markdown(&r.audit));
     out
 }
 

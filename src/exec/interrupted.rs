@@ -18,9 +18,9 @@ use super::ctx::Ctx;
 use super::person::{self, Prompt, Question, Waited};
 use super::port::Person;
 use crate::journal::inbox::{Ask, Request};
-use crate::journal::{Decision, Event, JournalError, RunState, StepState};
+use crate::journal::{Decision, Event, JournalError, RunState, StepRecord, StepState};
 use crate::model::time as clock;
-use crate::model::FailurePolicy;
+use crate::model::{FailurePolicy, Step};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -30,6 +30,45 @@ pub(super) enum Settled {
     GoOn(Vec<usize>),
     /// Something is undecided: the run paused (journaled); the text says what to decide.
     Paused(String),
+}
+
+/// What `resume` will do with a step its journal leaves in flight (its runner died, or it was
+/// interrupted): `status` shows it, and [`settle`] acts on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnResume {
+    /// Run it again unasked: it is `idempotent`.
+    Rerun,
+    /// Re-attach to its SSM command or automation, whose id the journal holds.
+    Reattach,
+    /// A person decides: `retry|done|fail`, or only `done|fail` for a rollback caught
+    /// mid-flight and while the run rolls back.
+    Ask,
+}
+
+/// What resume will do with `step`, whose journal record is `rec`, when the run rolls back
+/// (`rolling_back`) or not; `None` when there is nothing to settle (the step is not in
+/// flight, or it was stopped between a failed attempt and its retry as the run turned to
+/// rolling back). Pure: the one rule for `settle` and `status`.
+pub fn on_resume(step: &Step, rec: &StepRecord, rolling_back: bool) -> Option<OnResume> {
+    match rec.state {
+        // A rollback action never runs twice.
+        StepState::Undoing => return Some(OnResume::Ask),
+        StepState::Running | StepState::Interrupted => {}
+        _ => return None,
+    }
+    let halted =
+        rec.state == StepState::Interrupted && rec.error.is_some() && rec.process.is_none();
+    if rolling_back {
+        return (!halted).then_some(OnResume::Ask);
+    }
+    if step.idempotent {
+        Some(OnResume::Rerun)
+    } else if rec.remote.is_some() {
+        Some(OnResume::Reattach)
+    } else {
+        Some(OnResume::Ask)
+    }
 }
 
 /// Whether this session rolls back: the journal holds `rollback_started`, or a step failed
@@ -71,22 +110,12 @@ pub(super) async fn settle(ctx: &Ctx) -> Result<Settled, JournalError> {
             StepState::Waiting | StepState::Running | StepState::Interrupted => {}
             _ => continue,
         }
-        // Stopped between a failed attempt and its retry (the run turned to rolling back):
-        // nothing was in flight, so there is nothing to decide.
-        if rolling
-            && rec.state == StepState::Interrupted
-            && rec.error.is_some()
-            && rec.process.is_none()
-            && given.is_none()
-        {
-            continue;
-        }
-        // An idempotent step runs again; one whose remote operation is known re-attaches.
-        let reattach = rec.remote.is_some();
-        if !rolling
-            && (step.idempotent || reattach)
-            && given.is_none()
+        // Unless a decision was given: an idempotent step runs again, one whose remote
+        // operation is known re-attaches, and one stopped between a failed attempt and its
+        // retry as the run turned to rolling back has nothing to decide.
+        if given.is_none()
             && rec.state != StepState::Waiting
+            && on_resume(step, rec, rolling) != Some(OnResume::Ask)
         {
             continue;
         }
@@ -146,11 +175,11 @@ async fn decide(
 ) -> Result<Option<Decision>, JournalError> {
     let (by, at) = (ctx.job.user.clone(), clock::now());
     if let Some(decision) = given {
-        let step = step.to_string();
+        let (step, reason) = (step.to_string(), ctx.job.decision_reason.clone());
         let e = if undo {
-            Event::UndoDecided { step, decision, by, at, reason: None }
+            Event::UndoDecided { step, decision, by, at, reason }
         } else {
-            Event::StepDecided { step, decision, by, at, reason: None }
+            Event::StepDecided { step, decision, by, at, reason }
         };
         ctx.record(e).await?;
         return Ok(Some(decision));

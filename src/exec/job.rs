@@ -30,6 +30,8 @@ pub struct Job {
     /// How steps that were in flight when their runner died ended, as given in advance
     /// (`--interrupted STEP=retry|done|fail`); the others are asked (see `interrupted.rs`).
     pub decisions: BTreeMap<String, Decision>,
+    /// Why, for those decisions (`resume --reason`): journaled with each of them.
+    pub decision_reason: Option<String>,
     /// Steps the invoking person approves (`--approve STEP`).
     pub approve: Vec<String>,
     /// Keep waiting at gates without a terminal (`--wait`) instead of pausing.

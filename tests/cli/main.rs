@@ -12,6 +12,7 @@ mod httpd;
 mod layout;
 mod plan;
 mod run_approval;
+mod run_audit;
 mod run_crash;
 mod run_exit;
 mod run_failover;

@@ -440,7 +440,7 @@ fn a_step_running_when_a_rolling_back_runner_died_is_decided_done_or_fail_never_
     }
     live.signal(nix::sys::signal::Signal::SIGKILL);
     assert_eq!(live.wait().status, -9);
-    assert_eq!(state_of(&t, "s", "slow"), "running");
+    assert_eq!(state_of(&t, "s", "slow"), "interrupted", "its runner is dead");
     drb(&t, &["resume", "s"]).expect_status(3).expect_stderr("--interrupted slow=fail");
     drb(&t, &["resume", "s", "--interrupted", "slow=retry"])
         .expect_status(2)
