@@ -43,7 +43,8 @@ impl Pg {
     pub fn get() -> Option<Pg> {
         let required = std::env::var_os("DRBOOK_PG_BIN").filter(|v| !v.is_empty());
         let found = match &required {
-            Some(bin) => Ok(PathBuf::from(bin)),
+            Some(bin) if Path::new(bin).join("initdb").is_file() => Ok(PathBuf::from(bin)),
+            Some(_) => Err("it has no initdb".to_string()),
             None => find_bin(),
         };
         let pg = found.and_then(|bin| {

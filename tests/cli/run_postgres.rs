@@ -94,9 +94,10 @@ fn replica_lag_measures_the_writes_lost_not_the_time_since_the_crash() {
     let kept: f64 = kept.expect("read the replica").parse().expect("a replayed write");
     let lost = last_acked - kept;
     assert!(lost > 1.0, "the relay held back about 1.5 s of writes, lost {lost:.3} s");
-    // PostgreSQL reports the WAL's arrival in whole seconds: up to 1 s less, plus noise.
+    // PostgreSQL reports the WAL's arrival in whole seconds (up to 1 s less), and a busy
+    // machine adds noise; the old measure was 4 s and more too high.
     assert!(
-        measured > lost - 1.5 && measured < lost + 0.5,
+        measured > lost - 1.5 && measured < lost + 1.0,
         "replica_lag says {measured:.3} s, {lost:.3} s of writes were lost (4 s after the crash)"
     );
 }
