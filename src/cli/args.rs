@@ -98,6 +98,10 @@ pub enum Command {
         /// Accept changes to the runbook in steps that have not started.
         #[arg(long)]
         allow_edited: bool,
+        /// Let `retry` stand when a step's `verify` probe says its effect is in place, and
+        /// `done` when it says it is not (journaled as forced).
+        #[arg(long)]
+        force: bool,
     },
     /// Approve a gated step of a run, from any shell (`--as NAME` says who you are).
     Approve {
@@ -111,6 +115,10 @@ pub enum Command {
         /// A note kept with the approval.
         #[arg(long, value_name = "TEXT")]
         comment: Option<String>,
+        /// Mark an interrupted step done although its `verify` probe says its effect is not in
+        /// place (journaled as forced).
+        #[arg(long)]
+        force: bool,
         /// Where runs are kept.
         #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
         state_dir: PathBuf,

@@ -124,7 +124,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };
             run::run(req, &run::NewRun { run_id, since, allow_concurrent, dry_run })
         }
-        Command::Resume { run_id, common, file, interrupted, allow_edited } => {
+        Command::Resume { run_id, common, file, interrupted, allow_edited, force } => {
             resume::resume(&prepare::ExistingRun {
                 run_id: &run_id,
                 flags: &common,
@@ -133,6 +133,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 allow_edited,
                 user: user(),
                 color,
+                force,
             })
         }
         Command::Rollback { run_id, common, yes, file, interrupted, allow_edited } => {
@@ -144,16 +145,26 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 allow_edited,
                 user: user(),
                 color,
+                force: false,
             };
             rollback::rollback(&rollback::RollbackRequest { run, yes })
         }
-        Command::Approve { run_id, step, role, comment, state_dir } => {
+        Command::Approve { run_id, step, role, comment, force, state_dir } => {
             let ask = crate::journal::inbox::Ask::Approve { role, comment };
-            approve::approve(approve::ApproveRequest { state_dir, run_id, step, ask, user: user() })
+            let user = user();
+            approve::approve(approve::ApproveRequest { state_dir, run_id, step, ask, user, force })
         }
         Command::Deny { run_id, step, reason, state_dir } => {
             let ask = crate::journal::inbox::Ask::Deny { reason };
-            approve::approve(approve::ApproveRequest { state_dir, run_id, step, ask, user: user() })
+            let user = user();
+            approve::approve(approve::ApproveRequest {
+                state_dir,
+                run_id,
+                step,
+                ask,
+                user,
+                force: false,
+            })
         }
         Command::Status { run_id, state_dir, format } => {
             status::status(&status::StatusRequest { state_dir, run_id, format })

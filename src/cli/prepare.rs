@@ -54,6 +54,8 @@ pub struct ExistingRun<'a> {
     pub allow_edited: bool,
     pub user: String,
     pub color: bool,
+    /// `--force` (resume): answers stand against what a step's probe saw.
+    pub force: bool,
 }
 
 impl<'a> ExistingRun<'a> {
@@ -301,6 +303,8 @@ pub struct Prepared<'a> {
     pub keep_failed: Vec<usize>,
     /// `--interrupted` decisions that stand (see `decide::settle_steps`).
     pub decisions: BTreeMap<String, Decision>,
+    /// `--force` (resume): answers stand against what a step's probe saw.
+    pub force: bool,
 }
 
 impl<'a> Ready<'a> {
@@ -325,6 +329,7 @@ impl<'a> Ready<'a> {
             clock_start,
             keep_failed: Vec::new(),
             decisions: BTreeMap::new(),
+            force: false,
         }
     }
 }
@@ -348,6 +353,7 @@ impl Prepared<'_> {
             decisions: self.decisions.clone(),
             approve: flags.approve.clone(),
             wait: flags.wait,
+            force: self.force,
         }
     }
 }

@@ -140,6 +140,11 @@ impl Lines {
                 format!("{t}  ⏸ {step}: manual rollback waits for a person: {instructions}")
             }
             Note::UndoInterrupted { step } => format!("{t}  ■ {step}: rollback interrupted"),
+            Note::Probed { step, seen, output, decided } => {
+                let then = if decided { ": counted as succeeded" } else { "" };
+                let out = if output.is_empty() { String::new() } else { format!(" ({output})") };
+                format!("{t}  ? {step}: its probe says the effect is {seen}{out}{then}")
+            }
         };
         out.push_str(&line);
     }
@@ -216,6 +221,9 @@ fn trace(n: &Note) {
             info!(event = "undo_waiting", step = %step, instructions = %instructions)
         }
         Note::UndoInterrupted { step } => info!(event = "undo_interrupted", step = %step),
+        Note::Probed { step, seen, output, decided } => {
+            info!(event = "step_probed", step = %step, seen = %seen, output = %output, decided)
+        }
     }
 }
 

@@ -41,6 +41,7 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
     handle.append(&Event::RunResumed { at: clock::now(), pid: std::process::id(), user })?;
     let clock_start = clock::parse(&state.clock_start).unwrap_or_else(clock::now_ms);
     let headline = format!("resuming run {run_id}: {}", ready.book.rb.name);
-    let prepared = ready.take(store, run_id.to_string(), handle, clock_start);
+    let mut prepared = ready.take(store, run_id.to_string(), handle, clock_start);
+    prepared.force = asked.force;
     settle_then_drive(prepared, &decisions, &headline)
 }

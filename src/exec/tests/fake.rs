@@ -301,6 +301,7 @@ pub(super) fn job(book: &Book) -> Job {
         user: USER.into(),
         keep_failed: Vec::new(),
         decisions: BTreeMap::new(),
+        force: false,
         approve: Vec::new(),
         wait: false,
         aws: None,

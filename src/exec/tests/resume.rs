@@ -48,7 +48,7 @@ fn resumed(book: &Book, prefix: &[Event]) -> Vec<Event> {
                     continue;
                 }
                 let decision = if rolling { Decision::Done } else { Decision::Retry };
-                events.push(Event::StepDecided { step, decision, by, at, reason: None });
+                events.push(Event::StepDecided { step, decision, by, at, reason: None, forced: false });
             }
             _ => {}
         }

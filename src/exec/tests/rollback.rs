@@ -129,6 +129,7 @@ async fn a_step_marked_failed_on_resume_turns_the_run_to_rolling_back() {
         by: USER.into(),
         at: now(),
         reason: None,
+        forced: false,
     });
     let mut j = job(&b);
     j.keep_failed = vec![b.index("b")];

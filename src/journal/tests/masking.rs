@@ -55,6 +55,7 @@ fn one_of_each() -> Vec<Event> {
             by: s("ana"),
             at: s(AT),
             reason: Some(s("r")),
+            forced: false,
         },
         Event::ApprovalRequested {
             step: s("a"),
@@ -86,7 +87,7 @@ fn one_of_each() -> Vec<Event> {
         Event::UndoStarted { step: s("a"), at: s(AT) },
         Event::UndoProcess { step: s("a"), pid: 1, pgid: 1, pid_start: 1 },
         Event::UndoSucceeded { step: s("a"), at: s(AT), duration_ms: 1 },
-        Event::UndoFailed { step: s("a"), at: s(AT), error: s("e") },
+        Event::UndoFailed { step: s("a"), at: s(AT), error: s("e"), will_retry: false },
         Event::UndoWaiting { step: s("a"), at: s(AT), instructions: s("i") },
         Event::UndoSkipped { step: s("a"), at: s(AT), reason: s("r") },
         Event::UndoDecided {

@@ -20,7 +20,12 @@ fn undo_ok(step: &str) -> Event {
 }
 
 fn undo_failed(step: &str) -> Event {
-    Event::UndoFailed { step: step.into(), at: AT.into(), error: "exit code 9".into() }
+    Event::UndoFailed {
+        step: step.into(),
+        at: AT.into(),
+        error: "exit code 9".into(),
+        will_retry: false,
+    }
 }
 
 fn undo_skip(step: &str) -> Event {
