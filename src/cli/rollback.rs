@@ -106,7 +106,10 @@ fn may_roll_back(s: &RunState, live: bool, pid: Option<u32>) -> Result<(), CliEr
 fn plan(s: &RunState, book: &Book) -> String {
     let steps = &book.rb.steps;
     if s.status == RunStatus::RollbackFailed {
-        let mut out = format!("run {} (rollback_failed): these rollbacks failed and will be tried again:\n", s.run_id);
+        let mut out = format!(
+            "run {} (rollback_failed): these rollbacks failed and will be tried again:\n",
+            s.run_id
+        );
         for (id, r) in s.steps.iter().filter(|(_, r)| r.state == StepState::UndoFailed) {
             let error = r.undo.as_ref().and_then(|u| u.error.clone()).unwrap_or_default();
             out.push_str(&format!("  {id:<28} failed: {error}\n"));

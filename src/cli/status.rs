@@ -128,8 +128,11 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     let _ =
                         writeln!(out, "  {id:<28} {state:<12} attempts {}{took}{err}", r.attempts);
                     if let Some(p) = &r.probe {
-                        let out_text =
-                            if p.output.is_empty() { String::new() } else { format!(" ({})", p.output) };
+                        let out_text = if p.output.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", p.output)
+                        };
                         let decided = if p.decided { "; counted as succeeded" } else { "" };
                         let _ = writeln!(
                             out,
@@ -140,7 +143,8 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         );
                     }
                     if r.forced {
-                        let _ = writeln!(out, "  {:<28} decided with --force against its probe", "");
+                        let _ =
+                            writeln!(out, "  {:<28} decided with --force against its probe", "");
                     }
                     if r.gate.is_some()
                         && (r.state == StepState::Waiting || !r.approvals.is_empty())

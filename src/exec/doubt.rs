@@ -49,7 +49,12 @@ pub(super) async fn settle(ctx: &Ctx) -> Result<Option<String>, JournalError> {
             shown = Some(format!("{} ({})", p.seen.as_str(), p.output));
         }
         let given = ctx.job.decisions.get(&step.id).copied();
-        let ask = DecideAsk { step: step.id.clone(), was_done: true, probe: shown, ..DecideAsk::default() };
+        let ask = DecideAsk {
+            step: step.id.clone(),
+            was_done: true,
+            probe: shown,
+            ..DecideAsk::default()
+        };
         if decide(ctx, ask, given).await?.is_none() {
             open.push(step.id.clone());
         }

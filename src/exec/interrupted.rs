@@ -141,8 +141,12 @@ pub(super) async fn settle(ctx: &Ctx) -> Result<Settled, JournalError> {
         ));
         for id in &undecided {
             if let Some(p) = ctx.state(|s| s.step(id).and_then(|r| r.probe.clone())) {
-                let out = if p.output.is_empty() { String::new() } else { format!(" ({})", p.output) };
-                said.push(format!("the probe of `{id}` says its effect is {}{out}.", p.seen.as_str()));
+                let out =
+                    if p.output.is_empty() { String::new() } else { format!(" ({})", p.output) };
+                said.push(format!(
+                    "the probe of `{id}` says its effect is {}{out}.",
+                    p.seen.as_str()
+                ));
             }
         }
         hints.extend(undecided.iter().map(|s| format!("--interrupted {s}={choices}")));

@@ -268,7 +268,11 @@ fn decided(sink: &mut dyn Sink, req: &Request, at: &str, rollback: bool) -> Resu
     if let Some(why) = &against {
         if !req.force {
             let how = match decision {
-                Decision::Retry => format!("drbook resume {} --interrupted {}=retry --force", sink.state().run_id, req.step),
+                Decision::Retry => format!(
+                    "drbook resume {} --interrupted {}=retry --force",
+                    sink.state().run_id,
+                    req.step
+                ),
                 _ => format!("drbook approve {} {} --force", sink.state().run_id, req.step),
             };
             return Err(format!("{why}; to answer so anyway: {how}"));
@@ -343,7 +347,9 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
     let gate = match (&rec.gate, rec.state) {
         (Some(g), StepState::Waiting) if !rec.gate_satisfied() => g.clone(),
         // Waiting for a person to do its manual action: answered done or failed.
-        (_, StepState::Waiting) if rec.manual_waiting => return manual(sink, req, at, false, false),
+        (_, StepState::Waiting) if rec.manual_waiting => {
+            return manual(sink, req, at, false, false)
+        }
         (Some(_), StepState::Waiting) => {
             return Err(format!(
                 "step `{step}` is already fully approved; it starts when the run goes on"

@@ -276,8 +276,8 @@ impl RunState {
         let resumable = self.status == RunStatus::Failed && matches!(e, Event::RunResumed { .. });
         let undo = matches!(self.status, RunStatus::Succeeded | RunStatus::Failed)
             && matches!(e, Event::RollbackStarted { .. });
-        let undo_again = self.status == RunStatus::RollbackFailed
-            && matches!(e, Event::RollbackRetried { .. });
+        let undo_again =
+            self.status == RunStatus::RollbackFailed && matches!(e, Event::RollbackRetried { .. });
         if !self.status.is_unfinished() && !resumable && !undo && !undo_again {
             let reason = format!(
                 "`{}` after `run_finished`: a finished run takes no more records",

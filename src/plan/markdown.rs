@@ -89,7 +89,11 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         let mut rollback =
             s.rollback_action.as_ref().map_or_else(|| NONE.to_string(), |a| code(&a.summary()));
         if let Some(r) = &s.rollback_retry {
-            rollback.push_str(&format!("<br>retry {} every {}", r.attempts, human(r.every_seconds)));
+            rollback.push_str(&format!(
+                "<br>retry {} every {}",
+                r.attempts,
+                human(r.every_seconds)
+            ));
         }
         writeln!(
             w,

@@ -110,11 +110,7 @@ pub struct PlanApproval {
 }
 
 fn plan_retry(r: &crate::model::Retry) -> PlanRetry {
-    PlanRetry {
-        attempts: r.attempts,
-        every_seconds: seconds(r.every),
-        exponential: r.exponential,
-    }
+    PlanRetry { attempts: r.attempts, every_seconds: seconds(r.every), exponential: r.exponential }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

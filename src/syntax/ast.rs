@@ -297,7 +297,12 @@ pub enum RollbackItem {
     Action(Action),
     Timeout(Value, Span),
     /// `retry N [every D] [backoff exponential]`: more attempts of the rollback action.
-    Retry { count: Value, every: Option<Value>, backoff: Option<Ident>, span: Span },
+    Retry {
+        count: Value,
+        every: Option<Value>,
+        backoff: Option<Ident>,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

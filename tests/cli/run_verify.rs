@@ -5,7 +5,9 @@
 //! rollback undoes a failed step whose effect is in place. Also: "was it done?" for a failed
 //! step without a probe, `retry` in `rollback { }`, and retrying a failed rollback.
 
-use crate::runkit::{count, count_events, drb, drb_spawn_env, journal, lines, runbook, status_json, step_state};
+use crate::runkit::{
+    count, count_events, drb, drb_spawn_env, journal, lines, runbook, status_json, step_state,
+};
 use crate::Test;
 
 const KILL: &str = "DRBOOK_TEST_KILL";
@@ -31,7 +33,8 @@ fn run_killed(t: &Test, point: &str, args: &[&str]) {
 
 fn probe_of(t: &Test, id: &str, step: &str) -> serde_json::Value {
     let v = status_json(t, id);
-    v["steps"].as_array().expect("steps").iter().find(|s| s["id"] == step).expect("the step")["probe"]
+    v["steps"].as_array().expect("steps").iter().find(|s| s["id"] == step).expect("the step")
+        ["probe"]
         .clone()
 }
 
@@ -56,10 +59,8 @@ fn retry_is_refused_when_the_probe_sees_the_effect_and_a_plain_resume_counts_it_
     assert_eq!(step_state(&t, "p1", "promote"), "succeeded");
     assert_eq!(count(&t.path("ran.log"), "run"), 1, "decided by its probe, never run twice");
     let records = journal(&t, "p1");
-    let decided = records
-        .iter()
-        .filter(|r| r["event"] == "step_probed" && r["decides"] == true)
-        .count();
+    let decided =
+        records.iter().filter(|r| r["event"] == "step_probed" && r["decides"] == true).count();
     assert_eq!(decided, 1, "journaled as decided by its probe");
     assert_eq!(count_events(&records, "step_decided", "promote"), 0, "no person decided it");
 }
@@ -255,4 +256,34 @@ fn a_failed_rollback_is_retried_by_drbook_rollback() {
     assert_eq!(step_state(&t, "f1", "a"), "undone");
     let records = journal(&t, "f1");
     assert_eq!(records.iter().filter(|r| r["event"] == "rollback_retried").count(), 1);
+}
+
+#[test]
+fn under_wait_was_it_done_is_answered_from_another_shell() {
+    let body = r#"  step promote {
+    duration   1s
+    on_failure rollback
+    run        "exit 1"
+    rollback   run "echo undo >> undo.log"
+  }"#;
+    let t = Test::new().file("w.drbook", &runbook("w", body));
+    let runner = crate::runkit::drb_spawn(&t, &["run", "w.drbook", "--run-id", "w2", "--wait"]);
+    let start = std::time::Instant::now();
+    while count_events(&journal_or_empty(&t, "w2"), "decision_asked", "promote") == 0 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "never asked");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drb(&t, &["approve", "w2", "promote", "--as", "dana"]).expect_status(0);
+    runner.wait().expect_status(4);
+    assert_eq!(lines(&t.path("undo.log")), ["undo"], "it was done, so it is undone");
+}
+
+/// The journal's records so far (none while the run is being created).
+fn journal_or_empty(t: &Test, id: &str) -> Vec<serde_json::Value> {
+    let path = crate::runkit::journal_path(t, id);
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter_map(|(_, j)| serde_json::from_str(j).ok())
+        .collect()
 }

@@ -32,7 +32,7 @@ const IDENTIFIERS: [&str; 18] = [
 ];
 
 /// Enums, written as strings, that cannot hold text.
-const ENUMS: [&str; 4] = ["event", "decision", "how", "outcome"];
+const ENUMS: [&str; 5] = ["event", "decision", "how", "outcome", "seen"];
 
 /// One of each variant. The match in [`variant`] has no wildcard, so a new variant does not
 /// compile until it is added here.
@@ -83,6 +83,14 @@ fn one_of_each() -> Vec<Event> {
         },
         Event::ApprovalTimedOut { step: s("a"), at: s(AT) },
         Event::DecisionAsked { step: s("a"), at: s(AT), undo: false },
+        Event::StepProbed {
+            step: s("a"),
+            at: s(AT),
+            seen: Seen::NotInPlace,
+            output: s("o"),
+            decides: false,
+        },
+        Event::RollbackRetried { at: s(AT), by: s("ana") },
         Event::RollbackStarted { at: s(AT), reason: s("r"), by: s("ana") },
         Event::UndoStarted { step: s("a"), at: s(AT) },
         Event::UndoProcess { step: s("a"), pid: 1, pgid: 1, pid_start: 1 },
@@ -132,9 +140,11 @@ fn variant(e: &Event) -> usize {
         Event::RunInterrupted { .. } => 24,
         Event::RunFinished { .. } => 25,
         Event::DecisionAsked { .. } => 26,
+        Event::StepProbed { .. } => 27,
+        Event::RollbackRetried { .. } => 28,
     }
 }
-const VARIANTS: usize = 27;
+const VARIANTS: usize = 29;
 
 /// Every string in `v` (map values, list items, nested) replaced by text holding the secret.
 fn poison(v: &mut Value) {
@@ -224,6 +234,7 @@ fn a_secret_survives_masking_only_in_identifiers_of_every_variant() {
                 | Event::StepSkipped { .. }
                 | Event::StepWaiting { .. }
                 | Event::StepDecided { .. }
+                | Event::StepProbed { .. }
                 | Event::Approved { .. }
                 | Event::ApprovalDenied { .. }
                 | Event::RollbackStarted { .. }

@@ -506,7 +506,9 @@ fn verify_aligns_like_an_attribute_and_its_action_is_laid_out_as_one() {
         "{out}"
     );
     assert!(
-        out.contains("    verify http GET \"https://lb/x\" { status 200; body_contains \"replica\" }\n"),
+        out.contains(
+            "    verify http GET \"https://lb/x\" { status 200; body_contains \"replica\" }\n"
+        ),
         "{out}"
     );
 }
