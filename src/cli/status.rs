@@ -175,6 +175,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     .filter(|(_, r)| {
                         let halted = rolling && r.error.is_some() && r.process.is_none();
                         r.state == StepState::Waiting
+                            || r.deciding
                             || (r.state == StepState::Interrupted && !halted)
                             || (matches!(r.state, StepState::Running | StepState::Undoing)
                                 && !info.live)
