@@ -287,3 +287,27 @@ fn journal_or_empty(t: &Test, id: &str) -> Vec<serde_json::Value> {
         .filter_map(|(_, j)| serde_json::from_str(j).ok())
         .collect()
 }
+
+#[test]
+fn what_a_probe_prints_is_masked_in_the_journal_status_and_output() {
+    let secret = "s3cr3t-PROBE-77a1";
+    let body = r#"  secret token = env("PROBE_TOKEN")
+  step promote {
+    duration   1s
+    on_failure rollback
+    run        "exit 1"
+    verify     run "echo seen ${token}; echo also ${token} >&2; exit 1"
+    rollback   run "echo undo >> undo.log"
+  }"#;
+    let t = Test::new().file("s.drbook", &runbook("s", body)).env("PROBE_TOKEN", secret);
+    let out = drb(&t, &["run", "s.drbook", "--run-id", "s1", "--non-interactive"]);
+    out.expect_status(4);
+    let probe = probe_of(&t, "s1", "promote");
+    let shown = probe["output"].as_str().unwrap_or_default().to_string();
+    assert!(shown.contains("seen <secret:token>"), "{probe}");
+    let status = drb(&t, &["status", "s1"]);
+    let journal = std::fs::read_to_string(crate::runkit::journal_path(&t, "s1")).expect("journal");
+    for text in [&out.stdout, &out.stderr, &status.stdout, &journal, &shown] {
+        assert!(!text.contains(secret), "the secret leaked:\n{text}");
+    }
+}
