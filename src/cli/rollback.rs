@@ -121,9 +121,21 @@ fn plan(s: &RunState, book: &Book) -> String {
         .iter()
         .map(|st| s.step(&st.id).is_some_and(|r| r.state == StepState::Succeeded))
         .collect();
+    let doubt: Vec<&str> = steps
+        .iter()
+        .filter(|st| st.rollback.is_some())
+        .filter(|st| {
+            s.step(&st.id).is_some_and(|r| {
+                matches!(r.state, StepState::Failed | StepState::Interrupted)
+                    && r.acted
+                    && !r.undo_asked
+            })
+        })
+        .map(|st| st.id.as_str())
+        .collect();
     // The order the undo phase takes with one rollback at a time (`exec/board.rs`).
     let order = book.dag.undo_order(&succeeded);
-    if order.is_empty() {
+    if order.is_empty() && doubt.is_empty() {
         return format!("run {}: no step succeeded, so there is nothing to undo", s.run_id);
     }
     let mut out = format!(
@@ -138,6 +150,12 @@ fn plan(s: &RunState, book: &Book) -> String {
                 format!("rollback: {}", r.action.kind().replace('_', " "))
             });
         out.push_str(&format!("  {:<28} {what}\n", steps[i].id));
+    }
+    if !doubt.is_empty() {
+        out.push_str(&format!(
+            "failed after their action began, so they may have acted (probed, or you are asked whether each was done, and undone if so): {}\n",
+            doubt.join(", ")
+        ));
     }
     out.trim_end().to_string()
 }

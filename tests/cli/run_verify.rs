@@ -311,3 +311,39 @@ fn what_a_probe_prints_is_masked_in_the_journal_status_and_output() {
         assert!(!text.contains(secret), "the secret leaked:\n{text}");
     }
 }
+
+#[test]
+fn a_template_body_carries_a_probe_and_a_step_own_verify_wins() {
+    let tpl = "template promote(dir) {\n  run    \"pg_ctl promote -D ${dir} -w\"\n  verify run \"test -f ${dir}/promoted\"\n  rollback run \"pg_ctl stop -D ${dir}\"\n}\n";
+    let body = r#"  step a { duration 1m; use pg.promote(dir = "/srv/a") }
+  step b {
+    duration 1m
+    use      pg.promote(dir = "/srv/b")
+    verify   run "pg-is-primary /srv/b"
+  }"#;
+    let rb = format!("import \"./tpl.drbook\" as pg\n{}", runbook("t", body));
+    let t = Test::new().file("tpl.drbook", tpl).file("t.drbook", &rb);
+    let out = t.cmd(&["plan", "t.drbook", "--format", "json"]);
+    out.expect_status(0);
+    let plan = crate::json(&out);
+    let verify = |i: usize| plan["steps"][i]["verify"]["script"].as_str().unwrap_or("").to_string();
+    assert_eq!(verify(0), "test -f /srv/a/promoted");
+    assert_eq!(verify(1), "pg-is-primary /srv/b");
+}
+
+#[test]
+fn rollback_on_demand_asks_about_a_failed_step_that_began_and_undoes_it_when_it_was_done() {
+    let body = r#"  step promote {
+    duration 1s
+    run      "echo half >> did.log; exit 1"
+    rollback run "echo undo >> undo.log"
+  }"#;
+    let t = Test::new().file("d.drbook", &runbook("d", body));
+    drb(&t, &["run", "d.drbook", "--run-id", "d1", "--non-interactive"]).expect_status(1);
+    let asked = drb(&t, &["rollback", "d1", "--yes", "--non-interactive"]);
+    asked.expect_status(3);
+    assert!(asked.stdout.contains("promote"), "the plan names the step in doubt: {}", asked.stdout);
+    drb(&t, &["approve", "d1", "promote", "--comment", "the half was done"]).expect_status(0);
+    drb(&t, &["resume", "d1", "--non-interactive"]).expect_status(4);
+    assert_eq!(lines(&t.path("undo.log")), ["undo"]);
+}
