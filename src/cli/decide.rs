@@ -86,7 +86,7 @@ pub fn settle_steps(
                     | StepState::Interrupted
                     | StepState::Waiting
                     | StepState::Undoing
-            )
+            ) || (r.state == StepState::Failed && r.acted)
         });
         if !open {
             eprint(&format!(
@@ -189,6 +189,7 @@ mod tests {
                     at: at.clone(),
                     error: "boom".into(),
                     will_retry: false,
+                    unbegun: false,
                 },
             }
         };

@@ -127,6 +127,7 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             at: clock::now(),
             error: error.clone(),
             will_retry,
+            unbegun: began_state.is_none(),
         };
         ctx.record_as(failed, |n| match n {
             Note::StepFailed { step, attempt, error, .. } => {
@@ -228,6 +229,7 @@ async fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError
         at: clock::now(),
         error: error.clone(),
         will_retry: false,
+        unbegun: true,
     })
     .await?;
     Ok(Done::Failed(error))

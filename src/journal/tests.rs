@@ -69,6 +69,7 @@ pub(super) fn fail(step: &str, attempt: u32, will_retry: bool) -> Event {
         at: AT.into(),
         error: "exit 1".into(),
         will_retry,
+        unbegun: false,
     }
 }
 
@@ -91,6 +92,7 @@ pub(super) fn decide(step: &str, decision: Decision) -> Event {
         by: "ana".into(),
         at: AT.into(),
         reason: None,
+        forced: false,
     }
 }
 

@@ -18,6 +18,7 @@ mod board;
 mod board_props;
 mod fake;
 mod people;
+mod probes;
 mod resume;
 mod rollback;
 mod run;

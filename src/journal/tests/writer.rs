@@ -362,6 +362,7 @@ fn a_masking_journal_keeps_no_secret_in_file_or_state() {
         at: AT.into(),
         error: format!("login with {SECRET} refused"),
         will_retry: false,
+        unbegun: false,
     };
     let _ = journal.append(&start("t0-0", 1)).expect("valid");
     journal.append(&failed).expect("valid").wait_blocking().expect("durable");
