@@ -12,6 +12,8 @@ mod header;
 mod lints;
 mod names;
 mod step;
+#[cfg(test)]
+mod tests;
 
 pub use header::parse_param;
 
