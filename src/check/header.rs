@@ -252,7 +252,10 @@ fn literal_value(cx: &mut Cx, v: &ast::Value, ty: Option<ParamType>) -> Option<P
         ValueKind::List(items) => {
             ParamValue::List(items.iter().filter_map(|i| cx.plain(i, "list param")).collect())
         }
-        ValueKind::Ident(t) => ParamValue::Str(t.to_string()),
+        ValueKind::Ident(t) => {
+            cx.bare_word(t, span, "a param default");
+            return None;
+        }
         _ => {
             cx.expected(
                 v,
@@ -343,7 +346,13 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             "owner" => h.owner = cx.plain(v, key),
             "rto" => h.rto = cx.duration(v, key),
             "rpo" => h.rpo = cx.duration(v, key),
-            "tier" => h.tier = cx.plain(v, key),
+            // A free label: a bare name (`tier critical`) or a string.
+            "tier" => {
+                h.tier = match &v.kind {
+                    ValueKind::Ident(t) => Some(t.to_string()),
+                    _ => cx.plain(v, key),
+                }
+            }
             "review_every" => h.review_every = cx.duration(v, key),
             "on_failure" => h.on_failure = cx.choice(v, key, POLICIES).map(|w| policy(&w)),
             "parallel" => {

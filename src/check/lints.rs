@@ -199,7 +199,7 @@ pub fn quoted_interpolation(cx: &mut Cx, s: &Str) {
                 );
                 word_start = false;
             }
-            StrPart::Ref(_) | StrPart::Word(_) => word_start = false,
+            StrPart::Ref(_) | StrPart::Word(_) | StrPart::Bare(_) => word_start = false,
         }
     }
 }

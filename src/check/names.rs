@@ -36,6 +36,7 @@ fn resolve_parts(cx: &mut Cx, input: &[StrPart], at: At) -> Vec<Part> {
                 let inner = resolve_parts(cx, inner, at);
                 parts.push(Part::Word(inner));
             }
+            StrPart::Bare(word) => cx.bare_word(&word.name, word.span, "a template argument"),
         }
     }
     parts
@@ -168,6 +169,10 @@ pub fn expr(cx: &mut Cx, e: &ast::Expr, at: At) -> Option<model::Expr> {
             ValueKind::Dec(t) => M::Number(t.parse().unwrap_or(0.0)),
             ValueKind::Duration(ms, _) => M::Duration(*ms),
             ValueKind::Bool(b) => M::Bool(*b),
+            ValueKind::Ident(word) => {
+                cx.bare_word(word, v.span, "a template argument");
+                return None;
+            }
             _ => return None,
         },
         ExprKind::Name(p) => M::Ref(resolve(cx, p, at)?),

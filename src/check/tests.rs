@@ -50,3 +50,58 @@ fn quoted_interpolation_only_where_the_shell_quotes() {
         assert_eq!(found, *warns, "script {script:?}");
     }
 }
+
+/// A runbook with a param `dr_health`, a secret `hook`, a step `probe` capturing `addr`, and a
+/// step `b` (needing `probe`) whose body is `body`.
+fn with_body(body: &str) -> String {
+    format!(
+        "import \"std/http\"\nimport \"std/notify\"\nrunbook \"t\" {{\n  owner \"o\"\n  rto 1h\n  param dr_health = \"https://x/h\"\n  secret hook = env(\"HOOK\")\n  step probe {{\n    duration 1m\n    run \"echo a\"\n    capture addr from stdout\n    idempotent\n  }}\n  step b {{\n    needs probe\n    duration 1m\n    idempotent\n    {body}\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn a_bare_word_where_a_string_is_expected_is_an_error() {
+    let bare = "drbook::check::bare_word";
+    let table: &[(&str, Option<&str>)] = &[
+        ("use http.healthy(url = dr_health)", Some("write \"${dr_health}\"")),
+        ("use notify.slack(webhook = hook, text = \"hi\")", Some("write \"${hook}\"")),
+        ("use http.healthy(url = addr)", Some("write \"${steps.probe.addr}\"")),
+        ("use http.healthy(url = localhost)", Some("write \"localhost\"")),
+        ("run dr_health", Some("write \"${dr_health}\"")),
+        ("workdir tmp\n    run \"true\"", Some("write \"tmp\"")),
+        ("env { A = hook }\n    run \"true\"", Some("write \"${hook}\"")),
+        ("owner ops\n    run \"true\"", Some("write \"ops\"")),
+        ("notify hook \"hi\"", Some("write \"${hook}\"")),
+        ("http GET dr_health", Some("write \"${dr_health}\"")),
+        // Where a name is meant, names stay valid.
+        ("use http.healthy(url = \"${dr_health}\", every = 5s)", None),
+        ("on_failure rollback\n    run \"true\"\n    rollback run \"true\"", None),
+        ("retry 2 every 1s backoff exponential\n    http GET \"${dr_health}\"", None),
+    ];
+    for (body, help) in table {
+        let ds = diags(&with_body(body));
+        let found: Vec<&Diagnostic> = ds.iter().filter(|d| d.code == bare).collect();
+        match help {
+            Some(h) => {
+                assert_eq!(found.len(), 1, "{body}: {:?}", ds);
+                assert!(found[0].is_error(), "{body}");
+                let got = found[0].help.as_deref().unwrap_or_default();
+                assert!(got.contains(h), "{body}: help {got:?} lacks {h:?}");
+            }
+            None => assert!(ds.iter().all(|d| !d.is_error()), "{body}: {ds:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_bare_template_argument_in_a_check_is_an_error_but_a_bare_parameter_is_not() {
+    let module = "template t(target) {\n  run \"echo x\"\n  capture answer from stdout\n  check answer == target\n  idempotent\n}\n";
+    let ds = diags(module);
+    assert!(ds.iter().all(|d| !d.is_error()), "{ds:?}");
+}
+
+#[test]
+fn tier_and_policies_stay_bare_names() {
+    let src = "runbook \"t\" {\n  owner \"o\"\n  rto 1h\n  tier critical\n  on_failure continue\n  step a { duration 1m; run \"true\"; idempotent }\n}\n";
+    assert!(diags(src).iter().all(|d| !d.is_error()));
+}

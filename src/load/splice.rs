@@ -359,10 +359,9 @@ fn value_parts(v: &Value) -> Vec<StrPart> {
     match &v.kind {
         ValueKind::Str(s) => s.parts.clone(),
         ValueKind::Int(n) => lit(n.to_string()),
-        ValueKind::Dec(t)
-        | ValueKind::Duration(_, t)
-        | ValueKind::Ident(t)
-        | ValueKind::Invalid(t) => lit(t.to_string()),
+        ValueKind::Dec(t) | ValueKind::Duration(_, t) | ValueKind::Invalid(t) => lit(t.to_string()),
+        // Reported by the checker: a bare word is not a string (`url = dr_health`).
+        ValueKind::Ident(t) => vec![StrPart::Bare(Ident { name: t.clone(), span: v.span })],
         ValueKind::Bool(x) => lit(x.to_string()),
         ValueKind::Date(y, m, d) => lit(format!("{y:04}-{m:02}-{d:02}")),
         ValueKind::Range(a, c) => lit(format!("{a}..{c}")),
@@ -395,7 +394,9 @@ fn subst_expr(e: &Expr, b: &HashMap<String, Value>) -> Expr {
                 {
                     match &s.parts[0] {
                         StrPart::Ref(r) => ExprKind::Name(r.clone()),
-                        StrPart::Lit(_) | StrPart::Word(_) => ExprKind::Lit(arg.clone()),
+                        StrPart::Lit(_) | StrPart::Word(_) | StrPart::Bare(_) => {
+                            ExprKind::Lit(arg.clone())
+                        }
                     }
                 }
                 _ => ExprKind::Lit(arg.clone()),
