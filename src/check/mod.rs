@@ -103,6 +103,7 @@ fn runbook(
     let mut h = header::Header::default();
     header::declarations(cx, &rb, &opts.params, &mut h);
     header::attributes(cx, &rb, &mut h);
+    header::env(cx, &rb, &mut h);
     let name = cx.plain(&rb.name, "runbook name").unwrap_or_default();
     let steps: Vec<&ast::Step> = rb
         .items
@@ -164,7 +165,9 @@ fn runbook(
         let i = model_steps.len();
         let defaults = (&h.owner, on_failure);
         // Step-level findings point at the step's id, not its whole body.
-        model_steps.push(step::step(cx, i, &s.id, s.title.as_ref(), &s.items, defaults, s.id.span));
+        let mut st = step::step(cx, i, &s.id, s.title.as_ref(), &s.items, defaults, s.id.span);
+        header::inherit(&mut st, &h);
+        model_steps.push(st);
         let needs = s
             .items
             .into_iter()
@@ -239,6 +242,7 @@ fn runbook(
         roles: h.roles,
         steps: model_steps,
         file,
+        shell: h.shell,
     };
     if let Some(dag) = &dag {
         let (estimated, critical) = dag.critical_path();

@@ -105,3 +105,15 @@ fn tier_and_policies_stay_bare_names() {
     let src = "runbook \"t\" {\n  owner \"o\"\n  rto 1h\n  tier critical\n  on_failure continue\n  step a { duration 1m; run \"true\"; idempotent }\n}\n";
     assert!(diags(src).iter().all(|d| !d.is_error()));
 }
+
+#[test]
+fn header_env_and_workdir_take_params_but_not_captures() {
+    let ok = "runbook \"t\" {\n  owner \"o\"\n  rto 1h\n  param dir = \"x\"\n  env { A = \"${dir}\" }\n  workdir \"${dir}\"\n  shell \"bash\"\n  step a { duration 1m; run \"true\"; capture c from stdout; idempotent }\n}\n";
+    assert!(diags(ok).iter().all(|d| !d.is_error()), "{:?}", diags(ok));
+    let bad = ok.replace("workdir \"${dir}\"", "workdir \"${steps.a.c}\"");
+    assert_eq!(codes(&bad), ["drbook::check::header_capture"]);
+    let twice = ok.replace("shell \"bash\"", "env { B = \"1\" }");
+    assert_eq!(codes(&twice), ["drbook::check::duplicate_attribute"]);
+    let opts = ok.replace("shell \"bash\"", "shell \"bash -e\"");
+    assert_eq!(codes(&opts), ["drbook::check::bad_value"]);
+}

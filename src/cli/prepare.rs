@@ -230,6 +230,8 @@ pub struct Ready<'a> {
     pub aws: Option<Arc<Aws>>,
     pub secrets: Arc<Secrets>,
     pub rt: &'static tokio::runtime::Runtime,
+    /// The header's `shell`, found (`sh` by default).
+    pub shell: PathBuf,
 }
 
 impl<'a> RunRequest<'a> {
@@ -237,6 +239,10 @@ impl<'a> RunRequest<'a> {
     /// the first step starts, or nothing runs.
     pub fn connect(self, book: Book) -> Result<Ready<'a>, CliError> {
         let rt = runtime()?;
+        // Before AWS and secrets: a runbook whose shell is missing cannot run any step.
+        let shell = crate::exec::find_shell(book.rb.shell.as_deref()).map_err(|e| {
+            CliError::invalid(e).then("nothing was run: `run` actions need the runbook's `shell`")
+        })?;
         let aws = if book.needs_aws() {
             let flags = self.flags;
             let opts =
@@ -266,7 +272,7 @@ impl<'a> RunRequest<'a> {
                     ),
                 }
             })?;
-        Ok(Ready { req: self, book, aws, secrets: Arc::new(secrets), rt })
+        Ok(Ready { req: self, book, aws, secrets: Arc::new(secrets), rt, shell })
     }
 }
 
@@ -292,6 +298,7 @@ pub struct Prepared<'a> {
     pub aws: Option<Arc<Aws>>,
     pub secrets: Arc<Secrets>,
     pub rt: &'static tokio::runtime::Runtime,
+    pub shell: PathBuf,
     pub store: Store,
     pub run_id: String,
     pub handle: RunHandle,
@@ -319,6 +326,7 @@ impl<'a> Ready<'a> {
             aws: self.aws,
             secrets: self.secrets,
             rt: self.rt,
+            shell: self.shell,
             store,
             run_id,
             handle,
@@ -348,6 +356,7 @@ impl Prepared<'_> {
             decisions: self.decisions.clone(),
             approve: flags.approve.clone(),
             wait: flags.wait,
+            shell: self.shell.clone(),
         }
     }
 }

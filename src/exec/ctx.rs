@@ -403,6 +403,7 @@ impl Ctx {
             secrets: &self.job.secrets,
             timeout,
             base_dir: &self.job.base_dir,
+            shell: &self.job.shell,
             stop: self.stop.clone(),
             out: &out,
             http: &self.http,

@@ -36,6 +36,8 @@ pub struct Job {
     pub wait: bool,
     /// The SSM client, when the runbook has `ssm` actions.
     pub aws: Option<Arc<Aws>>,
+    /// The shell of `run` actions and rollbacks, found before the run ([`find_shell`](super::find_shell)).
+    pub shell: PathBuf,
 }
 
 /// How a run of the scheduler ended.

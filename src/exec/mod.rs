@@ -47,6 +47,7 @@ mod undo;
 mod values;
 
 pub use action::aws::Aws;
+pub use action::process::find_shell;
 pub use action::remote::AwsOptions;
 pub use action::{ActionEnv, Actions, Attempt, BoxFuture, Stream};
 pub use job::{ExecError, Finish, Job};

@@ -3,7 +3,8 @@
 //!
 //! Rules (LANGUAGE.md §3): attributes written in the step win over the template's; the step's
 //! own action replaces the template's; among several templates each contributes what the step
-//! does not set itself, and the one-action rule is checked after splicing. Spans inside
+//! does not set itself, and the one-action rule is checked after splicing. `env` merges per
+//! key: a key the step (or an earlier template) sets wins over the template's. Spans inside
 //! spliced items still point into the template's file; argument values keep their caller spans.
 
 use super::Loader;
@@ -45,6 +46,8 @@ fn expand(l: &mut Loader, file: FileId, items: Vec<StepItem>, depth: usize) -> V
     for item in spliced {
         let overridden = match &item.kind {
             StepKind::Action(_) => own_has_action,
+            // `env` merges per key: the step's own keys (and earlier templates') win.
+            StepKind::Env(_) => merge_env(&mut own, &item),
             _ => item.kind.once_key().is_some_and(|k| own_keys.contains(&k)),
         };
         if !overridden {
@@ -52,6 +55,24 @@ fn expand(l: &mut Loader, file: FileId, items: Vec<StepItem>, depth: usize) -> V
         }
     }
     own
+}
+
+/// Adds the keys of a spliced `env` block that `items` does not set to the `env` block already
+/// in `items`. `false` when `items` has no `env` block (the spliced one is taken whole).
+fn merge_env(items: &mut [StepItem], spliced: &StepItem) -> bool {
+    let StepKind::Env(from) = &spliced.kind else { return false };
+    let Some(into) = items.iter_mut().find_map(|i| match &mut i.kind {
+        StepKind::Env(b) => Some(b),
+        _ => None,
+    }) else {
+        return false;
+    };
+    for kv in &from.items {
+        if !into.items.iter().any(|k| k.key.name == kv.key.name) {
+            into.items.push(kv.clone());
+        }
+    }
+    true
 }
 
 fn instantiate(

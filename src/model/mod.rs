@@ -38,6 +38,9 @@ pub struct Runbook {
     /// In declaration order; a step's index is its identity in the graph.
     pub steps: Vec<Step>,
     pub file: FileId,
+    /// The header's `shell`: what `run` actions and `run` rollbacks run with (`SHELL -c`);
+    /// `None`: `sh`.
+    pub shell: Option<String>,
 }
 
 impl Runbook {
@@ -406,6 +409,7 @@ pub mod tests_support {
             roles: None,
             steps,
             file: FileId(0),
+            shell: None,
         }
     }
 }

@@ -53,6 +53,9 @@ pub struct Plan {
     /// Effective param values, in declaration order.
     pub params: OrderedMap<String>,
     pub warnings: Vec<PlanWarning>,
+    /// The header's `shell` (`run` scripts run as `SHELL -c`); absent: `sh`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell: Option<String>,
 }
 
 /// The estimated RTO against the runbook's `rto`.
@@ -252,6 +255,7 @@ pub fn build(
         steps,
         params: OrderedMap(params),
         warnings,
+        shell: rb.shell.clone(),
     }
 }
 

@@ -43,6 +43,7 @@ fn runbook(name: &str, rto: Option<u64>, steps: Vec<Step>) -> Runbook {
         roles: None,
         steps,
         file: Default::default(),
+        shell: None,
     }
 }
 

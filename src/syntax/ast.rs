@@ -138,12 +138,14 @@ pub struct HeaderItem {
 #[derive(Clone, Debug, PartialEq)]
 pub enum HeaderKind {
     /// `title`, `description`, `owner`, `rto`, `rpo`, `tier`, `reviewed`, `review_every`,
-    /// `on_failure`, `parallel`: a keyword and one value.
+    /// `on_failure`, `parallel`, `shell`, `workdir`: a keyword and one value.
     Attr(Ident, Value),
     Param(Param),
     Secret(Secret),
     Roles(Block<KeyValue>),
     Step(Step),
+    /// `env { KEY = "value" }`: every step's environment, under the step's and its templates'.
+    Env(Block<KeyValue>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -193,6 +195,8 @@ pub struct Step {
     pub items: Vec<StepItem>,
     pub span: Span,
     pub close: Span,
+    /// Written `finally step`: runs after the run has ended, whatever its outcome.
+    pub finally: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
