@@ -29,6 +29,8 @@ pub struct Cx {
     pub bad_params: Vec<String>,
     /// Whether the roles block is declared, and its names.
     pub roles: Option<Vec<String>>,
+    /// Index of the first `finally` step (they come after every other step).
+    pub finally_from: usize,
 }
 
 impl Cx {
@@ -46,6 +48,7 @@ impl Cx {
             bad_params: Vec::new(),
             file: None,
             roles: None,
+            finally_from: usize::MAX,
         }
     }
 
@@ -55,6 +58,11 @@ impl Cx {
 
     pub fn in_template(&self) -> bool {
         self.template.is_some()
+    }
+
+    /// Whether step `i` is a `finally` step (`usize::MAX` stands for the header).
+    pub fn is_finally(&self, i: usize) -> bool {
+        i >= self.finally_from && i != usize::MAX
     }
 
     fn is_template_param(&self, name: &str) -> bool {

@@ -121,7 +121,11 @@ pub fn runbook(
                     ),
                 )
                 .label("no way back")
-                .help("add `rollback ACTION`, or `idempotent` if running it twice is harmless"),
+                .help(if s.finally {
+                    "add `idempotent` if running it twice is harmless (a finally step is never undone)"
+                } else {
+                    "add `rollback ACTION`, or `idempotent` if running it twice is harmless"
+                }),
             );
         }
     }

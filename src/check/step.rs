@@ -48,6 +48,7 @@ pub fn step(
         action: None,
         rollback: None,
         span,
+        finally: false,
     };
     // A dozen keys at most: a list beats a hash map here (one of these per step).
     let mut seen: Vec<(&'static str, Span)> = Vec::new();

@@ -117,3 +117,25 @@ fn header_env_and_workdir_take_params_but_not_captures() {
     let opts = ok.replace("shell \"bash\"", "shell \"bash -e\"");
     assert_eq!(codes(&opts), ["drbook::check::bad_value"]);
 }
+
+#[test]
+fn finally_step_rules() {
+    let book = |steps: &str| {
+        format!("runbook \"t\" {{\n  owner \"o\"\n  rto 1h\n  step a {{ duration 1m; run \"echo 1\"; capture c from stdout; idempotent }}\n{steps}\n}}\n")
+    };
+    let table: &[(&str, &[&str])] = &[
+        ("  finally step f { run \"echo ${run.status} ${run.elapsed} ${run.rto_met} ${run.rpo} ${steps.a.c}\"; idempotent }", &[]),
+        ("  finally step f { run \"true\"; idempotent }\n  finally step g { needs f; run \"true\"; idempotent }", &[]),
+        ("  finally step f { needs a; run \"true\"; idempotent }", &["drbook::check::finally_needs_forward"]),
+        ("  finally step f { run \"true\"; idempotent }\n  step b { needs f; run \"true\"; idempotent }", &["drbook::check::needs_finally"]),
+        ("  finally step f { run \"true\"; rollback run \"true\" }", &["drbook::check::finally_rollback"]),
+        ("  step b { needs a; run \"echo ${run.status}\"; idempotent }", &["drbook::check::finally_only"]),
+        ("  step b { needs a; when run.rto_met == \"true\"; run \"true\"; idempotent }", &["drbook::check::finally_only"]),
+        ("  finally step f { when run.status != \"succeeded\"; run \"true\"; idempotent }", &[]),
+    ];
+    for (steps, want) in table {
+        let ds = diags(&book(steps));
+        let errors: Vec<&str> = ds.iter().filter(|d| d.is_error()).map(|d| d.code).collect();
+        assert_eq!(errors, *want, "{steps}: {ds:?}");
+    }
+}

@@ -4,6 +4,8 @@
 //! back, why and each step's rollback (undone, undo failed, not undone), in the order they
 //! happened.
 
+use crate::journal::verdict;
+pub use crate::journal::verdict::achieved_rto_ms;
 use crate::journal::{RunState, RunStatus, StepState};
 use crate::model::time as clock;
 use crate::model::{fmt_duration, Runbook};
@@ -75,13 +77,6 @@ fn secs(ms: u64) -> f64 {
     ms as f64 / 1000.0
 }
 
-/// From the RTO clock's start to the run's end (or now, while unfinished).
-pub fn achieved_rto_ms(s: &RunState) -> Option<u64> {
-    let start = clock::parse(&s.clock_start)?;
-    let end = s.finished_at.as_deref().and_then(clock::parse).unwrap_or_else(clock::now_ms);
-    u64::try_from(end - start).ok()
-}
-
 /// Milliseconds from `from` to `to` (RFC 3339), when both parse and `to` is not earlier.
 fn between(from: &str, to: &str) -> Option<u64> {
     u64::try_from(clock::parse(to)? - clock::parse(from)?).ok()
@@ -122,7 +117,7 @@ fn gate_wait_ms(r: &crate::journal::StepRecord) -> Option<u64> {
 
 pub fn build(s: &RunState, rb: &Runbook) -> Report {
     let rto = achieved_rto_ms(s);
-    let rpo = s.steps.iter().filter_map(|(_, r)| r.rpo_ms).max();
+    let rpo = verdict::achieved_rpo_ms(s);
     let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
     Report {
         run_id: s.run_id.clone(),
@@ -133,13 +128,7 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
         rto_seconds: s.rto_ms.map(secs),
         achieved_rto_seconds: rto.map(secs),
         // Judged only for a run that recovered: a failed or unfinished run met no RTO.
-        rto_met: match s.status {
-            RunStatus::Succeeded => s.rto_ms.zip(rto).map(|(budget, got)| got <= budget),
-            RunStatus::Failed | RunStatus::RolledBack | RunStatus::RollbackFailed => {
-                s.rto_ms.map(|_| false)
-            }
-            _ => None,
-        },
+        rto_met: verdict::rto_met(s, s.status, rto),
         rpo_seconds: s.rpo_ms.map(secs),
         achieved_rpo_seconds: rpo.map(secs),
         rpo_met: s.rpo_ms.zip(rpo).map(|(budget, got)| got <= budget),

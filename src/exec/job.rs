@@ -36,7 +36,7 @@ pub struct Job {
     pub wait: bool,
     /// The SSM client, when the runbook has `ssm` actions.
     pub aws: Option<Arc<Aws>>,
-    /// The shell of `run` actions and rollbacks, found before the run ([`find_shell`](super::find_shell)).
+    /// The shell of `run` actions and rollbacks, found before the run (`exec::find_shell`).
     pub shell: PathBuf,
 }
 

@@ -16,6 +16,7 @@
 //! This file is the front door: the rest of the program uses only what it re-exports. Inside:
 //!
 //! - `scheduler` — the one loop, forward and undo; `board` — its pure state and readiness;
+//!   `finally` — the finally steps, once the run's outcome is decided;
 //! - `interrupted` — before a resumed run goes on: how the steps in flight when its runner
 //!   died ended (given in advance, or asked through the person loop);
 //! - `step` — one forward step (when, gate, attempts, retries); `undo` — one step's rollback;
@@ -30,6 +31,7 @@
 mod action;
 mod board;
 mod ctx;
+mod finally;
 mod gate;
 mod interrupted;
 mod job;

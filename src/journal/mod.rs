@@ -72,13 +72,17 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+pub mod verdict;
+
 pub use event::*;
 pub use gate::{judge, ApprovalRecord, Gate};
 pub use handle::{MemoryJournal, RunHandle, Sink};
 pub use inbox::{Inbox, RequestRef};
 pub use logs::StepLogs;
 pub use record::{decode_all, encode, Decoded};
-pub use replay::{replay, RollbackInfo, RunState, RunStatus, StepRecord, StepState, UndoRecord};
+pub use replay::{
+    replay, FinallyInfo, RollbackInfo, RunState, RunStatus, StepRecord, StepState, UndoRecord,
+};
 pub use store::{new_run_id, valid_run_id, ReadInfo, Store};
 pub use writer::{Durable, Journal, Mask};
 

@@ -73,6 +73,9 @@ struct StepDef<'a> {
     measure_rpo: Option<&'a str>,
     action: Option<ActionDef<'a>>,
     rollback: Option<RollbackDef<'a>>,
+    /// Left out when false, so that every other step hashes as before finally steps existed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    finally: bool,
 }
 
 /// Names the things a step refers to by what they are.
@@ -106,6 +109,7 @@ impl<'a> StepDef<'a> {
             measure_rpo: s.measure_rpo.as_deref(),
             action: s.action.as_ref().map(|a| n.action(a)),
             rollback: s.rollback.as_ref().map(|r| n.rollback(r)),
+            finally: s.finally,
         }
     }
 }
@@ -180,6 +184,7 @@ enum RefDef<'a> {
     Capture { step: &'a str, name: &'a str },
     RunId,
     RunbookName,
+    RunEnd(&'static str),
 }
 
 #[derive(Serialize)]
@@ -290,6 +295,7 @@ impl<'a> Namer<'a> {
             Ref::Capture(i, name) => RefDef::Capture { step: self.step(*i), name },
             Ref::RunId => RefDef::RunId,
             Ref::RunbookName => RefDef::RunbookName,
+            Ref::RunEnd(f) => RefDef::RunEnd(f.name()),
         }
     }
 
@@ -400,6 +406,7 @@ mod tests {
             action: None,
             rollback: None,
             span: Span::default(),
+            finally: false,
         };
         let script = Text {
             parts: vec![

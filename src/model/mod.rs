@@ -47,6 +47,12 @@ impl Runbook {
     pub fn step_index(&self, id: &str) -> Option<usize> {
         self.steps.iter().position(|s| s.id == id)
     }
+
+    /// How many steps are not `finally` steps: those are `steps[..forward_len()]`, the finally
+    /// steps the rest.
+    pub fn forward_len(&self) -> usize {
+        self.steps.iter().take_while(|s| !s.finally).count()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -205,6 +211,9 @@ pub struct Step {
     pub action: Option<Action>,
     pub rollback: Option<Rollback>,
     pub span: Span,
+    /// A `finally` step: runs once the run has ended (never undone, outside the critical
+    /// path). Finally steps come after every other step in [`Runbook::steps`].
+    pub finally: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -340,6 +349,33 @@ pub enum Ref {
     Capture(usize, String),
     RunId,
     RunbookName,
+    /// `${run.status}`, `${run.elapsed}`, `${run.rto_met}`, `${run.rpo}`: how the run ended,
+    /// in `finally` steps only.
+    RunEnd(RunEndField),
+}
+
+/// What a `finally` step may know of the run's end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEndField {
+    /// `succeeded`, `failed`, `rolled_back`, `rollback_failed`.
+    Status,
+    /// From the RTO clock's start to the end of the run (before its finally steps).
+    Elapsed,
+    /// `true`, `false` or `unknown`.
+    RtoMet,
+    /// The achieved RPO as a duration, or `unknown`.
+    Rpo,
+}
+
+impl RunEndField {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunEndField::Status => "status",
+            RunEndField::Elapsed => "elapsed",
+            RunEndField::RtoMet => "rto_met",
+            RunEndField::Rpo => "rpo",
+        }
+    }
 }
 
 /// `1h30m`, `45s`, `250ms`, `0s`: the shortest exact spelling of a duration.
@@ -390,6 +426,7 @@ pub mod tests_support {
                 action: Some(Action::Run { script: Text::literal("true") }),
                 rollback: None,
                 span: Span::default(),
+                finally: false,
             })
             .collect();
         Runbook {

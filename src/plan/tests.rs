@@ -77,6 +77,7 @@ fn step(id: &str, minutes: u64, needs: &[usize], action: Option<Action>) -> Step
         action,
         rollback: None,
         span: Span::default(),
+        finally: false,
     }
 }
 

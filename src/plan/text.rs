@@ -31,7 +31,8 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     writeln!(w)?;
     writeln!(w, "{}", plan.verdict())?;
 
-    let width = plan.steps.iter().map(|s| s.id.chars().count()).max().unwrap_or(0);
+    let width =
+        plan.steps.iter().chain(&plan.finally).map(|s| s.id.chars().count()).max().unwrap_or(0);
     let width = width.min(MAX_ID_WIDTH);
     let by_id: HashMap<&str, &PlanStep> = plan.steps.iter().map(|s| (s.id.as_str(), s)).collect();
     for (k, wave) in plan.waves.iter().enumerate() {
@@ -41,6 +42,14 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             if let Some(step) = by_id.get(id.as_str()) {
                 step_lines(&mut w, step, width)?;
             }
+        }
+    }
+
+    if !plan.finally.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "finally steps (after the run has ended, whatever its outcome)")?;
+        for step in &plan.finally {
+            step_lines(&mut w, step, width)?;
         }
     }
 

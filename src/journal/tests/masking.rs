@@ -99,6 +99,12 @@ fn one_of_each() -> Vec<Event> {
         paused(),
         run_interrupted(),
         finished(Outcome::Failed),
+        Event::FinallyStarted {
+            at: s(AT),
+            outcome: Outcome::Failed,
+            elapsed_ms: 1,
+            detail: s("step `a` failed"),
+        },
     ]
 }
 
@@ -131,9 +137,10 @@ fn variant(e: &Event) -> usize {
         Event::RunInterrupted { .. } => 24,
         Event::RunFinished { .. } => 25,
         Event::DecisionAsked { .. } => 26,
+        Event::FinallyStarted { .. } => 27,
     }
 }
-const VARIANTS: usize = 27;
+const VARIANTS: usize = 28;
 
 /// Every string in `v` (map values, list items, nested) replaced by text holding the secret.
 fn poison(v: &mut Value) {
@@ -231,6 +238,7 @@ fn a_secret_survives_masking_only_in_identifiers_of_every_variant() {
                 | Event::UndoSkipped { .. }
                 | Event::UndoDecided { .. }
                 | Event::RunPaused { .. }
+                | Event::FinallyStarted { .. }
         );
         assert_eq!(free_text > 0, expected_text, "`{}` has free text: {json}", e.name());
     }
