@@ -130,6 +130,9 @@ impl Lines {
             Note::RollbackStarted { reason } => {
                 format!("{t}  ↩ rolling back ({reason}): running steps finish, then each step that succeeded is undone")
             }
+            Note::FinallyStarted { status } => {
+                format!("{t}  ▸ the run ended {status}: its finally steps run now")
+            }
             Note::UndoStarted { step } => format!("{t}  ↩ {step}: rollback started"),
             Note::UndoSucceeded { step, took_ms } => {
                 format!("{t}  ✓ {step} undone in {}", dur(took_ms))
@@ -202,6 +205,7 @@ fn trace(n: &Note) {
             info!(event = "clock", elapsed_ms, projected_ms, over_budget = over)
         }
         Note::RollbackStarted { reason } => info!(event = "rollback_started", reason = %reason),
+        Note::FinallyStarted { status } => info!(event = "finally_started", status = %status),
         Note::UndoStarted { step } => info!(event = "undo_started", step = %step),
         Note::UndoSucceeded { step, took_ms } => {
             info!(event = "undo_succeeded", step = %step, took_ms)
