@@ -153,13 +153,14 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
             })
             .collect(),
         rollback_reason: s.rollback.as_ref().map(|r| r.reason.clone()),
-        rollbacks: rollbacks(s),
+        rollbacks: rollbacks(s, rb),
     }
 }
 
 /// The rollbacks in the order they began (those that never began last): a step still
 /// `succeeded` in a finished rollback was kept from its undo by a dependent's failure.
-fn rollbacks(s: &RunState) -> Vec<UndoReport> {
+/// Finally steps are never undone, so they have no rollback to report.
+fn rollbacks(s: &RunState, rb: &Runbook) -> Vec<UndoReport> {
     if s.rollback.is_none() {
         return Vec::new();
     }
@@ -167,6 +168,7 @@ fn rollbacks(s: &RunState) -> Vec<UndoReport> {
     let mut out: Vec<UndoReport> = s
         .steps
         .iter()
+        .filter(|(id, _)| !rb.steps.iter().any(|st| st.finally && st.id == *id))
         .filter_map(|(id, r)| {
             let (status, reason) = match r.state {
                 StepState::Undone => ("undone", None),

@@ -155,8 +155,16 @@ fn finally_steps_run_after_a_rollback() {
         "{LAG}\n  step change {{ needs lag; duration 1s; run \"true\"; rollback run \"echo undone > undone.txt\" }}\n  step broken {{ needs change; duration 1s; on_failure rollback; run \"exit 3\"; idempotent }}"
     );
     let t = Test::new().file("f.drbook", &finally_book(&forward));
-    drb(&t, &["run", "f.drbook", "--run-id", "r1"]).expect_status(4);
+    drb(&t, &["run", "f.drbook", "--run-id", "r1", "--report", "r.json"]).expect_status(4);
     assert_eq!(t.read("undone.txt").trim(), "undone");
+    let report: serde_json::Value = serde_json::from_str(&t.read("r.json")).expect("json");
+    let undone: Vec<&str> = report["rollbacks"]
+        .as_array()
+        .expect("rollbacks")
+        .iter()
+        .filter_map(|u| u["step"].as_str())
+        .collect();
+    assert!(!undone.contains(&"tell") && undone.contains(&"change"), "{undone:?}");
     assert_eq!(t.read("status.txt").trim(), "rolled_back false 5s");
     assert_eq!(step_states(&t, "r1")["tell"].0, "succeeded");
     // Never undone: a finally step has no rollback, and the rollback came before it.
