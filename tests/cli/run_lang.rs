@@ -135,7 +135,7 @@ fn finally_steps_run_after_a_successful_run_with_its_outcome() {
 #[test]
 fn finally_steps_run_after_a_failed_run_and_a_failed_one_changes_nothing() {
     let forward = format!(
-        "{LAG}\n  step broken {{ needs lag; duration 1s; run \"exit 3\"; idempotent }}\n  finally step oops {{ duration 1s; run \"exit 4\"; idempotent }}"
+        "{LAG}\n  step broken {{ needs lag; duration 1s; run \"exit 3\"; idempotent }}\n  step never {{ needs lag; duration 1s; when false; run \"echo 1\"; capture x from stdout; idempotent }}\n  finally step oops {{ duration 1s; run \"exit 4\"; idempotent }}\n  finally step uses {{ duration 1s; run \"echo ${{steps.never.x}}\"; idempotent }}"
     );
     let t = Test::new().file("f.drbook", &finally_book(&forward));
     let out = drb(&t, &["run", "f.drbook", "--run-id", "r1"]);
@@ -147,6 +147,10 @@ fn finally_steps_run_after_a_failed_run_and_a_failed_one_changes_nothing() {
     assert_eq!(states["after"].0, "succeeded");
     let v = crate::runkit::status_json(&t, "r1");
     assert_eq!(v["status"], "failed");
+    // A capture that was never taken fails the finally step that uses it, with its reason.
+    assert_eq!(states["uses"].0, "failed");
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("step `never` was skipped"), "{all}");
 }
 
 #[test]
