@@ -29,6 +29,8 @@ pub struct Cx {
     pub bad_params: Vec<String>,
     /// Whether the roles block is declared, and its names.
     pub roles: Option<Vec<String>>,
+    /// Index of the first `finally` step (they come after every other step).
+    pub finally_from: usize,
 }
 
 impl Cx {
@@ -46,6 +48,7 @@ impl Cx {
             bad_params: Vec::new(),
             file: None,
             roles: None,
+            finally_from: usize::MAX,
         }
     }
 
@@ -55,6 +58,11 @@ impl Cx {
 
     pub fn in_template(&self) -> bool {
         self.template.is_some()
+    }
+
+    /// Whether step `i` is a `finally` step (`usize::MAX` stands for the header).
+    pub fn is_finally(&self, i: usize) -> bool {
+        i >= self.finally_from && i != usize::MAX
     }
 
     fn is_template_param(&self, name: &str) -> bool {
@@ -174,6 +182,10 @@ impl Cx {
     pub fn string<'v>(&mut self, v: &'v Value, what: &str) -> Option<&'v Str> {
         match &v.kind {
             ValueKind::Str(s) => Some(s),
+            ValueKind::Ident(word) => {
+                self.bare_word(word, v.span, &format!("`{what}`"));
+                None
+            }
             _ => {
                 self.expected(v, what, "a string", &format!("{what} \"...\""));
                 None
@@ -181,7 +193,43 @@ impl Cx {
         }
     }
 
-    /// A string without `${...}`, or a bare name.
+    /// Reports a bare word where a string is expected (`what`: the attribute in backticks, or
+    /// "a template argument") (`url = dr_health` became the text
+    /// `dr_health`). When the word names a param, secret or capture the help shows how to
+    /// use its value; otherwise, how to quote it.
+    pub fn bare_word(&mut self, word: &str, span: Span, what: &str) {
+        // A template may interpolate one argument in several places: one report is enough.
+        if self.diags.iter().any(|d| {
+            d.code == "drbook::check::bare_word"
+                && (d.span.file, d.span.start, d.span.end) == (span.file, span.start, span.end)
+        }) {
+            return;
+        }
+        let capture = self.captures.iter().position(|c| c.iter().any(|c| c == word));
+        let id = capture.and_then(|i| self.steps.iter().find(|(_, &v)| v == i).map(|(k, _)| k));
+        let help = if self.params.contains_key(word)
+            || self.secrets.contains(word)
+            || self.is_template_param(word)
+        {
+            format!("to use the value of `{word}`, write \"${{{word}}}\"")
+        } else if let Some(id) = id {
+            format!("to use the capture of step `{id}`, write \"${{steps.{id}.{word}}}\"")
+        } else {
+            format!("if the text is meant, write \"{word}\" (quote it)")
+        };
+        self.error(
+            Diagnostic::error(
+                "drbook::check::bare_word",
+                span,
+                format!("{what} expects a string, found the bare word `{word}`"),
+            )
+            .label("a bare word is not a string")
+            .help(help),
+        );
+    }
+
+    /// A string without `${...}`. A bare word is an error ([`Cx::bare_word`]); where a name
+    /// is meant (`tier critical`) the caller reads the name itself.
     pub fn plain(&mut self, v: &Value, what: &str) -> Option<String> {
         match &v.kind {
             ValueKind::Str(s) => match s.as_literal() {
@@ -199,7 +247,10 @@ impl Cx {
                     None
                 }
             },
-            ValueKind::Ident(t) => Some(t.to_string()),
+            ValueKind::Ident(t) => {
+                self.bare_word(t, v.span, &format!("`{what}`"));
+                None
+            }
             _ => {
                 self.expected(v, what, "a string", &format!("{what} \"...\""));
                 None

@@ -1,6 +1,8 @@
-//! The runbook header: attributes, params (with `--param` values), secrets and roles.
+//! The runbook header: attributes, params (with `--param` values), secrets and roles, and
+//! what every step inherits from it (`env`, `workdir`).
 
 use super::cx::Cx;
+use super::names;
 use super::step::{policy, POLICIES};
 use crate::diag::{suggest, Diagnostic, Span};
 use crate::model::{self, Date, FailurePolicy, ParamType, ParamValue, SecretSource};
@@ -24,6 +26,11 @@ pub struct Header {
     pub secrets: Vec<model::Secret>,
     pub roles: Option<Vec<model::Role>>,
     pub spans: HashMap<&'static str, Span>,
+    /// `shell "bash"`.
+    pub shell: Option<String>,
+    /// The header's `env` and `workdir`: every step's, under its own and its templates'.
+    pub env: Vec<(String, model::Text)>,
+    pub workdir: Option<model::Text>,
 }
 
 const TYPES: &[&str] = &["string", "number", "bool", "duration", "list"];
@@ -252,7 +259,10 @@ fn literal_value(cx: &mut Cx, v: &ast::Value, ty: Option<ParamType>) -> Option<P
         ValueKind::List(items) => {
             ParamValue::List(items.iter().filter_map(|i| cx.plain(i, "list param")).collect())
         }
-        ValueKind::Ident(t) => ParamValue::Str(t.to_string()),
+        ValueKind::Ident(t) => {
+            cx.bare_word(t, span, "a param default");
+            return None;
+        }
         _ => {
             cx.expected(
                 v,
@@ -321,6 +331,8 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             "reviewed" => "reviewed",
             "review_every" => "review_every",
             "on_failure" => "on_failure",
+            "shell" => "shell",
+            "workdir" => "workdir",
             _ => "parallel",
         };
         if let Some(first) = h.spans.get(key) {
@@ -343,9 +355,17 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             "owner" => h.owner = cx.plain(v, key),
             "rto" => h.rto = cx.duration(v, key),
             "rpo" => h.rpo = cx.duration(v, key),
-            "tier" => h.tier = cx.plain(v, key),
+            // A free label: a bare name (`tier critical`) or a string.
+            "tier" => {
+                h.tier = match &v.kind {
+                    ValueKind::Ident(t) => Some(t.to_string()),
+                    _ => cx.plain(v, key),
+                }
+            }
             "review_every" => h.review_every = cx.duration(v, key),
             "on_failure" => h.on_failure = cx.choice(v, key, POLICIES).map(|w| policy(&w)),
+            "shell" => h.shell = shell(cx, v),
+            "workdir" => h.workdir = header_text(cx, v, "workdir"),
             "parallel" => {
                 h.parallel = cx.integer(v, key, 1).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
             }
@@ -354,5 +374,83 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
                 _ => cx.expected(v, key, "a date", "reviewed 2026-10-01"),
             },
         }
+    }
+}
+
+/// `shell "bash"` or `shell "/bin/bash"`: a program name or a path, nothing else.
+fn shell(cx: &mut Cx, v: &ast::Value) -> Option<String> {
+    let name = cx.plain(v, "shell")?;
+    if name.trim().is_empty() || name.chars().any(char::is_whitespace) {
+        cx.error(
+            Diagnostic::error("drbook::check::bad_value", v.span, "`shell` names one program")
+                .label("not a program name or path")
+                .help("write `shell \"bash\"` or `shell \"/bin/bash\"`; options are not allowed"),
+        );
+        return None;
+    }
+    Some(name)
+}
+
+/// A header string that every step inherits (`workdir`, an `env` value): params and secrets
+/// may be used, captures not (no step has run when it is read).
+fn header_text(cx: &mut Cx, v: &ast::Value, what: &str) -> Option<model::Text> {
+    let s = cx.string(v, what)?;
+    // Read before any step is known: a capture reference is refused here, by its form.
+    let captures: Vec<Span> = s
+        .refs()
+        .filter(|r| r.segments.first().is_some_and(|f| &**f == "steps"))
+        .map(|r| r.span)
+        .collect();
+    for span in &captures {
+        cx.error(
+            Diagnostic::error(
+                "drbook::check::header_capture",
+                *span,
+                format!("the runbook header's `{what}` cannot use a capture"),
+            )
+            .label("no step has run when the header is read")
+            .help("set it in the step that needs it, with `${steps.ID.NAME}`"),
+        );
+    }
+    if !captures.is_empty() {
+        return None;
+    }
+    Some(names::text(cx, s, names::At { step: usize::MAX, own: None }))
+}
+
+/// The header's `env { }` blocks (one at most).
+pub fn env(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
+    for item in &rb.items {
+        let HeaderKind::Env(block) = &item.kind else { continue };
+        if let Some(first) = h.spans.get("env") {
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::duplicate_attribute",
+                    item.span,
+                    "`env` given twice in the runbook header",
+                )
+                .label("second one")
+                .related(*first, "first one here")
+                .help("put every variable in one `env { }` block"),
+            );
+            continue;
+        }
+        h.spans.insert("env", item.span);
+        for kv in &block.items {
+            if let Some(t) = header_text(cx, &kv.value, "env") {
+                h.env.push((kv.key.name.to_string(), t));
+            }
+        }
+    }
+}
+
+/// Gives a step what the header sets and the step does not: `env` per key, `workdir`.
+pub fn inherit(step: &mut model::Step, h: &Header) {
+    let mut env: Vec<(String, model::Text)> =
+        h.env.iter().filter(|(k, _)| !step.env.iter().any(|(s, _)| s == k)).cloned().collect();
+    env.append(&mut step.env);
+    step.env = env;
+    if step.workdir.is_none() {
+        step.workdir = h.workdir.clone();
     }
 }

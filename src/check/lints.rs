@@ -121,7 +121,11 @@ pub fn runbook(
                     ),
                 )
                 .label("no way back")
-                .help("add `rollback ACTION`, or `idempotent` if running it twice is harmless"),
+                .help(if s.finally {
+                    "add `idempotent` if running it twice is harmless (a finally step is never undone)"
+                } else {
+                    "add `rollback ACTION`, or `idempotent` if running it twice is harmless"
+                }),
             );
         }
         if s.action.as_ref().is_some_and(|a| a.has_side_effects())
@@ -144,34 +148,77 @@ pub fn runbook(
 
 /// Warns about `${...}` written inside shell quotes in a `run` string: the value is already
 /// inserted as one quoted word, so surrounding quotes change its meaning.
+///
+/// The rule, as a small POSIX shell scanner: a reference is quoted when the innermost open
+/// context is `'...'` or `"..."`. `$(` opens a new context inside any but single quotes (so
+/// `"$(cmd ${x})"` is not quoted), and its `)` closes it. A `#` that starts a word outside
+/// quotes begins a comment to the end of the line: quotes in it count for nothing.
 pub fn quoted_interpolation(cx: &mut Cx, s: &Str) {
-    let (mut single, mut double, mut escaped) = (false, false, false);
+    #[derive(Clone, Copy, PartialEq)]
+    enum Q {
+        Single,
+        Double,
+        /// `$(...)` or a `(` inside one.
+        Sub,
+    }
+    let mut stack: Vec<Q> = Vec::new();
+    let (mut escaped, mut comment, mut dollar) = (false, false, false);
+    // Whether the next character starts a word (for `#`).
+    let mut word_start = true;
     for p in &s.parts {
         match p {
             StrPart::Lit(text) => {
                 for c in text.chars() {
-                    if escaped {
-                        escaped = false;
+                    let top = stack.last().copied();
+                    let was_dollar = std::mem::take(&mut dollar);
+                    if comment {
+                        if c == '\n' {
+                            comment = false;
+                            word_start = true;
+                        }
                         continue;
                     }
-                    match c {
-                        '\\' if !single => escaped = true,
-                        '\'' if !double => single = !single,
-                        '"' if !single => double = !double,
+                    if escaped {
+                        escaped = false;
+                        word_start = false;
+                        continue;
+                    }
+                    match (top, c) {
+                        (Some(Q::Single), '\'') => {
+                            stack.pop();
+                        }
+                        (Some(Q::Single), _) => {}
+                        (_, '\\') => escaped = true,
+                        (Some(Q::Double), '"') => {
+                            stack.pop();
+                        }
+                        (_, '$') => dollar = true,
+                        (_, '(') if was_dollar || top == Some(Q::Sub) => stack.push(Q::Sub),
+                        (Some(Q::Sub), ')') => {
+                            stack.pop();
+                        }
+                        (Some(Q::Double), _) => {}
+                        (_, '\'') => stack.push(Q::Single),
+                        (_, '"') => stack.push(Q::Double),
+                        (_, '#') if word_start => comment = true,
                         _ => {}
                     }
+                    word_start = c.is_whitespace() || matches!(c, ';' | '|' | '&' | '(' | ')');
                 }
             }
-            StrPart::Ref(r) if single || double => cx.error(
-                Diagnostic::warning(
-                    "drbook::lint::quoted_interpolation",
-                    r.span,
-                    format!("`${{{}}}` is inside shell quotes", r.dotted()),
-                )
-                .label("already inserted as one shell word")
-                .help("remove the quotes around it: drbook quotes interpolated values itself"),
-            ),
-            StrPart::Ref(_) | StrPart::Word(_) => {}
+            StrPart::Ref(r) if !comment && matches!(stack.last(), Some(Q::Single | Q::Double)) => {
+                cx.error(
+                    Diagnostic::warning(
+                        "drbook::lint::quoted_interpolation",
+                        r.span,
+                        format!("`${{{}}}` is inside shell quotes", r.dotted()),
+                    )
+                    .label("already inserted as one shell word")
+                    .help("remove the quotes around it: drbook quotes interpolated values itself"),
+                );
+                word_start = false;
+            }
+            StrPart::Ref(_) | StrPart::Word(_) | StrPart::Bare(_) => word_start = false,
         }
     }
 }

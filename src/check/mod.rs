@@ -12,6 +12,8 @@ mod header;
 mod lints;
 mod names;
 mod step;
+#[cfg(test)]
+mod tests;
 
 pub use header::parse_param;
 
@@ -101,15 +103,20 @@ fn runbook(
     let mut h = header::Header::default();
     header::declarations(cx, &rb, &opts.params, &mut h);
     header::attributes(cx, &rb, &mut h);
+    header::env(cx, &rb, &mut h);
     let name = cx.plain(&rb.name, "runbook name").unwrap_or_default();
-    let steps: Vec<&ast::Step> = rb
-        .items
-        .iter()
-        .filter_map(|i| match &i.kind {
-            HeaderKind::Step(s) => Some(s),
-            _ => None,
-        })
-        .collect();
+    // `finally` steps take the indices after every other step's.
+    let (mut ordered, mut finally): (Vec<ast::Step>, Vec<ast::Step>) = (Vec::new(), Vec::new());
+    for item in std::mem::take(&mut rb.items) {
+        match item.kind {
+            HeaderKind::Step(s) if s.finally => finally.push(s),
+            HeaderKind::Step(s) => ordered.push(s),
+            kind => rb.items.push(ast::HeaderItem { kind, span: item.span }),
+        }
+    }
+    cx.finally_from = ordered.len();
+    ordered.append(&mut finally);
+    let steps: Vec<&ast::Step> = ordered.iter().collect();
     let mut first: HashMap<&str, crate::diag::Span> = HashMap::with_capacity(steps.len());
     cx.steps.reserve(steps.len());
     cx.captures.reserve(steps.len());
@@ -157,12 +164,16 @@ fn runbook(
     let on_failure = h.on_failure.unwrap_or(FailurePolicy::Abort);
     let mut model_steps = Vec::with_capacity(count);
     let mut refs = Vec::with_capacity(count);
-    for item in std::mem::take(&mut rb.items) {
-        let HeaderKind::Step(s) = item.kind else { continue };
+    for s in ordered {
         let i = model_steps.len();
         let defaults = (&h.owner, on_failure);
         // Step-level findings point at the step's id, not its whole body.
-        model_steps.push(step::step(cx, i, &s.id, s.title.as_ref(), &s.items, defaults, s.id.span));
+        let mut st = step::step(cx, i, &s.id, s.title.as_ref(), &s.items, defaults, s.id.span);
+        header::inherit(&mut st, &h);
+        if s.finally {
+            finally_step(cx, &s, &mut st);
+        }
+        model_steps.push(st);
         let needs = s
             .items
             .into_iter()
@@ -176,7 +187,9 @@ fn runbook(
     }
     let steps = refs;
     needs(cx, &steps, &mut model_steps);
-    let durations = model_steps.iter().map(|s| s.duration.unwrap_or(0)).collect();
+    // Finally steps run after the run has ended: they take no time of the RTO budget.
+    let durations =
+        model_steps.iter().map(|s| if s.finally { 0 } else { s.duration.unwrap_or(0) }).collect();
     let deps = model_steps.iter().map(|s| s.needs.clone()).collect();
     let dag = match Dag::new(durations, deps) {
         Ok(d) => Some(d),
@@ -189,7 +202,10 @@ fn runbook(
     };
     if let Some(dag) = &dag {
         for (user, target, span) in std::mem::take(&mut cx.capture_uses) {
-            if !dag.is_ancestor(target, user) {
+            // A finally step runs after every other step has ended, so it may use any of their
+            // captures (one never taken fails it at run time).
+            let after_all = cx.is_finally(user) && !cx.is_finally(target);
+            if !after_all && !dag.is_ancestor(target, user) {
                 let (u, t) = (&steps[user].id.name, &steps[target].id.name);
                 cx.error(
                     Diagnostic::error(
@@ -237,6 +253,7 @@ fn runbook(
         roles: h.roles,
         steps: model_steps,
         file,
+        shell: h.shell,
     };
     if let Some(dag) = &dag {
         let (estimated, critical) = dag.critical_path();
@@ -260,6 +277,9 @@ fn needs(cx: &mut Cx, steps: &[StepRef], model_steps: &mut [model::Step]) {
                         .label("a step cannot wait for itself")
                         .help("remove it from `needs`"),
                     ),
+                    Some(&j) if cx.is_finally(i) != cx.is_finally(j) => {
+                        finally_needs(cx, id, &steps[i].id.name, cx.is_finally(i))
+                    }
                     Some(&j) => {
                         if !model_steps[i].needs.contains(&j) {
                             model_steps[i].needs.push(j);
@@ -280,6 +300,48 @@ fn needs(cx: &mut Cx, steps: &[StepRef], model_steps: &mut [model::Step]) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A `needs` across the line between finally steps and the others.
+fn finally_needs(cx: &mut Cx, id: &ast::Ident, step: &str, from_finally: bool) {
+    let d = if from_finally {
+        Diagnostic::error(
+            "drbook::check::finally_needs_forward",
+            id.span,
+            format!("finally step `{step}` needs `{}`, which is not a finally step", id.name),
+        )
+        .label("finally steps run after every other step anyway")
+        .help("a finally step may need only other finally steps; remove this one")
+    } else {
+        Diagnostic::error(
+            "drbook::check::needs_finally",
+            id.span,
+            format!("step `{step}` needs finally step `{}`", id.name),
+        )
+        .label("a finally step runs only once the run has ended")
+        .help("make it an ordinary step, or this one a finally step")
+    };
+    cx.error(d);
+}
+
+/// What a `finally` step may not have, and its flag in the model.
+fn finally_step(cx: &mut Cx, s: &ast::Step, st: &mut model::Step) {
+    st.finally = true;
+    // A failed finally step blocks nothing and changes nothing of the run's outcome.
+    st.on_failure = FailurePolicy::Continue;
+    for item in &s.items {
+        if matches!(item.kind, StepKind::Rollback(_)) {
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::finally_rollback",
+                    item.span,
+                    format!("finally step `{}` has a rollback", s.id.name),
+                )
+                .label("finally steps are never undone")
+                .help("remove the rollback; a finally step runs once the run has ended, rollback included"),
+            );
         }
     }
 }

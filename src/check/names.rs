@@ -4,7 +4,7 @@
 
 use super::cx::Cx;
 use crate::diag::{suggest, Diagnostic};
-use crate::model::{self, Part, Ref, Text};
+use crate::model::{self, Part, Ref, RunEndField, Text};
 use crate::syntax::ast::{self, ExprKind, Path, StrPart, ValueKind};
 
 /// Where a reference is being resolved.
@@ -36,6 +36,7 @@ fn resolve_parts(cx: &mut Cx, input: &[StrPart], at: At) -> Vec<Part> {
                 let inner = resolve_parts(cx, inner, at);
                 parts.push(Part::Word(inner));
             }
+            StrPart::Bare(word) => cx.bare_word(&word.name, word.span, "a template argument"),
         }
     }
     parts
@@ -98,6 +99,27 @@ pub fn resolve(cx: &mut Cx, path: &Path, at: At) -> Option<Ref> {
             None
         }
         ["run", "id"] => Some(Ref::RunId),
+        ["run", field @ ("status" | "elapsed" | "rto_met" | "rpo")] => {
+            let f = match *field {
+                "status" => RunEndField::Status,
+                "elapsed" => RunEndField::Elapsed,
+                "rto_met" => RunEndField::RtoMet,
+                _ => RunEndField::Rpo,
+            };
+            if cx.in_template() || cx.is_finally(at.step) {
+                return Some(Ref::RunEnd(f));
+            }
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::finally_only",
+                    path.span,
+                    format!("`run.{field}` is known only in a `finally` step"),
+                )
+                .label("the run has not ended when this step runs")
+                .help("use it in a `finally step`, which runs once the run has ended"),
+            );
+            None
+        }
         ["runbook", "name"] => Some(Ref::RunbookName),
         ["steps", id, cap] => {
             let Some(&target) = cx.steps.get(*id) else {
@@ -152,7 +174,7 @@ pub fn resolve(cx: &mut Cx, path: &Path, at: At) -> Option<Ref> {
                     format!("unknown reference `{}`", path.dotted()),
                 )
                 .label("not a known reference")
-                .help("references are `NAME`, `steps.ID.NAME`, `run.id` or `runbook.name`"),
+                .help("references are `NAME`, `steps.ID.NAME`, `run.id`, `runbook.name`, and in finally steps `run.status`, `run.elapsed`, `run.rto_met`, `run.rpo`"),
             );
             None
         }
@@ -168,6 +190,10 @@ pub fn expr(cx: &mut Cx, e: &ast::Expr, at: At) -> Option<model::Expr> {
             ValueKind::Dec(t) => M::Number(t.parse().unwrap_or(0.0)),
             ValueKind::Duration(ms, _) => M::Duration(*ms),
             ValueKind::Bool(b) => M::Bool(*b),
+            ValueKind::Ident(word) => {
+                cx.bare_word(word, v.span, "a template argument");
+                return None;
+            }
             _ => return None,
         },
         ExprKind::Name(p) => M::Ref(resolve(cx, p, at)?),

@@ -49,6 +49,7 @@ pub fn step(
         rollback: None,
         verify: None,
         span,
+        finally: false,
     };
     // A dozen keys at most: a list beats a hash map here (one of these per step).
     let mut seen: Vec<(&'static str, Span)> = Vec::new();

@@ -236,6 +236,8 @@ pub struct Ready<'a> {
     pub aws: Option<Arc<Aws>>,
     pub secrets: Arc<Secrets>,
     pub rt: &'static tokio::runtime::Runtime,
+    /// The header's `shell`, found (`sh` by default).
+    pub shell: PathBuf,
 }
 
 impl<'a> RunRequest<'a> {
@@ -243,6 +245,10 @@ impl<'a> RunRequest<'a> {
     /// the first step starts, or nothing runs.
     pub fn connect(self, book: Book) -> Result<Ready<'a>, CliError> {
         let rt = runtime()?;
+        // Before AWS and secrets: a runbook whose shell is missing cannot run any step.
+        let shell = crate::exec::find_shell(book.rb.shell.as_deref()).map_err(|e| {
+            CliError::invalid(e).then("nothing was run: `run` actions need the runbook's `shell`")
+        })?;
         let aws = if book.needs_aws() {
             let flags = self.flags;
             let opts =
@@ -272,7 +278,7 @@ impl<'a> RunRequest<'a> {
                     ),
                 }
             })?;
-        Ok(Ready { req: self, book, aws, secrets: Arc::new(secrets), rt })
+        Ok(Ready { req: self, book, aws, secrets: Arc::new(secrets), rt, shell })
     }
 }
 
@@ -298,6 +304,7 @@ pub struct Prepared<'a> {
     pub aws: Option<Arc<Aws>>,
     pub secrets: Arc<Secrets>,
     pub rt: &'static tokio::runtime::Runtime,
+    pub shell: PathBuf,
     pub store: Store,
     pub run_id: String,
     pub handle: RunHandle,
@@ -329,6 +336,7 @@ impl<'a> Ready<'a> {
             aws: self.aws,
             secrets: self.secrets,
             rt: self.rt,
+            shell: self.shell,
             store,
             run_id,
             handle,
@@ -363,6 +371,7 @@ impl Prepared<'_> {
             wait: flags.wait,
             invocation: super::again::invocation(&flags.state_dir),
             force: self.force,
+            shell: self.shell.clone(),
         }
     }
 }

@@ -131,6 +131,9 @@ impl Lines {
             Note::RollbackStarted { reason } => {
                 format!("{t}  ↩ rolling back ({reason}): running steps finish, then each step that succeeded is undone")
             }
+            Note::FinallyStarted { status } => {
+                format!("{t}  ▸ the run ended {status}: its finally steps run now")
+            }
             Note::UndoStarted { step } => format!("{t}  ↩ {step}: rollback started"),
             Note::UndoSucceeded { step, took_ms } => {
                 format!("{t}  ✓ {step} undone in {}", dur(took_ms))
@@ -214,6 +217,9 @@ fn trace(n: &Note) {
             info!(run_id = %rid, event = "rollback_started", reason = %reason)
         }
         Note::UndoStarted { step } => info!(run_id = %rid, event = "undo_started", step = %step),
+        Note::FinallyStarted { status } => {
+            info!(run_id = %rid, event = "finally_started", status = %status)
+        }
         Note::UndoSucceeded { step, took_ms } => {
             info!(run_id = %rid, event = "undo_succeeded", step = %step, took_ms)
         }

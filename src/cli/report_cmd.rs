@@ -69,7 +69,7 @@ pub fn report(asked: &ReportRequest) -> Result<Outcome, CliError> {
 pub fn report_of(state: &RunState, file: Option<&Path>) -> Report {
     match runbook_of(state, file) {
         Some(rb) => runreport::build(state, &rb),
-        None => runreport::build_with(state, &|_| None),
+        None => runreport::build_with(state, None),
     }
 }
 

@@ -4,6 +4,8 @@
 //! back, why and each step's rollback (undone, undo failed, not undone), in the order they
 //! happened.
 
+use crate::journal::verdict;
+pub use crate::journal::verdict::achieved_rto_ms;
 use crate::journal::{AuditEntry, RunState, RunStatus, StepState};
 use crate::model::time as clock;
 use crate::model::{fmt_duration, Runbook};
@@ -80,13 +82,6 @@ fn secs(ms: u64) -> f64 {
     ms as f64 / 1000.0
 }
 
-/// From the RTO clock's start to the run's end (or now, while unfinished).
-pub fn achieved_rto_ms(s: &RunState) -> Option<u64> {
-    let start = clock::parse(&s.clock_start)?;
-    let end = s.finished_at.as_deref().and_then(clock::parse).unwrap_or_else(clock::now_ms);
-    u64::try_from(end - start).ok()
-}
-
 /// Milliseconds from `from` to `to` (RFC 3339), when both parse and `to` is not earlier.
 fn between(from: &str, to: &str) -> Option<u64> {
     u64::try_from(clock::parse(to)? - clock::parse(from)?).ok()
@@ -126,14 +121,18 @@ fn gate_wait_ms(r: &crate::journal::StepRecord) -> Option<u64> {
 }
 
 pub fn build(s: &RunState, rb: &Runbook) -> Report {
-    build_with(s, &|id| rb.steps.iter().find(|st| st.id == id).and_then(|st| st.duration))
+    build_with(s, Some(rb))
 }
 
-/// The report with each step's expected duration from `expected` (`None` for every step when
-/// the runbook cannot be read any more: `drbook report` of an old run).
-pub fn build_with(s: &RunState, expected: &dyn Fn(&str) -> Option<u64>) -> Report {
+/// The report, with each step's expected duration (and which steps are finally steps) from
+/// the runbook `rb`; `None` when the runbook cannot be read any more (`drbook report` of an old
+/// run): no expected durations then.
+pub fn build_with(s: &RunState, rb: Option<&Runbook>) -> Report {
+    let expected = |id: &str| {
+        rb.and_then(|rb| rb.steps.iter().find(|st| st.id == id)).and_then(|st| st.duration)
+    };
     let rto = achieved_rto_ms(s);
-    let rpo = s.steps.iter().filter_map(|(_, r)| r.rpo_ms).max();
+    let rpo = verdict::achieved_rpo_ms(s);
     let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
     Report {
         run_id: s.run_id.clone(),
@@ -144,13 +143,7 @@ pub fn build_with(s: &RunState, expected: &dyn Fn(&str) -> Option<u64>) -> Repor
         rto_seconds: s.rto_ms.map(secs),
         achieved_rto_seconds: rto.map(secs),
         // Judged only for a run that recovered: a failed or unfinished run met no RTO.
-        rto_met: match s.status {
-            RunStatus::Succeeded => s.rto_ms.zip(rto).map(|(budget, got)| got <= budget),
-            RunStatus::Failed | RunStatus::RolledBack | RunStatus::RollbackFailed => {
-                s.rto_ms.map(|_| false)
-            }
-            _ => None,
-        },
+        rto_met: verdict::rto_met(s, s.status, rto),
         rpo_seconds: s.rpo_ms.map(secs),
         achieved_rpo_seconds: rpo.map(secs),
         rpo_met: s.rpo_ms.zip(rpo).map(|(budget, got)| got <= budget),
@@ -174,14 +167,15 @@ pub fn build_with(s: &RunState, expected: &dyn Fn(&str) -> Option<u64>) -> Repor
             })
             .collect(),
         rollback_reason: s.rollback.as_ref().map(|r| r.reason.clone()),
-        rollbacks: rollbacks(s),
+        rollbacks: rollbacks(s, rb),
         audit: s.audit.clone(),
     }
 }
 
 /// The rollbacks in the order they began (those that never began last): a step still
 /// `succeeded` in a finished rollback was kept from its undo by a dependent's failure.
-fn rollbacks(s: &RunState) -> Vec<UndoReport> {
+/// Finally steps are never undone, so they have no rollback to report.
+fn rollbacks(s: &RunState, rb: Option<&Runbook>) -> Vec<UndoReport> {
     if s.rollback.is_none() {
         return Vec::new();
     }
@@ -189,6 +183,9 @@ fn rollbacks(s: &RunState) -> Vec<UndoReport> {
     let mut out: Vec<UndoReport> = s
         .steps
         .iter()
+        .filter(|(id, _)| {
+            !rb.is_some_and(|rb| rb.steps.iter().any(|st| st.finally && st.id == *id))
+        })
         .filter_map(|(id, r)| {
             let (status, reason) = match r.state {
                 StepState::Undone => ("undone", None),

@@ -53,6 +53,8 @@ pub(super) struct Ctx {
     /// Capture values as captured, before masking, for later steps of this session; the
     /// journal keeps only masked values.
     raw: Mutex<HashMap<(usize, String), String>>,
+    /// How the run ended, set when its `finally` steps begin (`${run.status}` ...).
+    pub(super) ended: std::sync::OnceLock<super::values::RunEnd>,
 }
 
 /// The watches a [`Ctx`] reads; the scheduler holds the senders.
@@ -93,6 +95,7 @@ impl Ctx {
             tick: w.tick,
             http: Client::default(),
             raw: Mutex::new(HashMap::new()),
+            ended: std::sync::OnceLock::new(),
         }
     }
 
@@ -208,7 +211,8 @@ impl Ctx {
     /// checked under the journal's lock, so no forward work starts after `rollback_started`.
     /// `Ok(false)`: nothing was written.
     pub(super) async fn record_forward(&self, events: &[Event]) -> Result<bool, JournalError> {
-        match self.append(events, |s| s.rollback.is_none(), |n| n)? {
+        // Finally steps start after any rollback.
+        match self.append(events, |s| s.rollback.is_none() || s.finally.is_some(), |n| n)? {
             Some(t) => self.settle(t).await.map(|()| true),
             None => Ok(false),
         }
@@ -376,6 +380,7 @@ impl Ctx {
             run_id: &self.job.run_id,
             runbook: &self.job.rb.name,
             own: None,
+            ended: self.ended.get(),
         }
     }
 
@@ -419,6 +424,7 @@ impl Ctx {
             secrets: &self.job.secrets,
             timeout,
             base_dir: &self.job.base_dir,
+            shell: &self.job.shell,
             stop: self.stop.clone(),
             out,
             http: &self.http,

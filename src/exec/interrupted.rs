@@ -92,12 +92,15 @@ fn after_probe(step: &Step, rec: &StepRecord, rolling_back: bool) -> Option<OnRe
 
 /// Whether this session rolls back: the journal holds `rollback_started`, or a step failed
 /// under `on_failure rollback` (the scheduler turns the run as it starts).
+/// Not once the run's finally steps run: its rollback is over then.
 pub(super) fn rolls_back(ctx: &Ctx, s: &RunState) -> bool {
-    s.rollback.is_some()
-        || ctx.job.rb.steps.iter().any(|st| {
-            st.on_failure == FailurePolicy::Rollback
-                && s.step(&st.id).is_some_and(|r| r.state == StepState::Failed)
-        })
+    let forward = &ctx.job.rb.steps[..ctx.job.rb.forward_len()];
+    s.finally.is_none()
+        && (s.rollback.is_some()
+            || forward.iter().any(|st| {
+                st.on_failure == FailurePolicy::Rollback
+                    && s.step(&st.id).is_some_and(|r| r.state == StepState::Failed)
+            }))
 }
 
 /// What each answer to an interrupted step means.

@@ -41,6 +41,8 @@ pub struct Job {
     pub force: bool,
     /// The SSM client, when the runbook has `ssm` actions.
     pub aws: Option<Arc<Aws>>,
+    /// The shell of `run` actions and rollbacks, found before the run (`exec::find_shell`).
+    pub shell: PathBuf,
     /// How a person runs drbook again on this run (in the commands messages suggest).
     pub invocation: Invocation,
 }

@@ -20,6 +20,7 @@
 //! This file is the front door: the rest of the program uses only what it re-exports. Inside:
 //!
 //! - `scheduler` — the one loop, forward and undo; `board` — its pure state and readiness;
+//!   `finally` — the finally steps, once the run's outcome is decided;
 //! - `interrupted` — before a resumed run goes on: how the steps in flight when its runner
 //!   died ended (given in advance, or asked through the person loop); [`on_resume`] is the
 //!   one rule for what resume does with each (rerun, re-attach, ask), which `status` shows;
@@ -38,6 +39,7 @@ mod action;
 mod board;
 mod ctx;
 mod doubt;
+mod finally;
 mod gate;
 mod interrupted;
 mod job;
@@ -56,6 +58,7 @@ mod undo;
 mod values;
 
 pub use action::aws::Aws;
+pub use action::process::find_shell;
 pub use action::remote::AwsOptions;
 pub use action::{ActionEnv, Actions, Attempt, BoxFuture, Stream};
 pub use interrupted::{on_resume, OnResume};

@@ -81,6 +81,10 @@ pub enum Note {
     RollbackStarted {
         reason: String,
     },
+    /// The run ended (`succeeded`, `failed`, ...) and its finally steps start.
+    FinallyStarted {
+        status: String,
+    },
     UndoStarted {
         step: String,
     },
@@ -189,6 +193,10 @@ impl Note {
             Event::RollbackStarted { reason, .. } => {
                 Note::RollbackStarted { reason: reason.clone() }
             }
+            Event::FinallyStarted { outcome, .. } => {
+                let word = serde_json::to_value(outcome).unwrap_or_default();
+                Note::FinallyStarted { status: word.as_str().unwrap_or_default().to_string() }
+            }
             Event::UndoStarted { step: id, .. } => Note::UndoStarted { step: step(id) },
             Event::UndoSucceeded { step: id, duration_ms, .. } => {
                 Note::UndoSucceeded { step: step(id), took_ms: *duration_ms }
@@ -251,6 +259,7 @@ impl Note {
             Note::Probed { step, seen, output, decided } => {
                 Note::Probed { step, seen, output: f(&output), decided }
             }
+            Note::FinallyStarted { status } => Note::FinallyStarted { status },
             Note::UndoFailed { step, error } => Note::UndoFailed { step, error: f(&error) },
             Note::UndoSkipped { step, reason } => Note::UndoSkipped { step, reason: f(&reason) },
             Note::UndoWaiting { step, instructions } => {

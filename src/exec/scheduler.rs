@@ -58,22 +58,36 @@ pub async fn execute_with(
         Err(finish) => return Ok(finish.map_text(|t| ctx.job.secrets.scrub(t))),
     };
     let rb = ctx.job.rb.clone();
-    let ids: Vec<String> = rb.steps.iter().map(|s| s.id.clone()).collect();
-    let policy: Vec<FailurePolicy> = rb.steps.iter().map(|s| s.on_failure).collect();
-    let mut board = Board::new(&ctx.job.dag, ids, policy, parallel, &states(&ctx), &keep_failed);
+    // The board holds the steps other than finally steps (they come first), until the run's
+    // outcome is decided; then the finally steps' (`finally.rs`), from `offset` on.
+    let n = rb.forward_len();
+    let ids: Vec<String> = rb.steps[..n].iter().map(|s| s.id.clone()).collect();
+    let policy: Vec<FailurePolicy> = rb.steps[..n].iter().map(|s| s.on_failure).collect();
+    let forward_kept: Vec<usize> = keep_failed.iter().copied().filter(|&i| i < n).collect();
+    let mut board =
+        Board::new(&ctx.job.dag, ids, policy, parallel, &states(&ctx)[..n], &forward_kept);
     // A denied gate stays denied (until a person re-opens it): its step is not asked again.
-    for (i, error) in denied(&ctx) {
+    for (i, error) in denied(&ctx).into_iter().filter(|(i, _)| *i < n) {
         // A turn to rolling back is journaled just below, with the other failures under it.
         let _ = board.stays_failed(i, &error);
     }
+    let mut offset = 0;
+    // Once set, the run has ended so and its finally steps run.
+    let mut ended: Option<Finish> = None;
+    if let Some(info) = ctx.state(|s| s.finally.clone()) {
+        // A runner died while the finally steps ran: the run had ended; they go on.
+        ended = Some(super::finally::finish_of(&info));
+        board = super::finally::board(&ctx, parallel, &keep_failed);
+        offset = n;
+    }
     // A run with a step failed under `rollback` that did not turn it yet (a crash came in
     // between, or a person marked it failed on resume) turns now.
-    if ctx.state(|s| s.rollback.is_none()) {
-        if let Some(why) = failed_under_rollback(&ctx, &keep_failed) {
+    if ended.is_none() && ctx.state(|s| s.rollback.is_none()) {
+        if let Some(why) = failed_under_rollback(&ctx, &forward_kept) {
             ctx.start_rollback(&why).await?;
         }
     }
-    if let Some(info) = ctx.state(|s| s.rollback.clone()) {
+    if let Some(info) = ctx.state(|s| s.rollback.clone()).filter(|_| ended.is_none()) {
         board.rolling_back(&info.reason);
     }
     let mut signals = Signals::new().map_err(ExecError::Refused)?;
@@ -86,7 +100,7 @@ pub async fn execute_with(
         ctx.flush();
         phase_tx.send_if_modified(|p| std::mem::replace(p, board.phase()) != board.phase());
         for i in board.launch() {
-            let ctx = ctx.clone();
+            let (ctx, i) = (ctx.clone(), i + offset);
             if board.phase() == Phase::Undo {
                 tasks.spawn(async move { (i, super::undo::run(&ctx, i).await.map(Back::Undo)) });
             } else {
@@ -94,7 +108,8 @@ pub async fn execute_with(
             }
         }
         if board.idle() {
-            let turn = board.phase() != Phase::Undo
+            let turn = ended.is_none()
+                && board.phase() != Phase::Undo
                 && board.interrupted().is_none()
                 && ctx.state(|s| s.rollback.is_some());
             if turn {
@@ -104,8 +119,18 @@ pub async fn execute_with(
                 if let Some(text) = doubt? {
                     return Ok(Finish::Paused(ctx.job.secrets.scrub(&text)));
                 }
-                board.start_undo(&undo_states(&ctx));
+                board.start_undo(&undo_states(&ctx)[..n]);
                 continue;
+            }
+            if ended.is_none() && super::finally::any(&ctx) {
+                if let (Event::RunFinished { outcome, .. }, finish) = conclude(&ctx, &board) {
+                    leave_none_running(&ctx).await?;
+                    super::finally::begin(&ctx, outcome, &finish).await?;
+                    ended = Some(finish);
+                    board = super::finally::board(&ctx, parallel, &keep_failed);
+                    offset = n;
+                    continue;
+                }
             }
             break;
         }
@@ -113,12 +138,15 @@ pub async fn execute_with(
             joined = tasks.join_next() => {
                 let Some(joined) = joined else { break };
                 let (i, back) = joined.map_err(|e| ExecError::Refused(format!("a step task failed: {e}")))?;
+                let i = i - offset;
                 match back? {
                     Back::Forward(done) => {
                         if let Some(why) = board.forward_done(i, done) {
                             ctx.start_rollback(&why).await?;
                         }
-                        clock_note(&ctx, &board, &mut over_budget_said);
+                        if ended.is_none() {
+                            clock_note(&ctx, &board, &mut over_budget_said);
+                        }
                     }
                     Back::Undo(undid) => board.undo_done(i, undid),
                 }
@@ -128,7 +156,7 @@ pub async fn execute_with(
                     tick_tx.send_modify(|t| *t += 1);
                     // Gates and manual steps left waiting (no terminal) go on as answers arrive.
                     for i in board.waiting() {
-                        let rec = ctx.state(|s| s.step(&ctx.job.rb.steps[i].id).cloned());
+                        let rec = ctx.state(|s| s.step(&ctx.job.rb.steps[i + offset].id).cloned());
                         let Some(r) = rec else { continue };
                         if r.state == StepState::Failed {
                             let why = r.error.unwrap_or_else(|| "approval denied".into());
@@ -147,9 +175,36 @@ pub async fn execute_with(
             }
         }
     }
+    leave_none_running(&ctx).await?;
     // How the run ended goes out to the person too: masked like every other output.
-    let finish = end(&ctx, &board).await?;
+    let (event, finish) = match ended {
+        None => conclude(&ctx, &board),
+        Some(kept) => after_finally(&ctx, &board, offset, kept),
+    };
+    ctx.record(event).await?;
     Ok(finish.map_text(|t| ctx.job.secrets.scrub(t)))
+}
+
+/// How a run whose outcome was `kept` ends once its finally steps' board is idle: as decided,
+/// whatever they did, unless a signal or a person stops them first.
+fn after_finally(ctx: &Ctx, board: &Board, offset: usize, kept: Finish) -> (Event, Finish) {
+    let at = clock::now();
+    match board.forward_end() {
+        ForwardEnd::Interrupted(signal) => {
+            (Event::RunInterrupted { at, signal: signal.clone() }, Finish::Interrupted(signal))
+        }
+        ForwardEnd::Paused { waiting, .. } => {
+            let what: Vec<String> = waiting.iter().map(|&i| waiting_for(ctx, i + offset)).collect();
+            let reason = format!("finally steps wait for a person: {}", what.join("; "));
+            (Event::RunPaused { at, reason: reason.clone() }, Finish::Paused(reason))
+        }
+        ForwardEnd::Failed(_) | ForwardEnd::Succeeded => {
+            let outcome = ctx
+                .state(|s| s.finally.as_ref().map(|f| f.outcome))
+                .expect("invariant: finally steps ran after finally_started");
+            (Event::RunFinished { at, outcome }, kept)
+        }
+    }
 }
 
 /// Each step's state as journaled, in declaration order.
@@ -263,32 +318,36 @@ fn clock_note(ctx: &Ctx, board: &Board, over_budget_said: &mut bool) {
     *over_budget_said |= over;
 }
 
-/// Journals how the run ended and says so.
-async fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
+/// No step is left `running` when a runner stops (or the run's outcome is decided): one the
+/// journal still calls running was in flight when an earlier runner died, and this session
+/// did not run it again (the run failed or turned first). It is journaled interrupted, for
+/// the next resume to settle.
+async fn leave_none_running(ctx: &Ctx) -> Result<(), JournalError> {
+    for (step, attempt) in left_running(ctx) {
+        ctx.record(Event::StepInterrupted { step, attempt, at: clock::now() }).await?;
+    }
+    Ok(())
+}
+
+/// How the run ends as the board stands: the record to journal and what to say.
+fn conclude(ctx: &Ctx, board: &Board) -> (Event, Finish) {
     let now = clock::now();
     let steps = &ctx.job.rb.steps;
-    // No step is left `running` when a runner stops: one the journal still calls running was
-    // in flight when an earlier runner died, and this session did not run it again (the run
-    // failed or turned first). It is journaled interrupted, for the next resume to settle.
-    for (step, attempt) in left_running(ctx) {
-        ctx.record(Event::StepInterrupted { step, attempt, at: now.clone() }).await?;
-    }
     let named = |is: &[usize]| -> Vec<String> {
         is.iter().map(|&i| format!("`{}`", steps[i].id)).collect()
     };
     if board.phase() == Phase::Undo {
-        return Ok(match board.undo_end() {
-            UndoEnd::Interrupted(signal) => {
-                ctx.record(Event::RunInterrupted { at: now, signal: signal.clone() }).await?;
-                Finish::Interrupted(signal)
-            }
+        return match board.undo_end() {
+            UndoEnd::Interrupted(signal) => (
+                Event::RunInterrupted { at: now, signal: signal.clone() },
+                Finish::Interrupted(signal),
+            ),
             UndoEnd::Paused(undecided) => {
                 let reason = format!(
                     "the rollback of {} waits for a person to say whether it was done (`drbook approve|deny`, or `resume --interrupted STEP=done|fail`)",
                     named(&undecided).join(", ")
                 );
-                ctx.record(Event::RunPaused { at: now, reason: reason.clone() }).await?;
-                Finish::Paused(reason)
+                (Event::RunPaused { at: now, reason: reason.clone() }, Finish::Paused(reason))
             }
             UndoEnd::Failed { failed, remains } => {
                 let errors: Vec<String> = failed
@@ -312,9 +371,10 @@ async fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
                         named(&remains).join(", ")
                     ));
                 }
-                ctx.record(Event::RunFinished { at: now, outcome: Outcome::RollbackFailed })
-                    .await?;
-                Finish::RollbackFailed(text)
+                (
+                    Event::RunFinished { at: now, outcome: Outcome::RollbackFailed },
+                    Finish::RollbackFailed(text),
+                )
             }
             UndoEnd::RolledBack { undone, not_undone } => {
                 let mut text = format!("{undone} step(s) undone");
@@ -324,19 +384,19 @@ async fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
                         named(&not_undone).join(", ")
                     ));
                 }
-                ctx.record(Event::RunFinished { at: now, outcome: Outcome::RolledBack }).await?;
-                Finish::RolledBack(text)
+                (
+                    Event::RunFinished { at: now, outcome: Outcome::RolledBack },
+                    Finish::RolledBack(text),
+                )
             }
-        });
+        };
     }
-    Ok(match board.forward_end() {
+    match board.forward_end() {
         ForwardEnd::Interrupted(signal) => {
-            ctx.record(Event::RunInterrupted { at: now, signal: signal.clone() }).await?;
-            Finish::Interrupted(signal)
+            (Event::RunInterrupted { at: now, signal: signal.clone() }, Finish::Interrupted(signal))
         }
         ForwardEnd::Failed(why) => {
-            ctx.record(Event::RunFinished { at: now, outcome: Outcome::Failed }).await?;
-            Finish::Failed(why)
+            (Event::RunFinished { at: now, outcome: Outcome::Failed }, Finish::Failed(why))
         }
         ForwardEnd::Paused { waiting, .. } => {
             let reason = if waiting.is_empty() {
@@ -345,14 +405,12 @@ async fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
                 let what: Vec<String> = waiting.iter().map(|&i| waiting_for(ctx, i)).collect();
                 format!("waiting for a person: {}", what.join("; "))
             };
-            ctx.record(Event::RunPaused { at: now, reason: reason.clone() }).await?;
-            Finish::Paused(reason)
+            (Event::RunPaused { at: now, reason: reason.clone() }, Finish::Paused(reason))
         }
         ForwardEnd::Succeeded => {
-            ctx.record(Event::RunFinished { at: now, outcome: Outcome::Succeeded }).await?;
-            Finish::Succeeded
+            (Event::RunFinished { at: now, outcome: Outcome::Succeeded }, Finish::Succeeded)
         }
-    })
+    }
 }
 
 /// Steps the journal calls `running` (with their attempt) once nothing runs in this session.

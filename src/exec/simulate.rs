@@ -15,16 +15,31 @@ pub struct Slot {
     pub end_ms: Millis,
 }
 
-/// Steps in start order; the run's simulated length is the latest `end_ms`.
+/// Steps in start order; the run's simulated length is the latest `end_ms`. `finally` steps
+/// start once every other step has ended.
 pub fn simulate(rb: &Runbook, dag: &Dag, parallel: usize) -> Vec<Slot> {
+    let forward = rb.forward_len();
+    let mut out = phase(rb, dag, parallel, 0..forward, 0);
+    let end = out.iter().map(|s| s.end_ms).max().unwrap_or(0);
+    out.extend(phase(rb, dag, parallel, forward..rb.steps.len(), end));
+    out
+}
+
+/// The steps of `range` (closed under `needs`), from `now` on.
+fn phase(
+    rb: &Runbook,
+    dag: &Dag,
+    parallel: usize,
+    range: std::ops::Range<usize>,
+    mut now: Millis,
+) -> Vec<Slot> {
     let n = rb.steps.len();
     let parallel = parallel.max(1);
     let mut waiting: Vec<usize> = (0..n).map(|i| dag.needs(i).len()).collect();
     // Ready steps, earliest-declared first; running steps by end time.
     let mut ready: BinaryHeap<Reverse<usize>> =
-        (0..n).filter(|&i| waiting[i] == 0).map(Reverse).collect();
+        range.filter(|&i| waiting[i] == 0).map(Reverse).collect();
     let mut running: BinaryHeap<Reverse<(Millis, usize)>> = BinaryHeap::new();
-    let mut now = 0;
     let mut out = Vec::with_capacity(n);
     loop {
         while running.len() < parallel {

@@ -116,7 +116,7 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             Attempt::Failed(e) => e,
             Attempt::Person(_) => "a manual action cannot be retried".to_string(),
         };
-        let rolling_back = ctx.state(|s| s.rollback.is_some());
+        let rolling_back = ctx.state(|s| s.rollback.is_some() && s.finally.is_none());
         let stopped = *ctx.stop.borrow();
         let halted = ctx.phase.borrow().halted();
         let will_retry = attempt < last && !stopped && !halted && !rolling_back;

@@ -3,7 +3,9 @@
 //! expressions, and extracts captures from output.
 
 use super::secrets::Secrets;
-use crate::model::{shell_word, BinOp, CaptureFrom, Expr, ParamValue, Part, Ref, Text};
+use crate::model::{
+    shell_word, BinOp, CaptureFrom, Expr, ParamValue, Part, Ref, RunEndField, Text,
+};
 use std::collections::{BTreeMap, HashMap};
 
 /// Everything a reference can resolve to at one moment of a run.
@@ -16,6 +18,29 @@ pub struct Values<'a> {
     pub runbook: &'a str,
     /// This step's own captures (in `check` and `measure`).
     pub own: Option<&'a BTreeMap<String, String>>,
+    /// How the run ended, once it has (its `finally` steps run then).
+    pub ended: Option<&'a RunEnd>,
+}
+
+/// What `${run.status}`, `${run.elapsed}`, `${run.rto_met}` and `${run.rpo}` say in a
+/// `finally` step, as text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunEnd {
+    pub status: String,
+    pub elapsed: String,
+    pub rto_met: String,
+    pub rpo: String,
+}
+
+impl RunEnd {
+    fn get(&self, f: RunEndField) -> &str {
+        match f {
+            RunEndField::Status => &self.status,
+            RunEndField::Elapsed => &self.elapsed,
+            RunEndField::RtoMet => &self.rto_met,
+            RunEndField::Rpo => &self.rpo,
+        }
+    }
 }
 
 impl Values<'_> {
@@ -39,6 +64,10 @@ impl Values<'_> {
                 .ok_or_else(|| format!("capture `{n}` has no value yet")),
             Ref::RunId => Ok(self.run_id.to_string()),
             Ref::RunbookName => Ok(self.runbook.to_string()),
+            Ref::RunEnd(f) => self
+                .ended
+                .map(|e| e.get(*f).to_string())
+                .ok_or_else(|| format!("`run.{}` is known only once the run has ended", f.name())),
         }
     }
 
@@ -272,6 +301,7 @@ mod tests {
             run_id: "r1",
             runbook: "rb",
             own: None,
+            ended: None,
         }
     }
 

@@ -156,6 +156,7 @@ pub fn entry(e: &Event) -> Option<AuditEntry> {
         | Event::UndoSkipped { .. }
         | Event::RunPaused { .. }
         | Event::RunInterrupted { .. }
+        | Event::FinallyStarted { .. }
         | Event::RunFinished { .. } => return None,
     })
 }

@@ -327,6 +327,17 @@ pub enum Event {
         at: String,
         outcome: Outcome,
     },
+    /// The run's outcome is decided and its `finally` steps run now, before `run_finished`
+    /// (which must then have this outcome). Steps may start again, even after
+    /// `rollback_started`. Written only by runbooks with finally steps.
+    FinallyStarted {
+        at: String,
+        outcome: Outcome,
+        /// From the RTO clock's start to this record: `${run.elapsed}`.
+        elapsed_ms: u64,
+        /// How the run ended, as said at its end (a failure's reason, what was undone).
+        detail: String,
+    },
 }
 
 impl Event {
@@ -393,6 +404,7 @@ impl Event {
             Event::RunPaused { .. } => "run_paused",
             Event::RunInterrupted { .. } => "run_interrupted",
             Event::RunFinished { .. } => "run_finished",
+            Event::FinallyStarted { .. } => "finally_started",
         }
     }
 
@@ -593,6 +605,12 @@ impl Event {
             Event::RunFinished { at, outcome } => {
                 Event::RunFinished { at: at.clone(), outcome: *outcome }
             }
+            Event::FinallyStarted { at, outcome, elapsed_ms, detail } => Event::FinallyStarted {
+                at: at.clone(),
+                outcome: *outcome,
+                elapsed_ms: *elapsed_ms,
+                detail: text(detail),
+            },
         }
     }
 }

@@ -74,6 +74,8 @@ mod writer;
 mod tests;
 
 pub use audit::{AuditAction, AuditEntry};
+pub mod verdict;
+
 pub use event::*;
 pub use gate::{judge, ApprovalRecord, Gate};
 pub use handle::{MemoryJournal, RunHandle, Sink};
@@ -81,7 +83,8 @@ pub use inbox::{Inbox, RequestRef};
 pub use logs::StepLogs;
 pub use record::{decode_all, encode, Decoded};
 pub use replay::{
-    replay, Denial, RollbackInfo, RunState, RunStatus, StepRecord, StepState, UndoRecord,
+    replay, Denial, FinallyInfo, RollbackInfo, RunState, RunStatus, StepRecord, StepState,
+    UndoRecord,
 };
 pub use store::{new_run_id, valid_run_id, ReadInfo, Store};
 pub use writer::{Durable, Journal, Mask};

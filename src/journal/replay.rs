@@ -170,6 +170,15 @@ impl StepRecord {
     }
 }
 
+/// What `finally_started` says: how the run ended, before its finally steps.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FinallyInfo {
+    pub at: String,
+    pub outcome: Outcome,
+    pub elapsed_ms: u64,
+    pub detail: String,
+}
+
 /// A run as its journal tells it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunState {
@@ -195,6 +204,9 @@ pub struct RunState {
     pub rollback: Option<RollbackInfo>,
     /// What people did, and each turn to rolling back, in journal order (see `audit`).
     pub audit: Vec<AuditEntry>,
+    /// Set by `finally_started`: the run's outcome is decided and its finally steps run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finally: Option<FinallyInfo>,
     /// How many records have been applied.
     pub records: usize,
     /// Step id to position in `steps`.
@@ -278,6 +290,7 @@ impl RunState {
             last_pause: None,
             rollback: None,
             audit: Vec::new(),
+            finally: None,
             records: 1,
             index,
         })
@@ -310,8 +323,32 @@ impl RunState {
                 return Err(impossible(record, e, "a second `run_started`".into()));
             }
             Event::RunResumed { .. } => {
+                // A finished run taken up again ends anew (and its finally steps run again).
+                if self.status == RunStatus::Failed {
+                    self.finally = None;
+                }
                 self.status = RunStatus::Running;
                 self.finished_at = None;
+            }
+            Event::FinallyStarted { at, outcome, elapsed_ms, detail } => {
+                if self.finally.is_some() {
+                    return Err(impossible(record, e, "a second `finally_started`".into()));
+                }
+                let undoing = self.rollback.is_some();
+                let fits = match outcome {
+                    Outcome::Succeeded | Outcome::Failed => !undoing,
+                    Outcome::RolledBack | Outcome::RollbackFailed => undoing,
+                };
+                if !fits {
+                    let reason = "the outcome does not fit whether the run rolled back".into();
+                    return Err(impossible(record, e, reason));
+                }
+                self.finally = Some(FinallyInfo {
+                    at: at.clone(),
+                    outcome: *outcome,
+                    elapsed_ms: *elapsed_ms,
+                    detail: detail.clone(),
+                });
             }
             Event::RunPaused { reason, .. } => {
                 self.status = RunStatus::Paused;
@@ -326,6 +363,10 @@ impl RunState {
                     Outcome::RolledBack => (RunStatus::RolledBack, undoing),
                     Outcome::RollbackFailed => (RunStatus::RollbackFailed, undoing),
                 };
+                if let Some(f) = self.finally.as_ref().filter(|f| f.outcome != *outcome) {
+                    let reason = format!("`finally_started` said the run ended {:?}", f.outcome);
+                    return Err(impossible(record, e, reason));
+                }
                 if !fits {
                     let reason = if undoing {
                         "a rolling-back run ends rolled back or rollback failed".to_string()
@@ -356,6 +397,8 @@ impl RunState {
                 }
                 self.rollback =
                     Some(RollbackInfo { at: at.clone(), reason: reason.clone(), by: by.clone() });
+                // `drbook rollback` of a finished run: it ends anew once undone.
+                self.finally = None;
                 self.status = RunStatus::Running;
                 self.finished_at = None;
             }
@@ -373,7 +416,9 @@ impl RunState {
             return Err(impossible(record, e, reason));
         };
         let rec = &mut self.steps[i].1;
-        phase_allows(self.rollback.is_some(), e).map_err(|reason| impossible(record, e, reason))?;
+        // Once the finally steps run, steps start again even after a rollback.
+        let rolling_back = self.rollback.is_some() && self.finally.is_none();
+        phase_allows(rolling_back, e).map_err(|reason| impossible(record, e, reason))?;
         if let Event::Approved { role, by, .. } = e {
             let gate = rec.gate.as_ref().ok_or_else(|| {
                 impossible(record, e, format!("step `{id}` has no approval gate to approve"))
@@ -604,6 +649,7 @@ fn update(rec: &mut StepRecord, e: &Event) {
         | Event::RunInterrupted { .. }
         | Event::RollbackStarted { .. }
         | Event::RollbackRetried { .. }
+        | Event::FinallyStarted { .. }
         | Event::RunFinished { .. } => {}
     }
 }

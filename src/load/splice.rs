@@ -3,7 +3,8 @@
 //!
 //! Rules (LANGUAGE.md §3): attributes written in the step win over the template's; the step's
 //! own action replaces the template's; among several templates each contributes what the step
-//! does not set itself, and the one-action rule is checked after splicing. Spans inside
+//! does not set itself, and the one-action rule is checked after splicing. `env` merges per
+//! key: a key the step (or an earlier template) sets wins over the template's. Spans inside
 //! spliced items still point into the template's file; argument values keep their caller spans.
 
 use super::Loader;
@@ -45,6 +46,8 @@ fn expand(l: &mut Loader, file: FileId, items: Vec<StepItem>, depth: usize) -> V
     for item in spliced {
         let overridden = match &item.kind {
             StepKind::Action(_) => own_has_action,
+            // `env` merges per key: the step's own keys (and earlier templates') win.
+            StepKind::Env(_) => merge_env(&mut own, &item),
             _ => item.kind.once_key().is_some_and(|k| own_keys.contains(&k)),
         };
         if !overridden {
@@ -52,6 +55,24 @@ fn expand(l: &mut Loader, file: FileId, items: Vec<StepItem>, depth: usize) -> V
         }
     }
     own
+}
+
+/// Adds the keys of a spliced `env` block that `items` does not set to the `env` block already
+/// in `items`. `false` when `items` has no `env` block (the spliced one is taken whole).
+fn merge_env(items: &mut [StepItem], spliced: &StepItem) -> bool {
+    let StepKind::Env(from) = &spliced.kind else { return false };
+    let Some(into) = items.iter_mut().find_map(|i| match &mut i.kind {
+        StepKind::Env(b) => Some(b),
+        _ => None,
+    }) else {
+        return false;
+    };
+    for kv in &from.items {
+        if !into.items.iter().any(|k| k.key.name == kv.key.name) {
+            into.items.push(kv.clone());
+        }
+    }
+    true
 }
 
 fn instantiate(
@@ -366,10 +387,9 @@ fn value_parts(v: &Value) -> Vec<StrPart> {
     match &v.kind {
         ValueKind::Str(s) => s.parts.clone(),
         ValueKind::Int(n) => lit(n.to_string()),
-        ValueKind::Dec(t)
-        | ValueKind::Duration(_, t)
-        | ValueKind::Ident(t)
-        | ValueKind::Invalid(t) => lit(t.to_string()),
+        ValueKind::Dec(t) | ValueKind::Duration(_, t) | ValueKind::Invalid(t) => lit(t.to_string()),
+        // Reported by the checker: a bare word is not a string (`url = dr_health`).
+        ValueKind::Ident(t) => vec![StrPart::Bare(Ident { name: t.clone(), span: v.span })],
         ValueKind::Bool(x) => lit(x.to_string()),
         ValueKind::Date(y, m, d) => lit(format!("{y:04}-{m:02}-{d:02}")),
         ValueKind::Range(a, c) => lit(format!("{a}..{c}")),
@@ -402,7 +422,9 @@ fn subst_expr(e: &Expr, b: &HashMap<String, Value>) -> Expr {
                 {
                     match &s.parts[0] {
                         StrPart::Ref(r) => ExprKind::Name(r.clone()),
-                        StrPart::Lit(_) | StrPart::Word(_) => ExprKind::Lit(arg.clone()),
+                        StrPart::Lit(_) | StrPart::Word(_) | StrPart::Bare(_) => {
+                            ExprKind::Lit(arg.clone())
+                        }
                     }
                 }
                 _ => ExprKind::Lit(arg.clone()),

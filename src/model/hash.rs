@@ -76,6 +76,9 @@ struct StepDef<'a> {
     /// Written only when present, so steps without a probe keep their hashes.
     #[serde(skip_serializing_if = "Option::is_none")]
     verify: Option<ActionDef<'a>>,
+    /// Left out when false, so that every other step hashes as before finally steps existed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    finally: bool,
 }
 
 /// Names the things a step refers to by what they are.
@@ -110,6 +113,7 @@ impl<'a> StepDef<'a> {
             action: s.action.as_ref().map(|a| n.action(a)),
             rollback: s.rollback.as_ref().map(|r| n.rollback(r)),
             verify: s.verify.as_ref().map(|a| n.action(a)),
+            finally: s.finally,
         }
     }
 }
@@ -184,6 +188,7 @@ enum RefDef<'a> {
     Capture { step: &'a str, name: &'a str },
     RunId,
     RunbookName,
+    RunEnd(&'static str),
 }
 
 #[derive(Serialize)]
@@ -297,6 +302,7 @@ impl<'a> Namer<'a> {
             Ref::Capture(i, name) => RefDef::Capture { step: self.step(*i), name },
             Ref::RunId => RefDef::RunId,
             Ref::RunbookName => RefDef::RunbookName,
+            Ref::RunEnd(f) => RefDef::RunEnd(f.name()),
         }
     }
 
@@ -412,6 +418,7 @@ mod tests {
             rollback: None,
             verify: None,
             span: Span::default(),
+            finally: false,
         };
         let script = Text {
             parts: vec![

@@ -38,11 +38,20 @@ pub struct Runbook {
     /// In declaration order; a step's index is its identity in the graph.
     pub steps: Vec<Step>,
     pub file: FileId,
+    /// The header's `shell`: what `run` actions and `run` rollbacks run with (`SHELL -c`);
+    /// `None`: `sh`.
+    pub shell: Option<String>,
 }
 
 impl Runbook {
     pub fn step_index(&self, id: &str) -> Option<usize> {
         self.steps.iter().position(|s| s.id == id)
+    }
+
+    /// How many steps are not `finally` steps: those are `steps[..forward_len()]`, the finally
+    /// steps the rest.
+    pub fn forward_len(&self) -> usize {
+        self.steps.iter().take_while(|s| !s.finally).count()
     }
 }
 
@@ -204,6 +213,9 @@ pub struct Step {
     /// `verify ACTION`: a read-only probe saying whether the step's effect is in place.
     pub verify: Option<Action>,
     pub span: Span,
+    /// A `finally` step: runs once the run has ended (never undone, outside the critical
+    /// path). Finally steps come after every other step in [`Runbook::steps`].
+    pub finally: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -341,6 +353,33 @@ pub enum Ref {
     Capture(usize, String),
     RunId,
     RunbookName,
+    /// `${run.status}`, `${run.elapsed}`, `${run.rto_met}`, `${run.rpo}`: how the run ended,
+    /// in `finally` steps only.
+    RunEnd(RunEndField),
+}
+
+/// What a `finally` step may know of the run's end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEndField {
+    /// `succeeded`, `failed`, `rolled_back`, `rollback_failed`.
+    Status,
+    /// From the RTO clock's start to the end of the run (before its finally steps).
+    Elapsed,
+    /// `true`, `false` or `unknown`.
+    RtoMet,
+    /// The achieved RPO as a duration, or `unknown`.
+    Rpo,
+}
+
+impl RunEndField {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunEndField::Status => "status",
+            RunEndField::Elapsed => "elapsed",
+            RunEndField::RtoMet => "rto_met",
+            RunEndField::Rpo => "rpo",
+        }
+    }
 }
 
 /// `1h30m`, `45s`, `250ms`, `0s`: the shortest exact spelling of a duration.
@@ -392,6 +431,7 @@ pub mod tests_support {
                 rollback: None,
                 verify: None,
                 span: Span::default(),
+                finally: false,
             })
             .collect();
         Runbook {
@@ -411,6 +451,7 @@ pub mod tests_support {
             roles: None,
             steps,
             file: FileId(0),
+            shell: None,
         }
     }
 }

@@ -104,6 +104,18 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(w)?;
 
+    if !plan.finally.is_empty() {
+        writeln!(w, "### Finally steps")?;
+        writeln!(w)?;
+        writeln!(w, "Run once the run has ended, whatever its outcome; never undone.")?;
+        writeln!(w)?;
+        for s in &plan.finally {
+            let action = s.action.as_ref().map_or_else(|| NONE.to_string(), |a| code(&a.summary()));
+            writeln!(w, "- {}: {action}", code(&s.id))?;
+        }
+        writeln!(w)?;
+    }
+
     if !plan.critical_path.is_empty() {
         let path: Vec<String> = plan.critical_path.iter().map(|id| code(id)).collect();
         writeln!(

@@ -53,6 +53,13 @@ pub struct Plan {
     /// Effective param values, in declaration order.
     pub params: OrderedMap<String>,
     pub warnings: Vec<PlanWarning>,
+    /// The `finally` steps, in the order they may run: after the run has ended, outside the
+    /// waves and the critical path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub finally: Vec<PlanStep>,
+    /// The header's `shell` (`run` scripts run as `SHELL -c`); absent: `sh`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shell: Option<String>,
 }
 
 /// The estimated RTO against the runbook's `rto`.
@@ -206,7 +213,7 @@ pub fn build(
         nodes.iter().filter_map(|&i| rb.steps.get(i)).map(|s| s.id.clone()).collect()
     };
 
-    let steps = rb
+    let mut steps: Vec<PlanStep> = rb
         .steps
         .iter()
         .enumerate()
@@ -230,9 +237,11 @@ pub fn build(
             retry: s.retry.as_ref().map(plan_retry),
             on_failure: s.on_failure,
             idempotent: s.idempotent,
-            critical: critical[i],
+            critical: critical[i] && !s.finally,
         })
         .collect();
+    let forward = rb.forward_len();
+    let finally = steps.split_off(forward);
 
     let params = rb
         .params
@@ -256,10 +265,18 @@ pub fn build(
             Some(_) => Budget::Over,
         },
         critical_path: ids(&path),
-        waves: dag.waves().iter().map(|w| ids(w)).collect(),
+        waves: dag
+            .waves()
+            .iter()
+            .map(|w| w.iter().copied().filter(|&i| i < forward).collect::<Vec<_>>())
+            .filter(|w| !w.is_empty())
+            .map(|w| ids(&w))
+            .collect(),
         steps,
         params: OrderedMap(params),
         warnings,
+        finally,
+        shell: rb.shell.clone(),
     }
 }
 

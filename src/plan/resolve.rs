@@ -49,6 +49,7 @@ impl<'a> Ctx<'a> {
             Ref::OwnCapture(n) => format!("${{{n}}}"),
             Ref::RunId => "${run.id}".to_string(),
             Ref::RunbookName => quote(self.rb.name.clone()),
+            Ref::RunEnd(f) => format!("${{run.{}}}", f.name()),
         }
     }
 
@@ -195,6 +196,7 @@ impl<'a> Ctx<'a> {
             Ref::Capture(i, n) => format!("steps.{}.{n}", self.step_id(*i)),
             Ref::RunId => "run.id".to_string(),
             Ref::RunbookName => "runbook.name".to_string(),
+            Ref::RunEnd(f) => format!("run.{}", f.name()),
         }
     }
 }

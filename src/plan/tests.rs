@@ -43,6 +43,7 @@ fn runbook(name: &str, rto: Option<u64>, steps: Vec<Step>) -> Runbook {
         roles: None,
         steps,
         file: Default::default(),
+        shell: None,
     }
 }
 
@@ -77,6 +78,7 @@ fn step(id: &str, minutes: u64, needs: &[usize], action: Option<Action>) -> Step
         rollback: None,
         verify: None,
         span: Span::default(),
+        finally: false,
     }
 }
 

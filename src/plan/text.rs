@@ -1,6 +1,6 @@
 //! Terminal renderer: plain text, no colours (the CLI decides about colour, not the plan).
 //!
-//! Layout: a header (runbook, title, owner, RTO budget, RPO), the verdict line, the waves with
+//! Layout: a header (runbook, title, owner, RTO budget, RPO, the shell if not `sh`), the verdict line, the waves with
 //! one line per step (`* id  (5m, owner)  action`, `*` marking the critical path) and indented
 //! markers for approval, condition, retry, failure policy and rollback, then the critical path
 //! and the warnings. Scripts are shown in full: the reviewer sees exactly what would run.
@@ -25,10 +25,14 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "owner    {}", or_none(&plan.owner))?;
     writeln!(w, "rto      {}", secs(plan.rto_seconds))?;
     writeln!(w, "rpo      {}", secs(plan.rpo_seconds))?;
+    if let Some(shell) = &plan.shell {
+        writeln!(w, "shell    {shell}")?;
+    }
     writeln!(w)?;
     writeln!(w, "{}", plan.verdict())?;
 
-    let width = plan.steps.iter().map(|s| s.id.chars().count()).max().unwrap_or(0);
+    let width =
+        plan.steps.iter().chain(&plan.finally).map(|s| s.id.chars().count()).max().unwrap_or(0);
     let width = width.min(MAX_ID_WIDTH);
     let by_id: HashMap<&str, &PlanStep> = plan.steps.iter().map(|s| (s.id.as_str(), s)).collect();
     for (k, wave) in plan.waves.iter().enumerate() {
@@ -38,6 +42,14 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             if let Some(step) = by_id.get(id.as_str()) {
                 step_lines(&mut w, step, width)?;
             }
+        }
+    }
+
+    if !plan.finally.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "finally steps (after the run has ended, whatever its outcome)")?;
+        for step in &plan.finally {
+            step_lines(&mut w, step, width)?;
         }
     }
 

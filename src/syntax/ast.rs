@@ -30,6 +30,10 @@ pub enum StrPart {
     /// A template argument spliced into a template's string: one value, inserted as a single
     /// shell word in `run` and ssm `commands` (LANGUAGE.md §6). Never produced by the parser.
     Word(Vec<StrPart>),
+    /// A bare word given as a template argument that the template interpolates into a string
+    /// (`use http.healthy(url = dr_health)`): the checker reports it as
+    /// `drbook::check::bare_word`. Never produced by the parser.
+    Bare(Ident),
 }
 
 /// A dotted name: `region`, `steps.backup.id`, `run.id`.
@@ -52,7 +56,7 @@ impl Str {
         for p in &self.parts {
             match p {
                 StrPart::Lit(s) => out.push_str(s),
-                StrPart::Ref(_) | StrPart::Word(_) => return None,
+                StrPart::Ref(_) | StrPart::Word(_) | StrPart::Bare(_) => return None,
             }
         }
         Some(out)
@@ -62,7 +66,7 @@ impl Str {
     pub fn refs(&self) -> impl Iterator<Item = &Path> {
         self.parts.iter().filter_map(|p| match p {
             StrPart::Ref(r) => Some(r),
-            StrPart::Lit(_) | StrPart::Word(_) => None,
+            StrPart::Lit(_) | StrPart::Word(_) | StrPart::Bare(_) => None,
         })
     }
 }
@@ -134,12 +138,14 @@ pub struct HeaderItem {
 #[derive(Clone, Debug, PartialEq)]
 pub enum HeaderKind {
     /// `title`, `description`, `owner`, `rto`, `rpo`, `tier`, `reviewed`, `review_every`,
-    /// `on_failure`, `parallel`: a keyword and one value.
+    /// `on_failure`, `parallel`, `shell`, `workdir`: a keyword and one value.
     Attr(Ident, Value),
     Param(Param),
     Secret(Secret),
     Roles(Block<KeyValue>),
     Step(Step),
+    /// `env { KEY = "value" }`: every step's environment, under the step's and its templates'.
+    Env(Block<KeyValue>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -189,6 +195,8 @@ pub struct Step {
     pub items: Vec<StepItem>,
     pub span: Span,
     pub close: Span,
+    /// Written `finally step`: runs after the run has ended, whatever its outcome.
+    pub finally: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -151,7 +151,7 @@ mod tests {
             .map(|p| match p {
                 StrPart::Lit(l) => l.to_string(),
                 StrPart::Ref(r) => format!("<{}>", r.dotted()),
-                StrPart::Word(_) => "<word>".to_string(),
+                StrPart::Word(_) | StrPart::Bare(_) => "<word>".to_string(),
             })
             .collect()
     }

@@ -21,6 +21,7 @@ mod run_fleet;
 mod run_flow;
 mod run_http;
 mod run_journal;
+mod run_lang;
 mod run_leftover;
 mod run_moto;
 mod run_postgres;

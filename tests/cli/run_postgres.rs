@@ -109,7 +109,9 @@ fn replica_lag_measures_the_writes_lost_not_the_time_since_the_crash() {
 #[test]
 fn postgres_password_goes_through_the_environment_never_a_command_line() {
     let Some(pg) = Pg::get() else { return };
-    let password = "Pg-s3cr3t-Zq81";
+    // Unique to this process: another test suite on the machine must not be taken for a leak.
+    let password = format!("Pg-s3cr3t-{}", std::process::id());
+    let password = password.as_str();
     let server = pg.primary("auth", &["host all app 127.0.0.1/32 scram-sha-256"]);
     let role = format!("create role app login password '{password}'");
     pg.psql(server.port, &role).expect("create the role");

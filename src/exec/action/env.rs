@@ -51,6 +51,8 @@ pub struct ActionEnv<'a> {
     pub timeout: Option<Millis>,
     /// Directory of the runbook file: relative `workdir`s start here.
     pub base_dir: &'a Path,
+    /// The shell of `run` actions (the header's `shell`, found; `/bin/sh` by default).
+    pub shell: &'a Path,
     pub stop: watch::Receiver<bool>,
     pub out: &'a (dyn Fn(Stream, &str) + Send + Sync),
     pub http: &'a Client,

@@ -1,4 +1,4 @@
-//! A step's process: `/bin/sh` in its own process group, with the step's `env` and `workdir`,
+//! A step's process: the runbook's shell (`/bin/sh` by default) in its own process group, with the step's `env` and `workdir`,
 //! stdout and stderr streamed line by line to the caller, stdout kept (bounded) for captures. A
 //! timeout or a stop request terminates the whole group — grandchildren included — with
 //! SIGTERM, then SIGKILL after a grace period.
@@ -12,7 +12,7 @@
 
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -38,6 +38,8 @@ pub struct Script {
     pub timeout: Option<Duration>,
     /// The step it belongs to (for the test-only crash points).
     pub name: String,
+    /// The shell, run as `SHELL -c` (`/bin/sh` unless the runbook says otherwise).
+    pub shell: PathBuf,
 }
 
 /// How it ended.
@@ -65,6 +67,39 @@ const NOT_RELEASED: i32 = 125;
 const GATE: &str = "IFS= read -r _drbook_go && [ \"$_drbook_go\" = go ] || exit 125\n\
 exec </dev/null\n_drbook_s=$1\nshift\nunset -v _drbook_go\neval \"unset -v _drbook_s\n$_drbook_s\"";
 
+/// Finds the shell that `run` actions use: the runbook's `shell` (a name looked up in `PATH`,
+/// or a path), or POSIX `sh` (at `/bin/sh` when it is there). The shell must take `-c SCRIPT`
+/// and POSIX quoting (bash, zsh, dash, ksh do). `Err` names the shell that cannot be found.
+pub fn find_shell(shell: Option<&str>) -> Result<PathBuf, String> {
+    let name = match shell {
+        None if Path::new("/bin/sh").exists() => return Ok(PathBuf::from("/bin/sh")),
+        None => "sh",
+        Some(s) => s,
+    };
+    let runnable = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if name.contains('/') {
+        let p = PathBuf::from(name);
+        return if runnable(&p) {
+            Ok(p)
+        } else {
+            Err(format!("the shell `{name}` is not an executable file"))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| runnable(p))
+        .ok_or_else(|| format!("the shell `{name}` is not found in PATH"))
+}
+
+/// The name a shell is called by (`$0`, messages): `bash` for `/usr/bin/bash`.
+pub fn shell_name(shell: &Path) -> String {
+    shell.file_name().map_or_else(|| shell.display().to_string(), |n| n.to_string_lossy().into())
+}
+
 /// The spawned process: reported before the caller waits for it, so the journal can record it.
 #[derive(Clone, Copy, Debug)]
 pub struct Spawned {
@@ -86,12 +121,12 @@ pub async fn run<F>(
 where
     F: std::future::Future<Output = bool>,
 {
-    // POSIX sh at its fixed path: a PATH search costs several failed execs per step.
-    let mut cmd =
-        Command::new(if std::path::Path::new("/bin/sh").exists() { "/bin/sh" } else { "sh" });
+    // The shell at the path found once before the run: a PATH search per step costs several
+    // failed execs.
+    let mut cmd = Command::new(&s.shell);
     cmd.arg("-c")
         .arg(GATE)
-        .arg("sh")
+        .arg(shell_name(&s.shell))
         .arg(&s.script)
         .process_group(0)
         .stdin(Stdio::piped())
@@ -277,6 +312,7 @@ mod tests {
             workdir: None,
             timeout,
             name: "t".into(),
+            shell: "/bin/sh".into(),
         }
     }
 

@@ -34,7 +34,8 @@ pub(super) async fn run(env: &ActionEnv<'_>, script: &Text) -> Attempt {
     let id = env.step.id.as_str();
     let refused = std::sync::Mutex::new(None);
     let timeout = env.timeout.map(Duration::from_millis);
-    let script = Script { script, env: vars, workdir, timeout, name: id.to_string() };
+    let shell = env.shell.to_path_buf();
+    let script = Script { script, env: vars, workdir, timeout, name: id.to_string(), shell };
     let on_spawn = |p| {
         let refused = &refused;
         async move {
@@ -58,13 +59,14 @@ pub(super) async fn run(env: &ActionEnv<'_>, script: &Text) -> Attempt {
     if let Some(a) = refused.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
         return a;
     }
+    let sh = process::shell_name(env.shell);
     match ran {
         // The usual cause: a `workdir` that does not exist (or is not a directory).
         Err(e) => match &missing_dir {
             Some(dir) => {
-                Attempt::Failed(format!("cannot start `sh` in workdir `{}`: {e}", dir.display()))
+                Attempt::Failed(format!("cannot start `{sh}` in workdir `{}`: {e}", dir.display()))
             }
-            None => Attempt::Failed(format!("cannot start `sh`: {e}")),
+            None => Attempt::Failed(format!("cannot start `{sh}`: {e}")),
         },
         Ok(f) => match f.ended {
             Ended::Exited(0) => Attempt::Ok(f.stdout),

@@ -311,6 +311,7 @@ pub(super) fn job(book: &Book) -> Job {
         secrets: Arc::new(Secrets::from_pairs(Vec::new())),
         run_id: "test-run".into(),
         base_dir: std::path::PathBuf::new(),
+        shell: "/bin/sh".into(),
         parallel: book.rb.parallel as usize,
         clock_start_ms: clock::now_ms(),
         user: USER.into(),

@@ -109,6 +109,12 @@ fn one_of_each() -> Vec<Event> {
         paused(),
         run_interrupted(),
         finished(Outcome::Failed),
+        Event::FinallyStarted {
+            at: s(AT),
+            outcome: Outcome::Failed,
+            elapsed_ms: 1,
+            detail: s("step `a` failed"),
+        },
     ]
 }
 
@@ -144,9 +150,10 @@ fn variant(e: &Event) -> usize {
         Event::GateReopened { .. } => 27,
         Event::StepProbed { .. } => 28,
         Event::RollbackRetried { .. } => 29,
+        Event::FinallyStarted { .. } => 30,
     }
 }
-const VARIANTS: usize = 30;
+const VARIANTS: usize = 31;
 
 /// Every string in `v` (map values, list items, nested) replaced by text holding the secret.
 fn poison(v: &mut Value) {
@@ -246,6 +253,7 @@ fn a_secret_survives_masking_only_in_identifiers_of_every_variant() {
                 | Event::UndoSkipped { .. }
                 | Event::UndoDecided { .. }
                 | Event::RunPaused { .. }
+                | Event::FinallyStarted { .. }
         );
         assert_eq!(free_text > 0, expected_text, "`{}` has free text: {json}", e.name());
     }

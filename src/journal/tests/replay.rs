@@ -263,3 +263,55 @@ fn states_serialize_in_lowercase() {
     assert_eq!(StepState::Skipped.to_string(), "skipped");
     assert!(RunStatus::Paused.is_unfinished() && !RunStatus::Succeeded.is_unfinished());
 }
+
+fn finally_started(outcome: Outcome) -> Event {
+    Event::FinallyStarted { at: AT.into(), outcome, elapsed_ms: 90_000, detail: String::new() }
+}
+
+fn rollback_started() -> Event {
+    Event::RollbackStarted { at: AT.into(), reason: "step `a` failed".into(), by: "ana".into() }
+}
+
+#[test]
+fn finally_steps_start_after_a_rollback_once_finally_started() {
+    let undone =
+        Event::UndoSkipped { step: "a".into(), at: AT.into(), reason: "no rollback".into() };
+    let head = vec![start("a", 1), ok("a", 1), rollback_started(), undone];
+    // Before `finally_started`, no step starts in a rolled-back run...
+    let mut early = head.clone();
+    early.push(start("tell", 1));
+    let (record, step, _) = impossible_at(&["a", "tell"], early);
+    assert_eq!((record, step.as_deref()), (6, Some("tell")));
+    // ...after it, the finally steps do, and the run ends as it said.
+    let mut rest = head.clone();
+    rest.extend([finally_started(Outcome::RolledBack), start("tell", 1), ok("tell", 1)]);
+    rest.push(finished(Outcome::RolledBack));
+    let state = replay(&journal(&["a", "tell"], rest)).expect("valid journal");
+    assert_eq!(state.status, RunStatus::RolledBack);
+    assert_eq!(step_state(&state, "tell"), StepState::Succeeded);
+    assert_eq!(state.finally.map(|f| f.elapsed_ms), Some(90_000));
+}
+
+#[test]
+fn finally_started_is_checked_against_the_run() {
+    // The outcome must fit whether the run rolled back.
+    let (record, _, _) = impossible_at(&["a"], vec![finally_started(Outcome::RolledBack)]);
+    assert_eq!(record, 2);
+    // Once only.
+    let twice = vec![finally_started(Outcome::Failed), finally_started(Outcome::Failed)];
+    let (record, _, reason) = impossible_at(&["a"], twice);
+    assert_eq!((record, reason.as_str()), (3, "a second `finally_started`"));
+    // `run_finished` says what `finally_started` said.
+    let other = vec![finally_started(Outcome::Failed), finished(Outcome::Succeeded)];
+    let (record, _, _) = impossible_at(&["a"], other);
+    assert_eq!(record, 3);
+    // A failed run taken up again ends anew.
+    let again = vec![
+        finally_started(Outcome::Failed),
+        finished(Outcome::Failed),
+        resumed(),
+        finally_started(Outcome::Succeeded),
+        finished(Outcome::Succeeded),
+    ];
+    assert_eq!(replay(&journal(&["a"], again)).expect("valid").status, RunStatus::Succeeded);
+}

@@ -85,6 +85,7 @@ impl Builder {
                 HeaderKind::Secret(Secret { name, source, arg })
             }
             Rule::roles => HeaderKind::Roles(self.kv_block(p.into_inner().nth(1)?)),
+            Rule::env => HeaderKind::Env(self.kv_block(p.into_inner().nth(1)?)),
             Rule::header_attr => {
                 let mut it = p.into_inner();
                 let kw = self.ident(it.next()?);
@@ -134,7 +135,8 @@ impl Builder {
 
     fn step(&mut self, p: P) -> Step {
         let span = self.span(&p);
-        let mut it = p.into_inner().skip(1);
+        let finally = p.clone().into_inner().next().is_some_and(|k| k.as_rule() == Rule::k_finally);
+        let mut it = p.into_inner().skip(1 + usize::from(finally));
         let id = self.ident(it.next().expect("invariant: step has an id"));
         let mut title = None;
         let mut items = Vec::new();
@@ -146,7 +148,7 @@ impl Builder {
                 _ => {}
             }
         }
-        Step { id, title, items, span, close }
+        Step { id, title, items, span, close, finally }
     }
 
     fn step_body(&mut self, p: P) -> (Vec<StepItem>, Span) {

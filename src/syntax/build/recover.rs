@@ -34,6 +34,10 @@ const RUNBOOK: &[&str] = &[
     "secret",
     "roles",
     "step",
+    "env",
+    "workdir",
+    "shell",
+    "finally",
 ];
 const STEP: &[&str] = &[
     "owner",
@@ -83,6 +87,8 @@ fn usage(kw: &str) -> Option<&'static str> {
         "secret" => "secret NAME = env(\"VAR\") | file(\"path\") | ssm(\"/name\")",
         "roles" => "roles { lead = [\"alice\", \"bob\"] }",
         "step" => "step ID \"Title\" { ... }",
+        "shell" => "shell \"bash\"",
+        "finally" => "finally step ID \"Title\" { ... }",
         "needs" => "needs other_step, another_step",
         "when" => "when include_app_check == true",
         "check" => "check lag_seconds < 900",

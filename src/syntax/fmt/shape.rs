@@ -191,8 +191,12 @@ impl Layout<'_> {
                 HeaderKind::Roles(b) => {
                     block("roles ".into(), b.items.iter().map(Node::Kv).collect(), b.one_line)
                 }
+                HeaderKind::Env(b) => {
+                    block("env ".into(), b.items.iter().map(Node::Kv).collect(), b.one_line)
+                }
                 HeaderKind::Step(st) => {
-                    let mut head = format!("step {}", st.id.name);
+                    let prefix = if st.finally { "finally " } else { "" };
+                    let mut head = format!("{prefix}step {}", st.id.name);
                     if let Some(t) = &st.title {
                         head.push(' ');
                         self.push(&mut head, t, indent, 2);

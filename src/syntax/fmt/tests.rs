@@ -77,7 +77,7 @@ fn without_layout(f: &File) -> File {
             Item::Runbook(r) => {
                 for h in &mut r.items {
                     match &mut h.kind {
-                        HeaderKind::Roles(b) => b.one_line = false,
+                        HeaderKind::Roles(b) | HeaderKind::Env(b) => b.one_line = false,
                         HeaderKind::Step(s) => steps(&mut s.items),
                         _ => {}
                     }

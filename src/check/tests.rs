@@ -1,0 +1,141 @@
+//! Table tests of check findings on small runbooks written as text: which codes come out, and
+//! what their help says.
+
+use super::{check, Options};
+use crate::diag::Diagnostic;
+use crate::load::load_text;
+use crate::model::Date;
+
+fn diags(src: &str) -> Vec<Diagnostic> {
+    let mut loaded = load_text("t.drbook", None, src.into());
+    let opts = Options {
+        today: Date { year: 2026, month: 11, day: 23 },
+        params: Vec::new(),
+        require_params: false,
+        strict: false,
+    };
+    check(&mut loaded, &opts).diags
+}
+
+fn codes(src: &str) -> Vec<&'static str> {
+    diags(src).into_iter().map(|d| d.code).collect()
+}
+
+/// A runbook with one `run` step around `script` (written as the inside of a `"""` string).
+fn with_script(script: &str) -> String {
+    format!(
+        "runbook \"t\" {{\n  owner \"o\"\n  rto 1h\n  param x = \"v\"\n  step a {{\n    duration 1m\n    idempotent\n    run \"\"\"\n{script}\n\"\"\"\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn quoted_interpolation_only_where_the_shell_quotes() {
+    let lint = "drbook::lint::quoted_interpolation";
+    let table: &[(&str, bool)] = &[
+        ("echo '${x}'", true),
+        ("echo \"${x}\"", true),
+        ("echo \"a ${x} b\"", true),
+        ("echo ${x}", false),
+        ("# don't panic\necho ${x}", false),
+        ("echo hi # it's fine\necho ${x}", false),
+        ("echo \"$(cat ${x})\"", false),
+        ("echo \"$(printf '%s' ${x})\"", false),
+        ("echo \"$(cat ${x})\" \"${x}\"", true),
+        ("echo \"$(echo '${x}')\"", true),
+        ("echo a#b '${x}'", true),
+        ("echo \\'${x}", false),
+    ];
+    for (script, warns) in table {
+        let found = codes(&with_script(script)).contains(&lint);
+        assert_eq!(found, *warns, "script {script:?}");
+    }
+}
+
+/// A runbook with a param `dr_health`, a secret `hook`, a step `probe` capturing `addr`, and a
+/// step `b` (needing `probe`) whose body is `body`.
+fn with_body(body: &str) -> String {
+    format!(
+        "import \"std/http\"\nimport \"std/notify\"\nrunbook \"t\" {{\n  owner \"o\"\n  rto 1h\n  param dr_health = \"https://x/h\"\n  secret hook = env(\"HOOK\")\n  step probe {{\n    duration 1m\n    run \"echo a\"\n    capture addr from stdout\n    idempotent\n  }}\n  step b {{\n    needs probe\n    duration 1m\n    idempotent\n    {body}\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn a_bare_word_where_a_string_is_expected_is_an_error() {
+    let bare = "drbook::check::bare_word";
+    let table: &[(&str, Option<&str>)] = &[
+        ("use http.healthy(url = dr_health)", Some("write \"${dr_health}\"")),
+        ("use notify.slack(webhook = hook, text = \"hi\")", Some("write \"${hook}\"")),
+        ("use http.healthy(url = addr)", Some("write \"${steps.probe.addr}\"")),
+        ("use http.healthy(url = localhost)", Some("write \"localhost\"")),
+        ("run dr_health", Some("write \"${dr_health}\"")),
+        ("workdir tmp\n    run \"true\"", Some("write \"tmp\"")),
+        ("env { A = hook }\n    run \"true\"", Some("write \"${hook}\"")),
+        ("owner ops\n    run \"true\"", Some("write \"ops\"")),
+        ("notify hook \"hi\"", Some("write \"${hook}\"")),
+        ("http GET dr_health", Some("write \"${dr_health}\"")),
+        // Where a name is meant, names stay valid.
+        ("use http.healthy(url = \"${dr_health}\", every = 5s)", None),
+        ("on_failure rollback\n    run \"true\"\n    rollback run \"true\"", None),
+        ("retry 2 every 1s backoff exponential\n    http GET \"${dr_health}\"", None),
+    ];
+    for (body, help) in table {
+        let ds = diags(&with_body(body));
+        let found: Vec<&Diagnostic> = ds.iter().filter(|d| d.code == bare).collect();
+        match help {
+            Some(h) => {
+                assert_eq!(found.len(), 1, "{body}: {:?}", ds);
+                assert!(found[0].is_error(), "{body}");
+                let got = found[0].help.as_deref().unwrap_or_default();
+                assert!(got.contains(h), "{body}: help {got:?} lacks {h:?}");
+            }
+            None => assert!(ds.iter().all(|d| !d.is_error()), "{body}: {ds:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_bare_template_argument_in_a_check_is_an_error_but_a_bare_parameter_is_not() {
+    let module = "template t(target) {\n  run \"echo x\"\n  capture answer from stdout\n  check answer == target\n  idempotent\n}\n";
+    let ds = diags(module);
+    assert!(ds.iter().all(|d| !d.is_error()), "{ds:?}");
+}
+
+#[test]
+fn tier_and_policies_stay_bare_names() {
+    let src = "runbook \"t\" {\n  owner \"o\"\n  rto 1h\n  tier critical\n  on_failure continue\n  step a { duration 1m; run \"true\"; idempotent }\n}\n";
+    assert!(diags(src).iter().all(|d| !d.is_error()));
+}
+
+#[test]
+fn header_env_and_workdir_take_params_but_not_captures() {
+    let ok = "runbook \"t\" {\n  owner \"o\"\n  rto 1h\n  param dir = \"x\"\n  env { A = \"${dir}\" }\n  workdir \"${dir}\"\n  shell \"bash\"\n  step a { duration 1m; run \"true\"; capture c from stdout; idempotent }\n}\n";
+    assert!(diags(ok).iter().all(|d| !d.is_error()), "{:?}", diags(ok));
+    let bad = ok.replace("workdir \"${dir}\"", "workdir \"${steps.a.c}\"");
+    assert_eq!(codes(&bad), ["drbook::check::header_capture"]);
+    let twice = ok.replace("shell \"bash\"", "env { B = \"1\" }");
+    assert_eq!(codes(&twice), ["drbook::check::duplicate_attribute"]);
+    let opts = ok.replace("shell \"bash\"", "shell \"bash -e\"");
+    assert_eq!(codes(&opts), ["drbook::check::bad_value"]);
+}
+
+#[test]
+fn finally_step_rules() {
+    let book = |steps: &str| {
+        format!("runbook \"t\" {{\n  owner \"o\"\n  rto 1h\n  step a {{ duration 1m; run \"echo 1\"; capture c from stdout; idempotent }}\n{steps}\n}}\n")
+    };
+    let table: &[(&str, &[&str])] = &[
+        ("  finally step f { run \"echo ${run.status} ${run.elapsed} ${run.rto_met} ${run.rpo} ${steps.a.c}\"; idempotent }", &[]),
+        ("  finally step f { run \"true\"; idempotent }\n  finally step g { needs f; run \"true\"; idempotent }", &[]),
+        ("  finally step f { needs a; run \"true\"; idempotent }", &["drbook::check::finally_needs_forward"]),
+        ("  finally step f { run \"true\"; idempotent }\n  step b { needs f; run \"true\"; idempotent }", &["drbook::check::needs_finally"]),
+        ("  finally step f { run \"true\"; rollback run \"true\" }", &["drbook::check::finally_rollback"]),
+        ("  step b { needs a; run \"echo ${run.status}\"; idempotent }", &["drbook::check::finally_only"]),
+        ("  step b { needs a; when run.rto_met == \"true\"; run \"true\"; idempotent }", &["drbook::check::finally_only"]),
+        ("  finally step f { when run.status != \"succeeded\"; run \"true\"; idempotent }", &[]),
+    ];
+    for (steps, want) in table {
+        let ds = diags(&book(steps));
+        let errors: Vec<&str> = ds.iter().filter(|d| d.is_error()).map(|d| d.code).collect();
+        assert_eq!(errors, *want, "{steps}: {ds:?}");
+    }
+}
