@@ -82,7 +82,7 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
         }
     }
     Ok(match finish {
-        Finish::Succeeded if flags.strict_rto && report.rto_met == Some(false) => {
+        Finish::Succeeded if flags.strict_rto && report.results.rto_met == Some(false) => {
             eprint("the run succeeded but missed its RTO (--strict-rto)");
             Outcome::MissedRto
         }

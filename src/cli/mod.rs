@@ -36,6 +36,7 @@
 //! `fmt` report on each file as they go (that report is their output) and return the
 //! verdict.
 
+mod achieved;
 mod approve;
 mod args;
 mod check;

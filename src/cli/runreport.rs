@@ -1,13 +1,19 @@
 //! The final report of a run (`--report FILE`, `.json` or `.md`, and the summary printed at
-//! the end): each step's expected and actual duration, attempts and status; the achieved RTO
-//! against `rto` and the achieved RPO against `rpo`, with PASS/FAIL; and, once a run rolls
-//! back, why and each step's rollback (undone, undo failed, not undone), in the order they
-//! happened.
+//! the end): each step's expected and actual duration, attempts, status and error; the
+//! achieved RTO against `rto` (the time to recovery: a run that did not recover says when it
+//! stopped) and the achieved RPO against `rpo` with each measurement, with PASS/FAIL; and,
+//! once a run rolls back, the rollback as its own phase (start, duration, outcome, why) and
+//! each step's rollback (undone, undo failed, not undone), in the order they happened. What
+//! counts as achieved is [`crate::journal::results`]'s, for every format.
 
+use super::achieved::{d, results_now, rollback_phase_line, rpo_lines, rto_line, secs, verdict};
+use super::achieved::{ResultsReport, RollbackPhaseReport};
+use crate::journal::results::{Forward, Results};
 use crate::journal::{RunState, RunStatus, StepState};
 use crate::model::time as clock;
-use crate::model::{fmt_duration, Runbook};
+use crate::model::Runbook;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 #[derive(Serialize)]
@@ -17,19 +23,22 @@ pub struct Report {
     pub status: String,
     pub started_at: String,
     pub finished_at: Option<String>,
-    pub rto_seconds: Option<f64>,
-    pub achieved_rto_seconds: Option<f64>,
-    pub rto_met: Option<bool>,
-    pub rpo_seconds: Option<f64>,
-    pub achieved_rpo_seconds: Option<f64>,
-    pub rpo_met: Option<bool>,
+    /// The RTO and the RPO.
+    #[serde(flatten)]
+    pub results: ResultsReport,
     /// Every approval given, in the order of the steps.
     pub approvals: Vec<ApprovalReport>,
     pub steps: Vec<StepReport>,
+    /// The rollback phase: its start, duration and outcome (absent when the run did not roll
+    /// back).
+    pub rollback: Option<RollbackPhaseReport>,
     /// Why the run rolled back (absent when it did not).
     pub rollback_reason: Option<String>,
     /// Each step that succeeded, once the run rolls back.
     pub rollbacks: Vec<UndoReport>,
+    /// What the fields above were taken from, for the text renderers.
+    #[serde(skip)]
+    pub got: Results,
 }
 
 #[derive(Serialize)]
@@ -69,17 +78,10 @@ pub struct StepReport {
     pub finished_at: Option<String>,
     /// Time spent waiting at the approval gate, apart from the step's own duration.
     pub approval_wait_seconds: Option<f64>,
-}
-
-fn secs(ms: u64) -> f64 {
-    ms as f64 / 1000.0
-}
-
-/// From the RTO clock's start to the run's end (or now, while unfinished).
-pub fn achieved_rto_ms(s: &RunState) -> Option<u64> {
-    let start = clock::parse(&s.clock_start)?;
-    let end = s.finished_at.as_deref().and_then(clock::parse).unwrap_or_else(clock::now_ms);
-    u64::try_from(end - start).ok()
+    /// Why it failed (its latest attempt's error), secrets masked.
+    pub error: Option<String>,
+    /// What it captured, secrets masked: also the captures of an attempt whose check failed.
+    pub captures: BTreeMap<String, String>,
 }
 
 /// Milliseconds from `from` to `to` (RFC 3339), when both parse and `to` is not earlier.
@@ -121,8 +123,7 @@ fn gate_wait_ms(r: &crate::journal::StepRecord) -> Option<u64> {
 }
 
 pub fn build(s: &RunState, rb: &Runbook) -> Report {
-    let rto = achieved_rto_ms(s);
-    let rpo = s.steps.iter().filter_map(|(_, r)| r.rpo_ms).max();
+    let got = results_now(s);
     let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
     Report {
         run_id: s.run_id.clone(),
@@ -130,19 +131,7 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
         status: word(serde_json::to_value(s.status).unwrap_or_default()),
         started_at: s.started_at.clone(),
         finished_at: s.finished_at.clone(),
-        rto_seconds: s.rto_ms.map(secs),
-        achieved_rto_seconds: rto.map(secs),
-        // Judged only for a run that recovered: a failed or unfinished run met no RTO.
-        rto_met: match s.status {
-            RunStatus::Succeeded => s.rto_ms.zip(rto).map(|(budget, got)| got <= budget),
-            RunStatus::Failed | RunStatus::RolledBack | RunStatus::RollbackFailed => {
-                s.rto_ms.map(|_| false)
-            }
-            _ => None,
-        },
-        rpo_seconds: s.rpo_ms.map(secs),
-        achieved_rpo_seconds: rpo.map(secs),
-        rpo_met: s.rpo_ms.zip(rpo).map(|(budget, got)| got <= budget),
+        results: ResultsReport::new(&got),
         approvals: approvals(s),
         steps: s
             .steps
@@ -161,10 +150,21 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
                 started_at: r.started_at.clone(),
                 finished_at: r.finished_at.clone(),
                 approval_wait_seconds: gate_wait_ms(r).map(secs),
+                error: r.error.clone(),
+                captures: r.captures.clone(),
             })
             .collect(),
+        rollback: got.rollback.clone().map(|p| RollbackPhaseReport {
+            started_at: p.started_at,
+            finished_at: p.finished_at,
+            duration_seconds: secs(p.duration_ms),
+            outcome: p.outcome.as_str().to_string(),
+            reason: p.reason,
+            by: p.by,
+        }),
         rollback_reason: s.rollback.as_ref().map(|r| r.reason.clone()),
         rollbacks: rollbacks(s),
+        got,
     }
 }
 
@@ -225,24 +225,6 @@ fn undo_detail(u: &UndoReport) -> String {
     }
 }
 
-fn verdict(met: Option<bool>) -> &'static str {
-    match met {
-        Some(true) => "PASS",
-        Some(false) => "FAIL",
-        None => "n/a",
-    }
-}
-
-fn d(s: Option<f64>) -> String {
-    s.map_or("-".into(), |s| {
-        if s < 60.0 {
-            format!("{s:.1}s")
-        } else {
-            fmt_duration((s * 1000.0) as u64 / 1000 * 1000)
-        }
-    })
-}
-
 /// The summary printed at the end of `run` and `resume`.
 pub fn text(r: &Report) -> String {
     let mut out = format!("\nrun {} of {}: {}\n", r.run_id, r.runbook, r.status);
@@ -260,6 +242,16 @@ pub fn text(r: &Report) -> String {
             d(s.actual_seconds)
         ));
     }
+    let errors: Vec<&StepReport> = r.steps.iter().filter(|s| s.error.is_some()).collect();
+    if !errors.is_empty() {
+        out.push_str("errors:\n");
+        for s in errors {
+            out.push_str(&format!("  {:<28} {}\n", s.id, s.error.as_deref().unwrap_or_default()));
+            if s.status == "failed" && !s.captures.is_empty() {
+                out.push_str(&format!("  {:<28} captured: {}\n", "", captured(&s.captures)));
+            }
+        }
+    }
     if !r.approvals.is_empty() {
         out.push_str("approvals:\n");
         for a in &r.approvals {
@@ -270,19 +262,15 @@ pub fn text(r: &Report) -> String {
             ));
         }
     }
-    out.push_str(&format!(
-        "RTO: achieved {} against {}: {}\n",
-        d(r.achieved_rto_seconds),
-        d(r.rto_seconds),
-        verdict(r.rto_met)
-    ));
-    if r.rpo_seconds.is_some() || r.achieved_rpo_seconds.is_some() {
-        out.push_str(&format!(
-            "RPO: achieved {} against {}: {}\n",
-            d(r.achieved_rpo_seconds),
-            d(r.rpo_seconds),
-            verdict(r.rpo_met)
-        ));
+    out.push_str(&rto_line(&r.got));
+    out.push('\n');
+    for l in rpo_lines(&r.got) {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    if let Some(l) = rollback_phase_line(&r.got) {
+        out.push_str(&l);
+        out.push('\n');
     }
     if let Some(why) = &r.rollback_reason {
         out.push_str(&format!("rollback ({why}):\n"));
@@ -304,24 +292,56 @@ pub fn text(r: &Report) -> String {
     out
 }
 
+/// `lag_seconds = 1200, host = db-2`.
+pub fn captured(c: &BTreeMap<String, String>) -> String {
+    c.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
+}
+
+/// A table cell: one line, `|` escaped.
+fn cell(t: &str) -> String {
+    t.replace('|', "\\|").replace('\n', " ")
+}
+
 fn markdown(r: &Report) -> String {
     let mut out =
         format!("# Run report: {}\n\nRun `{}` — **{}**\n\n", r.runbook, r.run_id, r.status);
+    let rto = match &r.got.forward {
+        Forward::Recovered { .. } => d(r.results.achieved_rto_seconds),
+        Forward::Stopped { .. } => {
+            format!("not achieved (stopped after {})", d(r.results.stopped_after_seconds))
+        }
+        Forward::Going { .. } => {
+            format!("not achieved yet ({} so far)", d(r.results.elapsed_seconds))
+        }
+    };
     out.push_str(&format!(
-        "| | achieved | objective | verdict |\n|---|---:|---:|---|\n| RTO | {} | {} | {} |\n| RPO | {} | {} | {} |\n\n",
-        d(r.achieved_rto_seconds), d(r.rto_seconds), verdict(r.rto_met), d(r.achieved_rpo_seconds), d(r.rpo_seconds), verdict(r.rpo_met)
+        "| | achieved | objective | verdict |\n|---|---:|---:|---|\n| RTO | {rto} | {} | {} |\n| RPO | {} | {} | {} |\n\n",
+        d(r.results.rto_seconds), verdict(r.results.rto_met), d(r.results.achieved_rpo_seconds), d(r.results.rpo_seconds), verdict(r.results.rpo_met)
     ));
-    out.push_str("| step | status | attempts | expected | actual | started | finished |\n|---|---|---:|---:|---:|---|---|\n");
+    if !r.results.rpo_measurements.is_empty() {
+        out.push_str("RPO measurements (the largest counts: the run lost as much data as its worst measurement):\n\n| step | measured | counts |\n|---|---:|---|\n");
+        for m in &r.results.rpo_measurements {
+            let counts = if m.counts { "yes" } else { "" };
+            out.push_str(&format!("| `{}` | {} | {counts} |\n", m.step, d(Some(m.seconds))));
+        }
+        out.push('\n');
+    }
+    out.push_str("| step | status | attempts | expected | actual | started | finished | error |\n|---|---|---:|---:|---:|---|---|---|\n");
     for s in &r.steps {
+        let mut error = s.error.as_deref().map(cell).unwrap_or_default();
+        if s.status == "failed" && !s.captures.is_empty() {
+            error.push_str(&format!(" (captured: {})", cell(&captured(&s.captures))));
+        }
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
             s.id,
             s.status,
             s.attempts,
             d(s.expected_seconds),
             d(s.actual_seconds),
             s.started_at.as_deref().unwrap_or("-"),
-            s.finished_at.as_deref().unwrap_or("-")
+            s.finished_at.as_deref().unwrap_or("-"),
+            error.trim()
         ));
     }
     if !r.approvals.is_empty() {
@@ -340,7 +360,18 @@ fn markdown(r: &Report) -> String {
         }
     }
     if let Some(why) = &r.rollback_reason {
-        out.push_str(&format!("\n## Rollback\n\n{why}\n\n| step | rollback | took | error or reason |\n|---|---|---:|---|\n"));
+        out.push_str(&format!("\n## Rollback\n\n{why}\n\n"));
+        if let Some(p) = &r.rollback {
+            let to = p.finished_at.as_deref().map_or(String::new(), |f| format!(" to {f}"));
+            out.push_str(&format!(
+                "Rollback phase: **{}**, {}, from {}{to} (by {}).\n\n",
+                p.outcome,
+                d(Some(p.duration_seconds)),
+                p.started_at,
+                p.by
+            ));
+        }
+        out.push_str("| step | rollback | took | error or reason |\n|---|---|---:|---|\n");
         for u in &r.rollbacks {
             out.push_str(&format!(
                 "| `{}` | {} | {} | {} |\n",

@@ -66,6 +66,7 @@ pub mod inbox;
 mod logs;
 mod record;
 mod replay;
+pub mod results;
 mod store;
 mod writer;
 

@@ -148,6 +148,14 @@ pub struct RunState {
     pub last_pause: Option<String>,
     /// Set by `rollback_started`: the run is undoing (or has undone) its steps.
     pub rollback: Option<RollbackInfo>,
+    /// When the forward phase succeeded (its `run_finished` with `succeeded`): the moment of
+    /// recovery, which a later rollback never moves (see [`super::results`]).
+    #[serde(default)]
+    pub recovered_at: Option<String>,
+    /// When the forward phase stopped without recovering: the run failed, or turned to
+    /// rolling back. Cleared when a failed run is resumed.
+    #[serde(default)]
+    pub forward_stopped_at: Option<String>,
     /// How many records have been applied.
     pub records: usize,
     /// Step id to position in `steps`.
@@ -230,6 +238,8 @@ impl RunState {
             steps,
             last_pause: None,
             rollback: None,
+            recovered_at: None,
+            forward_stopped_at: None,
             records: 1,
             index,
         })
@@ -262,6 +272,10 @@ impl RunState {
             Event::RunResumed { .. } => {
                 self.status = RunStatus::Running;
                 self.finished_at = None;
+                // A failed run resumed goes forward again; a resumed rollback does not.
+                if self.rollback.is_none() {
+                    self.forward_stopped_at = None;
+                }
             }
             Event::RunPaused { reason, .. } => {
                 self.status = RunStatus::Paused;
@@ -286,6 +300,11 @@ impl RunState {
                 }
                 self.status = status;
                 self.finished_at = Some(at.clone());
+                match outcome {
+                    Outcome::Succeeded => self.recovered_at = Some(at.clone()),
+                    Outcome::Failed => self.forward_stopped_at = Some(at.clone()),
+                    Outcome::RolledBack | Outcome::RollbackFailed => {}
+                }
             }
             Event::RollbackStarted { at, reason, by } => {
                 if self.rollback.is_some() {
@@ -293,6 +312,9 @@ impl RunState {
                 }
                 self.rollback =
                     Some(RollbackInfo { at: at.clone(), reason: reason.clone(), by: by.clone() });
+                if self.recovered_at.is_none() && self.forward_stopped_at.is_none() {
+                    self.forward_stopped_at = Some(at.clone());
+                }
                 self.status = RunStatus::Running;
                 self.finished_at = None;
             }

@@ -21,6 +21,7 @@ mod run_journal;
 mod run_leftover;
 mod run_moto;
 mod run_regional;
+mod run_results;
 mod run_resume;
 mod run_rollback;
 mod run_safety;

@@ -1,0 +1,143 @@
+//! Honest results (issue 10 §3): the achieved RTO is the time to recovery and a later rollback
+//! is its own phase; exit codes for a missed `rpo` and for `continue` failures; every `measure
+//! rpo` listed; comparisons that demand numbers; failure messages that carry stderr.
+
+use crate::runkit::{drb, status_json};
+use crate::Test;
+use serde_json::Value;
+use std::time::Duration;
+
+/// A runbook `name` with `rto` (and `extra` header lines) around `body`.
+fn book(name: &str, rto: &str, extra: &str, body: &str) -> String {
+    format!("runbook \"{name}\" {{\n  owner \"ops\"\n  rto {rto}\n{extra}{body}\n}}\n")
+}
+
+/// The report's `RTO:` line (the text summary printed at the end).
+#[track_caller]
+fn rto_line(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.starts_with("RTO:"))
+        .unwrap_or_else(|| panic!("no `RTO:` line in\n{stdout}"))
+        .to_string()
+}
+
+#[track_caller]
+fn report(t: &Test, name: &str) -> Value {
+    serde_json::from_str(&t.read(name)).expect("the report is JSON")
+}
+
+#[test]
+fn a_later_rollback_never_rewrites_the_achieved_rto() {
+    let body = r#"  step a { duration 1s; run "true"; rollback run "echo a >> undo.log" }"#;
+    let t = Test::new().file("q.drbook", &book("quick", "2s", "", body));
+    let out = drb(&t, &["run", "q.drbook", "--run-id", "q", "--report", "run.json"]);
+    out.expect_status(0);
+    let line = rto_line(&out.stdout);
+    assert!(line.starts_with("RTO: achieved ") && line.ends_with("PASS"), "{line}");
+    let achieved = report(&t, "run.json")["achieved_rto_seconds"].as_f64().expect("achieved");
+
+    // Later than the whole budget: a rollback then must not turn the recovery into a miss.
+    std::thread::sleep(Duration::from_millis(2500));
+    let out = drb(&t, &["rollback", "q", "--yes", "--report", "rb.json"]);
+    out.expect_status(4);
+    assert_eq!(rto_line(&out.stdout), line, "the RTO line is the run's, unchanged");
+    assert!(out.stdout.contains("rollback phase: rolled_back"), "{}", out.stdout);
+    let r = report(&t, "rb.json");
+    assert_eq!(r["status"], "rolled_back");
+    assert_eq!(r["achieved_rto_seconds"].as_f64(), Some(achieved), "{r}");
+    assert_eq!(r["rto_met"], true, "{r}");
+    assert_eq!(r["stopped_after_seconds"], Value::Null, "{r}");
+    let phase = &r["rollback"];
+    assert_eq!(phase["outcome"], "rolled_back", "{r}");
+    assert!(phase["started_at"].is_string() && phase["finished_at"].is_string(), "{r}");
+    assert!(phase["duration_seconds"].as_f64().is_some_and(|d| d < 2.0), "{r}");
+    // `status`, as JSON and as text, says the same.
+    let s = status_json(&t, "q");
+    assert_eq!(s["achieved_rto_seconds"].as_f64(), Some(achieved), "{s}");
+    assert_eq!(s["rto_met"], true, "{s}");
+    assert_eq!(s["rollback"]["outcome"], "rolled_back", "{s}");
+    let runs = crate::json(&drb(&t, &["status", "--format", "json"]));
+    assert_eq!(runs["runs"][0]["achieved_rto_seconds"].as_f64(), Some(achieved), "{runs}");
+    assert_eq!(runs["runs"][0]["rto_met"], true, "{runs}");
+    let text = drb(&t, &["status", "q"]).stdout.clone();
+    assert!(text.contains(&line), "{text}");
+    assert!(text.contains("rollback phase: rolled_back"), "{text}");
+}
+
+#[test]
+fn a_failed_run_says_its_rto_was_not_achieved_and_when_it_stopped() {
+    let body = r#"  step a { duration 1s; run "true"; idempotent }
+  step bad { needs a; duration 1s; run "exit 3"; idempotent }"#;
+    let t = Test::new().file("f.drbook", &book("failing", "1h", "", body));
+    let out = drb(&t, &["run", "f.drbook", "--run-id", "f", "--report", "f.json"]);
+    out.expect_status(1);
+    let line = rto_line(&out.stdout);
+    assert!(line.starts_with("RTO: not achieved (stopped after "), "{line}");
+    assert!(!line.contains("FAIL") && !line.contains("PASS"), "{line}");
+    let r = report(&t, "f.json");
+    assert_eq!(r["achieved_rto_seconds"], Value::Null, "{r}");
+    assert_eq!(r["rto_met"], false, "{r}");
+    assert!(r["stopped_after_seconds"].as_f64().is_some(), "{r}");
+    assert_eq!(r["rollback"], Value::Null, "{r}");
+    let s = status_json(&t, "f");
+    assert_eq!(s["rto_met"], false, "{s}");
+    assert!(s["stopped_after_seconds"].as_f64().is_some(), "{s}");
+    let list = drb(&t, &["status"]);
+    assert!(list.stdout.contains("not achieved (stopped after"), "{}", list.stdout);
+
+    // Rolled back on demand later: the forward phase still stopped when it failed.
+    let stopped = r["stopped_after_seconds"].as_f64();
+    drb(&t, &["rollback", "f", "--yes", "--report", "rb.md"]).expect_status(4);
+    let md = t.read("rb.md");
+    assert!(md.contains("not achieved (stopped after"), "{md}");
+    assert!(md.contains("Rollback phase: **rolled_back**"), "{md}");
+    let s = status_json(&t, "f");
+    assert_eq!(s["stopped_after_seconds"].as_f64(), stopped, "{s}");
+}
+
+#[test]
+fn a_run_rolled_back_by_its_policy_reports_both_phases() {
+    let body = r#"  on_failure rollback
+  step a { duration 1s; run "true"; rollback run "true" }
+  step bad { needs a; duration 1s; run "exit 3"; idempotent }"#;
+    let t = Test::new().file("r.drbook", &book("rolling", "1h", "", body));
+    let out = drb(&t, &["run", "r.drbook", "--run-id", "r", "--report", "r.json"]);
+    out.expect_status(4);
+    assert!(rto_line(&out.stdout).starts_with("RTO: not achieved (stopped after "));
+    assert!(out.stdout.contains("rollback phase: rolled_back"), "{}", out.stdout);
+    let r = report(&t, "r.json");
+    assert_eq!(r["achieved_rto_seconds"], Value::Null, "{r}");
+    assert_eq!(r["rto_met"], false, "{r}");
+    assert_eq!(r["rollback"]["outcome"], "rolled_back", "{r}");
+    assert!(r["rollback"]["reason"].as_str().is_some_and(|w| w.contains("bad")), "{r}");
+}
+
+/// Two steps measure the RPO: 1.5 s and 6 s against `rpo 5s`.
+const TWO_MEASUREMENTS: &str = r#"  step near { duration 1s; run "echo 1.5"; capture lag from stdout; measure rpo from lag; idempotent }
+  step far { duration 1s; run "echo 6"; capture lag from stdout; measure rpo from lag; idempotent }"#;
+
+#[test]
+fn every_rpo_measurement_is_listed_and_the_largest_is_said_to_count() {
+    let t = Test::new().file("m.drbook", &book("measured", "1h", "  rpo 5s\n", TWO_MEASUREMENTS));
+    let out = drb(&t, &["run", "m.drbook", "--run-id", "m", "--report", "m.json"]);
+    out.expect_status(0);
+    let text = &out.stdout;
+    assert!(text.contains("RPO: achieved 6.0s against 5.0s: FAIL"), "{text}");
+    let near = text.lines().find(|l| l.contains("measured by near")).expect("near is listed");
+    let far = text.lines().find(|l| l.contains("measured by far")).expect("far is listed");
+    assert!(near.contains("1.5s") && !near.contains("counts"), "{near}");
+    assert!(far.contains("6.0s") && far.contains("counts: the largest"), "{far}");
+    let r = report(&t, "m.json");
+    let m = &r["rpo_measurements"];
+    assert_eq!(m[0], serde_json::json!({"step": "near", "seconds": 1.5, "counts": false}), "{r}");
+    assert_eq!(m[1], serde_json::json!({"step": "far", "seconds": 6.0, "counts": true}), "{r}");
+    drb(&t, &["rollback", "m", "--yes", "--report", "m.md"]);
+    let md = t.read("m.md");
+    assert!(md.contains("| `near` | 1.5s |  |") && md.contains("| `far` | 6.0s | yes |"), "{md}");
+    assert!(md.contains("the largest counts"), "{md}");
+    let s = status_json(&t, "m");
+    assert_eq!(s["rpo_measurements"], *m, "{s}");
+    let status = drb(&t, &["status", "m"]).stdout.clone();
+    assert!(status.contains(near) && status.contains(far), "{status}");
+}
