@@ -141,3 +141,45 @@ fn every_rpo_measurement_is_listed_and_the_largest_is_said_to_count() {
     let status = drb(&t, &["status", "m"]).stdout.clone();
     assert!(status.contains(near) && status.contains(far), "{status}");
 }
+
+#[test]
+fn strict_rpo_exits_6_when_a_run_succeeded_but_missed_its_rpo() {
+    let t = Test::new().file("m.drbook", &book("measured", "1h", "  rpo 5s\n", TWO_MEASUREMENTS));
+    drb(&t, &["run", "m.drbook", "--run-id", "plain"]).expect_status(0);
+    let out = drb(&t, &["run", "m.drbook", "--run-id", "strict", "--strict-rpo"]);
+    out.expect_status(6).expect_stderr("missed its RPO (--strict-rpo)");
+    // Within the budget, --strict-rpo changes nothing.
+    let within = book("within", "1h", "  rpo 10s\n", TWO_MEASUREMENTS);
+    let t = t.file("w.drbook", &within);
+    drb(&t, &["run", "w.drbook", "--run-id", "w", "--strict-rpo", "--strict-rto"]).expect_status(0);
+}
+
+#[test]
+fn fail_on_continue_exits_1_when_a_run_succeeded_with_a_failed_continue_step() {
+    let body = r#"  step a { duration 1s; run "true"; idempotent }
+  step notify { duration 1s; on_failure continue; run "exit 7"; idempotent }
+  step b { needs a, notify; duration 1s; run "true"; idempotent }"#;
+    let t = Test::new().file("c.drbook", &book("tolerant", "1h", "", body));
+    drb(&t, &["run", "c.drbook", "--run-id", "plain"]).expect_status(0);
+    let out = drb(&t, &["run", "c.drbook", "--run-id", "strict", "--fail-on-continue"]);
+    out.expect_status(1).expect_stderr("`notify` failed under `continue` (--fail-on-continue)");
+    assert_eq!(status_json(&t, "strict")["status"], "succeeded", "the run itself succeeded");
+    // A failure outranks a missed objective; a clean run is 0 with the flag too.
+    let tight = book("tight", "1ms", "", body);
+    let t = t.file("t.drbook", &tight);
+    let args = ["run", "t.drbook", "--run-id", "t", "--fail-on-continue", "--strict-rto"];
+    drb(&t, &args).expect_status(1);
+    let clean = book("clean", "1h", "", r#"  step a { duration 1s; run "true"; idempotent }"#);
+    let t = t.file("k.drbook", &clean);
+    drb(&t, &["run", "k.drbook", "--run-id", "k", "--fail-on-continue"]).expect_status(0);
+}
+
+#[test]
+fn resume_takes_the_strict_flags_too() {
+    let body = r#"  step gate { duration 1s; manual "Confirm the replica is caught up" }
+  step near { needs gate; duration 1s; run "echo 6"; capture lag from stdout; measure rpo from lag; idempotent }"#;
+    let t = Test::new().file("g.drbook", &book("gated", "1h", "  rpo 5s\n", body));
+    drb(&t, &["run", "g.drbook", "--run-id", "g", "--non-interactive"]).expect_status(3);
+    let out = drb(&t, &["resume", "g", "--interrupted", "gate=done", "--strict-rpo"]);
+    out.expect_status(6);
+}
