@@ -376,6 +376,7 @@ impl Ctx {
             run_id: &self.job.run_id,
             runbook: &self.job.rb.name,
             own: None,
+            steps: &self.job.rb.steps,
         }
     }
 

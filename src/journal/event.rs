@@ -132,6 +132,10 @@ pub enum Event {
         at: String,
         error: String,
         will_retry: bool,
+        /// What the attempt captured before a check (or its measurement) failed (scrubbed):
+        /// kept to be reported, never for later steps to use.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        captures: BTreeMap<String, String>,
     },
     /// `when` was false, or a dependency failed under `continue` and the step could not run.
     StepSkipped {
@@ -406,13 +410,16 @@ impl Event {
                     rpo_ms: *rpo_ms,
                 }
             }
-            Event::StepFailed { step, attempt, at, error, will_retry } => Event::StepFailed {
-                step: step.clone(),
-                attempt: *attempt,
-                at: at.clone(),
-                error: text(error),
-                will_retry: *will_retry,
-            },
+            Event::StepFailed { step, attempt, at, error, will_retry, captures } => {
+                Event::StepFailed {
+                    step: step.clone(),
+                    attempt: *attempt,
+                    at: at.clone(),
+                    error: text(error),
+                    will_retry: *will_retry,
+                    captures: values(captures),
+                }
+            }
             Event::StepSkipped { step, at, reason } => {
                 Event::StepSkipped { step: step.clone(), at: at.clone(), reason: text(reason) }
             }

@@ -82,6 +82,7 @@ pub struct StepRecord {
     /// When the step reached succeeded, failed or skipped.
     pub finished_at: Option<String>,
     pub duration_ms: Option<u64>,
+    /// What the latest attempt captured: when it succeeded, or when its check failed.
     pub captures: BTreeMap<String, String>,
     pub rpo_ms: Option<u64>,
     /// The latest attempt's error, or why a person marked the step failed.
@@ -379,6 +380,7 @@ fn update(rec: &mut StepRecord, e: &Event) {
             rec.finished_at = None;
             rec.duration_ms = None;
             rec.error = None;
+            rec.captures.clear();
             rec.process = None;
             rec.retrying = false;
             rec.waiting_reason = None;
@@ -395,8 +397,9 @@ fn update(rec: &mut StepRecord, e: &Event) {
             rec.process = None;
             rec.remote = None;
         }
-        Event::StepFailed { at, error, will_retry, .. } => {
+        Event::StepFailed { at, error, will_retry, captures, .. } => {
             rec.error = Some(error.clone());
+            rec.captures.clone_from(captures);
             rec.retrying = *will_retry;
             rec.process = None;
             rec.remote = None;

@@ -271,6 +271,7 @@ mod tests {
             at: t(4, 5),
             error: "exit code 3".into(),
             will_retry: false,
+            captures: BTreeMap::new(),
         });
         e.push(Event::RunFinished { at: t(4, 10), outcome: Outcome::Failed });
         let failed = results(&run(e.clone()), now());
@@ -288,6 +289,7 @@ mod tests {
             at: t(31, 0),
             error: "exit code 3".into(),
             will_retry: false,
+            captures: BTreeMap::new(),
         });
         e.push(Event::RollbackStarted {
             at: t(31, 1),

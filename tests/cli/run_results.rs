@@ -183,3 +183,64 @@ fn resume_takes_the_strict_flags_too() {
     let out = drb(&t, &["resume", "g", "--interrupted", "gate=done", "--strict-rpo"]);
     out.expect_status(6);
 }
+
+/// The `error` of step `step` in `status RUN --format json`.
+#[track_caller]
+fn step_json(t: &Test, run: &str, step: &str) -> Value {
+    let s = status_json(t, run);
+    s["steps"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["id"] == step).cloned())
+        .unwrap_or_else(|| panic!("no step `{step}` in {s}"))
+}
+
+#[test]
+fn a_number_on_one_side_of_a_comparison_demands_a_number_on_the_other() {
+    // psql prints nothing for NULL: the check must not pass by comparing strings.
+    let body = r#"  step lag { duration 1s; run "printf ''"; capture lag_seconds from stdout; check lag_seconds < 300; idempotent }"#;
+    let t = Test::new().file("n.drbook", &book("nulls", "1h", "", body));
+    let out = drb(&t, &["run", "n.drbook", "--run-id", "n", "--report", "n.json"]);
+    out.expect_status(1);
+    let want = r#"check failed: lag_seconds < 300: lag_seconds is "" (not a number)"#;
+    assert_eq!(step_json(&t, "n", "lag")["error"], want);
+    assert!(out.stdout.contains(want) || out.stderr.contains(want), "{}{}", out.stdout, out.stderr);
+    // `when` with such a comparison fails its step with the same message: no silent skip.
+    let body = r#"  step lag { duration 1s; run "printf ''"; capture lag_seconds from stdout; idempotent }
+  step promote { needs lag; duration 1s; when steps.lag.lag_seconds < 300; run "touch promoted"; idempotent }"#;
+    let t = t.file("w.drbook", &book("whens", "1h", "", body));
+    drb(&t, &["run", "w.drbook", "--run-id", "w"]).expect_status(1);
+    let e = step_json(&t, "w", "promote");
+    assert_eq!(e["state"], "failed", "{e}");
+    let error = e["error"].as_str().expect("an error");
+    assert!(error.contains(r#"steps.lag.lag_seconds is "" (not a number)"#), "{error}");
+    assert!(!t.path("promoted").exists());
+    // Two names keep the old rule: numbers when both parse, else strings.
+    let body = r#"  param a = "abc"
+  param b = "abd"
+  step cmp { duration 1s; run "echo 10"; capture n from stdout; check a < b && n > "9"; idempotent }"#;
+    let t = t.file("s.drbook", &book("strings", "1h", "", body));
+    drb(&t, &["run", "s.drbook", "--run-id", "s"]).expect_status(0);
+}
+
+#[test]
+fn a_false_check_names_the_expression_and_the_values_and_keeps_the_captures() {
+    let body = r#"  secret token = env("DRB_TOKEN")
+  step lag { duration 1s; run "echo 1200"; capture lag_seconds from stdout; check lag_seconds < 300 || token == "x"; idempotent }"#;
+    let hostile = "s3cr'et \"$(x)\"";
+    let t = Test::new().file("f.drbook", &book("falsy", "1h", "", body)).env("DRB_TOKEN", hostile);
+    let out = drb(&t, &["run", "f.drbook", "--run-id", "f", "--report", "f.md"]);
+    out.expect_status(1);
+    let want = "check failed: lag_seconds < 300 || token == \"x\" (lag_seconds = 1200, token = <secret:token>)";
+    let lag = step_json(&t, "f", "lag");
+    assert_eq!(lag["error"], want, "{lag}");
+    assert_eq!(lag["captures"]["lag_seconds"], "1200", "the capture is kept to be reported");
+    let status = drb(&t, &["status", "f"]).stdout.clone();
+    assert!(status.contains(want) && status.contains("captured: lag_seconds = 1200"), "{status}");
+    let md = t.read("f.md");
+    assert!(md.contains("lag_seconds = 1200"), "{md}");
+    assert!(out.stdout.contains("captured: lag_seconds = 1200"), "{}", out.stdout);
+    let journal = std::fs::read_to_string(crate::runkit::journal_path(&t, "f")).expect("journal");
+    for text in [&out.stdout, &out.stderr, &status, &md, &journal] {
+        assert!(!text.contains("s3cr"), "the secret leaked:\n{text}");
+    }
+}

@@ -12,7 +12,8 @@
 //! - `rollback` — the same for runs that roll back: undo order, failed and interrupted
 //!   rollbacks, what stops once the run turns;
 //! - `people` — the same with a person answering at the terminal;
-//! - `resume` — a finished run's journal cut after every record and resumed.
+//! - `resume` — a finished run's journal cut after every record and resumed;
+//! - `values` — comparisons that demand numbers, and what a failed check says.
 
 mod board;
 mod board_props;
@@ -21,3 +22,4 @@ mod people;
 mod resume;
 mod rollback;
 mod run;
+mod values;
