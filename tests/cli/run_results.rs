@@ -244,3 +244,64 @@ fn a_false_check_names_the_expression_and_the_values_and_keeps_the_captures() {
         assert!(!text.contains("s3cr"), "the secret leaked:\n{text}");
     }
 }
+
+#[test]
+fn a_failed_run_step_carries_the_tail_of_its_stderr_with_secrets_masked() {
+    let body = r#"  secret pw = env("DRB_PW")
+  step load {
+    duration 1s
+    run """
+      for i in 1 2 3 4 5 6; do echo "noise $i" >&2; done
+      printf 'psql: error: password %s rejected\n' ${pw} >&2
+      echo "all good on stdout"
+      exit 3
+    """
+    idempotent
+  }"#;
+    let hostile = "p'w\"; $(reboot) \\ %s `id`";
+    let t = Test::new().file("e.drbook", &book("erring", "1h", "", body)).env("DRB_PW", hostile);
+    let out = drb(&t, &["run", "e.drbook", "--run-id", "e", "--report", "e.json"]);
+    out.expect_status(1);
+    let error = step_json(&t, "e", "load")["error"].as_str().expect("an error").to_string();
+    let want = "exit code 3; stderr: noise 3 | noise 4 | noise 5 | noise 6 | psql: error: password <secret:pw> rejected";
+    assert_eq!(error, want);
+    assert!(
+        out.stdout.contains(want) || out.stderr.contains(want),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    let status = drb(&t, &["status", "e"]).stdout.clone();
+    assert!(status.contains(want), "{status}");
+    let report = t.read("e.json");
+    assert_eq!(report_step_error(&report, "load").as_deref(), Some(want));
+    drb(&t, &["rollback", "e", "--yes", "--report", "e.md"]);
+    let md = t.read("e.md");
+    assert!(md.contains("password <secret:pw> rejected"), "{md}");
+    let journal = std::fs::read_to_string(crate::runkit::journal_path(&t, "e")).expect("journal");
+    let logs: Vec<String> = crate::runkit::files_under(&t.path(crate::runkit::STATE))
+        .iter()
+        .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned())
+        .collect();
+    for text in [&out.stdout, &out.stderr, &status, &report, &md, &journal].into_iter().chain(&logs)
+    {
+        assert!(!text.contains("reboot"), "the secret leaked:\n{text}");
+    }
+}
+
+#[test]
+fn the_stderr_tail_is_bounded() {
+    let body = r#"  step long { duration 1s; run "head -c 20000 /dev/zero | tr '\\0' x >&2; echo >&2; exit 1"; idempotent }"#;
+    let t = Test::new().file("l.drbook", &book("long", "1h", "", body));
+    drb(&t, &["run", "l.drbook", "--run-id", "l"]).expect_status(1);
+    let error = step_json(&t, "l", "long")["error"].as_str().expect("an error").to_string();
+    assert!(error.starts_with("exit code 1; stderr: xxx") && error.ends_with('…'), "{error}");
+    assert!(error.len() < 1200, "{} bytes", error.len());
+}
+
+/// The `error` of `step` in a JSON report.
+fn report_step_error(report: &str, step: &str) -> Option<String> {
+    let r: Value = serde_json::from_str(report).ok()?;
+    let s = r["steps"].as_array()?.iter().find(|s| s["id"] == step)?;
+    s["error"].as_str().map(str::to_string)
+}
