@@ -291,7 +291,7 @@ fn a_failed_run_step_carries_the_tail_of_its_stderr_with_secrets_masked() {
 
 #[test]
 fn the_stderr_tail_is_bounded() {
-    let body = r#"  step long { duration 1s; run "head -c 20000 /dev/zero | tr '\\0' x >&2; echo >&2; exit 1"; idempotent }"#;
+    let body = r#"  step long { duration 1s; run "head -c 20000 /dev/zero | tr '\\0' x >&2; echo >&2; sleep 0.3; exit 1"; idempotent }"#;
     let t = Test::new().file("l.drbook", &book("long", "1h", "", body));
     drb(&t, &["run", "l.drbook", "--run-id", "l"]).expect_status(1);
     let error = step_json(&t, "l", "long")["error"].as_str().expect("an error").to_string();

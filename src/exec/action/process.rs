@@ -325,7 +325,7 @@ mod tests {
     async fn the_stderr_tail_keeps_the_last_non_blank_lines_bounded() {
         let (_tx, rx) = watch::channel(false);
         let s = script(
-            "for i in 1 2 3 4 5 6 7; do echo \"e$i\" >&2; echo >&2; done; head -c 9000 /dev/zero | tr '\\0' y >&2",
+            "for i in 1 2 3 4 5 6 7; do echo \"e$i\" >&2; echo >&2; done; head -c 9000 /dev/zero | tr '\\0' y >&2; echo >&2; sleep 0.3",
             None,
         );
         let f = run(s, |_| async { true }, |_, _| {}, rx).await.expect("runs");
