@@ -98,6 +98,13 @@ pub enum Command {
         /// Accept changes to the runbook in steps that have not started.
         #[arg(long)]
         allow_edited: bool,
+        /// Re-open STEP's denied approval gate: it asks for its approvals afresh; repeatable.
+        /// A denied gate stays denied otherwise.
+        #[arg(long = "reopen", value_name = "STEP")]
+        reopen: Vec<String>,
+        /// Why (journaled with each `--interrupted` decision and `--reopen`).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
     },
     /// Approve a gated step of a run, from any shell (`--as NAME` says who you are).
     Approve {
@@ -158,6 +165,24 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
         format: StatusFormat,
     },
+    /// Print the report of a run, finished or not, at any time; read-only (takes no lock,
+    /// writes nothing to the run).
+    Report {
+        /// The run's id (`drbook status` lists them).
+        run_id: String,
+        /// Output format; default: from `--output`'s extension (`.json`, `.md`), else text.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        format: Option<ReportFormat>,
+        /// Write the report to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The runbook file (for each step's expected duration), when it moved since the run.
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Where runs are kept.
+        #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
+        state_dir: PathBuf,
+    },
     /// Format runbooks in the canonical layout (comments kept).
     Fmt {
         /// Files to format in place.
@@ -166,6 +191,18 @@ pub enum Command {
         /// Do not write; exit 1 if any file is not formatted.
         #[arg(long)]
         check: bool,
+    },
+    /// Print a shell completion script: `drbook completions bash > ~/.local/share/bash-completion/completions/drbook`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (`drbook man | man -l -`), or write one page per command into DIR.
+    Man {
+        /// Write `drbook.1` and `drbook-COMMAND.1` into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
 }
 
@@ -221,6 +258,13 @@ pub enum LogFormat {
 pub enum StatusFormat {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

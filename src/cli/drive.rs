@@ -35,6 +35,7 @@ pub fn settle_then_drive(
 /// Runs the executor to its finish and renders it.
 pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
     let job = p.job();
+    let again = job.invocation.clone();
     let flags = p.flags;
     let logs = p.handle.logs();
     let tty = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
@@ -50,7 +51,7 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
         Arc::new(Live::new(rb.steps.len(), rb.rto, p.clock_start, done))
     });
     if flags.log_format == LogFormat::Json {
-        progress::init_json();
+        progress::init_json(&p.run_id);
     }
     let observer: Arc<dyn Observer> = match &live {
         Some(v) => v.clone(),
@@ -81,7 +82,7 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
             eprint(&format!("error: cannot write the report to `{}`: {e}", path.display()));
         }
     }
-    Ok(match finish {
+    let outcome = match finish {
         Finish::Succeeded => {
             let strict = Strict {
                 rto: flags.strict_rto,
@@ -102,18 +103,33 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
         }
         Finish::Failed(why) => {
             eprint(&format!(
-                "failed: {why}\nfix the cause, then `drbook resume {id}` retries the failed steps"
+                "failed: {why}\nfix the cause, then `{}` retries the failed steps",
+                again.command(&format!("resume {id}"))
             ));
+            let denied: Vec<&str> = state
+                .steps
+                .iter()
+                .filter(|(_, r)| r.stays_denied())
+                .map(|(s, _)| s.as_str())
+                .collect();
+            if let Some(first) = denied.first() {
+                eprint(&format!(
+                    "(a denied gate stays denied: {}; `drbook resume {id} --reopen {first}` asks it again)",
+                    denied.join(", ")
+                ));
+            }
             Outcome::Failed
         }
         Finish::Paused(why) => {
             eprint(&format!(
-                "paused: {why}\n`drbook resume {id}` continues once a person has acted"
+                "paused: {why}\n`{}` continues once a person has acted",
+                again.command(&format!("resume {id}"))
             ));
             Outcome::Paused
         }
         Finish::Interrupted(sig) => {
-            eprint(&format!("interrupted by {sig}; `drbook resume {id}` continues the run"));
+            let resume = again.command(&format!("resume {id}"));
+            eprint(&format!("interrupted by {sig}; `{resume}` continues the run"));
             Outcome::Interrupted
         }
         Finish::RolledBack(what) => {
@@ -127,5 +143,9 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
             ));
             Outcome::RollbackFailed
         }
-    })
+    };
+    if flags.log_format == LogFormat::Json {
+        progress::run_finished(id, state.status.as_str(), outcome);
+    }
+    Ok(outcome)
 }

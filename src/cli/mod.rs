@@ -15,6 +15,8 @@
 //! | `rollback.rs` | `rollback RUN`         | `RollbackRequest` (`ExistingRun`) |
 //! | `approve.rs`  | `approve` and `deny`   | `ApproveRequest`                  |
 //! | `status.rs`   | `status [RUN]`         | `StatusRequest`                   |
+//! | `docs.rs`     | `completions`, `man`   | the shell / an output dir         |
+//! | `report_cmd.rs` | `report RUN`         | `ReportRequest`                   |
 //!
 //! Below the commands, files that import no command file:
 //!
@@ -27,7 +29,8 @@
 //! - `input.rs`: params, dates, who is acting, a runbook loaded and checked.
 //! - `outcome.rs`: [`Outcome`] and [`CliError`]. `term.rs`: stderr/stdout lines, whether a
 //!   person can be asked. `args.rs`: clap.
-//! - Rendering: `report.rs` (diagnostics), `runreport.rs` (the final report), `progress.rs`
+//! - Rendering: `report.rs` (diagnostics), `runreport.rs` (the final report), `audit.rs`
+//!   (the audit trail in `status` and the reports), `dry.rs` (what decides a dry run), `progress.rs`
 //!   and `live.rs` (what a run shows as it goes), `prompt.rs` (questions at the terminal).
 //!
 //! Errors: a command returns `Result<Outcome, CliError>`. A run that fails, pauses or rolls
@@ -37,11 +40,15 @@
 //! verdict.
 
 mod achieved;
+mod again;
 mod approve;
 mod args;
+mod audit;
 mod check;
 mod decide;
+mod docs;
 mod drive;
+mod dry;
 mod fmt;
 mod input;
 mod live;
@@ -51,6 +58,7 @@ mod prepare;
 mod progress;
 mod prompt;
 mod report;
+mod report_cmd;
 mod resume;
 mod rollback;
 mod run;
@@ -106,12 +114,14 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Command::Fmt { files, check } => {
             fmt::fmt(&fmt::FmtRequest { files, check_only: check, color })
         }
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { out_dir } => docs::man(out_dir.as_deref()),
         Command::Run { file, params, common, run_id, since, allow_concurrent, dry_run } => {
             let params = input::param_pairs(&params)?;
             let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };
             run::run(req, &run::NewRun { run_id, since, allow_concurrent, dry_run })
         }
-        Command::Resume { run_id, common, file, interrupted, allow_edited } => {
+        Command::Resume { run_id, common, file, interrupted, allow_edited, reopen, reason } => {
             resume::resume(&prepare::ExistingRun {
                 run_id: &run_id,
                 flags: &common,
@@ -120,6 +130,8 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 allow_edited,
                 user: user(),
                 color,
+                reopen: &reopen,
+                reason: reason.as_deref(),
             })
         }
         Command::Rollback { run_id, common, yes, file, interrupted, allow_edited } => {
@@ -131,6 +143,8 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 allow_edited,
                 user: user(),
                 color,
+                reopen: &[],
+                reason: None,
             };
             rollback::rollback(&rollback::RollbackRequest { run, yes })
         }
@@ -144,6 +158,15 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         }
         Command::Status { run_id, state_dir, format } => {
             status::status(&status::StatusRequest { state_dir, run_id, format })
+        }
+        Command::Report { run_id, format, output, file, state_dir } => {
+            report_cmd::report(&report_cmd::ReportRequest {
+                state_dir,
+                run_id,
+                format,
+                output,
+                file,
+            })
         }
     }
 }

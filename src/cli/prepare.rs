@@ -54,6 +54,10 @@ pub struct ExistingRun<'a> {
     pub allow_edited: bool,
     pub user: String,
     pub color: bool,
+    /// `resume --reopen STEP`: denied gates to ask again.
+    pub reopen: &'a [String],
+    /// `resume --reason`: why, for the `--interrupted` decisions and the re-opened gates.
+    pub reason: Option<&'a str>,
 }
 
 impl<'a> ExistingRun<'a> {
@@ -301,6 +305,8 @@ pub struct Prepared<'a> {
     pub keep_failed: Vec<usize>,
     /// `--interrupted` decisions that stand (see `decide::settle_steps`).
     pub decisions: BTreeMap<String, Decision>,
+    /// `resume --reason`: why, journaled with those decisions.
+    pub decision_reason: Option<String>,
 }
 
 impl<'a> Ready<'a> {
@@ -325,6 +331,7 @@ impl<'a> Ready<'a> {
             clock_start,
             keep_failed: Vec::new(),
             decisions: BTreeMap::new(),
+            decision_reason: None,
         }
     }
 }
@@ -346,8 +353,10 @@ impl Prepared<'_> {
             user: self.user.clone(),
             keep_failed: self.keep_failed.clone(),
             decisions: self.decisions.clone(),
+            decision_reason: self.decision_reason.clone(),
             approve: flags.approve.clone(),
             wait: flags.wait,
+            invocation: super::again::invocation(&flags.state_dir),
         }
     }
 }

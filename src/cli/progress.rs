@@ -1,5 +1,6 @@
 //! What a person or a log sees while a run goes: one line per event, timestamped (text), or
-//! one JSON object per line (`--log-format json`), and the terminal prompt for manual steps.
+//! one JSON object per line (`--log-format json`: each carries the run's id, and the last one
+//! is `run_finished`), and the terminal prompt for manual steps.
 
 use crate::exec::Stream;
 use crate::exec::{Note, Observer};
@@ -149,78 +150,97 @@ impl Lines {
 /// becomes one JSON object per line on stdout.
 fn trace(n: &Note) {
     use tracing::info;
+    let rid = RUN_ID.get().map_or("", String::as_str);
     match n {
         Note::StepStarted { step, attempt, expected_ms: Some(e) } => {
-            info!(event = "step_started", step = %step, attempt, expected_ms = e)
+            info!(run_id = %rid, event = "step_started", step = %step, attempt, expected_ms = e)
         }
         Note::StepStarted { step, attempt, expected_ms: None } => {
-            info!(event = "step_started", step = %step, attempt)
+            info!(run_id = %rid, event = "step_started", step = %step, attempt)
         }
         Note::Output { step, stream, line } => {
             let stream = if *stream == Stream::Stderr { "stderr" } else { "stdout" };
-            info!(event = "output", step = %step, stream, line = %line)
+            info!(run_id = %rid, event = "output", step = %step, stream, line = %line)
         }
         Note::StepSucceeded { step, attempt, took_ms, expected_ms: Some(e) } => {
-            info!(event = "step_succeeded", step = %step, attempt, took_ms, expected_ms = e)
+            info!(run_id = %rid, event = "step_succeeded", step = %step, attempt, took_ms, expected_ms = e)
         }
         Note::StepSucceeded { step, attempt, took_ms, expected_ms: None } => {
-            info!(event = "step_succeeded", step = %step, attempt, took_ms)
+            info!(run_id = %rid, event = "step_succeeded", step = %step, attempt, took_ms)
         }
         Note::StepFailed { step, attempt, error, retry_in_ms: Some(w) } => {
-            info!(event = "step_failed", step = %step, attempt, error = %error, retry_in_ms = w)
+            info!(run_id = %rid, event = "step_failed", step = %step, attempt, error = %error, retry_in_ms = w)
         }
         Note::StepFailed { step, attempt, error, retry_in_ms: None } => {
-            info!(event = "step_failed", step = %step, attempt, error = %error)
+            info!(run_id = %rid, event = "step_failed", step = %step, attempt, error = %error)
         }
         Note::StepSkipped { step, reason } => {
-            info!(event = "step_skipped", step = %step, reason = %reason)
+            info!(run_id = %rid, event = "step_skipped", step = %step, reason = %reason)
         }
         Note::StepWaiting { step, reason } => {
-            info!(event = "step_waiting", step = %step, reason = %reason)
+            info!(run_id = %rid, event = "step_waiting", step = %step, reason = %reason)
         }
-        Note::StepInterrupted { step } => info!(event = "step_interrupted", step = %step),
+        Note::StepInterrupted { step } => {
+            info!(run_id = %rid, event = "step_interrupted", step = %step)
+        }
         Note::Overrun { step, expected_ms, elapsed_ms } => {
-            tracing::warn!(event = "overrun", step = %step, expected_ms, elapsed_ms)
+            tracing::warn!(run_id = %rid, event = "overrun", step = %step, expected_ms, elapsed_ms)
         }
         Note::AwaitingApproval { step, missing, approved } => {
             let missing = missing.join(",");
             let approved: Vec<String> =
                 approved.iter().map(|(r, by)| format!("{r}={by}")).collect();
             let approved = approved.join(",");
-            info!(event = "awaiting_approval", step = %step, missing = %missing, approved = %approved)
+            info!(run_id = %rid, event = "awaiting_approval", step = %step, missing = %missing, approved = %approved)
         }
         Note::ApprovalRecorded { step, message } => {
-            info!(event = "approval_recorded", step = %step, message = %message)
+            info!(run_id = %rid, event = "approval_recorded", step = %step, message = %message)
         }
         Note::ApprovalRefused { step, by, reason } => {
-            tracing::warn!(event = "approval_refused", step = %step, by = %by, reason = %reason)
+            tracing::warn!(run_id = %rid, event = "approval_refused", step = %step, by = %by, reason = %reason)
         }
         Note::Clock { elapsed_ms, projected_ms, rto_ms: Some(r), over } => {
-            info!(event = "clock", elapsed_ms, projected_ms, rto_ms = r, over_budget = over)
+            info!(run_id = %rid, event = "clock", elapsed_ms, projected_ms, rto_ms = r, over_budget = over)
         }
         Note::Clock { elapsed_ms, projected_ms, rto_ms: None, over } => {
-            info!(event = "clock", elapsed_ms, projected_ms, over_budget = over)
+            info!(run_id = %rid, event = "clock", elapsed_ms, projected_ms, over_budget = over)
         }
-        Note::RollbackStarted { reason } => info!(event = "rollback_started", reason = %reason),
-        Note::UndoStarted { step } => info!(event = "undo_started", step = %step),
+        Note::RollbackStarted { reason } => {
+            info!(run_id = %rid, event = "rollback_started", reason = %reason)
+        }
+        Note::UndoStarted { step } => info!(run_id = %rid, event = "undo_started", step = %step),
         Note::UndoSucceeded { step, took_ms } => {
-            info!(event = "undo_succeeded", step = %step, took_ms)
+            info!(run_id = %rid, event = "undo_succeeded", step = %step, took_ms)
         }
         Note::UndoFailed { step, error } => {
-            info!(event = "undo_failed", step = %step, error = %error)
+            info!(run_id = %rid, event = "undo_failed", step = %step, error = %error)
         }
         Note::UndoSkipped { step, reason } => {
-            info!(event = "undo_skipped", step = %step, reason = %reason)
+            info!(run_id = %rid, event = "undo_skipped", step = %step, reason = %reason)
         }
         Note::UndoWaiting { step, instructions } => {
-            info!(event = "undo_waiting", step = %step, instructions = %instructions)
+            info!(run_id = %rid, event = "undo_waiting", step = %step, instructions = %instructions)
         }
-        Note::UndoInterrupted { step } => info!(event = "undo_interrupted", step = %step),
+        Note::UndoInterrupted { step } => {
+            info!(run_id = %rid, event = "undo_interrupted", step = %step)
+        }
     }
 }
 
-/// Installs the JSON-lines subscriber for `--log-format json` (once per process).
-pub fn init_json() {
+/// The run the JSON lines are about: every line carries its id.
+static RUN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The last JSON line of a runner: how its session left the run (`status`, as `drbook status`
+/// words it) and the exit code the process ends with.
+pub fn run_finished(run_id: &str, status: &str, outcome: super::Outcome) {
+    let exit_code = super::exit_code(outcome);
+    tracing::info!(run_id = %run_id, event = "run_finished", status = %status, exit_code);
+}
+
+/// Installs the JSON-lines subscriber for `--log-format json` (once per process), for the
+/// lines of run `run_id`.
+pub fn init_json(run_id: &str) {
+    let _ = RUN_ID.set(run_id.to_string());
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)

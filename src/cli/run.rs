@@ -4,6 +4,7 @@
 //! written, and the prepared run is driven. `--dry-run` stops after the checks and prints the
 //! simulated schedule instead; it resolves nothing and writes nothing.
 
+use super::again::invocation;
 use super::drive::drive;
 use super::outcome::{CliError, Outcome};
 use super::prepare::{Book, Ready, RunRequest};
@@ -62,10 +63,12 @@ fn admit(
     let book = &ready.book;
     let _starting = start_lock(store)
         .map_err(|e| CliError::invalid(format!("cannot lock `{}`: {e}", store.root().display())))?;
+    let again = invocation(&ready.req.flags.state_dir);
     if !new.allow_concurrent {
         if let Some(other) = unfinished_run_of(store, &book.abs) {
             return Err(CliError::invalid(format!(
-                "run `{other}` of this runbook is unfinished; `drbook resume {other}` continues it (or pass --allow-concurrent)"
+                "run `{other}` of this runbook is unfinished; `{}` continues it (or pass --allow-concurrent)",
+                again.command(&format!("resume {other}"))
             )));
         }
     }
@@ -108,7 +111,8 @@ fn admit(
             }
             Err(JournalError::RunExists(_)) => {
                 return Err(CliError::invalid(format!(
-                    "a run named `{id}` already exists; resume it with `drbook resume {id}`"
+                    "a run named `{id}` already exists; resume it with `{}`",
+                    again.command(&format!("resume {id}"))
                 )))
             }
             Err(e) => return Err(e.into()),
@@ -179,6 +183,9 @@ fn dry(book: &Book, parallel: usize) -> Outcome {
             action,
             fmt_duration(s.end_ms)
         );
+        for line in plan.steps.get(s.step).map(super::dry::decides).unwrap_or_default() {
+            let _ = writeln!(out, "{line}");
+        }
         let remote = step.action.as_ref().is_some_and(|a| {
             matches!(
                 a,

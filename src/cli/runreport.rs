@@ -9,7 +9,7 @@
 use super::achieved::{d, results_now, rollback_phase_line, rpo_lines, rto_line, secs, verdict};
 use super::achieved::{ResultsReport, RollbackPhaseReport};
 use crate::journal::results::{Forward, Results};
-use crate::journal::{RunState, RunStatus, StepState};
+use crate::journal::{AuditEntry, RunState, RunStatus, StepState};
 use crate::model::time as clock;
 use crate::model::Runbook;
 use serde::Serialize;
@@ -36,6 +36,9 @@ pub struct Report {
     pub rollback_reason: Option<String>,
     /// Each step that succeeded, once the run rolls back.
     pub rollbacks: Vec<UndoReport>,
+    /// What people did (approvals, denials, decisions, re-opened gates) and each turn to
+    /// rolling back, in journal order.
+    pub audit: Vec<AuditEntry>,
     /// What the fields above were taken from, for the text renderers.
     #[serde(skip)]
     pub got: Results,
@@ -78,7 +81,8 @@ pub struct StepReport {
     pub finished_at: Option<String>,
     /// Time spent waiting at the approval gate, apart from the step's own duration.
     pub approval_wait_seconds: Option<f64>,
-    /// Why it failed (its latest attempt's error), secrets masked.
+    /// Why the step failed (its latest error: a denial, a check, an exit code), secrets
+    /// masked.
     pub error: Option<String>,
     /// What it captured, secrets masked: also the captures of an attempt whose check failed.
     pub captures: BTreeMap<String, String>,
@@ -123,6 +127,12 @@ fn gate_wait_ms(r: &crate::journal::StepRecord) -> Option<u64> {
 }
 
 pub fn build(s: &RunState, rb: &Runbook) -> Report {
+    build_with(s, &|id| rb.steps.iter().find(|st| st.id == id).and_then(|st| st.duration))
+}
+
+/// The report with each step's expected duration from `expected` (`None` for every step when
+/// the runbook cannot be read any more: `drbook report` of an old run).
+pub fn build_with(s: &RunState, expected: &dyn Fn(&str) -> Option<u64>) -> Report {
     let got = results_now(s);
     let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
     Report {
@@ -140,17 +150,15 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
                 id: id.clone(),
                 status: word(serde_json::to_value(r.state).unwrap_or_default()),
                 attempts: r.attempts,
-                expected_seconds: rb
-                    .steps
-                    .iter()
-                    .find(|st| st.id == *id)
-                    .and_then(|st| st.duration)
-                    .map(secs),
+                expected_seconds: expected(id).map(secs),
                 actual_seconds: r.duration_ms.map(secs),
                 started_at: r.started_at.clone(),
                 finished_at: r.finished_at.clone(),
                 approval_wait_seconds: gate_wait_ms(r).map(secs),
-                error: r.error.clone(),
+                error: r
+                    .error
+                    .clone()
+                    .filter(|_| !matches!(r.state, StepState::Succeeded | StepState::Skipped)),
                 captures: r.captures.clone(),
             })
             .collect(),
@@ -164,6 +172,7 @@ pub fn build(s: &RunState, rb: &Runbook) -> Report {
         }),
         rollback_reason: s.rollback.as_ref().map(|r| r.reason.clone()),
         rollbacks: rollbacks(s),
+        audit: s.audit.clone(),
         got,
     }
 }
@@ -242,16 +251,7 @@ pub fn text(r: &Report) -> String {
             d(s.actual_seconds)
         ));
     }
-    let errors: Vec<&StepReport> = r.steps.iter().filter(|s| s.error.is_some()).collect();
-    if !errors.is_empty() {
-        out.push_str("errors:\n");
-        for s in errors {
-            out.push_str(&format!("  {:<28} {}\n", s.id, s.error.as_deref().unwrap_or_default()));
-            if s.status == "failed" && !s.captures.is_empty() {
-                out.push_str(&format!("  {:<28} captured: {}\n", "", captured(&s.captures)));
-            }
-        }
-    }
+    out.push_str(&errors_text(r));
     if !r.approvals.is_empty() {
         out.push_str("approvals:\n");
         for a in &r.approvals {
@@ -289,6 +289,7 @@ pub fn text(r: &Report) -> String {
             out.push('\n');
         }
     }
+    out.push_str(&super::audit::text(&r.audit));
     out
 }
 
@@ -297,12 +298,47 @@ pub fn captured(c: &BTreeMap<String, String>) -> String {
     c.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
 }
 
-/// A table cell: one line, `|` escaped.
-fn cell(t: &str) -> String {
-    t.replace('|', "\\|").replace('\n', " ")
+/// What a failed step captured, when it did.
+fn captured_of(s: &StepReport) -> Option<String> {
+    (s.status == "failed" && !s.captures.is_empty()).then(|| captured(&s.captures))
 }
 
-fn markdown(r: &Report) -> String {
+/// Each step's error, under the steps of the text report.
+fn errors_text(r: &Report) -> String {
+    let failed: Vec<&StepReport> = r.steps.iter().filter(|s| s.error.is_some()).collect();
+    if failed.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("errors:\n");
+    for s in failed {
+        out.push_str(&format!("  {:<28} {}\n", s.id, s.error.as_deref().unwrap_or_default()));
+        if let Some(c) = captured_of(s) {
+            out.push_str(&format!("  {:<28} captured: {c}\n", ""));
+        }
+    }
+    out
+}
+
+/// Each step's error, as a markdown section.
+fn errors_markdown(r: &Report) -> String {
+    let failed: Vec<&StepReport> = r.steps.iter().filter(|s| s.error.is_some()).collect();
+    if failed.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n## Errors\n\n| step | error |\n|---|---|\n");
+    for s in failed {
+        let mut e = s.error.clone().unwrap_or_default();
+        if let Some(c) = captured_of(s) {
+            e.push_str(&format!(" (captured: {c})"));
+        }
+        let e = e.replace('|', "\\|").replace('\n', " ");
+        out.push_str(&format!("| `{}` | {e} |\n", s.id));
+    }
+    out
+}
+
+/// The markdown report (`--report FILE.md`, `drbook report --format markdown`).
+pub fn markdown(r: &Report) -> String {
     let mut out =
         format!("# Run report: {}\n\nRun `{}` — **{}**\n\n", r.runbook, r.run_id, r.status);
     let rto = match &r.got.forward {
@@ -326,24 +362,20 @@ fn markdown(r: &Report) -> String {
         }
         out.push('\n');
     }
-    out.push_str("| step | status | attempts | expected | actual | started | finished | error |\n|---|---|---:|---:|---:|---|---|---|\n");
+    out.push_str("| step | status | attempts | expected | actual | started | finished |\n|---|---|---:|---:|---:|---|---|\n");
     for s in &r.steps {
-        let mut error = s.error.as_deref().map(cell).unwrap_or_default();
-        if s.status == "failed" && !s.captures.is_empty() {
-            error.push_str(&format!(" (captured: {})", cell(&captured(&s.captures))));
-        }
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {} | {} | {} |\n",
             s.id,
             s.status,
             s.attempts,
             d(s.expected_seconds),
             d(s.actual_seconds),
             s.started_at.as_deref().unwrap_or("-"),
-            s.finished_at.as_deref().unwrap_or("-"),
-            error.trim()
+            s.finished_at.as_deref().unwrap_or("-")
         ));
     }
+    out.push_str(&errors_markdown(r));
     if !r.approvals.is_empty() {
         out.push_str("\n## Approvals\n\n| step | role | by | how | at | waited | comment |\n|---|---|---|---|---|---:|---|\n");
         for a in &r.approvals {
@@ -382,6 +414,7 @@ fn markdown(r: &Report) -> String {
             ));
         }
     }
+    out.push_str(&super::audit::markdown(&r.audit));
     out
 }
 

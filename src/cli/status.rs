@@ -1,14 +1,17 @@
 //! `drbook status [RUN]`: every run in the state dir (id, runbook, status, start, achieved
-//! RTO), or one run's steps with their approvals, rollbacks and what waits for a person; as
-//! text or JSON on standard output. It only reads: the state dir is never created, no lock is
-//! taken, and a run whose runner is gone shows as interrupted.
+//! RTO), or one run's steps with their approvals, rollbacks, what waits for a person and the
+//! run's audit trail; as text or JSON on standard output. It only reads: the state dir is
+//! never created, no lock is taken, and a run whose runner is gone shows as interrupted, as
+//! does each step it left running, with what `resume` will do with it (`exec::on_resume`:
+//! rerun it, re-attach, or ask a person; the runbook, read quietly, says which).
 
 use super::achieved;
 use super::args::StatusFormat;
 use super::outcome::{CliError, Outcome};
 use super::term::eprint;
-use crate::journal::{RunState, RunStatus, StepState, Store};
-use crate::model::fmt_duration;
+use crate::exec::OnResume;
+use crate::journal::{RunState, RunStatus, StepRecord, StepState, Store};
+use crate::model::{fmt_duration, hash, Runbook};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -64,6 +67,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
         Some(id) => {
             let (s, info) = store.read_run(id)?;
             let word = status_word(&s, info.live);
+            let resume = Resume::new(&s, info.live);
             if format == StatusFormat::Json {
                 let steps: Vec<serde_json::Value> = s
                     .steps
@@ -76,8 +80,8 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         let approvals: Vec<serde_json::Value> = r.approvals.iter().map(|a| serde_json::json!({
                             "role": a.role, "by": a.by, "at": a.at, "how": a.how, "comment": a.comment})).collect();
                         let alive = leftover(r, info.live).map(|(_, a)| a);
-                        serde_json::json!({"id": id, "state": r.state, "attempts": r.attempts,
-                        "process_alive": alive,
+                        serde_json::json!({"id": id, "state": step_word(r, info.live), "attempts": r.attempts,
+                        "process_alive": alive, "on_resume": resume.of(id, r).flatten(),
                         "duration_ms": r.duration_ms, "error": r.error, "captures": r.captures,
                         "gate": r.gate.as_ref().map(|g| serde_json::json!({"roles": g.roles, "requested_at": g.requested_at, "timeout_ms": g.timeout_ms})),
                         "missing_roles": r.missing_roles(), "approvals": approvals, "undo": undo,
@@ -98,7 +102,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                 });
                 let mut v = serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": word,
                     "started_at": s.started_at, "finished_at": s.finished_at,
-                    "rollback": rollback, "steps": steps});
+                    "rollback": rollback, "steps": steps, "audit": s.audit});
                 if let (Some(v), Ok(serde_json::Value::Object(r))) =
                     (v.as_object_mut(), serde_json::to_value(achieved::ResultsReport::new(&got)))
                 {
@@ -117,10 +121,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         writeln!(out, "rolling back since {} ({}, by {})", r.at, r.reason, r.by);
                 }
                 for (id, r) in &s.steps {
-                    let state = serde_json::to_value(r.state)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default();
+                    let state = step_word(r, info.live);
                     let took = r
                         .duration_ms
                         .map_or(String::new(), |d| format!("  {}", fmt_duration(d / 1000 * 1000)));
@@ -130,6 +131,17 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     }
                     if let Some((pid, true)) = leftover(r, info.live) {
                         err.push_str(&format!("  — process still running (pid {pid})"));
+                    }
+                    if let Some(Some(what)) = resume.of(id, r) {
+                        err.push_str(&format!("  — {}", will(what, r, resume.rolling)));
+                    }
+                    if r.stays_denied()
+                        && (s.status.is_unfinished() || s.status == RunStatus::Failed)
+                    {
+                        err.push_str(&format!(
+                            "  — stays denied (`drbook resume {} --reopen {id}` asks again)",
+                            s.run_id
+                        ));
                     }
                     let _ =
                         writeln!(out, "  {id:<28} {state:<12} attempts {}{took}{err}", r.attempts);
@@ -170,18 +182,29 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     .steps
                     .iter()
                     .filter(|_| s.status.is_unfinished())
-                    .filter(|(_, r)| {
+                    .filter(|(id, r)| {
                         let halted = rolling && r.error.is_some() && r.process.is_none();
                         r.state == StepState::Waiting
-                            || (r.state == StepState::Interrupted && !halted)
-                            || (matches!(r.state, StepState::Running | StepState::Undoing)
-                                && !info.live)
+                            || match resume.of(id, r) {
+                                Some(what) => what == Some(OnResume::Ask),
+                                None => {
+                                    (r.state == StepState::Interrupted && !halted)
+                                        || (matches!(
+                                            r.state,
+                                            StepState::Running | StepState::Undoing
+                                        ) && !info.live)
+                                }
+                            }
                     })
                     .map(|(id, _)| id.as_str())
                     .collect();
                 if !pending.is_empty() {
                     let _ =
                         writeln!(out, "waiting on a person or a decision: {}", pending.join(", "));
+                }
+                let audit = super::audit::text(&s.audit);
+                if !audit.is_empty() {
+                    let _ = write!(out, "\n{audit}");
                 }
             }
         }
@@ -201,6 +224,62 @@ fn leftover(r: &crate::journal::StepRecord, runner_live: bool) -> Option<(u32, b
         _ => None,
     }?;
     Some((p.0, crate::exec::leftover::alive(p)))
+}
+
+/// A step's state as shown: one the journal calls running whose runner is gone was
+/// interrupted (a crash), like its run.
+fn step_word(r: &StepRecord, live: bool) -> &'static str {
+    match r.state {
+        StepState::Running if !live => "interrupted",
+        other => other.as_str(),
+    }
+}
+
+/// What resume will do with the steps a dead runner left in flight, from the run's runbook.
+struct Resume {
+    /// The runbook, when it still reads and checks; no runner drives the run.
+    rb: Option<Runbook>,
+    rolling: bool,
+    /// Each step's definition hash now, to trust only steps unchanged since the run started.
+    hashes: Vec<(String, String)>,
+    started: Vec<(String, String)>,
+}
+
+impl Resume {
+    fn new(s: &RunState, live: bool) -> Resume {
+        let in_flight = s.steps.iter().any(|(_, r)| {
+            matches!(r.state, StepState::Running | StepState::Interrupted | StepState::Undoing)
+        });
+        let rb = if live || !in_flight { None } else { super::report_cmd::runbook_of(s, None) };
+        let rolling =
+            rb.as_ref().map_or(s.rollback.is_some(), |rb| super::decide::will_roll_back(s, rb));
+        let hashes = rb.as_ref().map(|rb| hash::step_hashes(&rb.steps)).unwrap_or_default();
+        Resume { rb, rolling, hashes, started: s.step_hashes.clone() }
+    }
+
+    /// `Some(what resume does)` when it is known (`Some(None)`: nothing to settle); `None`
+    /// while a runner drives the run, or when the runbook changed or cannot be read.
+    fn of(&self, id: &str, r: &StepRecord) -> Option<Option<OnResume>> {
+        let rb = self.rb.as_ref()?;
+        let same =
+            self.hashes.iter().find(|(s, _)| s == id) == self.started.iter().find(|(s, _)| s == id);
+        let step = rb.steps.iter().find(|st| st.id == id).filter(|_| same)?;
+        Some(crate::exec::on_resume(step, r, self.rolling))
+    }
+}
+
+/// What resume will do, as `status` says it.
+fn will(what: OnResume, r: &StepRecord, rolling: bool) -> String {
+    let rollback = r.state == StepState::Undoing;
+    match what {
+        OnResume::Rerun => "resume reruns it (idempotent)".into(),
+        OnResume::Reattach => "resume re-attaches to its SSM operation".into(),
+        OnResume::Ask if rollback => {
+            "its rollback was interrupted: resume asks a person (done|fail)".into()
+        }
+        OnResume::Ask if rolling => "resume asks a person whether it acted (done|fail)".into(),
+        OnResume::Ask => "resume asks a person whether it acted (retry|done|fail)".into(),
+    }
 }
 
 /// A run the journal calls running but whose runner is gone was interrupted (a crash).

@@ -252,6 +252,18 @@ impl Board {
         out
     }
 
+    /// A step that stays failed in this session for a reason the journal holds (its gate was
+    /// denied and nobody re-opened it): it is not run again, and its failure policy applies as
+    /// if it had just failed. `Some(reason)` when the run must turn to rolling back. Call
+    /// before the first launch.
+    pub fn stays_failed(&mut self, i: usize, error: &str) -> Option<String> {
+        if self.fwd[i] != Fwd::Pending {
+            return None;
+        }
+        self.ready.remove(&i);
+        self.failed(i, error)
+    }
+
     /// A forward task came back. `Some(reason)` when the run must turn to rolling back now.
     pub fn forward_done(&mut self, i: usize, done: Done) -> Option<String> {
         self.running = self.running.saturating_sub(1);

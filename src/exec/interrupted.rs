@@ -18,9 +18,9 @@ use super::ctx::Ctx;
 use super::person::{self, Prompt, Question, Waited};
 use super::port::Person;
 use crate::journal::inbox::{Ask, Request};
-use crate::journal::{Decision, Event, JournalError, RunState, StepState};
+use crate::journal::{Decision, Event, JournalError, RunState, StepRecord, StepState};
 use crate::model::time as clock;
-use crate::model::FailurePolicy;
+use crate::model::{FailurePolicy, Step};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -32,6 +32,45 @@ pub(super) enum Settled {
     Paused(String),
 }
 
+/// What `resume` will do with a step its journal leaves in flight (its runner died, or it was
+/// interrupted): `status` shows it, and [`settle`] acts on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnResume {
+    /// Run it again unasked: it is `idempotent`.
+    Rerun,
+    /// Re-attach to its SSM command or automation, whose id the journal holds.
+    Reattach,
+    /// A person decides: `retry|done|fail`, or only `done|fail` for a rollback caught
+    /// mid-flight and while the run rolls back.
+    Ask,
+}
+
+/// What resume will do with `step`, whose journal record is `rec`, when the run rolls back
+/// (`rolling_back`) or not; `None` when there is nothing to settle (the step is not in
+/// flight, or it was stopped between a failed attempt and its retry as the run turned to
+/// rolling back). Pure: the one rule for `settle` and `status`.
+pub fn on_resume(step: &Step, rec: &StepRecord, rolling_back: bool) -> Option<OnResume> {
+    match rec.state {
+        // A rollback action never runs twice.
+        StepState::Undoing => return Some(OnResume::Ask),
+        StepState::Running | StepState::Interrupted => {}
+        _ => return None,
+    }
+    let halted =
+        rec.state == StepState::Interrupted && rec.error.is_some() && rec.process.is_none();
+    if rolling_back {
+        return (!halted).then_some(OnResume::Ask);
+    }
+    if step.idempotent {
+        Some(OnResume::Rerun)
+    } else if rec.remote.is_some() {
+        Some(OnResume::Reattach)
+    } else {
+        Some(OnResume::Ask)
+    }
+}
+
 /// Whether this session rolls back: the journal holds `rollback_started`, or a step failed
 /// under `on_failure rollback` (the scheduler turns the run as it starts).
 pub(super) fn rolls_back(ctx: &Ctx, s: &RunState) -> bool {
@@ -41,6 +80,11 @@ pub(super) fn rolls_back(ctx: &Ctx, s: &RunState) -> bool {
                 && s.step(&st.id).is_some_and(|r| r.state == StepState::Failed)
         })
 }
+
+/// What each answer to an interrupted step means.
+const ANSWERS: &str = "where ANSWER is `retry` (run it again: only if its effect is not in place), `done` (you confirmed that its effect is in place) or `fail` (run nothing again; the step's failure policy applies).";
+/// What each answer to an interrupted rollback means.
+const UNDO_ANSWERS: &str = "where ANSWER is `done` (you confirmed that the step was undone) or `fail` (it was not, or you cannot tell: the rollback failed).";
 
 /// Decides every step that needs it, in declaration order.
 pub(super) async fn settle(ctx: &Ctx) -> Result<Settled, JournalError> {
@@ -66,22 +110,12 @@ pub(super) async fn settle(ctx: &Ctx) -> Result<Settled, JournalError> {
             StepState::Waiting | StepState::Running | StepState::Interrupted => {}
             _ => continue,
         }
-        // Stopped between a failed attempt and its retry (the run turned to rolling back):
-        // nothing was in flight, so there is nothing to decide.
-        if rolling
-            && rec.state == StepState::Interrupted
-            && rec.error.is_some()
-            && rec.process.is_none()
-            && given.is_none()
-        {
-            continue;
-        }
-        // An idempotent step runs again; one whose remote operation is known re-attaches.
-        let reattach = rec.remote.is_some();
-        if !rolling
-            && (step.idempotent || reattach)
-            && given.is_none()
+        // Unless a decision was given: an idempotent step runs again, one whose remote
+        // operation is known re-attaches, and one stopped between a failed attempt and its
+        // retry as the run turned to rolling back has nothing to decide.
+        if given.is_none()
             && rec.state != StepState::Waiting
+            && on_resume(step, rec, rolling) != Some(OnResume::Ask)
         {
             continue;
         }
@@ -94,15 +128,13 @@ pub(super) async fn settle(ctx: &Ctx) -> Result<Settled, JournalError> {
     if undecided.is_empty() && undecided_undo.is_empty() {
         return Ok(Settled::GoOn(keep_failed));
     }
-    let choices = if rolling { "done|fail" } else { "retry|done|fail" };
-    let (mut reasons, mut said, mut hints) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut reasons, mut said) = (Vec::new(), Vec::new());
     if !undecided.is_empty() {
         let list = undecided.join(", ");
         reasons.push(format!("interrupted mid-flight and not idempotent: {list}"));
         said.push(format!(
             "step(s) {list} were running when the runner stopped and may have had effects."
         ));
-        hints.extend(undecided.iter().map(|s| format!("--interrupted {s}={choices}")));
     }
     if !undecided_undo.is_empty() {
         let list = undecided_undo.join(", ");
@@ -110,14 +142,24 @@ pub(super) async fn settle(ctx: &Ctx) -> Result<Settled, JournalError> {
         said.push(format!(
             "the rollback of step(s) {list} was interrupted or waits for a person, and may have had effects; a rollback action never runs twice."
         ));
-        hints.extend(undecided_undo.iter().map(|s| format!("--interrupted {s}=done|fail")));
     }
     ctx.record(Event::RunPaused { at: clock::now(), reason: reasons.join("; ") }).await?;
+    let answers = if rolling || undecided.is_empty() { UNDO_ANSWERS } else { ANSWERS };
+    let all: Vec<&String> = undecided.iter().chain(&undecided_undo).collect();
+    let with = |answer: &str| {
+        let flags: Vec<String> =
+            all.iter().map(|s| format!("--interrupted {s}={answer}")).collect();
+        ctx.job.invocation.command(&format!("resume {} {}", ctx.job.run_id, flags.join(" ")))
+    };
+    said.push(format!("Check what happened, then answer: `{}` {answers}", with("ANSWER")));
+    said.push(format!("Not sure? `fail` is the safe answer: `{}`", with("fail")));
+    let inv = &ctx.job.invocation;
+    let id = &ctx.job.run_id;
+    let step = if all.len() == 1 { all[0].as_str() } else { "STEP" };
     said.push(format!(
-        "Check what happened, then: drbook resume {} {} (or answer from another shell: drbook approve|deny {} STEP)",
-        ctx.job.run_id,
-        hints.join(" "),
-        ctx.job.run_id
+        "Or answer from another shell: `{}` (done) or `{}` (failed).",
+        inv.command(&format!("approve {id} {step}")),
+        inv.command(&format!("deny {id} {step} --reason TEXT"))
     ));
     Ok(Settled::Paused(said.join("\n")))
 }
@@ -133,11 +175,11 @@ async fn decide(
 ) -> Result<Option<Decision>, JournalError> {
     let (by, at) = (ctx.job.user.clone(), clock::now());
     if let Some(decision) = given {
-        let step = step.to_string();
+        let (step, reason) = (step.to_string(), ctx.job.decision_reason.clone());
         let e = if undo {
-            Event::UndoDecided { step, decision, by, at, reason: None }
+            Event::UndoDecided { step, decision, by, at, reason }
         } else {
-            Event::StepDecided { step, decision, by, at, reason: None }
+            Event::StepDecided { step, decision, by, at, reason }
         };
         ctx.record(e).await?;
         return Ok(Some(decision));

@@ -30,12 +30,44 @@ pub struct Job {
     /// How steps that were in flight when their runner died ended, as given in advance
     /// (`--interrupted STEP=retry|done|fail`); the others are asked (see `interrupted.rs`).
     pub decisions: BTreeMap<String, Decision>,
+    /// Why, for those decisions (`resume --reason`): journaled with each of them.
+    pub decision_reason: Option<String>,
     /// Steps the invoking person approves (`--approve STEP`).
     pub approve: Vec<String>,
     /// Keep waiting at gates without a terminal (`--wait`) instead of pausing.
     pub wait: bool,
     /// The SSM client, when the runbook has `ssm` actions.
     pub aws: Option<Arc<Aws>>,
+    /// How a person runs drbook again on this run (in the commands messages suggest).
+    pub invocation: Invocation,
+}
+
+/// How a person invokes drbook on the same state dir again: the program as it was started
+/// (`target/release/drbook` after `cargo run`, `drbook` from `PATH`) and the state dir when it
+/// is not the default. Messages build every command they suggest with it, so a suggestion can
+/// be pasted as is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invocation {
+    /// The program, shell-quoted.
+    pub program: String,
+    /// `--state-dir DIR`, shell-quoted, when the state dir is not `.drbook`.
+    pub state_dir: Option<String>,
+}
+
+impl Default for Invocation {
+    fn default() -> Self {
+        Invocation { program: "drbook".into(), state_dir: None }
+    }
+}
+
+impl Invocation {
+    /// The command line `PROGRAM WORDS [--state-dir DIR]`; `words` starts with the subcommand.
+    pub fn command(&self, words: &str) -> String {
+        match &self.state_dir {
+            Some(dir) => format!("{} {words} --state-dir {dir}", self.program),
+            None => format!("{} {words}", self.program),
+        }
+    }
 }
 
 /// How a run of the scheduler ended.

@@ -8,6 +8,10 @@
 //! it is `idempotent`, and otherwise asks a person. A step interrupted mid-flight may have had
 //! effects.
 //!
+//! When a runner stops, no step is left `running` in the journal: one a dead runner left in
+//! flight and this session did not run again is journaled `step_interrupted`. A gate that was
+//! denied stays denied (its step failed, its policy applies) until a person re-opens it.
+//!
 //! Rollback follows the same contract: `rollback_started` is durable before any rollback
 //! begins, and each step's `undo_started` before its rollback action. A rollback action is
 //! never run twice: one interrupted mid-flight stays `undoing` until a person decides `done`
@@ -17,7 +21,8 @@
 //!
 //! - `scheduler` — the one loop, forward and undo; `board` — its pure state and readiness;
 //! - `interrupted` — before a resumed run goes on: how the steps in flight when its runner
-//!   died ended (given in advance, or asked through the person loop);
+//!   died ended (given in advance, or asked through the person loop); [`on_resume`] is the
+//!   one rule for what resume does with each (rerun, re-attach, ask), which `status` shows;
 //! - `step` — one forward step (when, gate, attempts, retries); `undo` — one step's rollback;
 //! - `gate` — approval gates; `person` — the one loop that waits for a person (gates, manual
 //!   steps, manual rollbacks, interrupted-step decisions); `port` — the terminal-person port
@@ -49,7 +54,8 @@ mod values;
 pub use action::aws::Aws;
 pub use action::remote::AwsOptions;
 pub use action::{ActionEnv, Actions, Attempt, BoxFuture, Stream};
-pub use job::{ExecError, Finish, Job};
+pub use interrupted::{on_resume, OnResume};
+pub use job::{ExecError, Finish, Invocation, Job};
 pub use note::{Note, Observer};
 pub use port::{ApprovalAnswer, ApprovalAsk, Person};
 pub use scheduler::{execute, execute_with};

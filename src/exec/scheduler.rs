@@ -61,6 +61,11 @@ pub async fn execute_with(
     let ids: Vec<String> = rb.steps.iter().map(|s| s.id.clone()).collect();
     let policy: Vec<FailurePolicy> = rb.steps.iter().map(|s| s.on_failure).collect();
     let mut board = Board::new(&ctx.job.dag, ids, policy, parallel, &states(&ctx), &keep_failed);
+    // A denied gate stays denied (until a person re-opens it): its step is not asked again.
+    for (i, error) in denied(&ctx) {
+        // A turn to rolling back is journaled just below, with the other failures under it.
+        let _ = board.stays_failed(i, &error);
+    }
     // A run with a step failed under `rollback` that did not turn it yet (a crash came in
     // between, or a person marked it failed on resume) turns now.
     if ctx.state(|s| s.rollback.is_none()) {
@@ -188,6 +193,19 @@ async fn before_going_on(
     Ok(Ok(keep))
 }
 
+/// Steps whose gate was denied and not re-opened, with their error.
+fn denied(ctx: &Ctx) -> Vec<(usize, String)> {
+    ctx.state(|st| {
+        let steps = ctx.job.rb.steps.iter().enumerate();
+        steps
+            .filter_map(|(i, s)| {
+                let r = st.step(&s.id).filter(|r| r.stays_denied())?;
+                Some((i, r.error.clone().unwrap_or_else(|| "approval denied".into())))
+            })
+            .collect()
+    })
+}
+
 /// A step that failed under `rollback` whose failure did not turn the run.
 fn failed_under_rollback(ctx: &Ctx, keep_failed: &[usize]) -> Option<String> {
     ctx.state(|st| {
@@ -221,6 +239,12 @@ fn clock_note(ctx: &Ctx, board: &Board, over_budget_said: &mut bool) {
 async fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
     let now = clock::now();
     let steps = &ctx.job.rb.steps;
+    // No step is left `running` when a runner stops: one the journal still calls running was
+    // in flight when an earlier runner died, and this session did not run it again (the run
+    // failed or turned first). It is journaled interrupted, for the next resume to settle.
+    for (step, attempt) in left_running(ctx) {
+        ctx.record(Event::StepInterrupted { step, attempt, at: now.clone() }).await?;
+    }
     let named = |is: &[usize]| -> Vec<String> {
         is.iter().map(|&i| format!("`{}`", steps[i].id)).collect()
     };
@@ -300,6 +324,17 @@ async fn end(ctx: &Ctx, board: &Board) -> Result<Finish, ExecError> {
             ctx.record(Event::RunFinished { at: now, outcome: Outcome::Succeeded }).await?;
             Finish::Succeeded
         }
+    })
+}
+
+/// Steps the journal calls `running` (with their attempt) once nothing runs in this session.
+fn left_running(ctx: &Ctx) -> Vec<(String, u32)> {
+    ctx.state(|s| {
+        s.steps
+            .iter()
+            .filter(|(_, r)| r.state == StepState::Running)
+            .map(|(id, r)| (id.clone(), r.attempts))
+            .collect()
     })
 }
 

@@ -194,6 +194,14 @@ pub enum Event {
         reason: String,
         request: Option<String>,
     },
+    /// A person re-opened a denied gate (`resume --reopen STEP`): the step's gate asks for its
+    /// approvals afresh. Until then a denied gate stays denied, whatever resumes the run.
+    GateReopened {
+        step: String,
+        by: String,
+        at: String,
+        reason: Option<String>,
+    },
     /// A resuming runner asks a person how a step that was in flight when its runner died
     /// ended (`undo`: its rollback): at the terminal, or with `drbook approve` (done) / `deny`
     /// (failed) from another shell. Answered by `step_decided` / `undo_decided`.
@@ -289,6 +297,7 @@ impl Event {
             | Event::ApprovalRequested { step, .. }
             | Event::Approved { step, .. }
             | Event::ApprovalDenied { step, .. }
+            | Event::GateReopened { step, .. }
             | Event::ApprovalTimedOut { step, .. }
             | Event::DecisionAsked { step, .. }
             | Event::UndoStarted { step, .. }
@@ -319,6 +328,7 @@ impl Event {
             Event::ApprovalRequested { .. } => "approval_requested",
             Event::Approved { .. } => "approved",
             Event::ApprovalDenied { .. } => "approval_denied",
+            Event::GateReopened { .. } => "gate_reopened",
             Event::ApprovalTimedOut { .. } => "approval_timed_out",
             Event::DecisionAsked { .. } => "decision_asked",
             Event::RollbackStarted { .. } => "rollback_started",
@@ -461,6 +471,12 @@ impl Event {
                 how: *how,
                 reason: text(reason),
                 request: request.clone(),
+            },
+            Event::GateReopened { step, by, at, reason } => Event::GateReopened {
+                step: step.clone(),
+                by: by.clone(),
+                at: at.clone(),
+                reason: opt(reason),
             },
             Event::DecisionAsked { step, at, undo } => {
                 Event::DecisionAsked { step: step.clone(), at: at.clone(), undo: *undo }

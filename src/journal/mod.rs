@@ -59,6 +59,7 @@
 //!   returns. A crash during creation leaves no run of that id, and the next creation clears
 //!   what it left (see `store.rs`).
 
+pub mod audit;
 pub mod event;
 pub mod gate;
 mod handle;
@@ -73,13 +74,16 @@ mod writer;
 #[cfg(test)]
 mod tests;
 
+pub use audit::{AuditAction, AuditEntry};
 pub use event::*;
 pub use gate::{judge, ApprovalRecord, Gate};
 pub use handle::{MemoryJournal, RunHandle, Sink};
 pub use inbox::{Inbox, RequestRef};
 pub use logs::StepLogs;
 pub use record::{decode_all, encode, Decoded};
-pub use replay::{replay, RollbackInfo, RunState, RunStatus, StepRecord, StepState, UndoRecord};
+pub use replay::{
+    replay, Denial, RollbackInfo, RunState, RunStatus, StepRecord, StepState, UndoRecord,
+};
 pub use store::{new_run_id, valid_run_id, ReadInfo, Store};
 pub use writer::{Durable, Journal, Mask};
 

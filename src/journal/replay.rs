@@ -9,6 +9,7 @@
 //! diagnosed rather than trusted. `attempts` is the highest attempt started, and every
 //! `step_started` must carry exactly `attempts + 1`.
 
+use super::audit::AuditEntry;
 use super::gate::{self, ApprovalRecord, Gate};
 use super::{Decision, Event, JournalError, Outcome, VERSION};
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,15 @@ pub struct UndoRecord {
     pub waiting: bool,
 }
 
+/// A gate's denial: kept until a person re-opens the gate (`gate_reopened`), so a resume
+/// never asks again on its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Denial {
+    pub by: String,
+    pub at: String,
+    pub reason: String,
+}
+
 /// Why and when the run turned to rolling back.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RollbackInfo {
@@ -112,9 +122,16 @@ pub struct StepRecord {
     /// attempt re-attaches; cleared when the step ends, fails an attempt, or was interrupted
     /// by a signal (the operation was cancelled then).
     pub remote: Option<(String, String)>,
+    /// The gate's latest denial, until the gate is re-opened.
+    pub denial: Option<Denial>,
 }
 
 impl StepRecord {
+    /// The step failed because its gate was denied, and nobody re-opened it: it stays failed.
+    pub fn stays_denied(&self) -> bool {
+        self.state == StepState::Failed && self.denial.is_some()
+    }
+
     /// The gate's roles nobody has approved yet (empty without a gate).
     pub fn missing_roles(&self) -> Vec<&str> {
         self.gate.as_ref().map_or_else(Vec::new, |g| g.missing(&self.approvals))
@@ -157,6 +174,8 @@ pub struct RunState {
     /// rolling back. Cleared when a failed run is resumed.
     #[serde(default)]
     pub forward_stopped_at: Option<String>,
+    /// What people did, and each turn to rolling back, in journal order (see `audit`).
+    pub audit: Vec<AuditEntry>,
     /// How many records have been applied.
     pub records: usize,
     /// Step id to position in `steps`.
@@ -241,6 +260,7 @@ impl RunState {
             rollback: None,
             recovered_at: None,
             forward_stopped_at: None,
+            audit: Vec::new(),
             records: 1,
             index,
         })
@@ -321,6 +341,7 @@ impl RunState {
             }
             _ => self.apply_step(record, e)?,
         }
+        self.audit.extend(super::audit::entry(e));
         self.records += 1;
         Ok(())
     }
@@ -447,6 +468,9 @@ fn update(rec: &mut StepRecord, e: &Event) {
                 requested_at: at.clone(),
             });
             rec.approvals.clear();
+            // Only `gate_reopened` leads here after a denial now; journals of older builds,
+            // which asked again on resume, still replay.
+            rec.denial = None;
             rec.manual_waiting = false;
             rec.waiting_reason = Some(format!("approval by {}", roles.join(", ")));
             rec.error = None;
@@ -463,9 +487,15 @@ fn update(rec: &mut StepRecord, e: &Event) {
             });
         }
         Event::ApprovalDenied { by, at, reason, .. } => {
+            rec.denial = Some(Denial { by: by.clone(), at: at.clone(), reason: reason.clone() });
             rec.error = Some(format!("approval denied by {by}: {reason}"));
             rec.finished_at = Some(at.clone());
             rec.waiting_reason = None;
+        }
+        Event::GateReopened { .. } => {
+            rec.denial = None;
+            rec.error = None;
+            rec.finished_at = None;
         }
         Event::ApprovalTimedOut { at, .. } => {
             rec.error = Some("approval timed out".into());
@@ -546,6 +576,7 @@ fn phase_allows(rolling_back: bool, e: &Event) -> Result<(), String> {
             | Event::StepWaiting { .. }
             | Event::ApprovalRequested { .. }
             | Event::Approved { .. }
+            | Event::GateReopened { .. }
             | Event::StepDecided { decision: Decision::Retry, .. }
     );
     if undo && !rolling_back {
@@ -633,6 +664,11 @@ impl StepState {
             // A gated manual step: the instructions follow the approvals.
             (Waiting, Event::StepWaiting { .. }) if rec.gate_satisfied() => Ok(Waiting),
             (Pending | Failed, Event::ApprovalRequested { .. }) => Ok(Waiting),
+            // Only a denial is re-opened, and only by a person: the gate then asks afresh.
+            (Failed, Event::GateReopened { .. }) if rec.denial.is_some() => Ok(Pending),
+            (_, Event::GateReopened { .. }) => {
+                Err(format!("step `{id}` is {self}, not denied: there is no denied gate to re-open"))
+            }
             (Waiting, Event::Approved { .. }) => Ok(Waiting),
             (Waiting, Event::ApprovalDenied { .. } | Event::ApprovalTimedOut { .. })
                 if rec.gate.is_some() && !rec.gate_satisfied() =>

@@ -7,6 +7,7 @@
 //! Input: events built by the helpers below. Output: assertions only. Invariant: every
 //! journal built here starts with [`started`] for run [`RUN`].
 
+mod audit;
 mod create;
 mod framing;
 mod gates;

@@ -77,8 +77,8 @@ fn drbook_blocks_are_extracted_from_markdown() {
     );
 }
 
-#[test]
-fn every_drbook_block_in_the_docs_checks_without_errors() {
+/// Every ```drbook block of README.md and docs/*.md: (file, line, text).
+fn doc_blocks() -> Vec<(String, usize, String)> {
     let root = crate_root();
     let mut docs = vec![root.join("README.md")];
     if let Ok(entries) = std::fs::read_dir(root.join("docs")) {
@@ -89,23 +89,69 @@ fn every_drbook_block_in_the_docs_checks_without_errors() {
         md.sort();
         docs.extend(md);
     }
-    let mut failures = Vec::new();
+    let mut all = Vec::new();
     for doc in docs.iter().filter(|d| d.is_file()) {
         let text = std::fs::read_to_string(doc).expect("read a Markdown file");
         let name = doc.strip_prefix(&root).unwrap_or(doc).display().to_string();
-        for (line, block) in drbook_blocks(&text) {
-            if block.lines().next().is_some_and(|l| l.trim_start().starts_with("# fragment")) {
-                continue;
-            }
-            let out = Test::new()
-                .file("block.drbook", &block)
-                .args(&["check", "--today", TODAY, "block.drbook"])
-                .run();
-            out.expect_no_crash();
-            if out.status != 0 {
+        all.extend(drbook_blocks(&text).into_iter().map(|(line, b)| (name.clone(), line, b)));
+    }
+    all
+}
+
+fn is_fragment(block: &str) -> bool {
+    block.lines().next().is_some_and(|l| l.trim_start().starts_with("# fragment"))
+}
+
+#[test]
+fn every_drbook_block_in_the_docs_checks_without_errors() {
+    let mut failures = Vec::new();
+    for (name, line, block) in doc_blocks() {
+        if is_fragment(&block) {
+            continue;
+        }
+        let out = Test::new()
+            .file("block.drbook", &block)
+            .args(&["check", "--today", TODAY, "block.drbook"])
+            .run();
+        out.expect_no_crash();
+        if out.status != 0 {
+            failures
+                .push(format!("{name}:{line}: the drbook block does not check\n{}", out.stderr));
+        }
+    }
+    report(failures);
+}
+
+/// What readers copy is what `drbook fmt` writes: every block that parses as a file (all but
+/// some `# fragment`s) is already in the canonical layout.
+#[test]
+fn every_drbook_block_in_the_docs_is_fmt_clean() {
+    let mut failures = Vec::new();
+    for (name, line, block) in doc_blocks() {
+        let t = Test::new().file("block.drbook", &block);
+        let out = t.cmd(&["fmt", "--check", "block.drbook"]);
+        out.expect_no_crash();
+        match out.status {
+            0 => {}
+            2 if is_fragment(&block) => {}
+            _ => {
+                t.cmd(&["fmt", "block.drbook"]);
+                let diff = std::process::Command::new("diff")
+                    .args(["-u", "-", "block.drbook"])
+                    .current_dir(t.path(""))
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .and_then(|mut c| {
+                        use std::io::Write;
+                        c.stdin.take().expect("piped").write_all(block.as_bytes())?;
+                        c.wait_with_output()
+                    })
+                    .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    .unwrap_or_default();
                 failures.push(format!(
-                    "{name}:{line}: the drbook block does not check\n{}",
-                    out.stderr
+                    "{name}:{line}: the drbook block is not fmt-clean (exit {})\n{}{diff}",
+                    out.status, out.stderr
                 ));
             }
         }

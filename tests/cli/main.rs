@@ -4,13 +4,16 @@
 //! run with `DRBOOK_BLESS=1` to rewrite them from the actual output, then read the diff.
 
 mod corpus;
+mod first_minutes;
 mod fixtures;
 mod fmt;
 mod hostile;
 mod httpd;
 mod layout;
+mod pgd;
 mod plan;
 mod run_approval;
+mod run_audit;
 mod run_crash;
 mod run_exit;
 mod run_failover;
@@ -20,6 +23,7 @@ mod run_http;
 mod run_journal;
 mod run_leftover;
 mod run_moto;
+mod run_postgres;
 mod run_regional;
 mod run_results;
 mod run_resume;
@@ -97,6 +101,8 @@ pub struct Test {
     envs: Vec<(String, String)>,
     removed_envs: Vec<String>,
     color_flag: bool,
+    /// The command line that stands for the binary; empty: the binary itself.
+    program: Vec<OsString>,
 }
 
 impl Default for Test {
@@ -114,6 +120,7 @@ impl Test {
             envs: Vec::new(),
             removed_envs: Vec::new(),
             color_flag: true,
+            program: Vec::new(),
         }
     }
 
@@ -178,6 +185,13 @@ impl Test {
         self
     }
 
+    /// Runs `argv` (whose last word is the binary) instead of the binary itself, e.g.
+    /// `runuser -u postgres -- <drbook>` to run it as another OS user.
+    pub fn program(mut self, argv: Vec<OsString>) -> Self {
+        self.program = argv;
+        self
+    }
+
     /// A path inside the temporary directory.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -205,7 +219,14 @@ impl Test {
     }
 
     fn spawn_with(&self, args: &[OsString]) -> Live {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_drbook"));
+        let mut cmd = match self.program.split_first() {
+            Some((program, words)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(words);
+                cmd
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_drbook")),
+        };
         if self.color_flag {
             cmd.args(["--color", "never"]);
         }

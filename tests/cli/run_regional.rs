@@ -34,19 +34,19 @@ fn regional_failover_with_two_approvals_and_a_dns_failure_rolls_back_newest_firs
     web.route("/primary", Reply::new(503, "upstream down"));
     web.route("/public", Reply::new(200, "ok"));
     web.route("/hook", Reply::new(200, "ok"));
-    let ssm = SsmServer::with_parameters(&[(
-        "/prod/dr/db-url",
-        "SecureString",
-        "postgresql://failover:s3cr3t-pw@db-dr.internal/app",
-    )]);
+    let ssm = SsmServer::with_parameters(&[("/prod/dr/db-password", "SecureString", "s3cr3t-pw")]);
     let t = PROXY_VARS.iter().fold(Test::new(), |t, k| t.without_env(k));
     let t = t.copy("runbooks/regional-failover.drbook", "regional-failover.drbook");
     let broken = t.path("dns-broken").display().to_string();
     let log = t.path("ops.log").display().to_string();
+    let env = t.path("psql-env").display().to_string();
     let t = t
         .file("infra/dns/main.tf", "# the DNS records\n")
         .file("dns-broken", "")
-        .file("bin/psql", &stub(&log, "psql", "echo 4.2"))
+        .file(
+            "bin/psql",
+            &stub(&log, "psql", &format!("echo \"PGPASSWORD=$PGPASSWORD\" > '{env}'; echo 4.2")),
+        )
         .file("bin/kubectl", &stub(&log, "kubectl", ""))
         .file(
             "bin/terraform",
@@ -142,11 +142,16 @@ fn regional_failover_with_two_approvals_and_a_dns_failure_rolls_back_newest_firs
         .collect();
     assert_eq!(approvals, [("oncall_lead", "bob"), ("eng_manager", "carol")]);
     assert_eq!(report["achieved_rpo_seconds"], 4.2, "replica_lag measured the RPO");
+    assert_eq!(t.read("psql-env"), "PGPASSWORD=s3cr3t-pw\n", "psql got it from its environment");
     let hooks = web.requests_to("/hook");
     assert_eq!(hooks.len(), 1, "announced once; never announced done");
+    assert!(
+        !ops.iter().any(|l| l.contains("s3cr3t-pw")),
+        "the password is in a command line: {ops:#?}"
+    );
     for f in crate::runkit::files_under(&t.path("state")) {
         let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap_or_default()).to_string();
-        assert!(!text.contains("s3cr3t-pw"), "the db_url secret leaked into {}", f.display());
+        assert!(!text.contains("s3cr3t-pw"), "the db_password secret leaked into {}", f.display());
     }
     assert!(!out.stdout.contains("s3cr3t-pw") && !out.stderr.contains("s3cr3t-pw"));
 }

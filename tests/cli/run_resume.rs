@@ -105,7 +105,10 @@ fn a_lock_left_by_a_sigkilled_runner_does_not_block_resume() {
 fn an_interrupted_non_idempotent_step_pauses_resume_until_a_person_decides() {
     let t = killed_mid_step(false);
     let out = drb(&t, &["resume", "k"]);
-    out.expect_status(3).expect_stderr("act").expect_stderr("--interrupted act=retry|done|fail");
+    out.expect_status(3)
+        .expect_stderr("act")
+        .expect_stderr("--interrupted act=ANSWER")
+        .expect_stderr("`retry` (run it again");
     assert_eq!(status_json(&t, "k")["status"], "paused");
     assert!(matches!(step_state(&t, "k", "act").as_str(), "running" | "interrupted"));
     assert_eq!(count(&t.path("log"), "last"), 0, "nothing after the undecided step ran");

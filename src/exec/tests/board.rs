@@ -472,3 +472,26 @@ fn journaled_steps_stand_as_the_journal_says() {
     assert_eq!(b.launch(), NONE);
     assert_eq!(b.forward_end(), ForwardEnd::Succeeded);
 }
+
+#[test]
+fn a_step_whose_gate_stays_denied_is_not_run_again_and_its_policy_applies() {
+    // (policy, turns to rolling back, phase after, what launches next)
+    let cases = [
+        (Abort, false, Phase::Draining, NONE),
+        (Rollback, true, Phase::RollingBack, NONE),
+        (Continue, false, Phase::Forward, vec![1, 2]),
+    ];
+    for (policy, turns, phase, next) in cases {
+        let mut b = board_with(&[&[], &[0], &[]], &[policy, Abort, Abort], 4, &[None; 3], &[]);
+        let why = b.stays_failed(0, "approval denied by carol: no");
+        assert_eq!(why.is_some(), turns, "{policy:?}");
+        assert_eq!((b.phase(), b.fwd(0)), (phase, Fwd::Failed), "{policy:?}");
+        assert_eq!(b.launch(), next, "{policy:?}: the denied step never launches");
+    }
+    let mut b = board_with(&[&[]], &[Abort], 1, &[None], &[]);
+    b.stays_failed(0, "approval denied by carol: no");
+    assert_eq!(
+        b.forward_end(),
+        ForwardEnd::Failed("step `s0` failed: approval denied by carol: no".into())
+    );
+}

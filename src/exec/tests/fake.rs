@@ -300,10 +300,12 @@ pub(super) fn job(book: &Book) -> Job {
         clock_start_ms: clock::now_ms(),
         user: USER.into(),
         keep_failed: Vec::new(),
+        decision_reason: None,
         decisions: BTreeMap::new(),
         approve: Vec::new(),
         wait: false,
         aws: None,
+        invocation: Default::default(),
     }
 }
 

@@ -215,3 +215,34 @@ async fn a_step_running_just_before_the_run_turns_is_not_left_behind() {
         );
     }
 }
+
+#[test]
+fn what_resume_does_with_a_step_left_in_flight() {
+    use crate::exec::{on_resume, OnResume};
+    use crate::journal::StepRecord;
+    let mut step =
+        crate::model::tests_support::runbook_with_durations(&[1000], &[&[]]).steps[0].clone();
+    let rec = |state: StepState| StepRecord { state, attempts: 1, ..StepRecord::default() };
+    let remote =
+        StepRecord { remote: Some(("command".into(), "c-1".into())), ..rec(StepState::Running) };
+    let halted = StepRecord { error: Some("boom".into()), ..rec(StepState::Interrupted) };
+    step.idempotent = false;
+    // (idempotent, record, rolling back, what resume does)
+    let cases = [
+        (false, rec(StepState::Running), false, Some(OnResume::Ask)),
+        (true, rec(StepState::Running), false, Some(OnResume::Rerun)),
+        (true, rec(StepState::Interrupted), false, Some(OnResume::Rerun)),
+        (false, remote.clone(), false, Some(OnResume::Reattach)),
+        (true, rec(StepState::Running), true, Some(OnResume::Ask)),
+        (false, remote, true, Some(OnResume::Ask)),
+        (false, halted, true, None),
+        (true, rec(StepState::Undoing), true, Some(OnResume::Ask)),
+        (true, rec(StepState::Succeeded), false, None),
+        (false, rec(StepState::Waiting), false, None),
+        (false, rec(StepState::Failed), false, None),
+    ];
+    for (idempotent, r, rolling, want) in cases {
+        step.idempotent = idempotent;
+        assert_eq!(on_resume(&step, &r, rolling), want, "{idempotent} {:?} {rolling}", r.state);
+    }
+}

@@ -81,6 +81,7 @@ fn one_of_each() -> Vec<Event> {
             request: Some(s("q")),
         },
         Event::ApprovalTimedOut { step: s("a"), at: s(AT) },
+        Event::GateReopened { step: s("a"), by: s("ana"), at: s(AT), reason: Some(s("r")) },
         Event::DecisionAsked { step: s("a"), at: s(AT), undo: false },
         Event::RollbackStarted { at: s(AT), reason: s("r"), by: s("ana") },
         Event::UndoStarted { step: s("a"), at: s(AT) },
@@ -131,9 +132,10 @@ fn variant(e: &Event) -> usize {
         Event::RunInterrupted { .. } => 24,
         Event::RunFinished { .. } => 25,
         Event::DecisionAsked { .. } => 26,
+        Event::GateReopened { .. } => 27,
     }
 }
-const VARIANTS: usize = 27;
+const VARIANTS: usize = 28;
 
 /// Every string in `v` (map values, list items, nested) replaced by text holding the secret.
 fn poison(v: &mut Value) {
@@ -225,6 +227,7 @@ fn a_secret_survives_masking_only_in_identifiers_of_every_variant() {
                 | Event::StepDecided { .. }
                 | Event::Approved { .. }
                 | Event::ApprovalDenied { .. }
+                | Event::GateReopened { .. }
                 | Event::RollbackStarted { .. }
                 | Event::UndoFailed { .. }
                 | Event::UndoWaiting { .. }
