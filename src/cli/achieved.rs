@@ -149,18 +149,18 @@ pub fn rpo_lines(got: &Results) -> Vec<String> {
     out
 }
 
-/// `rollback phase: rolled_back in 3.2s, from START to END (by WHO: why)`.
+/// `rollback phase: rolled_back in 3.2s, from START to END (by WHO)`; why it rolled back is
+/// said next to it, by the report and `status`.
 pub fn rollback_phase_line(got: &Results) -> Option<String> {
     let p = got.rollback.as_ref()?;
     let to = p.finished_at.as_deref().map_or(String::new(), |f| format!(" to {f}"));
     let took = if p.finished_at.is_some() { "in" } else { "for" };
     Some(format!(
-        "rollback phase: {} {took} {}, from {}{to} (by {}: {})",
+        "rollback phase: {} {took} {}, from {}{to} (by {})",
         p.outcome.as_str(),
         d(Some(secs(p.duration_ms))),
         p.started_at,
-        p.by,
-        p.reason
+        p.by
     ))
 }
 
