@@ -83,16 +83,18 @@ pub(super) async fn run(env: &ActionEnv<'_>, script: &Text) -> Attempt {
 const TAIL_LINE_CHARS: usize = 200;
 
 /// `exit code 3; stderr: LINE | LINE`: why the script failed, with the last lines of its
-/// stderr. Each line has every secret masked *before* it is cut to [`TAIL_LINE_CHARS`] (so no
-/// piece of a secret is left) and its control characters replaced (no terminal escapes).
+/// stderr. Every secret is masked *before* a line is cut to [`TAIL_LINE_CHARS`] (so no piece
+/// of a secret is left), across lines for a secret of several lines, and control characters
+/// are replaced (no terminal escapes).
 fn with_tail(why: String, tail: &[String], secrets: &Secrets) -> String {
     if tail.is_empty() {
         return why;
     }
-    let lines: Vec<String> = tail
-        .iter()
-        .map(|l| {
-            let masked = secrets.scrub(l);
+    // Masked whole first: a secret of several lines (a key) is masked across them.
+    let masked = secrets.scrub(&tail.join("\n"));
+    let lines: Vec<String> = masked
+        .split('\n')
+        .map(|masked| {
             let clean: String =
                 masked.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
             let clean = clean.trim();
@@ -103,4 +105,27 @@ fn with_tail(why: String, tail: &[String], secrets: &Secrets) -> String {
         })
         .collect();
     format!("{why}; stderr: {}", lines.join(" | "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_is_masked_across_lines_before_it_is_cut() {
+        let key = "-----BEGIN KEY-----\nMIIEow\n-----END KEY-----";
+        let secrets = Secrets::from_pairs(vec![("key".into(), key.into())]);
+        let long = format!("{}yyyyyy", "x".repeat(TAIL_LINE_CHARS - 3));
+        let tail: Vec<String> =
+            ["oops", "-----BEGIN KEY-----", "MIIEow", "-----END KEY-----", "\u{1b}[31mred"]
+                .iter()
+                .map(|l| l.to_string())
+                .chain([long])
+                .collect();
+        let said = with_tail("exit code 1".into(), &tail, &secrets);
+        assert!(!said.contains("MIIEow") && !said.contains("BEGIN"), "{said}");
+        assert!(said.contains("oops | <secret:key> | [31mred | xxx"), "{said}");
+        assert!(said.ends_with("xyyy…"), "{said}");
+        assert_eq!(with_tail("exit code 1".into(), &[], &secrets), "exit code 1");
+    }
 }
