@@ -321,11 +321,7 @@ impl RunState {
                 }
                 self.status = status;
                 self.finished_at = Some(at.clone());
-                match outcome {
-                    Outcome::Succeeded => self.recovered_at = Some(at.clone()),
-                    Outcome::Failed => self.forward_stopped_at = Some(at.clone()),
-                    Outcome::RolledBack | Outcome::RollbackFailed => {}
-                }
+                self.forward_ended(at, *outcome);
             }
             Event::RollbackStarted { at, reason, by } => {
                 if self.rollback.is_some() {
@@ -333,9 +329,7 @@ impl RunState {
                 }
                 self.rollback =
                     Some(RollbackInfo { at: at.clone(), reason: reason.clone(), by: by.clone() });
-                if self.recovered_at.is_none() && self.forward_stopped_at.is_none() {
-                    self.forward_stopped_at = Some(at.clone());
-                }
+                self.forward_ended(at, Outcome::Failed);
                 self.status = RunStatus::Running;
                 self.finished_at = None;
             }
@@ -344,6 +338,20 @@ impl RunState {
         self.audit.extend(super::audit::entry(e));
         self.records += 1;
         Ok(())
+    }
+
+    /// The forward phase ended at `at` as `outcome` (succeeded: recovered; failed, or turned to
+    /// rolling back: stopped), unless an earlier record already said when it ended: the first
+    /// end counts, and only resuming a failed run makes it go on again.
+    fn forward_ended(&mut self, at: &str, outcome: Outcome) {
+        if self.recovered_at.is_some() || self.forward_stopped_at.is_some() {
+            return;
+        }
+        match outcome {
+            Outcome::Succeeded => self.recovered_at = Some(at.to_string()),
+            Outcome::Failed => self.forward_stopped_at = Some(at.to_string()),
+            Outcome::RolledBack | Outcome::RollbackFailed => {}
+        }
     }
 
     fn apply_step(&mut self, record: usize, e: &Event) -> Result<(), JournalError> {
