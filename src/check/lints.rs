@@ -124,6 +124,21 @@ pub fn runbook(
                 .help("add `rollback ACTION`, or `idempotent` if running it twice is harmless"),
             );
         }
+        if s.action.as_ref().is_some_and(|a| a.has_side_effects())
+            && !s.idempotent
+            && s.rollback.is_some()
+            && s.verify.is_none()
+        {
+            cx.error(
+                Diagnostic::warning(
+                    "drbook::lint::no_verify",
+                    at,
+                    format!("step `{}` can be undone but has no `verify` probe", s.id),
+                )
+                .label("in doubt after a crash, nothing can tell whether it acted")
+                .help("add a read-only probe, e.g. `verify run \"test -f /srv/promoted\"` (exit 0: the effect is in place)"),
+            );
+        }
     }
 }
 

@@ -47,6 +47,7 @@ pub fn step(
         measure_rpo: None,
         action: None,
         rollback: None,
+        verify: None,
         span,
     };
     // A dozen keys at most: a list beats a hash map here (one of these per step).
@@ -96,28 +97,7 @@ pub fn step(
             StepKind::When(e) => s.when = names::expr(cx, e, at),
             StepKind::Check(e) => s.checks.extend(names::expr(cx, e, at_own)),
             StepKind::Retry { count, every, backoff } => {
-                let attempts =
-                    cx.integer(count, "retry", 0).map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-                let every = every.as_ref().map_or(Some(10_000), |e| cx.duration(e, "every"));
-                let exponential = match backoff {
-                    Some(b) if &*b.name == "exponential" => true,
-                    Some(b) => {
-                        cx.error(
-                            Diagnostic::error(
-                                "drbook::check::bad_value",
-                                b.span,
-                                format!("unknown backoff `{}`", b.name),
-                            )
-                            .label("expected `exponential`")
-                            .help("write `backoff exponential`, or leave it out for a fixed wait"),
-                        );
-                        false
-                    }
-                    None => false,
-                };
-                if let (Some(attempts), Some(every)) = (attempts, every) {
-                    s.retry = Some(Retry { attempts, every, exponential });
-                }
+                s.retry = retry(cx, count, every.as_ref(), backoff.as_ref());
             }
             StepKind::Idempotent => s.idempotent = true,
             StepKind::Approval(block) => s.approval = approval(cx, block),
@@ -171,6 +151,7 @@ pub fn step(
             }
             StepKind::Rollback(rb) => s.rollback = rollback(cx, rb, at),
             StepKind::Action(a) => s.action = action(cx, a, at),
+            StepKind::Verify(a) => s.verify = verify(cx, a, at),
             StepKind::Use(u) => {
                 // Only reachable in module checking: `use` inside a template body is spliced
                 // at the use site; nothing to check here beyond the alias, done by the loader.
@@ -179,6 +160,51 @@ pub fn step(
         }
     }
     s
+}
+
+/// `retry N [every D] [backoff exponential]`, of a step or of its rollback.
+fn retry(
+    cx: &mut Cx,
+    count: &ast::Value,
+    every: Option<&ast::Value>,
+    backoff: Option<&ast::Ident>,
+) -> Option<Retry> {
+    let attempts = cx.integer(count, "retry", 0).map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    let every = every.map_or(Some(10_000), |e| cx.duration(e, "every"));
+    let exponential = match backoff {
+        Some(b) if &*b.name == "exponential" => true,
+        Some(b) => {
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::bad_value",
+                    b.span,
+                    format!("unknown backoff `{}`", b.name),
+                )
+                .label("expected `exponential`")
+                .help("write `backoff exponential`, or leave it out for a fixed wait"),
+            );
+            false
+        }
+        None => false,
+    };
+    Some(Retry { attempts: attempts?, every: every?, exponential })
+}
+
+/// `verify ACTION`: checked like any action; `manual` and `wait` say nothing about the world.
+fn verify(cx: &mut Cx, a: &ast::Action, at: At) -> Option<model::Action> {
+    if matches!(a.kind, ast::ActionKind::Manual(_) | ast::ActionKind::Wait(_)) {
+        cx.error(
+            Diagnostic::error(
+                "drbook::check::bad_probe",
+                a.span,
+                format!("`verify {}` cannot tell whether the step's effect is in place", a.kind.keyword()),
+            )
+            .label("not a probe")
+            .help("probe with a command or a request: `verify run \"test -f /srv/promoted\"` or `verify http GET \"https://...\"`"),
+        );
+    }
+    // Kept even when refused (the error stops everything), so no lint says it is missing.
+    action(cx, a, at)
 }
 
 fn regex(cx: &mut Cx, span: Span, pattern: String) -> Option<CaptureFrom> {
@@ -259,11 +285,12 @@ fn approval(cx: &mut Cx, block: &ast::Block<ApprovalItem>) -> Option<Approval> {
 fn rollback(cx: &mut Cx, rb: &ast::Rollback, at: At) -> Option<model::Rollback> {
     match rb {
         ast::Rollback::Action(a) => {
-            Some(model::Rollback { action: action(cx, a, at)?, timeout: None })
+            Some(model::Rollback { action: action(cx, a, at)?, timeout: None, retry: None })
         }
         ast::Rollback::Block(block) => {
             let mut act = None;
             let mut timeout = None;
+            let mut again = None;
             let mut first: Option<Span> = None;
             for item in &block.items {
                 match item {
@@ -285,6 +312,9 @@ fn rollback(cx: &mut Cx, rb: &ast::Rollback, at: At) -> Option<model::Rollback> 
                         act = action(cx, a, at);
                     }
                     RollbackItem::Timeout(v, _) => timeout = cx.duration(v, "timeout"),
+                    RollbackItem::Retry { count, every, backoff, .. } => {
+                        again = retry(cx, count, every.as_ref(), backoff.as_ref());
+                    }
                 }
             }
             if first.is_none() {
@@ -298,7 +328,7 @@ fn rollback(cx: &mut Cx, rb: &ast::Rollback, at: At) -> Option<model::Rollback> 
                     .help("write `rollback { run \"...\"; timeout 5m }`"),
                 );
             }
-            Some(model::Rollback { action: act?, timeout })
+            Some(model::Rollback { action: act?, timeout, retry: again })
         }
     }
 }

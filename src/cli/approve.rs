@@ -28,6 +28,8 @@ pub struct ApproveRequest {
     pub ask: Ask,
     /// Who is acting (`--as`).
     pub user: String,
+    /// `--force`: `done` stands against what the step's probe saw.
+    pub force: bool,
 }
 
 /// The judgement, said: what was recorded on standard output, or the refusal.
@@ -47,7 +49,7 @@ fn from_reply(r: Reply) -> Result<String, String> {
 
 /// Approves (`Ask::Approve`) or denies (`Ask::Deny`) a step of a run.
 pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
-    let ApproveRequest { state_dir, run_id, step, ask, user } = asked;
+    let ApproveRequest { state_dir, run_id, step, ask, user, force } = asked;
     let (run_id, step) = (run_id.as_str(), step.as_str());
     let store = Store::at(&state_dir);
     let (state, _) = store.read_run(run_id)?;
@@ -57,7 +59,7 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
             .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
         return Err(CliError::invalid(format!("run `{run_id}` has no step `{step}`{hint}")));
     }
-    let req = Request::new(step, &user, ask);
+    let req = Request::new(step, &user, ask).forced(force);
     // Judge it against a copy of the journal: nothing is written here.
     let mut copy = MemoryJournal { state, events: Vec::new() };
     if let Err(why) = inbox::apply(&mut copy, &req, How::Cli, &clock::now()) {

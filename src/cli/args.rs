@@ -105,6 +105,10 @@ pub enum Command {
         /// Why (journaled with each `--interrupted` decision and `--reopen`).
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
+        /// Let `retry` stand when a step's `verify` probe says its effect is in place, and
+        /// `done` when it says it is not (journaled as forced).
+        #[arg(long)]
+        force: bool,
     },
     /// Approve a gated step of a run, from any shell (`--as NAME` says who you are).
     Approve {
@@ -118,6 +122,10 @@ pub enum Command {
         /// A note kept with the approval.
         #[arg(long, value_name = "TEXT")]
         comment: Option<String>,
+        /// Mark an interrupted step done although its `verify` probe says its effect is not in
+        /// place (journaled as forced).
+        #[arg(long)]
+        force: bool,
         /// Where runs are kept.
         #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
         state_dir: PathBuf,

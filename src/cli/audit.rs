@@ -28,7 +28,15 @@ pub fn what(a: &AuditEntry) -> String {
             format!("{} decided the rollback of `{step}`: {}", a.by, decision(a.decision))
         }
         AuditAction::RollbackStarted => format!("rollback started by {}", a.by),
+        AuditAction::Probed if a.decision.is_some() => {
+            format!("the verify probe of `{step}` decided it succeeded")
+        }
+        AuditAction::Probed => format!("the verify probe of `{step}` looked"),
+        AuditAction::RollbackRetried => format!("failed rollbacks retried by {}", a.by),
     };
+    if a.forced {
+        out.push_str(" (forced against its probe)");
+    }
     if let Some(r) = &a.reason {
         out.push_str(&format!(" — {r}"));
     }
@@ -66,8 +74,15 @@ pub fn markdown(entries: &[AuditEntry]) -> String {
                 format!("as {} ({how})", a.role.as_deref().unwrap_or("-"))
             }
             AuditAction::Denied => a.how.map_or(String::new(), |h| h.as_str().to_string()),
-            AuditAction::Decided | AuditAction::UndoDecided => decision(a.decision).to_string(),
-            AuditAction::Reopened | AuditAction::RollbackStarted => String::new(),
+            AuditAction::Decided | AuditAction::UndoDecided if a.forced => {
+                format!("{} (--force)", decision(a.decision))
+            }
+            AuditAction::Decided | AuditAction::UndoDecided | AuditAction::Probed => {
+                decision(a.decision).to_string()
+            }
+            AuditAction::Reopened | AuditAction::RollbackStarted | AuditAction::RollbackRetried => {
+                String::new()
+            }
         };
         let why: Vec<&str> =
             [a.reason.as_deref(), a.comment.as_deref()].into_iter().flatten().collect();

@@ -86,7 +86,7 @@ pub fn settle_steps(
                     | StepState::Interrupted
                     | StepState::Waiting
                     | StepState::Undoing
-            )
+            ) || (r.state == StepState::Failed && r.acted)
         });
         if !open {
             eprint(&format!(
@@ -190,6 +190,7 @@ mod tests {
                     error: "boom".into(),
                     will_retry: false,
                     captures: BTreeMap::new(),
+                    unbegun: false,
                 },
             }
         };

@@ -121,19 +121,27 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };
             run::run(req, &run::NewRun { run_id, since, allow_concurrent, dry_run })
         }
-        Command::Resume { run_id, common, file, interrupted, allow_edited, reopen, reason } => {
-            resume::resume(&prepare::ExistingRun {
-                run_id: &run_id,
-                flags: &common,
-                file: file.as_deref(),
-                interrupted: &interrupted,
-                allow_edited,
-                user: user(),
-                color,
-                reopen: &reopen,
-                reason: reason.as_deref(),
-            })
-        }
+        Command::Resume {
+            run_id,
+            common,
+            file,
+            interrupted,
+            allow_edited,
+            reopen,
+            reason,
+            force,
+        } => resume::resume(&prepare::ExistingRun {
+            run_id: &run_id,
+            flags: &common,
+            file: file.as_deref(),
+            interrupted: &interrupted,
+            allow_edited,
+            user: user(),
+            color,
+            reopen: &reopen,
+            reason: reason.as_deref(),
+            force,
+        }),
         Command::Rollback { run_id, common, yes, file, interrupted, allow_edited } => {
             let run = prepare::ExistingRun {
                 run_id: &run_id,
@@ -145,16 +153,26 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 color,
                 reopen: &[],
                 reason: None,
+                force: false,
             };
             rollback::rollback(&rollback::RollbackRequest { run, yes })
         }
-        Command::Approve { run_id, step, role, comment, state_dir } => {
+        Command::Approve { run_id, step, role, comment, force, state_dir } => {
             let ask = crate::journal::inbox::Ask::Approve { role, comment };
-            approve::approve(approve::ApproveRequest { state_dir, run_id, step, ask, user: user() })
+            let user = user();
+            approve::approve(approve::ApproveRequest { state_dir, run_id, step, ask, user, force })
         }
         Command::Deny { run_id, step, reason, state_dir } => {
             let ask = crate::journal::inbox::Ask::Deny { reason };
-            approve::approve(approve::ApproveRequest { state_dir, run_id, step, ask, user: user() })
+            let user = user();
+            approve::approve(approve::ApproveRequest {
+                state_dir,
+                run_id,
+                step,
+                ask,
+                user,
+                force: false,
+            })
         }
         Command::Status { run_id, state_dir, format } => {
             status::status(&status::StatusRequest { state_dir, run_id, format })

@@ -58,6 +58,8 @@ pub struct ExistingRun<'a> {
     pub reopen: &'a [String],
     /// `resume --reason`: why, for the `--interrupted` decisions and the re-opened gates.
     pub reason: Option<&'a str>,
+    /// `--force` (resume): answers stand against what a step's probe saw.
+    pub force: bool,
 }
 
 impl<'a> ExistingRun<'a> {
@@ -307,6 +309,8 @@ pub struct Prepared<'a> {
     pub decisions: BTreeMap<String, Decision>,
     /// `resume --reason`: why, journaled with those decisions.
     pub decision_reason: Option<String>,
+    /// `--force` (resume): answers stand against what a step's probe saw.
+    pub force: bool,
 }
 
 impl<'a> Ready<'a> {
@@ -332,6 +336,7 @@ impl<'a> Ready<'a> {
             keep_failed: Vec::new(),
             decisions: BTreeMap::new(),
             decision_reason: None,
+            force: false,
         }
     }
 }
@@ -357,6 +362,7 @@ impl Prepared<'_> {
             approve: flags.approve.clone(),
             wait: flags.wait,
             invocation: super::again::invocation(&flags.state_dir),
+            force: self.force,
         }
     }
 }

@@ -141,6 +141,11 @@ impl Lines {
                 format!("{t}  ⏸ {step}: manual rollback waits for a person: {instructions}")
             }
             Note::UndoInterrupted { step } => format!("{t}  ■ {step}: rollback interrupted"),
+            Note::Probed { step, seen, output, decided } => {
+                let then = if decided { ": counted as succeeded" } else { "" };
+                let out = if output.is_empty() { String::new() } else { format!(" ({output})") };
+                format!("{t}  ? {step}: its probe says the effect is {seen}{out}{then}")
+            }
         };
         out.push_str(&line);
     }
@@ -223,6 +228,9 @@ fn trace(n: &Note) {
         }
         Note::UndoInterrupted { step } => {
             info!(run_id = %rid, event = "undo_interrupted", step = %step)
+        }
+        Note::Probed { step, seen, output, decided } => {
+            info!(run_id = %rid, event = "step_probed", step = %step, seen = %seen, output = %output, decided)
         }
     }
 }

@@ -190,11 +190,32 @@ impl Person for Terminal {
         retry: bool,
         cancel: &AtomicBool,
     ) -> Option<crate::journal::Decision> {
+        let ask = crate::exec::DecideAsk {
+            step: step.to_string(),
+            undo,
+            retry,
+            ..crate::exec::DecideAsk::default()
+        };
+        self.decide_about(&ask, cancel)
+    }
+
+    fn decide_about(
+        &self,
+        ask: &crate::exec::DecideAsk,
+        cancel: &AtomicBool,
+    ) -> Option<crate::journal::Decision> {
         use crate::journal::Decision;
+        let (step, undo, retry) = (ask.step.as_str(), ask.undo && !ask.was_done, ask.retry);
         exclusive(self.screen.as_ref(), cancel, |buf| {
+            if let Some(why) = &ask.refusal {
+                say(&format!("\n{why}\n"));
+            }
             let question = if undo {
                 say(&format!("\nthe rollback of step `{step}` was interrupted or waits for a person; it never runs twice.\n"));
                 "Was it undone? [d]one / [f]ailed: "
+            } else if ask.was_done {
+                say(&format!("\nstep `{step}` failed after its action began, and the run rolls back: its effect may be in place.\n"));
+                "Was it done anyway? [d]one (undo it) / [f]ailed (nothing to undo): "
             } else if retry {
                 say(&format!("\nstep `{step}` was running when the runner stopped; it may have had effects.\n"));
                 "[r]etry it / mark it [d]one / mark it [f]ailed: "
@@ -202,6 +223,9 @@ impl Person for Terminal {
                 say(&format!("\nstep `{step}` was running when the runner stopped; it may have had effects.\n"));
                 "the run is rolling back: mark it [d]one (it is undone) / [f]ailed: "
             };
+            if let Some(p) = &ask.probe {
+                say(&format!("its probe says the effect is {p}\n"));
+            }
             choose(question, buf, cancel, |a| match a {
                 "r" | "retry" if retry && !undo => Some(Decision::Retry),
                 "d" | "done" => Some(Decision::Done),

@@ -66,6 +66,7 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
     let headline = format!("resuming run {run_id}: {}", ready.book.rb.name);
     let mut prepared = ready.take(store, run_id.to_string(), handle, clock_start);
     prepared.decision_reason = asked.reason.map(str::to_string);
+    prepared.force = asked.force;
     settle_then_drive(prepared, &decisions, &headline)
 }
 

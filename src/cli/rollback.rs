@@ -5,6 +5,10 @@
 //! appended, then the undo phase driven like `resume` drives a run (same report, same exit
 //! codes: 4 rolled back, 5 a rollback failed, 3 paused for a person).
 //!
+//! A run whose rollback failed (`rollback_failed`, exit 5) can be rolled back again: each
+//! rollback that failed is tried again (`rollback_retried`), and the steps it held back
+//! follow.
+//!
 //! Invariant: nothing is written before the person has confirmed (a `y` at the terminal, or
 //! `--yes`); without a terminal and without `--yes` the run is left exactly as it was (exit 2).
 
@@ -54,14 +58,16 @@ pub fn rollback(asked: &RollbackRequest<'_>) -> Result<Outcome, CliError> {
         )));
     }
     let (now, user) = (clock::now(), ready.req.user.clone());
-    let events = [
+    let first = if state.status == RunStatus::RollbackFailed {
+        Event::RollbackRetried { at: now.clone(), by: user.clone() }
+    } else {
         Event::RollbackStarted {
             at: now.clone(),
             reason: format!("requested by {user}"),
             by: user.clone(),
-        },
-        Event::RunResumed { at: now, pid: std::process::id(), user },
-    ];
+        }
+    };
+    let events = [first, Event::RunResumed { at: now, pid: std::process::id(), user }];
     handle.append_batch(&events)?;
     let clock_start = clock::parse(&state.clock_start).unwrap_or_else(clock::now_ms);
     let headline = format!("rolling back run {run_id}: {}", ready.book.rb.name);
@@ -72,6 +78,10 @@ pub fn rollback(asked: &RollbackRequest<'_>) -> Result<Outcome, CliError> {
 /// Succeeded, failed, paused or interrupted runs may be rolled back, once, by one runner.
 fn may_roll_back(s: &RunState, live: bool, pid: Option<u32>) -> Result<(), CliError> {
     let id = &s.run_id;
+    let failed_undo = s.steps.iter().any(|(_, r)| r.state == StepState::UndoFailed);
+    if s.status == RunStatus::RollbackFailed && failed_undo && !live {
+        return Ok(());
+    }
     if matches!(s.status, RunStatus::RolledBack | RunStatus::RollbackFailed) {
         return Err(CliError::invalid(format!(
             "run `{id}` is over ({}); there is nothing left to roll back",
@@ -95,13 +105,37 @@ fn may_roll_back(s: &RunState, live: bool, pid: Option<u32>) -> Result<(), CliEr
 /// What will be undone, in the order it will be (a step after every step that needs it).
 fn plan(s: &RunState, book: &Book) -> String {
     let steps = &book.rb.steps;
+    if s.status == RunStatus::RollbackFailed {
+        let mut out = format!(
+            "run {} (rollback_failed): these rollbacks failed and will be tried again:\n",
+            s.run_id
+        );
+        for (id, r) in s.steps.iter().filter(|(_, r)| r.state == StepState::UndoFailed) {
+            let error = r.undo.as_ref().and_then(|u| u.error.clone()).unwrap_or_default();
+            out.push_str(&format!("  {id:<28} failed: {error}\n"));
+        }
+        out.push_str("then every step left succeeded because of them is undone");
+        return out;
+    }
     let succeeded: Vec<bool> = steps
         .iter()
         .map(|st| s.step(&st.id).is_some_and(|r| r.state == StepState::Succeeded))
         .collect();
+    let doubt: Vec<&str> = steps
+        .iter()
+        .filter(|st| st.rollback.is_some())
+        .filter(|st| {
+            s.step(&st.id).is_some_and(|r| {
+                matches!(r.state, StepState::Failed | StepState::Interrupted)
+                    && r.acted
+                    && !r.undo_asked
+            })
+        })
+        .map(|st| st.id.as_str())
+        .collect();
     // The order the undo phase takes with one rollback at a time (`exec/board.rs`).
     let order = book.dag.undo_order(&succeeded);
-    if order.is_empty() {
+    if order.is_empty() && doubt.is_empty() {
         return format!("run {}: no step succeeded, so there is nothing to undo", s.run_id);
     }
     let mut out = format!(
@@ -116,6 +150,12 @@ fn plan(s: &RunState, book: &Book) -> String {
                 format!("rollback: {}", r.action.kind().replace('_', " "))
             });
         out.push_str(&format!("  {:<28} {what}\n", steps[i].id));
+    }
+    if !doubt.is_empty() {
+        out.push_str(&format!(
+            "failed after their action began, so they may have acted (probed, or you are asked whether each was done, and undone if so): {}\n",
+            doubt.join(", ")
+        ));
     }
     out.trim_end().to_string()
 }

@@ -85,6 +85,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         "duration_ms": r.duration_ms, "error": r.error, "captures": r.captures,
                         "gate": r.gate.as_ref().map(|g| serde_json::json!({"roles": g.roles, "requested_at": g.requested_at, "timeout_ms": g.timeout_ms})),
                         "missing_roles": r.missing_roles(), "approvals": approvals, "undo": undo,
+                        "probe": r.probe, "decision_forced": r.forced,
                         "waiting_for": (r.state == StepState::Waiting).then(|| {
                             if r.gate.is_some() && !r.gate_satisfied() {
                                 Some(format!("approval by {}", r.missing_roles().join(", ")))
@@ -149,6 +150,25 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         let c = super::runreport::captured(&r.captures);
                         let _ = writeln!(out, "  {:<28} captured: {c}", "");
                     }
+                    if let Some(p) = &r.probe {
+                        let out_text = if p.output.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", p.output)
+                        };
+                        let decided = if p.decided { "; counted as succeeded" } else { "" };
+                        let _ = writeln!(
+                            out,
+                            "  {:<28} probe: effect {}{out_text} at {}{decided}",
+                            "",
+                            p.seen.as_str(),
+                            p.at
+                        );
+                    }
+                    if r.forced {
+                        let _ =
+                            writeln!(out, "  {:<28} decided with --force against its probe", "");
+                    }
                     if r.gate.is_some()
                         && (r.state == StepState::Waiting || !r.approvals.is_empty())
                     {
@@ -185,6 +205,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     .filter(|(id, r)| {
                         let halted = rolling && r.error.is_some() && r.process.is_none();
                         r.state == StepState::Waiting
+                            || r.deciding
                             || match resume.of(id, r) {
                                 Some(what) => what == Some(OnResume::Ask),
                                 None => {
@@ -274,6 +295,9 @@ fn will(what: OnResume, r: &StepRecord, rolling: bool) -> String {
     match what {
         OnResume::Rerun => "resume reruns it (idempotent)".into(),
         OnResume::Reattach => "resume re-attaches to its SSM operation".into(),
+        OnResume::Probe => {
+            "resume runs its verify probe: in place, it succeeded; otherwise it is rerun (idempotent) or a person decides".into()
+        }
         OnResume::Ask if rollback => {
             "its rollback was interrupted: resume asks a person (done|fail)".into()
         }

@@ -398,6 +398,22 @@ impl Ctx {
                 line: line.to_string(),
             })
         };
+        self.act_to(i, action, timeout, vals, hooks, undo, &out).await
+    }
+
+    /// [`Ctx::act`] with its output lines going to `out` (a probe keeps its own).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn act_to(
+        &self,
+        i: usize,
+        action: &crate::model::Action,
+        timeout: Option<crate::model::Millis>,
+        vals: &Values<'_>,
+        hooks: &dyn Hooks,
+        undo: bool,
+        out: &(dyn Fn(Stream, &str) + Send + Sync),
+    ) -> super::action::Attempt {
+        let step = &self.job.rb.steps[i];
         let env = ActionEnv {
             step,
             vals,
@@ -405,7 +421,7 @@ impl Ctx {
             timeout,
             base_dir: &self.job.base_dir,
             stop: self.stop.clone(),
-            out: &out,
+            out,
             http: &self.http,
             aws: self.job.aws.as_ref(),
             hooks,

@@ -36,6 +36,9 @@ pub struct Job {
     pub approve: Vec<String>,
     /// Keep waiting at gates without a terminal (`--wait`) instead of pausing.
     pub wait: bool,
+    /// `--force`: a person's `retry` or `done` stands against what the step's probe saw
+    /// (journaled as forced).
+    pub force: bool,
     /// The SSM client, when the runbook has `ssm` actions.
     pub aws: Option<Arc<Aws>>,
     /// How a person runs drbook again on this run (in the commands messages suggest).

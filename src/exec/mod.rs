@@ -24,6 +24,8 @@
 //!   died ended (given in advance, or asked through the person loop); [`on_resume`] is the
 //!   one rule for what resume does with each (rerun, re-attach, ask), which `status` shows;
 //! - `step` — one forward step (when, gate, attempts, retries); `undo` — one step's rollback;
+//! - `probe` — a step's `verify` probe: is its effect in place? `doubt` — as a run rolls
+//!   back, failed steps whose effect may be in place (probed, or "was it done?");
 //! - `gate` — approval gates; `person` — the one loop that waits for a person (gates, manual
 //!   steps, manual rollbacks, interrupted-step decisions); `port` — the terminal-person port
 //!   ([`Person`]);
@@ -35,6 +37,7 @@
 mod action;
 mod board;
 mod ctx;
+mod doubt;
 mod gate;
 mod interrupted;
 mod job;
@@ -42,6 +45,7 @@ pub mod leftover;
 mod note;
 mod person;
 mod port;
+mod probe;
 mod scheduler;
 mod secrets;
 mod simulate;
@@ -57,7 +61,7 @@ pub use action::{ActionEnv, Actions, Attempt, BoxFuture, Stream};
 pub use interrupted::{on_resume, OnResume};
 pub use job::{ExecError, Finish, Invocation, Job};
 pub use note::{Note, Observer};
-pub use port::{ApprovalAnswer, ApprovalAsk, Person};
+pub use port::{ApprovalAnswer, ApprovalAsk, DecideAsk, Person};
 pub use scheduler::{execute, execute_with};
 pub use secrets::Secrets;
 pub use simulate::{simulate, Slot};

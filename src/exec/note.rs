@@ -106,6 +106,14 @@ pub enum Note {
     UndoInterrupted {
         step: String,
     },
+    /// A step's `verify` probe ran: what it saw (`in place`, `not in place`, `unknown`), what
+    /// it printed, and whether that decided the step (succeeded).
+    Probed {
+        step: String,
+        seen: String,
+        output: String,
+        decided: bool,
+    },
 }
 
 pub trait Observer: Send + Sync {
@@ -144,6 +152,12 @@ impl Note {
                 Note::StepWaiting { step: step(id), reason: reason.clone() }
             }
             Event::StepInterrupted { step: id, .. } => Note::StepInterrupted { step: step(id) },
+            Event::StepProbed { step: id, seen, output, decides, .. } => Note::Probed {
+                step: step(id),
+                seen: seen.as_str().to_string(),
+                output: output.clone(),
+                decided: *decides,
+            },
             // A person's answer to a manual step (from the prompt or another shell).
             Event::StepDecided { step: id, .. } => {
                 let rec = after.step(id)?;
@@ -234,6 +248,9 @@ impl Note {
                 approved: approved.into_iter().map(|(r, b)| (r, f(&b))).collect(),
             },
             Note::RollbackStarted { reason } => Note::RollbackStarted { reason: f(&reason) },
+            Note::Probed { step, seen, output, decided } => {
+                Note::Probed { step, seen, output: f(&output), decided }
+            }
             Note::UndoFailed { step, error } => Note::UndoFailed { step, error: f(&error) },
             Note::UndoSkipped { step, reason } => Note::UndoSkipped { step, reason: f(&reason) },
             Note::UndoWaiting { step, instructions } => {

@@ -29,6 +29,31 @@ pub trait Person: Send + Sync {
     ) -> Option<crate::journal::Decision> {
         None
     }
+    /// [`Person::decide`] with what the prompt should show besides: the step's probe, the
+    /// question asked as a run rolls back ("was it done?"), why an answer was refused.
+    fn decide_about(
+        &self,
+        ask: &DecideAsk,
+        cancel: &AtomicBool,
+    ) -> Option<crate::journal::Decision> {
+        self.decide(&ask.step, ask.undo, ask.retry, cancel)
+    }
+}
+
+/// What the prompt about a step in doubt shows.
+#[derive(Clone, Debug, Default)]
+pub struct DecideAsk {
+    pub step: String,
+    /// About its rollback (interrupted or manual), not the step.
+    pub undo: bool,
+    /// `retry` is one of the answers.
+    pub retry: bool,
+    /// The step failed and the run rolls back: was its effect done anyway (undo it)?
+    pub was_done: bool,
+    /// What its `verify` probe saw, e.g. `not in place (exit code 1)`.
+    pub probe: Option<String>,
+    /// Why the previous answer was refused.
+    pub refusal: Option<String>,
 }
 
 /// What the approval prompt shows.

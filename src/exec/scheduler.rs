@@ -98,7 +98,13 @@ pub async fn execute_with(
                 && board.interrupted().is_none()
                 && ctx.state(|s| s.rollback.is_some());
             if turn {
-                board.start_undo(&states(&ctx));
+                let pump = pump(&ctx, &stop_tx, &tick_tx)?;
+                let doubt = super::doubt::settle(&ctx).await;
+                pump.abort();
+                if let Some(text) = doubt? {
+                    return Ok(Finish::Paused(ctx.job.secrets.scrub(&text)));
+                }
+                board.start_undo(&undo_states(&ctx));
                 continue;
             }
             break;
@@ -151,6 +157,20 @@ fn states(ctx: &Ctx) -> Vec<Option<StepState>> {
     ctx.state(|s| ctx.job.rb.steps.iter().map(|st| s.step(&st.id).map(|r| r.state)).collect())
 }
 
+/// Each step's state for the undo phase: a rollback that failed and is tried again
+/// (`undo_again`) stands as one due, like a step that succeeded.
+fn undo_states(ctx: &Ctx) -> Vec<Option<StepState>> {
+    ctx.state(|s| {
+        let of = |id: &str| {
+            s.step(id).map(|r| match r.state {
+                StepState::UndoFailed if r.undo_again => StepState::Succeeded,
+                other => other,
+            })
+        };
+        ctx.job.rb.steps.iter().map(|st| of(&st.id)).collect()
+    })
+}
+
 /// Settles the decisions about steps that were in flight when a runner died (`interrupted.rs`),
 /// reading the inbox and watching for signals meanwhile. `Ok(steps decided fail)`, or the
 /// finish when the run cannot go on now.
@@ -159,25 +179,7 @@ async fn before_going_on(
     stop: &Arc<watch::Sender<bool>>,
     tick: &Arc<watch::Sender<u64>>,
 ) -> Result<Result<Vec<usize>, Finish>, ExecError> {
-    let pump = {
-        let (ctx, stop, tick) = (ctx.clone(), stop.clone(), tick.clone());
-        let mut signals = Signals::new().map_err(ExecError::Refused)?;
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_millis(250));
-            loop {
-                tokio::select! {
-                    _ = every.tick(), if ctx.has_inbox() => {
-                        if ctx.read_inbox().await {
-                            tick.send_modify(|t| *t += 1);
-                        }
-                    }
-                    _ = signals.recv() => {
-                        let _ = stop.send(true);
-                    }
-                }
-            }
-        })
-    };
+    let pump = pump(ctx, stop, tick)?;
     let settled = super::interrupted::settle(ctx).await;
     pump.abort();
     let mut keep = ctx.job.keep_failed.clone();
@@ -204,6 +206,32 @@ fn denied(ctx: &Ctx) -> Vec<(usize, String)> {
             })
             .collect()
     })
+}
+
+/// While the loop waits for something else (a person deciding before the run goes on): reads
+/// the inbox, ticking waits for a person, and turns a signal into the stop.
+fn pump(
+    ctx: &Arc<Ctx>,
+    stop: &Arc<watch::Sender<bool>>,
+    tick: &Arc<watch::Sender<u64>>,
+) -> Result<tokio::task::JoinHandle<()>, ExecError> {
+    let (ctx, stop, tick) = (ctx.clone(), stop.clone(), tick.clone());
+    let mut signals = Signals::new().map_err(ExecError::Refused)?;
+    Ok(tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                _ = every.tick(), if ctx.has_inbox() => {
+                    if ctx.read_inbox().await {
+                        tick.send_modify(|t| *t += 1);
+                    }
+                }
+                _ = signals.recv() => {
+                    let _ = stop.send(true);
+                }
+            }
+        }
+    }))
 }
 
 /// A step that failed under `rollback` whose failure did not turn the run.

@@ -132,6 +132,7 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             error: error.clone(),
             will_retry,
             captures: kept,
+            unbegun: began_state.is_none(),
         };
         ctx.record_as(failed, |n| match n {
             Note::StepFailed { step, attempt, error, .. } => {
@@ -234,6 +235,7 @@ async fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError
         error: error.clone(),
         will_retry: false,
         captures: BTreeMap::new(),
+        unbegun: true,
     })
     .await?;
     Ok(Done::Failed(error))

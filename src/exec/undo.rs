@@ -1,5 +1,9 @@
 //! One step's rollback (LANGUAGE.md §5 `rollback`, §8): once a run rolls back, the scheduler
-//! hands each step that succeeded here, in reverse dependency order (see `board.rs`).
+//! hands each step that succeeded here, in reverse dependency order (see `board.rs`). A
+//! rollback block's `retry N [every D] [backoff exponential]` makes up to N more attempts of
+//! a failed rollback action, each journaled (`undo_failed` with `will_retry`, then a new
+//! `undo_started`); after the last, the step is `undo_failed`, and `drbook rollback` tries it
+//! again later (`rollback_retried`).
 //!
 //! Crash safety: `undo_started` is durable before a rollback action begins (for `run`, with its
 //! blocked process, in one write), so after a crash a step is exactly one of: still `succeeded`
@@ -28,7 +32,6 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Undid, JournalError> {
     };
     let cap = |idx: usize, name: &str| ctx.capture_of(idx, name);
     let vals = ctx.values(&cap);
-    let began = Instant::now();
     if let Action::Manual { instructions } = &rollback.action {
         ctx.record(Event::UndoStarted { step: id.clone(), at: clock::now() }).await?;
         return match vals.render(instructions, false) {
@@ -36,38 +39,61 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Undid, JournalError> {
             Err(e) => failed(ctx, &id, &e).await,
         };
     }
-    let hooks = Undoing { ctx, step: &id, began: Mutex::new(None) };
-    let result = ctx.act(i, &rollback.action, rollback.timeout, &vals, &hooks, true).await;
-    let begun = hooks.began.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-    match begun {
-        Some(Err(e)) => return Err(e),
-        Some(Ok(())) => {}
-        // Failed before it could begin (a text that cannot be rendered).
-        None => ctx.record(Event::UndoStarted { step: id.clone(), at: clock::now() }).await?,
+    let retry = rollback.retry.clone();
+    let mut tried = 0u32;
+    loop {
+        tried += 1;
+        let began = Instant::now();
+        let hooks = Undoing { ctx, step: &id, began: Mutex::new(None) };
+        let result = ctx.act(i, &rollback.action, rollback.timeout, &vals, &hooks, true).await;
+        let begun = hooks.began.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        match begun {
+            Some(Err(e)) => return Err(e),
+            Some(Ok(())) => {}
+            // Failed before it could begin (a text that cannot be rendered).
+            None => ctx.record(Event::UndoStarted { step: id.clone(), at: clock::now() }).await?,
+        }
+        let took = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let error = match result {
+            Attempt::Ok(_) => {
+                // Not waited for: the undo of what it needs waits for its own, later, start.
+                ctx.record_soon(Event::UndoSucceeded {
+                    step: id,
+                    at: clock::now(),
+                    duration_ms: took,
+                })?;
+                return Ok(Undid::Undone);
+            }
+            Attempt::Failed(error) => error,
+            Attempt::Person(_) => "a manual action cannot run here".to_string(),
+            Attempt::Stopped => {
+                ctx.say(super::note::Note::UndoInterrupted { step: id });
+                return Ok(Undid::Stopped);
+            }
+        };
+        // `retry` in the rollback block: another attempt after the wait, unless stopped.
+        let stopped = *ctx.stop.borrow();
+        let again = retry.as_ref().filter(|r| tried <= r.attempts && !stopped);
+        let Some(r) = again else { return failed(ctx, &id, &error).await };
+        let e = Event::UndoFailed { step: id.clone(), at: clock::now(), error, will_retry: true };
+        ctx.record(e).await?;
+        let mut stop = ctx.stop.clone();
+        let wait = super::step::backoff(r, tried);
+        let called_off = tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_millis(wait)) => false,
+            _ = stop.wait_for(|s| *s) => true,
+        };
+        if called_off {
+            // Stopped while waiting: it stays `undo_failed`, due again on resume.
+            return Ok(Undid::Failed);
+        }
     }
-    let took = u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Ok(match result {
-        Attempt::Ok(_) => {
-            // Not waited for: the undo of what it needs waits for its own, later, start.
-            ctx.record_soon(Event::UndoSucceeded {
-                step: id,
-                at: clock::now(),
-                duration_ms: took,
-            })?;
-            Undid::Undone
-        }
-        Attempt::Failed(error) => failed(ctx, &id, &error).await?,
-        Attempt::Person(_) => failed(ctx, &id, "a manual action cannot run here").await?,
-        Attempt::Stopped => {
-            ctx.say(super::note::Note::UndoInterrupted { step: id });
-            Undid::Stopped
-        }
-    })
 }
 
 async fn failed(ctx: &Ctx, id: &str, error: &str) -> Result<Undid, JournalError> {
     let error = error.to_string();
-    ctx.record(Event::UndoFailed { step: id.to_string(), at: clock::now(), error }).await?;
+    let e = Event::UndoFailed { step: id.to_string(), at: clock::now(), error, will_retry: false };
+    ctx.record(e).await?;
     Ok(Undid::Failed)
 }
 

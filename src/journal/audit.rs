@@ -28,6 +28,11 @@ pub enum AuditAction {
     UndoDecided,
     /// The run turned to rolling back.
     RollbackStarted,
+    /// A step's `verify` probe looked at the world on resume or in a rollback; `decision` is
+    /// `done` when what it saw decided the step.
+    Probed,
+    /// A failed rollback is tried again (`drbook rollback` after `rollback_failed`).
+    RollbackRetried,
 }
 
 impl AuditAction {
@@ -39,6 +44,8 @@ impl AuditAction {
             AuditAction::Decided => "decided",
             AuditAction::UndoDecided => "undo_decided",
             AuditAction::RollbackStarted => "rollback_started",
+            AuditAction::Probed => "probed",
+            AuditAction::RollbackRetried => "rollback_retried",
         }
     }
 }
@@ -60,6 +67,9 @@ pub struct AuditEntry {
     pub reason: Option<String>,
     /// An approval's `--comment`.
     pub comment: Option<String>,
+    /// The decision was given with `--force` against what the step's probe saw.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
 }
 
 impl AuditEntry {
@@ -74,6 +84,7 @@ impl AuditEntry {
             decision: None,
             reason: None,
             comment: None,
+            forced: false,
         }
     }
 }
@@ -99,9 +110,10 @@ pub fn entry(e: &Event) -> Option<AuditEntry> {
         Event::GateReopened { step, by, at, reason } => {
             AuditEntry { reason: reason.clone(), ..AuditEntry::new(at, A::Reopened, by, s(step)) }
         }
-        Event::StepDecided { step, decision, by, at, reason } => AuditEntry {
+        Event::StepDecided { step, decision, by, at, reason, forced } => AuditEntry {
             decision: Some(*decision),
             reason: reason.clone(),
+            forced: *forced,
             ..AuditEntry::new(at, A::Decided, by, s(step))
         },
         Event::UndoDecided { step, decision, by, at, reason } => AuditEntry {
@@ -113,6 +125,16 @@ pub fn entry(e: &Event) -> Option<AuditEntry> {
             reason: Some(reason.clone()),
             ..AuditEntry::new(at, A::RollbackStarted, by, None)
         },
+        Event::StepProbed { step, at, seen, output, decides } => AuditEntry {
+            decision: decides.then_some(Decision::Done),
+            reason: Some(if output.is_empty() {
+                format!("effect {}", seen.as_str())
+            } else {
+                format!("effect {}: {output}", seen.as_str())
+            }),
+            ..AuditEntry::new(at, A::Probed, "verify probe", s(step))
+        },
+        Event::RollbackRetried { at, by } => AuditEntry::new(at, A::RollbackRetried, by, None),
         Event::RunStarted { .. }
         | Event::RunResumed { .. }
         | Event::StepStarted { .. }

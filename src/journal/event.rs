@@ -26,6 +26,32 @@ pub enum Decision {
     Fail,
 }
 
+/// What a step's `verify` probe saw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Seen {
+    /// The step's effect is in place (exit 0, or the expected HTTP answer).
+    InPlace,
+    /// It answered: the effect is not in place.
+    NotInPlace,
+    /// The probe could not tell (it could not run, timed out, or got no answer).
+    Unknown,
+}
+
+impl Seen {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Seen::InPlace => "in place",
+            Seen::NotInPlace => "not in place",
+            Seen::Unknown => "unknown",
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,6 +162,10 @@ pub enum Event {
         /// kept to be reported, never for later steps to use.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         captures: BTreeMap<String, String>,
+        /// It failed before its action could begin (a text that cannot be rendered, a shell
+        /// that cannot start): it did nothing.
+        #[serde(default, skip_serializing_if = "is_false")]
+        unbegun: bool,
     },
     /// `when` was false, or a dependency failed under `continue` and the step could not run.
     StepSkipped {
@@ -162,6 +192,19 @@ pub enum Event {
         by: String,
         at: String,
         reason: Option<String>,
+        /// Given with `--force` against what the step's probe saw.
+        #[serde(default, skip_serializing_if = "is_false")]
+        forced: bool,
+    },
+    /// The step's `verify` probe ran (on resume, or as the run rolls back) and saw `seen`;
+    /// `output` is what it printed or answered, masked and bounded. With `decides`, the probe
+    /// settled the step: its effect is in place, so it counts as succeeded.
+    StepProbed {
+        step: String,
+        at: String,
+        seen: Seen,
+        output: String,
+        decides: bool,
     },
     /// A gated step is ready and waits for its approvals (LANGUAGE.md §5 `approval`). The gate
     /// is copied here so approvals can be judged from the journal alone.
@@ -242,6 +285,15 @@ pub enum Event {
         step: String,
         at: String,
         error: String,
+        /// The rollback block's `retry` makes another attempt.
+        #[serde(default, skip_serializing_if = "is_false")]
+        will_retry: bool,
+    },
+    /// `drbook rollback` tries the failed rollbacks of a run that ended `rollback_failed`
+    /// again.
+    RollbackRetried {
+        at: String,
+        by: String,
     },
     /// A manual rollback waits for a person to do it and say so (at the prompt, with
     /// `drbook approve|deny`, or `resume --interrupted STEP=done|fail`).
@@ -294,6 +346,7 @@ impl Event {
             | Event::StepWaiting { step, .. }
             | Event::StepInterrupted { step, .. }
             | Event::StepDecided { step, .. }
+            | Event::StepProbed { step, .. }
             | Event::ApprovalRequested { step, .. }
             | Event::Approved { step, .. }
             | Event::ApprovalDenied { step, .. }
@@ -325,6 +378,8 @@ impl Event {
             Event::StepWaiting { .. } => "step_waiting",
             Event::StepInterrupted { .. } => "step_interrupted",
             Event::StepDecided { .. } => "step_decided",
+            Event::StepProbed { .. } => "step_probed",
+            Event::RollbackRetried { .. } => "rollback_retried",
             Event::ApprovalRequested { .. } => "approval_requested",
             Event::Approved { .. } => "approved",
             Event::ApprovalDenied { .. } => "approval_denied",
@@ -420,7 +475,7 @@ impl Event {
                     rpo_ms: *rpo_ms,
                 }
             }
-            Event::StepFailed { step, attempt, at, error, will_retry, captures } => {
+            Event::StepFailed { step, attempt, at, error, will_retry, captures, unbegun } => {
                 Event::StepFailed {
                     step: step.clone(),
                     attempt: *attempt,
@@ -428,6 +483,7 @@ impl Event {
                     error: text(error),
                     will_retry: *will_retry,
                     captures: values(captures),
+                    unbegun: *unbegun,
                 }
             }
             Event::StepSkipped { step, at, reason } => {
@@ -439,13 +495,24 @@ impl Event {
             Event::StepInterrupted { step, attempt, at } => {
                 Event::StepInterrupted { step: step.clone(), attempt: *attempt, at: at.clone() }
             }
-            Event::StepDecided { step, decision, by, at, reason } => Event::StepDecided {
+            Event::StepDecided { step, decision, by, at, reason, forced } => Event::StepDecided {
                 step: step.clone(),
                 decision: *decision,
                 by: by.clone(),
                 at: at.clone(),
                 reason: opt(reason),
+                forced: *forced,
             },
+            Event::StepProbed { step, at, seen, output, decides } => Event::StepProbed {
+                step: step.clone(),
+                at: at.clone(),
+                seen: *seen,
+                output: text(output),
+                decides: *decides,
+            },
+            Event::RollbackRetried { at, by } => {
+                Event::RollbackRetried { at: at.clone(), by: by.clone() }
+            }
             Event::ApprovalRequested { step, at, roles, members, timeout_ms } => {
                 Event::ApprovalRequested {
                     step: step.clone(),
@@ -501,9 +568,12 @@ impl Event {
                 at: at.clone(),
                 duration_ms: *duration_ms,
             },
-            Event::UndoFailed { step, at, error } => {
-                Event::UndoFailed { step: step.clone(), at: at.clone(), error: text(error) }
-            }
+            Event::UndoFailed { step, at, error, will_retry } => Event::UndoFailed {
+                step: step.clone(),
+                at: at.clone(),
+                error: text(error),
+                will_retry: *will_retry,
+            },
             Event::UndoWaiting { step, at, instructions } => Event::UndoWaiting {
                 step: step.clone(),
                 at: at.clone(),

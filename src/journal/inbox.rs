@@ -20,7 +20,7 @@
 //! Nothing here knows the executor: the wall clock comes from `crate::model::time`.
 
 use super::store::INBOX;
-use super::{judge, Decision, Event, How, RunStatus, Sink, StepState};
+use super::{judge, Decision, Event, How, RunStatus, Seen, Sink, StepRecord, StepState};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Write};
@@ -103,6 +103,9 @@ pub struct Request {
     pub step: String,
     pub by: String,
     pub ask: Ask,
+    /// `--force`: answer `retry` or `done` against what the step's probe saw.
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// The answer to a request: what was recorded, or why nothing was.
@@ -132,7 +135,13 @@ impl Request {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let id = format!("{}-{nanos}", std::process::id());
-        Request { id, step: step.to_string(), by: by.to_string(), ask }
+        Request { id, step: step.to_string(), by: by.to_string(), ask, force: false }
+    }
+
+    /// The request, forced (`--force`).
+    pub fn forced(mut self, force: bool) -> Request {
+        self.force = force;
+        self
     }
 }
 
@@ -210,7 +219,13 @@ pub fn withdraw(req_path: &Path) -> bool {
 
 /// Answers a person-answered wait: a manual step (`rollback` false) or a manual rollback
 /// (`rollback` true). `approve` says it was done, `deny` that it failed, with the reason.
-fn manual(sink: &mut dyn Sink, req: &Request, at: &str, rollback: bool) -> Result<String, String> {
+fn manual(
+    sink: &mut dyn Sink,
+    req: &Request,
+    at: &str,
+    rollback: bool,
+    forced: bool,
+) -> Result<String, String> {
     let what = if rollback {
         format!("the rollback of `{}`", req.step)
     } else {
@@ -228,10 +243,11 @@ fn manual(sink: &mut dyn Sink, req: &Request, at: &str, rollback: bool) -> Resul
     let e = if rollback {
         Event::UndoDecided { step, decision, by, at, reason }
     } else {
-        Event::StepDecided { step, decision, by, at, reason }
+        Event::StepDecided { step, decision, by, at, reason, forced }
     };
     sink.append(&e).map_err(|e| format!("could not record it: {e}"))?;
-    Ok(format!("{} marked {what} {word}", req.by))
+    let forced = if forced { " (forced against its probe)" } else { "" };
+    Ok(format!("{} marked {what} {word}{forced}", req.by))
 }
 
 /// Answers a resuming runner's question about a step (`rollback` false) or a rollback that
@@ -239,8 +255,32 @@ fn manual(sink: &mut dyn Sink, req: &Request, at: &str, rollback: bool) -> Resul
 /// not (failed, with the reason), `retry` (the prompt only) runs the step again — never a
 /// rollback, nor a step of a run that rolls back.
 fn decided(sink: &mut dyn Sink, req: &Request, at: &str, rollback: bool) -> Result<String, String> {
+    let decision = match req.ask {
+        Ask::Approve { .. } => Decision::Done,
+        Ask::Deny { .. } => Decision::Fail,
+        Ask::Retry => Decision::Retry,
+    };
+    let against = if rollback {
+        None
+    } else {
+        sink.state().step(&req.step).and_then(|r| against_probe(&req.step, r, decision))
+    };
+    if let Some(why) = &against {
+        if !req.force {
+            let how = match decision {
+                Decision::Retry => format!(
+                    "drbook resume {} --interrupted {}=retry --force",
+                    sink.state().run_id,
+                    req.step
+                ),
+                _ => format!("drbook approve {} {} --force", sink.state().run_id, req.step),
+            };
+            return Err(format!("{why}; to answer so anyway: {how}"));
+        }
+    }
+    let forced = against.is_some();
     if req.ask != Ask::Retry {
-        return manual(sink, req, at, rollback);
+        return manual(sink, req, at, rollback, forced);
     }
     if rollback {
         return Err(format!(
@@ -252,9 +292,27 @@ fn decided(sink: &mut dyn Sink, req: &Request, at: &str, rollback: bool) -> Resu
         return Err(format!("the run is rolling back, so `{}` does not run again", req.step));
     }
     let (step, by, at) = (req.step.clone(), req.by.clone(), at.to_string());
-    let e = Event::StepDecided { step, decision: Decision::Retry, by, at, reason: None };
+    let e = Event::StepDecided { step, decision: Decision::Retry, by, at, reason: None, forced };
     sink.append(&e).map_err(|e| format!("could not record it: {e}"))?;
-    Ok(format!("{} decided to retry `{}`", req.by, req.step))
+    let forced = if forced { " (forced against its probe)" } else { "" };
+    Ok(format!("{} decided to retry `{}`{forced}", req.by, req.step))
+}
+
+/// Why `decision` about `step` goes against what its latest probe saw: `retry` when its effect
+/// is in place (it would be done twice), `done` when it is not (what did not happen would
+/// count). `None` when it does not (or there is no probe, or it could not tell).
+pub fn against_probe(step: &str, rec: &StepRecord, decision: Decision) -> Option<String> {
+    let p = rec.probe.as_ref().filter(|p| !p.decided)?;
+    let output = if p.output.is_empty() { String::new() } else { format!(" ({})", p.output) };
+    match (decision, p.seen) {
+        (Decision::Retry, Seen::InPlace) => Some(format!(
+            "refused: the probe of `{step}` says its effect is in place{output}, so `retry` would do it a second time"
+        )),
+        (Decision::Done, Seen::NotInPlace) => Some(format!(
+            "refused: the probe of `{step}` says its effect is not in place{output}, so `done` would count what did not happen"
+        )),
+        _ => None,
+    }
 }
 
 /// Judges a request against the run as its journal stands and, if it is allowed, records it
@@ -281,7 +339,7 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
         return decided(sink, req, at, undoing);
     }
     if rec.state == StepState::Undoing && rec.undo.as_ref().is_some_and(|u| u.waiting) {
-        return manual(sink, req, at, true);
+        return manual(sink, req, at, true, false);
     }
     if st.rollback.is_some() {
         return Err(format!("run `{}` is rolling back: its gates are closed", st.run_id));
@@ -289,7 +347,9 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
     let gate = match (&rec.gate, rec.state) {
         (Some(g), StepState::Waiting) if !rec.gate_satisfied() => g.clone(),
         // Waiting for a person to do its manual action: answered done or failed.
-        (_, StepState::Waiting) if rec.manual_waiting => return manual(sink, req, at, false),
+        (_, StepState::Waiting) if rec.manual_waiting => {
+            return manual(sink, req, at, false, false)
+        }
         (Some(_), StepState::Waiting) => {
             return Err(format!(
                 "step `{step}` is already fully approved; it starts when the run goes on"

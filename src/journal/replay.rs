@@ -11,7 +11,7 @@
 
 use super::audit::AuditEntry;
 use super::gate::{self, ApprovalRecord, Gate};
-use super::{Decision, Event, JournalError, Outcome, VERSION};
+use super::{Decision, Event, JournalError, Outcome, Seen, VERSION};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -73,6 +73,17 @@ pub struct Denial {
     pub reason: String,
 }
 
+/// What a step's `verify` probe saw, the latest time it ran.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProbeRecord {
+    pub at: String,
+    pub seen: Seen,
+    /// What it printed or answered (masked, bounded).
+    pub output: String,
+    /// The probe settled the step (its effect is in place).
+    pub decided: bool,
+}
+
 /// Why and when the run turned to rolling back.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RollbackInfo {
@@ -124,6 +135,23 @@ pub struct StepRecord {
     pub remote: Option<(String, String)>,
     /// The gate's latest denial, until the gate is re-opened.
     pub denial: Option<Denial>,
+    /// The latest result of the step's `verify` probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeRecord>,
+    /// Some attempt's action began (it may have acted): not a failure before it could begin
+    /// (a text that cannot be rendered, a shell that cannot start), a denied gate or a skip.
+    #[serde(default)]
+    pub acted: bool,
+    /// The run rolls back and a person was asked whether this failed step was done.
+    #[serde(default)]
+    pub undo_asked: bool,
+    /// Its rollback failed and is tried again (`retry` in `rollback { }`, or `drbook
+    /// rollback` after `rollback_failed`).
+    #[serde(default)]
+    pub undo_again: bool,
+    /// The latest decision was given with `--force` against the step's probe.
+    #[serde(default)]
+    pub forced: bool,
 }
 
 impl StepRecord {
@@ -279,7 +307,9 @@ impl RunState {
         let resumable = self.status == RunStatus::Failed && matches!(e, Event::RunResumed { .. });
         let undo = matches!(self.status, RunStatus::Succeeded | RunStatus::Failed)
             && matches!(e, Event::RollbackStarted { .. });
-        if !self.status.is_unfinished() && !resumable && !undo {
+        let undo_again =
+            self.status == RunStatus::RollbackFailed && matches!(e, Event::RollbackRetried { .. });
+        if !self.status.is_unfinished() && !resumable && !undo && !undo_again {
             let reason = format!(
                 "`{}` after `run_finished`: a finished run takes no more records",
                 e.name()
@@ -322,6 +352,19 @@ impl RunState {
                 self.status = status;
                 self.finished_at = Some(at.clone());
                 self.forward_ended(at, *outcome);
+            }
+            Event::RollbackRetried { .. } => {
+                if self.status != RunStatus::RollbackFailed {
+                    let reason = "only a run whose rollback failed tries it again".to_string();
+                    return Err(impossible(record, e, reason));
+                }
+                self.status = RunStatus::Running;
+                self.finished_at = None;
+                for (_, rec) in &mut self.steps {
+                    if rec.state == StepState::UndoFailed {
+                        rec.undo_again = true;
+                    }
+                }
             }
             Event::RollbackStarted { at, reason, by } => {
                 if self.rollback.is_some() {
@@ -400,9 +443,33 @@ impl RunState {
 /// Records what a (validated) step event says, beyond the state itself.
 fn update(rec: &mut StepRecord, e: &Event) {
     match e {
-        Event::DecisionAsked { .. } => rec.deciding = true,
+        Event::DecisionAsked { .. } => {
+            rec.deciding = true;
+            if matches!(rec.state, StepState::Failed | StepState::Interrupted) {
+                rec.undo_asked = true;
+            }
+        }
+        Event::StepProbed { at, seen, output, decides, .. } => {
+            rec.probe = Some(ProbeRecord {
+                at: at.clone(),
+                seen: *seen,
+                output: output.clone(),
+                decided: *decides,
+            });
+            if *decides {
+                rec.deciding = false;
+                rec.manual_waiting = false;
+                rec.waiting_reason = None;
+                rec.retrying = false;
+                rec.process = None;
+                rec.remote = None;
+                rec.error = None;
+                rec.finished_at = Some(at.clone());
+            }
+        }
         Event::StepStarted { attempt, at, .. } => {
             rec.deciding = false;
+            rec.undo_asked = false;
             rec.manual_waiting = false;
             rec.attempts = *attempt;
             rec.started_at = Some(at.clone());
@@ -415,10 +482,15 @@ fn update(rec: &mut StepRecord, e: &Event) {
             rec.waiting_reason = None;
         }
         Event::StepProcess { pid, pgid, pid_start, .. } => {
+            rec.acted = true;
             rec.process = Some((*pid, *pgid, *pid_start))
         }
-        Event::StepRemote { kind, id, .. } => rec.remote = Some((kind.clone(), id.clone())),
+        Event::StepRemote { kind, id, .. } => {
+            rec.acted = true;
+            rec.remote = Some((kind.clone(), id.clone()))
+        }
         Event::StepSucceeded { at, duration_ms, captures, rpo_ms, .. } => {
+            rec.acted = true;
             rec.finished_at = Some(at.clone());
             rec.duration_ms = Some(*duration_ms);
             rec.captures = captures.clone();
@@ -426,7 +498,8 @@ fn update(rec: &mut StepRecord, e: &Event) {
             rec.process = None;
             rec.remote = None;
         }
-        Event::StepFailed { at, error, will_retry, captures, .. } => {
+        Event::StepFailed { at, error, will_retry, captures, unbegun, .. } => {
+            rec.acted |= !unbegun;
             rec.error = Some(error.clone());
             rec.captures.clone_from(captures);
             rec.retrying = *will_retry;
@@ -448,8 +521,9 @@ fn update(rec: &mut StepRecord, e: &Event) {
             rec.retrying = false;
             rec.remote = None;
         }
-        Event::StepDecided { decision, by, at, reason, .. } => {
+        Event::StepDecided { decision, by, at, reason, forced, .. } => {
             rec.deciding = false;
+            rec.forced = *forced;
             rec.decision = Some(*decision);
             rec.manual_waiting = false;
             rec.remote = None;
@@ -511,6 +585,7 @@ fn update(rec: &mut StepRecord, e: &Event) {
             rec.waiting_reason = None;
         }
         Event::UndoStarted { at, .. } => {
+            rec.undo_again = false;
             rec.undo = Some(UndoRecord { started_at: Some(at.clone()), ..UndoRecord::default() })
         }
         Event::UndoProcess { pid, pgid, pid_start, .. } => {
@@ -529,7 +604,8 @@ fn update(rec: &mut StepRecord, e: &Event) {
             u.duration_ms = Some(*duration_ms);
             u.process = None;
         }
-        Event::UndoFailed { at, error, .. } => {
+        Event::UndoFailed { at, error, will_retry, .. } => {
+            rec.undo_again = *will_retry;
             let u = rec.undo.get_or_insert_with(UndoRecord::default);
             u.finished_at = Some(at.clone());
             u.error = Some(error.clone());
@@ -560,6 +636,7 @@ fn update(rec: &mut StepRecord, e: &Event) {
         | Event::RunPaused { .. }
         | Event::RunInterrupted { .. }
         | Event::RollbackStarted { .. }
+        | Event::RollbackRetried { .. }
         | Event::RunFinished { .. } => {}
     }
 }
@@ -618,6 +695,22 @@ impl StepState {
         };
         match (self, e) {
             (Succeeded, Event::UndoStarted { .. }) => Ok(Undoing),
+            // Tried again: the rollback block's `retry`, or `drbook rollback` after it failed.
+            (UndoFailed, Event::UndoStarted { .. }) if rec.undo_again => Ok(Undoing),
+            // A probe looks at the world; only one that finds the effect in place of a step in
+            // doubt (in flight when its runner died, or failed as the run rolls back) decides.
+            (Running | Interrupted | Waiting | Failed, Event::StepProbed { decides: true, seen, .. }) => {
+                if *seen == super::Seen::InPlace {
+                    Ok(Succeeded)
+                } else {
+                    Err(format!("step `{id}`: only a probe that finds its effect in place decides it"))
+                }
+            }
+            (state @ (Pending | Running | Interrupted | Waiting | Failed), Event::StepProbed { .. }) => {
+                Ok(state)
+            }
+            // As the run rolls back: was this failed step done?
+            (Failed, Event::DecisionAsked { undo: false, .. }) if rec.acted => Ok(Failed),
             (Succeeded, Event::UndoSkipped { .. }) => Ok(NotUndone),
             (Undoing, Event::UndoProcess { .. } | Event::UndoWaiting { .. }) => Ok(Undoing),
             (Undoing, Event::DecisionAsked { undo: true, .. }) => Ok(Undoing),

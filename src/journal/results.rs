@@ -272,6 +272,7 @@ mod tests {
             error: "exit code 3".into(),
             will_retry: false,
             captures: BTreeMap::new(),
+            unbegun: false,
         });
         e.push(Event::RunFinished { at: t(4, 10), outcome: Outcome::Failed });
         let failed = results(&run(e.clone()), now());
@@ -290,6 +291,7 @@ mod tests {
             error: "exit code 3".into(),
             will_retry: false,
             captures: BTreeMap::new(),
+            unbegun: false,
         });
         e.push(Event::RollbackStarted {
             at: t(31, 1),

@@ -70,6 +70,7 @@ pub(super) fn fail(step: &str, attempt: u32, will_retry: bool) -> Event {
         error: "exit 1".into(),
         will_retry,
         captures: BTreeMap::new(),
+        unbegun: false,
     }
 }
 
@@ -92,6 +93,7 @@ pub(super) fn decide(step: &str, decision: Decision) -> Event {
         by: "ana".into(),
         at: AT.into(),
         reason: None,
+        forced: false,
     }
 }
 

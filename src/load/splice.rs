@@ -228,11 +228,18 @@ fn subst_item(item: &StepItem, b: &HashMap<String, Value>) -> StepItem {
                 .map(|i| match i {
                     RollbackItem::Action(a) => RollbackItem::Action(subst_action(a, b)),
                     RollbackItem::Timeout(v, s) => RollbackItem::Timeout(subst(v, b), *s),
+                    RollbackItem::Retry { count, every, backoff, span } => RollbackItem::Retry {
+                        count: subst(count, b),
+                        every: every.as_ref().map(|v| subst(v, b)),
+                        backoff: backoff.clone(),
+                        span: *span,
+                    },
                 })
                 .collect(),
             ..blk.clone()
         })),
         StepKind::Action(a) => StepKind::Action(subst_action(a, b)),
+        StepKind::Verify(a) => StepKind::Verify(subst_action(a, b)),
         StepKind::Use(u) => StepKind::Use(Use {
             args: u
                 .args

@@ -73,6 +73,9 @@ struct StepDef<'a> {
     measure_rpo: Option<&'a str>,
     action: Option<ActionDef<'a>>,
     rollback: Option<RollbackDef<'a>>,
+    /// Written only when present, so steps without a probe keep their hashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verify: Option<ActionDef<'a>>,
 }
 
 /// Names the things a step refers to by what they are.
@@ -106,6 +109,7 @@ impl<'a> StepDef<'a> {
             measure_rpo: s.measure_rpo.as_deref(),
             action: s.action.as_ref().map(|a| n.action(a)),
             rollback: s.rollback.as_ref().map(|r| n.rollback(r)),
+            verify: s.verify.as_ref().map(|a| n.action(a)),
         }
     }
 }
@@ -198,6 +202,9 @@ enum ExprDef<'a> {
 struct RollbackDef<'a> {
     action: ActionDef<'a>,
     timeout_ms: Option<u64>,
+    /// Written only when present, so rollbacks without `retry` keep their hashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry: Option<RetryDef>,
 }
 
 #[derive(Serialize)]
@@ -319,7 +326,11 @@ impl<'a> Namer<'a> {
     }
 
     fn rollback(&self, r: &'a Rollback) -> RollbackDef<'a> {
-        RollbackDef { action: self.action(&r.action), timeout_ms: r.timeout }
+        RollbackDef {
+            action: self.action(&r.action),
+            timeout_ms: r.timeout,
+            retry: r.retry.as_ref().map(RetryDef::new),
+        }
     }
 
     fn action(&self, a: &'a Action) -> ActionDef<'a> {
@@ -399,6 +410,7 @@ mod tests {
             measure_rpo: None,
             action: None,
             rollback: None,
+            verify: None,
             span: Span::default(),
         };
         let script = Text {
@@ -445,6 +457,17 @@ mod tests {
             step_hash(&steps, &steps[1]),
             "v2:42388f72a9c756e587bc4ab52205469678a5f5fd3ca5c4b4ad71aaa972bedf4f"
         );
+    }
+
+    #[test]
+    fn a_probe_changes_the_hash_only_when_present() {
+        let mut steps = steps();
+        let before = step_hash(&steps, &steps[1]);
+        steps[1].verify = Some(Action::Run { script: Text::literal("test -f done") });
+        let with = step_hash(&steps, &steps[1]);
+        assert_ne!(with, before);
+        steps[1].verify = Some(Action::Run { script: Text::literal("test -f other") });
+        assert_ne!(step_hash(&steps, &steps[1]), with);
     }
 
     #[test]

@@ -203,6 +203,8 @@ pub struct Step {
     pub measure_rpo: Option<String>,
     pub action: Option<Action>,
     pub rollback: Option<Rollback>,
+    /// `verify ACTION`: a read-only probe saying whether the step's effect is in place.
+    pub verify: Option<Action>,
     pub span: Span,
 }
 
@@ -238,6 +240,8 @@ pub enum CaptureFrom {
 pub struct Rollback {
     pub action: Action,
     pub timeout: Option<Millis>,
+    /// `retry N ...` inside `rollback { }`: more attempts of the rollback action.
+    pub retry: Option<Retry>,
 }
 
 #[derive(Clone, Debug)]
@@ -388,6 +392,7 @@ pub mod tests_support {
                 measure_rpo: None,
                 action: Some(Action::Run { script: Text::literal("true") }),
                 rollback: None,
+                verify: None,
                 span: Span::default(),
             })
             .collect();

@@ -74,17 +74,27 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         } else {
             s.needs.iter().map(|n| code(n)).collect::<Vec<_>>().join(", ")
         };
-        let action = match (&s.action, &s.approval) {
+        let mut action = match (&s.action, &s.approval) {
             (Some(a), _) => code(&a.summary()),
             (None, Some(_)) => "gate".to_string(),
             (None, None) => NONE.to_string(),
         };
+        if let Some(v) = &s.verify {
+            action.push_str(&format!("<br>verify: {}", code(&v.summary())));
+        }
         let approval = s.approval.as_ref().map_or_else(
             || NONE.to_string(),
             |a| if a.by.is_empty() { "required".to_string() } else { text(&a.by.join(" + ")) },
         );
-        let rollback =
+        let mut rollback =
             s.rollback_action.as_ref().map_or_else(|| NONE.to_string(), |a| code(&a.summary()));
+        if let Some(r) = &s.rollback_retry {
+            rollback.push_str(&format!(
+                "<br>retry {} every {}",
+                r.attempts,
+                human(r.every_seconds)
+            ));
+        }
         writeln!(
             w,
             "| {} | {step} | {owner} | {} | {needs} | {action} | {approval} | {rollback} |",

@@ -89,6 +89,12 @@ pub struct PlanStep {
     pub approval: Option<PlanApproval>,
     pub rollback: bool,
     pub rollback_action: Option<PlanAction>,
+    /// `retry` inside `rollback { }` (left out of JSON when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_retry: Option<PlanRetry>,
+    /// The `verify` probe (left out of JSON when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<PlanAction>,
     pub retry: Option<PlanRetry>,
     pub on_failure: FailurePolicy,
     pub idempotent: bool,
@@ -101,6 +107,10 @@ pub struct PlanApproval {
     /// One approval per role, each by a different person.
     pub by: Vec<String>,
     pub timeout_seconds: Option<u64>,
+}
+
+fn plan_retry(r: &crate::model::Retry) -> PlanRetry {
+    PlanRetry { attempts: r.attempts, every_seconds: seconds(r.every), exponential: r.exponential }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -215,11 +225,9 @@ pub fn build(
             }),
             rollback: s.rollback.is_some(),
             rollback_action: s.rollback.as_ref().map(|r| ctx.action(&r.action)),
-            retry: s.retry.as_ref().map(|r| PlanRetry {
-                attempts: r.attempts,
-                every_seconds: seconds(r.every),
-                exponential: r.exponential,
-            }),
+            rollback_retry: s.rollback.as_ref().and_then(|r| r.retry.as_ref()).map(plan_retry),
+            verify: s.verify.as_ref().map(|a| ctx.action(a)),
+            retry: s.retry.as_ref().map(plan_retry),
             on_failure: s.on_failure,
             idempotent: s.idempotent,
             critical: critical[i],

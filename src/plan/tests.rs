@@ -75,6 +75,7 @@ fn step(id: &str, minutes: u64, needs: &[usize], action: Option<Action>) -> Step
         measure_rpo: None,
         action,
         rollback: None,
+        verify: None,
         span: Span::default(),
     }
 }
@@ -112,8 +113,11 @@ fn diamond(rto: Option<u64>) -> Runbook {
         roles: vec!["oncall_lead".to_string(), "eng_manager".to_string()],
         timeout: Some(15 * MIN),
     });
-    promote.rollback =
-        Some(Rollback { action: run(&[lit("demote "), pref("region")]), timeout: None });
+    promote.rollback = Some(Rollback {
+        action: run(&[lit("demote "), pref("region")]),
+        timeout: None,
+        retry: None,
+    });
     promote.when = Some(Expr::Binary(
         BinOp::Lt,
         Box::new(Expr::Ref(Ref::Capture(0, "lag_seconds".to_string()))),

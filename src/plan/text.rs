@@ -97,13 +97,7 @@ fn step_lines(w: &mut dyn Write, step: &PlanStep, width: usize) -> io::Result<()
         writeln!(w, "{MARKER_INDENT}when: {cond}")?;
     }
     if let Some(r) = &step.retry {
-        let backoff = if r.exponential { ", exponential backoff" } else { "" };
-        writeln!(
-            w,
-            "{MARKER_INDENT}retry: {} more every {}{backoff}",
-            r.attempts,
-            human(r.every_seconds)
-        )?;
+        writeln!(w, "{MARKER_INDENT}retry: {}", retry_text(r))?;
     }
     match step.on_failure {
         FailurePolicy::Abort => {}
@@ -115,5 +109,18 @@ fn step_lines(w: &mut dyn Write, step: &PlanStep, width: usize) -> io::Result<()
         let indent = format!("\n{}", " ".repeat(head.chars().count()));
         writeln!(w, "{head}{}", r.describe().replace('\n', &indent))?;
     }
+    if let Some(r) = &step.rollback_retry {
+        writeln!(w, "{MARKER_INDENT}rollback retry: {}", retry_text(r))?;
+    }
+    if let Some(v) = &step.verify {
+        let head = format!("{MARKER_INDENT}verify: ");
+        let indent = format!("\n{}", " ".repeat(head.chars().count()));
+        writeln!(w, "{head}{}", v.describe().replace('\n', &indent))?;
+    }
     Ok(())
+}
+
+fn retry_text(r: &super::PlanRetry) -> String {
+    let backoff = if r.exponential { ", exponential backoff" } else { "" };
+    format!("{} more every {}{backoff}", r.attempts, human(r.every_seconds))
 }

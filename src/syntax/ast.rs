@@ -236,6 +236,8 @@ pub enum StepKind {
         from: Ident,
     },
     Rollback(Rollback),
+    /// `verify ACTION`: the probe saying whether the step's effect is in place.
+    Verify(Action),
     Action(Action),
     Use(Use),
 }
@@ -260,6 +262,7 @@ impl StepKind {
             StepKind::Env(_) => "env",
             StepKind::Measure { .. } => "measure",
             StepKind::Rollback(_) => "rollback",
+            StepKind::Verify(_) => "verify",
             StepKind::Action(_) => "action",
             StepKind::Needs(_)
             | StepKind::Capture { .. }
@@ -293,6 +296,13 @@ pub enum Rollback {
 pub enum RollbackItem {
     Action(Action),
     Timeout(Value, Span),
+    /// `retry N [every D] [backoff exponential]`: more attempts of the rollback action.
+    Retry {
+        count: Value,
+        every: Option<Value>,
+        backoff: Option<Ident>,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]

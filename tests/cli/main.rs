@@ -30,6 +30,7 @@ mod run_resume;
 mod run_rollback;
 mod run_safety;
 mod run_ssm;
+mod run_verify;
 mod run_windows;
 mod runkit;
 mod secrets;

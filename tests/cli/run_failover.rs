@@ -45,6 +45,7 @@ const FAILOVER: &str = r#"runbook "regional-failover-drill" {
     needs    scale_up, workers_ready, announce
     duration 1s
     run      "echo move_dns >> did.log; test ! -e dns-broken"
+    verify   run "test ! -e dns-broken"
     rollback run "echo move_dns >> undo.log"
   }
   step verify { needs move_dns; duration 1s; run "echo verify >> did.log"; idempotent }

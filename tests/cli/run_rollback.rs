@@ -165,7 +165,7 @@ fn running_steps_finish_and_are_undone_but_retries_stop_when_the_run_rolls_back(
     let body = r#"
   on_failure rollback
   step slow  { duration 1s; run "sleep 0.6; echo slow >> did.log"; rollback run "echo slow >> undo.log" }
-  step flaky { duration 1s; on_failure abort; run "echo try >> flaky.log; exit 1"; retry 5 every 300ms; rollback run "echo flaky >> undo.log" }
+  step flaky { duration 1s; on_failure abort; run "echo try >> flaky.log; exit 1"; retry 5 every 300ms; verify run "test -f flaky.done"; rollback run "echo flaky >> undo.log" }
   step boom  { duration 1s; run "sleep 0.1; exit 3"; idempotent }
   step after { needs slow; duration 1s; run "echo after >> did.log"; idempotent }"#;
     let t = Test::new().file("r.drbook", &runbook("running", body));
@@ -219,9 +219,12 @@ fn a_failing_rollback_exits_5_names_it_and_what_remains_and_never_shows_a_secret
     assert!(out.stdout.contains("leaked <secret:token>"), "{}", out.stdout);
     let journal = std::fs::read_to_string(journal_path(&t, "f")).expect("journal");
     assert!(!journal.contains(secret));
-    // Over: nothing to resume, nothing more to roll back.
+    // Over: nothing to resume; `rollback` tries the failed rollback again, which fails again.
     drb(&t, &["resume", "f"]).expect_status(5);
-    drb(&t, &["rollback", "f", "--yes"]).expect_status(2).expect_stderr("over");
+    let again = drb(&t, &["rollback", "f", "--yes"]);
+    again.expect_status(5).expect_stderr("the rollback of `c` failed: exit code 9");
+    assert!(!again.stdout.contains(secret) && !again.stderr.contains(secret));
+    assert!(!t.path("undo.log").exists(), "a and b still wait for c's rollback");
 }
 
 #[test]

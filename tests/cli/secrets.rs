@@ -28,6 +28,7 @@ runbook "secrets" {
     duration 1m
     env { TOKEN = "${token}" }
     run      "login --token ${token} --user ${who}"
+    verify   run "login --check --token ${token}"
     rollback run "logout --token ${token}"
   }
 

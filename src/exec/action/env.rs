@@ -38,6 +38,9 @@ pub trait Hooks: Send + Sync {
     fn remote_started(&self, kind: &str, id: &str) -> Result<(), String>;
     /// The id a crashed runner left for this attempt, to re-attach to (never started again).
     fn previous_remote(&self, kind: &str) -> Option<String>;
+    /// The world answered: the process exited with a code, or the server sent a response.
+    /// A `verify` probe tells "not in place" (an answer) from "unknown" (none) by it.
+    fn answered(&self) {}
 }
 
 /// Everything an action needs from the run.

@@ -180,6 +180,7 @@ async fn send(env: &ActionEnv<'_>, r: Request) -> Attempt {
         }
         Some(Ok(answer)) => answer,
     };
+    env.hooks.answered();
     let took = began.elapsed().as_millis();
     let size = if cut { format!("first {} kept", size(body.len())) } else { size(body.len()) };
     let line = secrets.scrub(&format!("{what} → {status} ({took} ms, {size})"));

@@ -52,6 +52,10 @@ pub(super) async fn run(env: &ActionEnv<'_>, script: &Text) -> Attempt {
     let ran =
         process::run(script, on_spawn, |stream, line| (env.out)(stream, line), env.stop.clone());
     let ran = ran.await;
+    crash_point("after_exit", id);
+    if matches!(&ran, Ok(f) if matches!(f.ended, Ended::Exited(_))) {
+        env.hooks.answered();
+    }
     if let Some(a) = refused.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
         return a;
     }

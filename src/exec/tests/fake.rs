@@ -127,7 +127,11 @@ impl Fake {
         match out {
             Out::Ok(output) => Attempt::Ok(output.to_string()),
             Out::Late(_) => Attempt::Ok(String::new()),
-            Out::Fail(error) => Attempt::Failed(error.to_string()),
+            Out::Fail(error) => {
+                // An answer from the world: a probe that fails says "not in place".
+                env.hooks.answered();
+                Attempt::Failed(error.to_string())
+            }
             Out::Stop => Attempt::Stopped,
         }
     }
@@ -217,7 +221,18 @@ impl Person for Desk {
 
     fn decide(&self, step: &str, undo: bool, _: bool, _: &AtomicBool) -> Option<Decision> {
         let label = if undo { format!("{step} (rollback)") } else { step.to_string() };
-        match self.next(&label, None)? {
+        self.decide_labelled(&label, None)
+    }
+
+    fn decide_about(&self, ask: &crate::exec::DecideAsk, _: &AtomicBool) -> Option<Decision> {
+        let label = if ask.undo { format!("{} (rollback)", ask.step) } else { ask.step.clone() };
+        self.decide_labelled(&label, ask.refusal.clone())
+    }
+}
+
+impl Desk {
+    fn decide_labelled(&self, label: &str, refusal: Option<String>) -> Option<Decision> {
+        match self.next(label, refusal)? {
             Say::Decide(d) => Some(d),
             other => panic!("`{label}` is a decision prompt, not one for {other:?}"),
         }
@@ -302,6 +317,7 @@ pub(super) fn job(book: &Book) -> Job {
         keep_failed: Vec::new(),
         decision_reason: None,
         decisions: BTreeMap::new(),
+        force: false,
         approve: Vec::new(),
         wait: false,
         aws: None,

@@ -19,6 +19,7 @@ mod board;
 mod board_props;
 mod fake;
 mod people;
+mod probes;
 mod resume;
 mod rollback;
 mod run;

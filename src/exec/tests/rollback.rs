@@ -2,7 +2,7 @@
 //! order, what is not undone and why, failed and interrupted rollbacks, and what stops once
 //! the run turns.
 
-use super::fake::{book, fresh, go, job, run_started, Fake, Out, USER};
+use super::fake::{book, fresh, go, job, run_started, Book, Fake, Out, Session, USER};
 use crate::exec::{Finish, Note};
 use crate::journal::{Decision, Event, Outcome, RunStatus, StepState};
 use crate::model::time as clock;
@@ -21,10 +21,42 @@ runbook "undo" {
 }
 "#;
 
+/// A fresh run of `b` where a person says `e`, which failed after it began, was not done
+/// (the question a rollback asks about a failed step that has a rollback action).
+async fn fresh_e_not_done(b: &Book, fake: Fake) -> Session {
+    let mut j = job(b);
+    j.decisions.insert("e".into(), Decision::Fail);
+    go(j, &[run_started(b)], fake).await
+}
+
+#[tokio::test]
+async fn a_failed_step_said_done_is_undone_with_the_rest() {
+    let b = book(ROLLBACK);
+    let mut j = job(&b);
+    j.decisions.insert("e".into(), Decision::Done);
+    let s = go(j, &[run_started(&b)], Fake::new().on("e", &[Out::Fail("boom")])).await;
+    assert_eq!(
+        s.finish,
+        Finish::RolledBack("4 step(s) undone; not undone (no rollback action): `c`".into())
+    );
+    assert_eq!(s.fake.count("undo:e"), 1, "it was done, so it is undone");
+    assert_eq!(s.steps_of("undo_started").first().map(String::as_str), Some("e"));
+}
+
+#[tokio::test]
+async fn a_failed_step_with_a_rollback_action_pauses_the_rollback_for_a_person() {
+    let b = book(ROLLBACK);
+    let s = fresh(&b, Fake::new().on("e", &[Out::Fail("boom")])).await;
+    let Finish::Paused(why) = &s.finish else { panic!("{:?}", s.finish) };
+    assert!(why.contains("`e`") || why.contains(" e "), "{why}");
+    assert_eq!(s.fake.count("undo:d"), 0, "nothing is undone before the answer");
+    assert!(matches!(s.last(), Event::RunPaused { .. }));
+}
+
 #[tokio::test]
 async fn a_failure_under_rollback_undoes_the_diamond_from_the_bottom_up() {
     let b = book(ROLLBACK);
-    let s = fresh(&b, Fake::new().on("e", &[Out::Fail("boom")])).await;
+    let s = fresh_e_not_done(&b, Fake::new().on("e", &[Out::Fail("boom")])).await;
     assert_eq!(
         s.finish,
         Finish::RolledBack("3 step(s) undone; not undone (no rollback action): `c`".into())
@@ -60,7 +92,7 @@ async fn a_failed_rollback_leaves_what_it_needs_and_names_them() {
     let b = book(ROLLBACK);
     let fake =
         Fake::new().on("e", &[Out::Fail("boom")]).on("undo:b", &[Out::Fail("cannot demote")]);
-    let s = fresh(&b, fake).await;
+    let s = fresh_e_not_done(&b, fake).await;
     assert_eq!(
         s.finish,
         Finish::RollbackFailed(
@@ -78,7 +110,8 @@ async fn a_failed_rollback_leaves_what_it_needs_and_names_them() {
 #[tokio::test]
 async fn a_rollback_stopped_mid_flight_waits_for_a_person() {
     let b = book(ROLLBACK);
-    let s = fresh(&b, Fake::new().on("e", &[Out::Fail("boom")]).on("undo:d", &[Out::Stop])).await;
+    let fake = Fake::new().on("e", &[Out::Fail("boom")]).on("undo:d", &[Out::Stop]);
+    let s = fresh_e_not_done(&b, fake).await;
     let Finish::Paused(why) = &s.finish else { panic!("{:?}", s.finish) };
     assert!(why.starts_with("the rollback of `d` waits for a person"), "{why}");
     assert_eq!(s.state_of("d"), StepState::Undoing);
@@ -129,6 +162,7 @@ async fn a_step_marked_failed_on_resume_turns_the_run_to_rolling_back() {
         by: USER.into(),
         at: now(),
         reason: None,
+        forced: false,
     });
     let mut j = job(&b);
     j.keep_failed = vec![b.index("b")];
@@ -169,7 +203,8 @@ async fn a_step_still_running_when_the_run_turns_finishes_and_is_undone() {
     let src = ROLLBACK
         .replace("\n}\n", "\n  step y { needs d; run \"y\"; rollback run \"undo y\" }\n}\n");
     let b = book(&src);
-    let s = fresh(&b, Fake::new().on("e", &[Out::Fail("boom")]).on("y", &[Out::Late(5)])).await;
+    let fake = Fake::new().on("e", &[Out::Fail("boom")]).on("y", &[Out::Late(5)]);
+    let s = fresh_e_not_done(&b, fake).await;
     assert_eq!(
         s.finish,
         Finish::RolledBack("4 step(s) undone; not undone (no rollback action): `c`".into())

@@ -258,6 +258,7 @@ async fn a_manual_step_decided_done_on_resume_lets_its_dependents_run() {
         by: USER.into(),
         at: clock::now(),
         reason: None,
+        forced: false,
     });
     let mut j = job(&b);
     j.approve = vec!["g".into()];

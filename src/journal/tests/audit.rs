@@ -98,6 +98,7 @@ fn the_audit_trail_keeps_every_act_in_journal_order() {
             by: "dave".into(),
             at: AT.into(),
             reason: Some("checked".into()),
+            forced: false,
         },
         Event::RollbackStarted {
             at: AT.into(),

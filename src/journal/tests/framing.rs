@@ -57,6 +57,7 @@ fn newlines_in_values_stay_inside_one_record() {
         error: "line one\nline two\r\n\u{0}".into(),
         will_retry: false,
         captures: BTreeMap::new(),
+        unbegun: false,
     };
     let line = encode(&e);
     assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1);

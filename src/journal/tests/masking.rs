@@ -32,7 +32,7 @@ const IDENTIFIERS: [&str; 18] = [
 ];
 
 /// Enums, written as strings, that cannot hold text.
-const ENUMS: [&str; 4] = ["event", "decision", "how", "outcome"];
+const ENUMS: [&str; 5] = ["event", "decision", "how", "outcome", "seen"];
 
 /// One of each variant. The match in [`variant`] has no wildcard, so a new variant does not
 /// compile until it is added here.
@@ -55,6 +55,7 @@ fn one_of_each() -> Vec<Event> {
             by: s("ana"),
             at: s(AT),
             reason: Some(s("r")),
+            forced: false,
         },
         Event::ApprovalRequested {
             step: s("a"),
@@ -83,11 +84,19 @@ fn one_of_each() -> Vec<Event> {
         Event::ApprovalTimedOut { step: s("a"), at: s(AT) },
         Event::GateReopened { step: s("a"), by: s("ana"), at: s(AT), reason: Some(s("r")) },
         Event::DecisionAsked { step: s("a"), at: s(AT), undo: false },
+        Event::StepProbed {
+            step: s("a"),
+            at: s(AT),
+            seen: Seen::NotInPlace,
+            output: s("o"),
+            decides: false,
+        },
+        Event::RollbackRetried { at: s(AT), by: s("ana") },
         Event::RollbackStarted { at: s(AT), reason: s("r"), by: s("ana") },
         Event::UndoStarted { step: s("a"), at: s(AT) },
         Event::UndoProcess { step: s("a"), pid: 1, pgid: 1, pid_start: 1 },
         Event::UndoSucceeded { step: s("a"), at: s(AT), duration_ms: 1 },
-        Event::UndoFailed { step: s("a"), at: s(AT), error: s("e") },
+        Event::UndoFailed { step: s("a"), at: s(AT), error: s("e"), will_retry: false },
         Event::UndoWaiting { step: s("a"), at: s(AT), instructions: s("i") },
         Event::UndoSkipped { step: s("a"), at: s(AT), reason: s("r") },
         Event::UndoDecided {
@@ -133,9 +142,11 @@ fn variant(e: &Event) -> usize {
         Event::RunFinished { .. } => 25,
         Event::DecisionAsked { .. } => 26,
         Event::GateReopened { .. } => 27,
+        Event::StepProbed { .. } => 28,
+        Event::RollbackRetried { .. } => 29,
     }
 }
-const VARIANTS: usize = 28;
+const VARIANTS: usize = 30;
 
 /// Every string in `v` (map values, list items, nested) replaced by text holding the secret.
 fn poison(v: &mut Value) {
@@ -225,6 +236,7 @@ fn a_secret_survives_masking_only_in_identifiers_of_every_variant() {
                 | Event::StepSkipped { .. }
                 | Event::StepWaiting { .. }
                 | Event::StepDecided { .. }
+                | Event::StepProbed { .. }
                 | Event::Approved { .. }
                 | Event::ApprovalDenied { .. }
                 | Event::GateReopened { .. }

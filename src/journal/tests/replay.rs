@@ -106,6 +106,7 @@ fn decisions_and_fresh_attempts_after_a_crash() {
                 by: "bo".into(),
                 at: AT.into(),
                 reason: Some("half done".into()),
+                forced: false,
             },
             // A failed step gets a fresh attempt on resume; an idempotent one re-runs from running.
             start("failed", 1),

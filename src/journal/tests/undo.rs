@@ -20,7 +20,12 @@ fn undo_ok(step: &str) -> Event {
 }
 
 fn undo_failed(step: &str) -> Event {
-    Event::UndoFailed { step: step.into(), at: AT.into(), error: "exit code 9".into() }
+    Event::UndoFailed {
+        step: step.into(),
+        at: AT.into(),
+        error: "exit code 9".into(),
+        will_retry: false,
+    }
 }
 
 fn undo_skip(step: &str) -> Event {
@@ -155,4 +160,77 @@ fn impossible_rollback_events_are_rejected_with_their_record() {
             other => panic!("{shown}: expected an impossible transition, got {other:?}"),
         }
     }
+}
+
+fn probed(step: &str, seen: Seen, decides: bool) -> Event {
+    Event::StepProbed { step: step.into(), at: AT.into(), seen, output: "t".into(), decides }
+}
+
+#[test]
+fn a_failed_step_whose_probe_finds_its_effect_is_succeeded_and_can_be_undone() {
+    let state = replay(&with(vec![
+        rollback(),
+        probed("c", Seen::InPlace, true),
+        undo_start("c"),
+        undo_ok("c"),
+    ]))
+    .expect("valid journal");
+    assert_eq!(state.step("c").map(|r| r.state), Some(StepState::Undone));
+    let p = state.step("c").and_then(|r| r.probe.clone()).expect("the probe is kept");
+    assert!(p.decided && p.seen == Seen::InPlace);
+}
+
+#[test]
+fn only_a_probe_that_finds_the_effect_decides_a_step() {
+    let err = replay(&with(vec![rollback(), probed("c", Seen::NotInPlace, true)]))
+        .expect_err("a probe that finds nothing cannot count the step succeeded");
+    assert!(err.to_string().contains("in place"), "{err}");
+    let state = replay(&with(vec![rollback(), probed("c", Seen::NotInPlace, false)]))
+        .expect("a probe that only looks changes nothing");
+    assert_eq!(state.step("c").map(|r| r.state), Some(StepState::Failed));
+}
+
+#[test]
+fn a_failed_rollback_starts_again_only_when_tried_again() {
+    let base = vec![rollback(), undo_start("b"), undo_failed("b")];
+    let mut again = base.clone();
+    again.push(undo_start("b"));
+    replay(&with(again)).expect_err("a rollback that failed for good never starts again by itself");
+
+    let mut retried = base.clone();
+    retried[2] = Event::UndoFailed {
+        step: "b".into(),
+        at: AT.into(),
+        error: "exit code 9".into(),
+        will_retry: true,
+    };
+    retried.extend([undo_start("b"), undo_ok("b")]);
+    let state = replay(&with(retried)).expect("the rollback block's retry starts it again");
+    assert_eq!(state.step("b").map(|r| r.state), Some(StepState::Undone));
+
+    let mut later = base;
+    later.extend([
+        undo_skip("a"),
+        finished(Outcome::RollbackFailed),
+        Event::RollbackRetried { at: AT.into(), by: "ana".into() },
+        resumed(),
+        undo_start("b"),
+        undo_ok("b"),
+        finished(Outcome::RolledBack),
+    ]);
+    let state = replay(&with(later)).expect("`drbook rollback` tries it again after exit 5");
+    assert_eq!(state.status, RunStatus::RolledBack);
+}
+
+#[test]
+fn a_rollback_is_tried_again_only_after_it_failed() {
+    let events = with(vec![
+        rollback(),
+        undo_start("b"),
+        undo_ok("b"),
+        undo_skip("a"),
+        finished(Outcome::RolledBack),
+        Event::RollbackRetried { at: AT.into(), by: "ana".into() },
+    ]);
+    replay(&events).expect_err("a rolled-back run takes nothing more");
 }

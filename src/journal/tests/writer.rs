@@ -363,6 +363,7 @@ fn a_masking_journal_keeps_no_secret_in_file_or_state() {
         error: format!("login with {SECRET} refused"),
         will_retry: false,
         captures: BTreeMap::from([("who".to_string(), SECRET.to_string())]),
+        unbegun: false,
     };
     let _ = journal.append(&start("t0-0", 1)).expect("valid");
     journal.append(&failed).expect("valid").wait_blocking().expect("durable");

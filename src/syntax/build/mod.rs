@@ -170,21 +170,10 @@ impl Builder {
             Rule::when => StepKind::When(self.expr(p.into_inner().nth(1)?)?),
             Rule::check => StepKind::Check(self.expr(p.into_inner().nth(1)?)?),
             Rule::retry => {
-                let mut count = None;
-                let mut every = None;
-                let mut backoff = None;
-                let mut after_every = false;
-                for q in p.into_inner() {
-                    match q.as_rule() {
-                        Rule::k_every => after_every = true,
-                        Rule::value if after_every => every = Some(self.value(q)),
-                        Rule::value => count = Some(self.value(q)),
-                        Rule::ident => backoff = Some(self.ident(q)),
-                        _ => {}
-                    }
-                }
-                StepKind::Retry { count: count?, every, backoff }
+                let (count, every, backoff) = self.retry(p)?;
+                StepKind::Retry { count, every, backoff }
             }
+            Rule::verify => StepKind::Verify(self.action(p.into_inner().nth(1)?)?),
             Rule::idempotent => StepKind::Idempotent,
             Rule::approval => {
                 let items =
@@ -262,8 +251,30 @@ impl Builder {
                 Some(RollbackItem::Timeout(self.value(p.into_inner().nth(1)?), span))
             }
             Rule::action => Some(RollbackItem::Action(self.action(p)?)),
+            Rule::retry => {
+                let (count, every, backoff) = self.retry(p)?;
+                Some(RollbackItem::Retry { count, every, backoff, span })
+            }
             _ => self.unknown(p, Ctx::Rollback),
         }
+    }
+
+    /// `retry N [every D] [backoff WORD]`, in a step or a rollback block.
+    fn retry(&mut self, p: P) -> Option<(Value, Option<Value>, Option<Ident>)> {
+        let mut count = None;
+        let mut every = None;
+        let mut backoff = None;
+        let mut after_every = false;
+        for q in p.into_inner() {
+            match q.as_rule() {
+                Rule::k_every => after_every = true,
+                Rule::value if after_every => every = Some(self.value(q)),
+                Rule::value => count = Some(self.value(q)),
+                Rule::ident => backoff = Some(self.ident(q)),
+                _ => {}
+            }
+        }
+        Some((count?, every, backoff))
     }
 
     fn action(&mut self, p: P) -> Option<Action> {

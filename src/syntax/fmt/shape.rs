@@ -57,7 +57,7 @@ impl<'a> Node<'a> {
             Node::Step(s) => s.span,
             Node::Approval(ApprovalItem::By(_, s) | ApprovalItem::Timeout(_, s)) => *s,
             Node::Rollback(RollbackItem::Action(a)) => a.span,
-            Node::Rollback(RollbackItem::Timeout(_, s)) => *s,
+            Node::Rollback(RollbackItem::Timeout(_, s) | RollbackItem::Retry { span: s, .. }) => *s,
             Node::Http(HttpItem::Header(_, _, s)) => *s,
             Node::Http(HttpItem::Attr(k, v)) | Node::Ssm(SsmItem::Attr(k, v)) => k.span.to(v.span),
             Node::Ssm(SsmItem::Targets(b)) => b.span,
@@ -83,6 +83,7 @@ impl<'a> Node<'a> {
                 StepKind::Check(_) => "check",
                 StepKind::Measure { .. } => "measure",
                 StepKind::Use(_) => "use",
+                StepKind::Verify(_) => "verify",
                 StepKind::Action(a) => action_key(a)?,
                 _ => return None,
             },
@@ -90,6 +91,7 @@ impl<'a> Node<'a> {
             Node::Approval(ApprovalItem::Timeout(..))
             | Node::Rollback(RollbackItem::Timeout(..)) => "timeout",
             Node::Rollback(RollbackItem::Action(a)) => action_key(a)?,
+            Node::Rollback(RollbackItem::Retry { .. }) => "retry",
             Node::Ssm(SsmItem::Targets(_)) => return Some((1, "targets")),
             Node::Ssm(SsmItem::Parameters(_)) => return Some((1, "parameters")),
             _ => return None,
@@ -205,17 +207,7 @@ impl Layout<'_> {
                 StepKind::When(e) => Shape::Leaf(pads.kw(0, "when") + &self.expr(e)),
                 StepKind::Check(e) => Shape::Leaf(pads.kw(0, "check") + &self.expr(e)),
                 StepKind::Retry { count, every, backoff } => {
-                    let mut s = pads.kw(0, "retry");
-                    self.push(&mut s, count, indent, 0);
-                    if let Some(v) = every {
-                        s.push_str(" every ");
-                        self.push(&mut s, v, indent, 0);
-                    }
-                    if let Some(b) = backoff {
-                        s.push_str(" backoff ");
-                        s.push_str(&b.name);
-                    }
-                    Shape::Leaf(s)
+                    Shape::Leaf(self.retry(pads, count, every.as_ref(), backoff.as_ref(), indent))
                 }
                 StepKind::Idempotent => Shape::Leaf("idempotent".into()),
                 StepKind::Approval(b) => block(
@@ -249,6 +241,9 @@ impl Layout<'_> {
                     b.one_line,
                 ),
                 StepKind::Action(a) => self.action("", a, indent, pads),
+                StepKind::Verify(a) => {
+                    self.action(&pads.kw(0, "verify"), a, indent, &Pads::default())
+                }
                 StepKind::Use(u) => {
                     let s = pads.kw(0, "use");
                     let call = self.use_call(u, indent, indent + width(&s));
@@ -259,6 +254,9 @@ impl Layout<'_> {
             Node::Approval(ApprovalItem::Timeout(v, _))
             | Node::Rollback(RollbackItem::Timeout(v, _)) => leaf(pads.kw(0, "timeout"), v),
             Node::Rollback(RollbackItem::Action(a)) => self.action("", a, indent, pads),
+            Node::Rollback(RollbackItem::Retry { count, every, backoff, .. }) => {
+                Shape::Leaf(self.retry(pads, count, every.as_ref(), backoff.as_ref(), indent))
+            }
             Node::Http(HttpItem::Header(k, v, _)) => {
                 let mut s = "header ".to_string();
                 self.push(&mut s, k, indent, 0);
@@ -285,7 +283,29 @@ impl Layout<'_> {
         }
     }
 
-    /// An action after `prefix` (`""` or `"rollback "`).
+    /// `retry N [every D] [backoff WORD]`, in a step or a rollback block.
+    fn retry(
+        &self,
+        pads: &Pads,
+        count: &Value,
+        every: Option<&Value>,
+        backoff: Option<&Ident>,
+        indent: usize,
+    ) -> String {
+        let mut s = pads.kw(0, "retry");
+        self.push(&mut s, count, indent, 0);
+        if let Some(v) = every {
+            s.push_str(" every ");
+            self.push(&mut s, v, indent, 0);
+        }
+        if let Some(b) = backoff {
+            s.push_str(" backoff ");
+            s.push_str(&b.name);
+        }
+        s
+    }
+
+    /// An action after `prefix` (`""`, `"rollback "` or a padded `verify`).
     fn action<'a>(&self, prefix: &str, a: &'a Action, indent: usize, pads: &Pads) -> Shape<'a> {
         let mut s = prefix.to_string();
         let options = |s: String, b: &'a Option<Block<SsmItem>>| match b {

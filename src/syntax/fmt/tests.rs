@@ -57,7 +57,7 @@ fn without_layout(f: &File) -> File {
             match &mut item.kind {
                 StepKind::Approval(b) => b.one_line = false,
                 StepKind::Env(b) => b.one_line = false,
-                StepKind::Action(a) => action(a),
+                StepKind::Action(a) | StepKind::Verify(a) => action(a),
                 StepKind::Rollback(Rollback::Action(a)) => action(a),
                 StepKind::Rollback(Rollback::Block(b)) => {
                     b.one_line = false;
@@ -481,4 +481,50 @@ fn perturbed_runbooks_round_trip() {
         }
     }
     assert!(parsed * 2 > tried, "most perturbations must stay valid: {parsed} of {tried}");
+}
+
+#[test]
+fn verify_aligns_like_an_attribute_and_its_action_is_laid_out_as_one() {
+    let src = r#"runbook "v" {
+  step promote {
+    run "pg_ctl promote -D /srv/pg/replica -w"
+    verify run "psql -Atc 'select not pg_is_in_recovery()' | grep -qx t"
+    rollback run "pg_ctl stop"
+  }
+  step route {
+    verify http GET "https://lb/x" {status 200; body_contains "replica"}
+  }
+}
+"#;
+    let out = round_trip(src);
+    assert!(
+        out.contains(concat!(
+            "    run    \"pg_ctl promote -D /srv/pg/replica -w\"\n",
+            "    verify run \"psql -Atc 'select not pg_is_in_recovery()' | grep -qx t\"\n",
+            "    rollback run \"pg_ctl stop\"\n"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "    verify http GET \"https://lb/x\" { status 200; body_contains \"replica\" }\n"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn retry_in_a_rollback_block_aligns_with_its_neighbours() {
+    let src = "runbook \"r\" {\n  step s {\n    run \"x\"\n    rollback {\n      run \"y\"\n      retry 3 every 10s backoff exponential\n      timeout 2m\n    }\n  }\n}\n";
+    let out = round_trip(src);
+    assert!(
+        out.contains(concat!(
+            "    rollback {\n",
+            "      run     \"y\"\n",
+            "      retry   3 every 10s backoff exponential\n",
+            "      timeout 2m\n",
+            "    }\n"
+        )),
+        "{out}"
+    );
 }
