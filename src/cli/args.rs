@@ -229,6 +229,12 @@ pub struct RunFlags {
     /// Exit 6 when the run succeeded but missed the runbook's `rto`.
     #[arg(long)]
     pub strict_rto: bool,
+    /// Exit 6 when the run succeeded but missed the runbook's `rpo` (its largest `measure rpo`).
+    #[arg(long)]
+    pub strict_rpo: bool,
+    /// Exit 1 when the run succeeded but a step failed under `on_failure continue`.
+    #[arg(long)]
+    pub fail_on_continue: bool,
     /// Write the final report to FILE (`.json` or `.md`).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

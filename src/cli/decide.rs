@@ -189,6 +189,7 @@ mod tests {
                     at: at.clone(),
                     error: "boom".into(),
                     will_retry: false,
+                    captures: BTreeMap::new(),
                     unbegun: false,
                 },
             }

@@ -8,7 +8,7 @@
 use super::args::LogFormat;
 use super::decide::settle_steps;
 use super::live::Live;
-use super::outcome::{CliError, Outcome};
+use super::outcome::{judge_success, CliError, Outcome, Strict};
 use super::prepare::Prepared;
 use super::progress::{self, Lines, Tee};
 use super::prompt::Screen;
@@ -83,11 +83,24 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
         }
     }
     let outcome = match finish {
-        Finish::Succeeded if flags.strict_rto && report.rto_met == Some(false) => {
-            eprint("the run succeeded but missed its RTO (--strict-rto)");
-            Outcome::MissedRto
+        Finish::Succeeded => {
+            let strict = Strict {
+                rto: flags.strict_rto,
+                rpo: flags.strict_rpo,
+                continue_failures: flags.fail_on_continue,
+            };
+            let failed: Vec<&str> = state
+                .steps
+                .iter()
+                .filter(|(_, r)| r.state == StepState::Failed)
+                .map(|(id, _)| id.as_str())
+                .collect();
+            let (outcome, why) = judge_success(strict, &failed, &report.got);
+            if let Some(why) = why {
+                eprint(&why);
+            }
+            outcome
         }
-        Finish::Succeeded => Outcome::Succeeded,
         Finish::Failed(why) => {
             eprint(&format!(
                 "failed: {why}\nfix the cause, then `{}` retries the failed steps",

@@ -35,10 +35,11 @@
 //!
 //! Errors: a command returns `Result<Outcome, CliError>`. A run that fails, pauses or rolls
 //! back is an `Outcome` the command has rendered; what stopped the command itself is a
-//! `CliError`, printed once, here, and mapped to its exit code by [`exit_code`]. `check` and
+//! `CliError`, printed once, here, and mapped to its exit code by [`exit_code`] (in `outcome.rs`). `check` and
 //! `fmt` report on each file as they go (that report is their output) and return the
 //! verdict.
 
+mod achieved;
 mod again;
 mod approve;
 mod args;
@@ -66,25 +67,11 @@ mod status;
 mod term;
 
 pub use args::Cli;
-pub use outcome::{CliError, Outcome};
+pub use outcome::{exit_code, CliError, Outcome};
 
 use args::{Color, Command};
 use clap::Parser;
 use std::io::IsTerminal;
-
-/// LANGUAGE.md §8's table of exit codes.
-pub fn exit_code(outcome: Outcome) -> i32 {
-    match outcome {
-        Outcome::Succeeded => 0,
-        Outcome::Failed => 1,
-        Outcome::Invalid => 2,
-        Outcome::Paused => 3,
-        Outcome::RolledBack => 4,
-        Outcome::RollbackFailed => 5,
-        Outcome::MissedRto => 6,
-        Outcome::Interrupted => 130,
-    }
-}
 
 /// Parses arguments, runs the command, prints what stopped it (if anything), returns the
 /// process exit code.

@@ -1,5 +1,9 @@
 //! What a command comes to: an [`Outcome`] (LANGUAGE.md §8's exit codes, turned into numbers
-//! by `cli::main`), or a [`CliError`] that stopped it.
+//! here, by [`exit_code`], and nowhere else), or a [`CliError`] that stopped it.
+//!
+//! A run that succeeded can still come to a failure or a miss under the flags that ask for it
+//! ([`judge_success`]): a step that failed under `continue` with `--fail-on-continue` (exit 1)
+//! ranks before a missed `rto` (`--strict-rto`) or `rpo` (`--strict-rpo`) (exit 6).
 //!
 //! A command returns `Result<Outcome, CliError>`. A run that failed, paused or rolled back is an
 //! outcome, not an error: the command renders it. A `CliError` is what stopped the command
@@ -7,6 +11,7 @@
 //! `cli::main`, exactly as its `Display` writes it, and its [`CliError::outcome`] picks the
 //! exit code.
 
+use crate::journal::results::Results;
 use crate::journal::JournalError;
 use std::fmt;
 
@@ -20,7 +25,64 @@ pub enum Outcome {
     RolledBack,
     RollbackFailed,
     MissedRto,
+    MissedRpo,
     Interrupted,
+}
+
+/// LANGUAGE.md §8's table of exit codes (README's, with `--strict-rpo` and
+/// `--fail-on-continue`).
+pub fn exit_code(outcome: Outcome) -> i32 {
+    match outcome {
+        Outcome::Succeeded => 0,
+        Outcome::Failed => 1,
+        Outcome::Invalid => 2,
+        Outcome::Paused => 3,
+        Outcome::RolledBack => 4,
+        Outcome::RollbackFailed => 5,
+        Outcome::MissedRto | Outcome::MissedRpo => 6,
+        Outcome::Interrupted => 130,
+    }
+}
+
+/// Which flags turn a successful run into a failure or a miss.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Strict {
+    /// `--strict-rto`.
+    pub rto: bool,
+    /// `--strict-rpo`.
+    pub rpo: bool,
+    /// `--fail-on-continue`.
+    pub continue_failures: bool,
+}
+
+/// What a run that succeeded comes to under `strict`, and why when it is not
+/// [`Outcome::Succeeded`]. `continue_failed` names the steps that failed under `continue`.
+pub fn judge_success(
+    strict: Strict,
+    continue_failed: &[&str],
+    got: &Results,
+) -> (Outcome, Option<String>) {
+    if strict.continue_failures && !continue_failed.is_empty() {
+        let steps = continue_failed.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>();
+        let why = format!(
+            "the run succeeded but {} failed under `continue` (--fail-on-continue)",
+            steps.join(", ")
+        );
+        return (Outcome::Failed, Some(why));
+    }
+    if strict.rto && got.rto_met == Some(false) {
+        return (
+            Outcome::MissedRto,
+            Some("the run succeeded but missed its RTO (--strict-rto)".into()),
+        );
+    }
+    if strict.rpo && got.rpo.met == Some(false) {
+        return (
+            Outcome::MissedRpo,
+            Some("the run succeeded but missed its RPO (--strict-rpo)".into()),
+        );
+    }
+    (Outcome::Succeeded, None)
 }
 
 /// Why a command stopped.
@@ -124,6 +186,32 @@ mod tests {
         for (e, text) in cases {
             assert_eq!(e.to_string(), text);
         }
+    }
+
+    #[test]
+    fn a_success_fails_on_continue_before_it_misses_an_objective() {
+        use crate::journal::results::{Forward, Rpo};
+        let got = |rto_met, rpo_met| Results {
+            forward: Forward::Recovered { ms: 10, at: String::new() },
+            rto_ms: Some(1),
+            rto_met,
+            rollback: None,
+            rpo: Rpo { budget_ms: Some(1), measurements: Vec::new(), counted: None, met: rpo_met },
+        };
+        let all = Strict { rto: true, rpo: true, continue_failures: true };
+        let code =
+            |strict, failed: &[&str], g: &Results| exit_code(judge_success(strict, failed, g).0);
+        assert_eq!(code(all, &["n"], &got(Some(false), Some(false))), 1);
+        assert_eq!(code(all, &[], &got(Some(false), Some(false))), 6);
+        assert_eq!(code(all, &[], &got(Some(true), Some(false))), 6);
+        assert_eq!(code(all, &[], &got(Some(true), Some(true))), 0);
+        assert_eq!(code(all, &[], &got(None, None)), 0, "no objective, nothing to miss");
+        assert_eq!(code(Strict::default(), &["n"], &got(Some(false), Some(false))), 0);
+        let (_, why) = judge_success(all, &["a", "b"], &got(None, None));
+        assert_eq!(
+            why.as_deref(),
+            Some("the run succeeded but `a`, `b` failed under `continue` (--fail-on-continue)")
+        );
     }
 
     #[test]

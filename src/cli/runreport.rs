@@ -1,15 +1,19 @@
 //! The final report of a run (`--report FILE`, `.json` or `.md`, and the summary printed at
-//! the end): each step's expected and actual duration, attempts and status; the achieved RTO
-//! against `rto` and the achieved RPO against `rpo`, with PASS/FAIL; and, once a run rolls
-//! back, why and each step's rollback (undone, undo failed, not undone), in the order they
-//! happened.
+//! the end): each step's expected and actual duration, attempts, status and error; the
+//! achieved RTO against `rto` (the time to recovery: a run that did not recover says when it
+//! stopped) and the achieved RPO against `rpo` with each measurement, with PASS/FAIL; and,
+//! once a run rolls back, the rollback as its own phase (start, duration, outcome, why) and
+//! each step's rollback (undone, undo failed, not undone), in the order they happened. What
+//! counts as achieved is [`crate::journal::results`]'s, for every format.
 
-use crate::journal::verdict;
-pub use crate::journal::verdict::achieved_rto_ms;
+use super::achieved::{d, results_now, rollback_phase_line, rpo_lines, rto_line, secs, verdict};
+use super::achieved::{ResultsReport, RollbackPhaseReport};
+use crate::journal::results::{Forward, Results};
 use crate::journal::{AuditEntry, RunState, RunStatus, StepState};
 use crate::model::time as clock;
-use crate::model::{fmt_duration, Runbook};
+use crate::model::Runbook;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 #[derive(Serialize)]
@@ -19,15 +23,15 @@ pub struct Report {
     pub status: String,
     pub started_at: String,
     pub finished_at: Option<String>,
-    pub rto_seconds: Option<f64>,
-    pub achieved_rto_seconds: Option<f64>,
-    pub rto_met: Option<bool>,
-    pub rpo_seconds: Option<f64>,
-    pub achieved_rpo_seconds: Option<f64>,
-    pub rpo_met: Option<bool>,
+    /// The RTO and the RPO.
+    #[serde(flatten)]
+    pub results: ResultsReport,
     /// Every approval given, in the order of the steps.
     pub approvals: Vec<ApprovalReport>,
     pub steps: Vec<StepReport>,
+    /// The rollback phase: its start, duration and outcome (absent when the run did not roll
+    /// back).
+    pub rollback: Option<RollbackPhaseReport>,
     /// Why the run rolled back (absent when it did not).
     pub rollback_reason: Option<String>,
     /// Each step that succeeded, once the run rolls back.
@@ -35,6 +39,9 @@ pub struct Report {
     /// What people did (approvals, denials, decisions, re-opened gates) and each turn to
     /// rolling back, in journal order.
     pub audit: Vec<AuditEntry>,
+    /// What the fields above were taken from, for the text renderers.
+    #[serde(skip)]
+    pub got: Results,
 }
 
 #[derive(Serialize)]
@@ -74,12 +81,11 @@ pub struct StepReport {
     pub finished_at: Option<String>,
     /// Time spent waiting at the approval gate, apart from the step's own duration.
     pub approval_wait_seconds: Option<f64>,
-    /// Why the step failed (its latest error: a denial, a check, an exit code).
+    /// Why the step failed (its latest error: a denial, a check, an exit code), secrets
+    /// masked.
     pub error: Option<String>,
-}
-
-fn secs(ms: u64) -> f64 {
-    ms as f64 / 1000.0
+    /// What it captured, secrets masked: also the captures of an attempt whose check failed.
+    pub captures: BTreeMap<String, String>,
 }
 
 /// Milliseconds from `from` to `to` (RFC 3339), when both parse and `to` is not earlier.
@@ -131,8 +137,7 @@ pub fn build_with(s: &RunState, rb: Option<&Runbook>) -> Report {
     let expected = |id: &str| {
         rb.and_then(|rb| rb.steps.iter().find(|st| st.id == id)).and_then(|st| st.duration)
     };
-    let rto = achieved_rto_ms(s);
-    let rpo = verdict::achieved_rpo_ms(s);
+    let got = results_now(s);
     let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
     Report {
         run_id: s.run_id.clone(),
@@ -140,13 +145,7 @@ pub fn build_with(s: &RunState, rb: Option<&Runbook>) -> Report {
         status: word(serde_json::to_value(s.status).unwrap_or_default()),
         started_at: s.started_at.clone(),
         finished_at: s.finished_at.clone(),
-        rto_seconds: s.rto_ms.map(secs),
-        achieved_rto_seconds: rto.map(secs),
-        // Judged only for a run that recovered: a failed or unfinished run met no RTO.
-        rto_met: verdict::rto_met(s, s.status, rto),
-        rpo_seconds: s.rpo_ms.map(secs),
-        achieved_rpo_seconds: rpo.map(secs),
-        rpo_met: s.rpo_ms.zip(rpo).map(|(budget, got)| got <= budget),
+        results: ResultsReport::new(&got),
         approvals: approvals(s),
         steps: s
             .steps
@@ -164,28 +163,37 @@ pub fn build_with(s: &RunState, rb: Option<&Runbook>) -> Report {
                     .error
                     .clone()
                     .filter(|_| !matches!(r.state, StepState::Succeeded | StepState::Skipped)),
+                captures: r.captures.clone(),
             })
             .collect(),
+        rollback: got.rollback.clone().map(|p| RollbackPhaseReport {
+            started_at: p.started_at,
+            finished_at: p.finished_at,
+            duration_seconds: secs(p.duration_ms),
+            outcome: p.outcome.as_str().to_string(),
+            reason: p.reason,
+            by: p.by,
+        }),
         rollback_reason: s.rollback.as_ref().map(|r| r.reason.clone()),
         rollbacks: rollbacks(s, rb),
         audit: s.audit.clone(),
+        got,
     }
 }
 
 /// The rollbacks in the order they began (those that never began last): a step still
 /// `succeeded` in a finished rollback was kept from its undo by a dependent's failure.
-/// Finally steps are never undone, so they have no rollback to report.
 fn rollbacks(s: &RunState, rb: Option<&Runbook>) -> Vec<UndoReport> {
     if s.rollback.is_none() {
         return Vec::new();
     }
     let over = matches!(s.status, RunStatus::RolledBack | RunStatus::RollbackFailed);
+    let finally =
+        |id: &str| rb.is_some_and(|rb| rb.steps.iter().any(|st| st.finally && st.id == id));
     let mut out: Vec<UndoReport> = s
         .steps
         .iter()
-        .filter(|(id, _)| {
-            !rb.is_some_and(|rb| rb.steps.iter().any(|st| st.finally && st.id == *id))
-        })
+        .filter(|(id, _)| !finally(id))
         .filter_map(|(id, r)| {
             let (status, reason) = match r.state {
                 StepState::Undone => ("undone", None),
@@ -233,24 +241,6 @@ fn undo_detail(u: &UndoReport) -> String {
     }
 }
 
-fn verdict(met: Option<bool>) -> &'static str {
-    match met {
-        Some(true) => "PASS",
-        Some(false) => "FAIL",
-        None => "n/a",
-    }
-}
-
-fn d(s: Option<f64>) -> String {
-    s.map_or("-".into(), |s| {
-        if s < 60.0 {
-            format!("{s:.1}s")
-        } else {
-            fmt_duration((s * 1000.0) as u64 / 1000 * 1000)
-        }
-    })
-}
-
 /// The summary printed at the end of `run` and `resume`.
 pub fn text(r: &Report) -> String {
     let mut out = format!("\nrun {} of {}: {}\n", r.run_id, r.runbook, r.status);
@@ -279,19 +269,15 @@ pub fn text(r: &Report) -> String {
             ));
         }
     }
-    out.push_str(&format!(
-        "RTO: achieved {} against {}: {}\n",
-        d(r.achieved_rto_seconds),
-        d(r.rto_seconds),
-        verdict(r.rto_met)
-    ));
-    if r.rpo_seconds.is_some() || r.achieved_rpo_seconds.is_some() {
-        out.push_str(&format!(
-            "RPO: achieved {} against {}: {}\n",
-            d(r.achieved_rpo_seconds),
-            d(r.rpo_seconds),
-            verdict(r.rpo_met)
-        ));
+    out.push_str(&rto_line(&r.got));
+    out.push('\n');
+    for l in rpo_lines(&r.got) {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    if let Some(l) = rollback_phase_line(&r.got) {
+        out.push_str(&l);
+        out.push('\n');
     }
     if let Some(why) = &r.rollback_reason {
         out.push_str(&format!("rollback ({why}):\n"));
@@ -314,6 +300,16 @@ pub fn text(r: &Report) -> String {
     out
 }
 
+/// `lag_seconds = 1200, host = db-2`.
+pub fn captured(c: &BTreeMap<String, String>) -> String {
+    c.iter().map(|(k, v)| format!("{k} = {v}")).collect::<Vec<_>>().join(", ")
+}
+
+/// What a failed step captured, when it did.
+fn captured_of(s: &StepReport) -> Option<String> {
+    (s.status == "failed" && !s.captures.is_empty()).then(|| captured(&s.captures))
+}
+
 /// Each step's error, under the steps of the text report.
 fn errors_text(r: &Report) -> String {
     let failed: Vec<&StepReport> = r.steps.iter().filter(|s| s.error.is_some()).collect();
@@ -323,6 +319,9 @@ fn errors_text(r: &Report) -> String {
     let mut out = String::from("errors:\n");
     for s in failed {
         out.push_str(&format!("  {:<28} {}\n", s.id, s.error.as_deref().unwrap_or_default()));
+        if let Some(c) = captured_of(s) {
+            out.push_str(&format!("  {:<28} captured: {c}\n", ""));
+        }
     }
     out
 }
@@ -335,7 +334,11 @@ fn errors_markdown(r: &Report) -> String {
     }
     let mut out = String::from("\n## Errors\n\n| step | error |\n|---|---|\n");
     for s in failed {
-        let e = s.error.as_deref().unwrap_or_default().replace('|', "\\|").replace('\n', " ");
+        let mut e = s.error.clone().unwrap_or_default();
+        if let Some(c) = captured_of(s) {
+            e.push_str(&format!(" (captured: {c})"));
+        }
+        let e = e.replace('|', "\\|").replace('\n', " ");
         out.push_str(&format!("| `{}` | {e} |\n", s.id));
     }
     out
@@ -345,10 +348,27 @@ fn errors_markdown(r: &Report) -> String {
 pub fn markdown(r: &Report) -> String {
     let mut out =
         format!("# Run report: {}\n\nRun `{}` — **{}**\n\n", r.runbook, r.run_id, r.status);
+    let rto = match &r.got.forward {
+        Forward::Recovered { .. } => d(r.results.achieved_rto_seconds),
+        Forward::Stopped { .. } => {
+            format!("not achieved (stopped after {})", d(r.results.stopped_after_seconds))
+        }
+        Forward::Going { .. } => {
+            format!("not achieved yet ({} so far)", d(r.results.elapsed_seconds))
+        }
+    };
     out.push_str(&format!(
-        "| | achieved | objective | verdict |\n|---|---:|---:|---|\n| RTO | {} | {} | {} |\n| RPO | {} | {} | {} |\n\n",
-        d(r.achieved_rto_seconds), d(r.rto_seconds), verdict(r.rto_met), d(r.achieved_rpo_seconds), d(r.rpo_seconds), verdict(r.rpo_met)
+        "| | achieved | objective | verdict |\n|---|---:|---:|---|\n| RTO | {rto} | {} | {} |\n| RPO | {} | {} | {} |\n\n",
+        d(r.results.rto_seconds), verdict(r.results.rto_met), d(r.results.achieved_rpo_seconds), d(r.results.rpo_seconds), verdict(r.results.rpo_met)
     ));
+    if !r.results.rpo_measurements.is_empty() {
+        out.push_str("RPO measurements (the largest counts: the run lost as much data as its worst measurement):\n\n| step | measured | counts |\n|---|---:|---|\n");
+        for m in &r.results.rpo_measurements {
+            let counts = if m.counts { "yes" } else { "" };
+            out.push_str(&format!("| `{}` | {} | {counts} |\n", m.step, d(Some(m.seconds))));
+        }
+        out.push('\n');
+    }
     out.push_str("| step | status | attempts | expected | actual | started | finished |\n|---|---|---:|---:|---:|---|---|\n");
     for s in &r.steps {
         out.push_str(&format!(
@@ -379,7 +399,18 @@ pub fn markdown(r: &Report) -> String {
         }
     }
     if let Some(why) = &r.rollback_reason {
-        out.push_str(&format!("\n## Rollback\n\n{why}\n\n| step | rollback | took | error or reason |\n|---|---|---:|---|\n"));
+        out.push_str(&format!("\n## Rollback\n\n{why}\n\n"));
+        if let Some(p) = &r.rollback {
+            let to = p.finished_at.as_deref().map_or(String::new(), |f| format!(" to {f}"));
+            out.push_str(&format!(
+                "Rollback phase: **{}**, {}, from {}{to} (by {}).\n\n",
+                p.outcome,
+                d(Some(p.duration_seconds)),
+                p.started_at,
+                p.by
+            ));
+        }
+        out.push_str("| step | rollback | took | error or reason |\n|---|---|---:|---|\n");
         for u in &r.rollbacks {
             out.push_str(&format!(
                 "| `{}` | {} | {} | {} |\n",

@@ -5,9 +5,9 @@
 //! does each step it left running, with what `resume` will do with it (`exec::on_resume`:
 //! rerun it, re-attach, or ask a person; the runbook, read quietly, says which).
 
+use super::achieved;
 use super::args::StatusFormat;
 use super::outcome::{CliError, Outcome};
-use super::runreport;
 use super::term::eprint;
 use crate::exec::OnResume;
 use crate::journal::{RunState, RunStatus, StepRecord, StepState, Store};
@@ -40,8 +40,12 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
             if format == StatusFormat::Json {
                 let runs: Vec<serde_json::Value> = rows
                     .iter()
-                    .map(|(st, s)| serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": st,
-                        "started_at": s.started_at, "achieved_rto_seconds": runreport::achieved_rto_ms(s).map(|m| m as f64 / 1000.0)}))
+                    .map(|(st, s)| {
+                        let got = achieved::ResultsReport::new(&achieved::results_now(s));
+                        serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": st,
+                        "started_at": s.started_at, "achieved_rto_seconds": got.achieved_rto_seconds,
+                        "rto_met": got.rto_met, "stopped_after_seconds": got.stopped_after_seconds})
+                    })
                     .collect();
                 let _ = writeln!(out, "{}", serde_json::json!({ "runs": runs }));
             } else {
@@ -51,8 +55,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     "RUN", "RUNBOOK", "STATUS", "STARTED"
                 );
                 for (st, s) in &rows {
-                    let rto = runreport::achieved_rto_ms(s)
-                        .map_or("-".into(), |m| fmt_duration(m / 1000 * 1000));
+                    let rto = achieved::rto_cell(&achieved::results_now(s));
                     let _ = writeln!(
                         out,
                         "{:<44} {:<24} {:<12} {:<25} {rto}",
@@ -79,7 +82,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         let alive = leftover(r, info.live).map(|(_, a)| a);
                         serde_json::json!({"id": id, "state": step_word(r, info.live), "attempts": r.attempts,
                         "process_alive": alive, "on_resume": resume.of(id, r).flatten(),
-                        "duration_ms": r.duration_ms, "error": r.error,
+                        "duration_ms": r.duration_ms, "error": r.error, "captures": r.captures,
                         "gate": r.gate.as_ref().map(|g| serde_json::json!({"roles": g.roles, "requested_at": g.requested_at, "timeout_ms": g.timeout_ms})),
                         "missing_roles": r.missing_roles(), "approvals": approvals, "undo": undo,
                         "probe": r.probe, "decision_forced": r.forced,
@@ -92,17 +95,21 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         }).flatten()})
                     })
                     .collect();
-                let rollback = s
-                    .rollback
-                    .as_ref()
-                    .map(|r| serde_json::json!({"at": r.at, "reason": r.reason, "by": r.by}));
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": word,
+                let got = achieved::results_now(&s);
+                let rollback = got.rollback.as_ref().map(|p| {
+                    serde_json::json!({"at": p.started_at, "reason": p.reason, "by": p.by,
+                    "finished_at": p.finished_at, "outcome": p.outcome.as_str(),
+                    "duration_seconds": achieved::secs(p.duration_ms)})
+                });
+                let mut v = serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": word,
                     "started_at": s.started_at, "finished_at": s.finished_at,
-                    "rollback": rollback, "steps": steps, "audit": s.audit})
-                );
+                    "rollback": rollback, "steps": steps, "audit": s.audit});
+                if let (Some(v), Ok(serde_json::Value::Object(r))) =
+                    (v.as_object_mut(), serde_json::to_value(achieved::ResultsReport::new(&got)))
+                {
+                    v.extend(r);
+                }
+                let _ = writeln!(out, "{v}");
             } else {
                 let live = info.runner_pid.map_or(String::new(), |p| format!(" (runner pid {p})"));
                 let _ = writeln!(
@@ -139,6 +146,10 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     }
                     let _ =
                         writeln!(out, "  {id:<28} {state:<12} attempts {}{took}{err}", r.attempts);
+                    if r.state == StepState::Failed && !r.captures.is_empty() {
+                        let c = super::runreport::captured(&r.captures);
+                        let _ = writeln!(out, "  {:<28} captured: {c}", "");
+                    }
                     if let Some(p) = &r.probe {
                         let out_text = if p.output.is_empty() {
                             String::new()
@@ -176,6 +187,13 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         }
                         let _ = writeln!(out, "  {:<28} {}", "", parts.join("; "));
                     }
+                }
+                let got = achieved::results_now(&s);
+                let lines = std::iter::once(achieved::rto_line(&got))
+                    .chain(achieved::rpo_lines(&got))
+                    .chain(achieved::rollback_phase_line(&got));
+                for l in lines {
+                    let _ = writeln!(out, "{l}");
                 }
                 // A finished run waits for nobody; a step stopped between a failed attempt and
                 // its retry when the run turned to rolling back has nothing to decide.

@@ -381,6 +381,7 @@ impl Ctx {
             runbook: &self.job.rb.name,
             own: None,
             ended: self.ended.get(),
+            steps: &self.job.rb.steps,
         }
     }
 

@@ -15,7 +15,7 @@ use super::ctx::Ctx;
 use super::job::Finish;
 use super::values::RunEnd;
 use crate::graph::Dag;
-use crate::journal::{verdict, Event, FinallyInfo, JournalError, Outcome, RunStatus, StepState};
+use crate::journal::{results, Event, FinallyInfo, JournalError, Outcome, RunStatus, StepState};
 use crate::model::time as clock;
 use crate::model::{fmt_duration, FailurePolicy};
 
@@ -75,12 +75,12 @@ pub(super) fn board(ctx: &Ctx, parallel: usize, keep_failed: &[usize]) -> Board 
             Outcome::RolledBack => RunStatus::RolledBack,
             Outcome::RollbackFailed => RunStatus::RollbackFailed,
         };
-        let rto_met = verdict::rto_met(s, status, verdict::achieved_rto_ms(s));
+        let got = results::results(s, clock::now_ms());
         RunEnd {
             status: status.as_str().to_string(),
             elapsed: fmt_duration(info.elapsed_ms),
-            rto_met: rto_met.map_or_else(|| "unknown".to_string(), |m| m.to_string()),
-            rpo: verdict::achieved_rpo_ms(s).map_or_else(|| "unknown".to_string(), fmt_duration),
+            rto_met: got.rto_met.map_or_else(|| "unknown".to_string(), |m| m.to_string()),
+            rpo: got.rpo.counted.map_or_else(|| "unknown".to_string(), |m| fmt_duration(m.ms)),
         }
     });
     let _ = ctx.ended.set(ended);

@@ -95,6 +95,7 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
                 ctx.say(over);
             }
         }
+        let mut kept = BTreeMap::new();
         let error = match result {
             Attempt::Stopped => return interrupted(ctx, id, attempt).await,
             Attempt::Ok(output) => match finish(step, &vals, &output) {
@@ -111,7 +112,10 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
                     })?;
                     return Ok(Done::Succeeded);
                 }
-                Err(e) => e,
+                Err((e, captures)) => {
+                    kept = captures;
+                    e
+                }
             },
             Attempt::Failed(e) => e,
             Attempt::Person(_) => "a manual action cannot be retried".to_string(),
@@ -127,6 +131,7 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
             at: clock::now(),
             error: error.clone(),
             will_retry,
+            captures: kept,
             unbegun: began_state.is_none(),
         };
         ctx.record_as(failed, |n| match n {
@@ -229,6 +234,7 @@ async fn fail_now(ctx: &Ctx, id: &str, error: &str) -> Result<Done, JournalError
         at: clock::now(),
         error: error.clone(),
         will_retry: false,
+        captures: BTreeMap::new(),
         unbegun: true,
     })
     .await?;
@@ -261,38 +267,47 @@ async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Don
     })
 }
 
-/// Captures, checks and the RPO measurement after a successful action.
+/// Captures, checks and the RPO measurement after a successful action. A failure says why,
+/// with what was captured so far (to be journaled and reported).
 fn finish(
     step: &Step,
     vals: &Values<'_>,
     output: &str,
-) -> Result<(BTreeMap<String, String>, Option<u64>), String> {
+) -> Result<(Captured, Option<u64>), (String, Captured)> {
     let mut captures = BTreeMap::new();
     for c in &step.captures {
-        let v =
-            values::capture(&c.from, output).map_err(|e| format!("capture `{}`: {e}", c.name))?;
-        captures.insert(c.name.clone(), v);
+        match values::capture(&c.from, output) {
+            Ok(v) => captures.insert(c.name.clone(), v),
+            Err(e) => return Err((format!("capture `{}`: {e}", c.name), captures)),
+        };
     }
     let own = Values { own: Some(&captures), ..*vals };
-    for (n, check) in step.checks.iter().enumerate() {
-        match own.eval(check).and_then(|v| v.truthy()) {
-            Ok(true) => {}
-            Ok(false) => return Err(format!("check {} is false", n + 1)),
-            Err(e) => return Err(format!("check {}: {e}", n + 1)),
-        }
+    for check in &step.checks {
+        let why = match own.eval(check).and_then(|v| v.truthy()) {
+            Ok(true) => continue,
+            Ok(false) => own.check_failed(check),
+            Err(e) => format!("check failed: {}: {e}", own.source(check)),
+        };
+        return Err((why, captures));
     }
     let rpo_ms = match &step.measure_rpo {
         Some(name) => {
             let v = captures.get(name).map(String::as_str).unwrap_or_default();
-            let secs = values::seconds(v).ok_or_else(|| {
-                format!("`{name}` = `{v}` is not a number of seconds or a duration")
-            })?;
-            Some((secs * 1000.0).round().max(0.0) as u64)
+            match values::seconds(v) {
+                Some(secs) => Some((secs * 1000.0).round().max(0.0) as u64),
+                None => {
+                    let why = format!("`{name}` = `{v}` is not a number of seconds or a duration");
+                    return Err((why, captures));
+                }
+            }
         }
         None => None,
     };
     Ok((captures, rpo_ms))
 }
+
+/// Capture values by name.
+type Captured = BTreeMap<String, String>;
 
 /// The wait before retry number `n` (1-based): `every`, doubled each time when exponential,
 /// capped at ten times `every`.

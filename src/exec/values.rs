@@ -4,7 +4,7 @@
 
 use super::secrets::Secrets;
 use crate::model::{
-    shell_word, BinOp, CaptureFrom, Expr, ParamValue, Part, Ref, RunEndField, Text,
+    quote, shell_word, BinOp, CaptureFrom, Expr, ParamValue, Part, Ref, RunEndField, Step, Text,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,6 +18,8 @@ pub struct Values<'a> {
     pub runbook: &'a str,
     /// This step's own captures (in `check` and `measure`).
     pub own: Option<&'a BTreeMap<String, String>>,
+    /// The runbook's steps: messages name `steps.ID.NAME` as the runbook writes it.
+    pub steps: &'a [Step],
     /// How the run ended, once it has (its `finally` steps run then).
     pub ended: Option<&'a RunEnd>,
 }
@@ -42,6 +44,9 @@ impl RunEnd {
         }
     }
 }
+
+/// The longest value a message about an expression shows whole.
+const SHOWN_CHARS: usize = 120;
 
 impl Values<'_> {
     fn lookup(&self, r: &Ref) -> Result<String, String> {
@@ -158,6 +163,75 @@ impl Values<'_> {
         }
     }
 
+    /// A reference as the runbook writes it: `lag_seconds`, `steps.lag.seconds`, `run.id`.
+    pub fn name(&self, r: &Ref) -> String {
+        match r {
+            Ref::Param(n) | Ref::Secret(n) | Ref::OwnCapture(n) => n.clone(),
+            Ref::Capture(i, n) => {
+                format!("steps.{}.{n}", self.steps.get(*i).map_or("?", |s| s.id.as_str()))
+            }
+            Ref::RunId => "run.id".to_string(),
+            Ref::RunbookName => "runbook.name".to_string(),
+            Ref::RunEnd(f) => format!("run.{}", f.name()),
+        }
+    }
+
+    /// An expression as the runbook writes it.
+    pub fn source(&self, e: &Expr) -> String {
+        e.source(&|r| self.name(r))
+    }
+
+    /// A value as a message shows it: a number as it is, anything else quoted; every secret
+    /// masked (before a long value is cut, so no piece of one is left); at most
+    /// [`SHOWN_CHARS`] characters.
+    fn shown(&self, r: Option<&Ref>, v: &Val) -> String {
+        if let Some(Ref::Secret(n)) = r {
+            return format!("<secret:{n}>");
+        }
+        let text = self.secrets.scrub(&v.text());
+        let cut = match text.char_indices().nth(SHOWN_CHARS) {
+            Some((i, _)) => format!("{}…", &text[..i]),
+            None => text,
+        };
+        match v {
+            Val::Num(_) | Val::Bool(_) => cut,
+            Val::Str(s) if seconds(s).is_some() => cut,
+            Val::Str(_) if cut.starts_with("<secret:") && cut.ends_with('>') => cut,
+            Val::Str(_) => {
+                let q = quote(&cut).replace(r"\${", "${");
+                q.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+            }
+        }
+    }
+
+    /// Why a check is false: `check failed: lag_seconds < 300 (lag_seconds = 1200)`, naming
+    /// the value of every reference it reads.
+    pub fn check_failed(&self, e: &Expr) -> String {
+        let values: Vec<String> = e
+            .refs()
+            .into_iter()
+            .filter_map(|r| {
+                let v = Val::Str(self.lookup(r).ok()?);
+                Some(format!("{} = {}", self.name(r), self.shown(Some(r), &v)))
+            })
+            .collect();
+        let values =
+            if values.is_empty() { String::new() } else { format!(" ({})", values.join(", ")) };
+        format!("check failed: {}{values}", self.source(e))
+    }
+
+    /// A number literal, a duration literal, or a param of type number or duration: the other
+    /// side of a comparison with it must be a number too.
+    fn demands_number(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Number(_) | Expr::Duration(_) => true,
+            Expr::Ref(Ref::Param(n)) => {
+                matches!(self.params.get(n), Some(ParamValue::Number(_) | ParamValue::Duration(..)))
+            }
+            _ => false,
+        }
+    }
+
     pub fn eval(&self, e: &Expr) -> Result<Val, String> {
         Ok(match e {
             Expr::Str(s) => Val::Str(s.clone()),
@@ -172,7 +246,22 @@ impl Values<'_> {
             Expr::Binary(BinOp::Or, l, r) => {
                 Val::Bool(self.eval(l)?.truthy()? || self.eval(r)?.truthy()?)
             }
-            Expr::Binary(op, l, r) => Val::Bool(compare(*op, &self.eval(l)?, &self.eval(r)?)),
+            Expr::Binary(op, l, r) => {
+                let (a, b) = (self.eval(l)?, self.eval(r)?);
+                if self.demands_number(l) || self.demands_number(r) {
+                    for (side, v) in [(l, &a), (r, &b)] {
+                        if v.number().is_none() {
+                            let r = match side.as_ref() {
+                                Expr::Ref(r) => Some(r),
+                                _ => None,
+                            };
+                            let (name, v) = (self.source(side), self.shown(r, v));
+                            return Err(format!("{name} is {v} (not a number)"));
+                        }
+                    }
+                }
+                Val::Bool(compare(*op, &a, &b))
+            }
         })
     }
 }
@@ -302,6 +391,7 @@ mod tests {
             runbook: "rb",
             own: None,
             ended: None,
+            steps: &[],
         }
     }
 

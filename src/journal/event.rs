@@ -158,6 +158,10 @@ pub enum Event {
         at: String,
         error: String,
         will_retry: bool,
+        /// What the attempt captured before a check (or its measurement) failed (scrubbed):
+        /// kept to be reported, never for later steps to use.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        captures: BTreeMap<String, String>,
         /// It failed before its action could begin (a text that cannot be rendered, a shell
         /// that cannot start): it did nothing.
         #[serde(default, skip_serializing_if = "is_false")]
@@ -483,13 +487,14 @@ impl Event {
                     rpo_ms: *rpo_ms,
                 }
             }
-            Event::StepFailed { step, attempt, at, error, will_retry, unbegun } => {
+            Event::StepFailed { step, attempt, at, error, will_retry, captures, unbegun } => {
                 Event::StepFailed {
                     step: step.clone(),
                     attempt: *attempt,
                     at: at.clone(),
                     error: text(error),
                     will_retry: *will_retry,
+                    captures: values(captures),
                     unbegun: *unbegun,
                 }
             }

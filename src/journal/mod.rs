@@ -67,6 +67,7 @@ pub mod inbox;
 mod logs;
 mod record;
 mod replay;
+pub mod results;
 mod store;
 mod writer;
 
@@ -74,7 +75,6 @@ mod writer;
 mod tests;
 
 pub use audit::{AuditAction, AuditEntry};
-pub mod verdict;
 
 pub use event::*;
 pub use gate::{judge, ApprovalRecord, Gate};

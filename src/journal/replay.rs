@@ -103,6 +103,7 @@ pub struct StepRecord {
     /// When the step reached succeeded, failed or skipped.
     pub finished_at: Option<String>,
     pub duration_ms: Option<u64>,
+    /// What the latest attempt captured: when it succeeded, or when its check failed.
     pub captures: BTreeMap<String, String>,
     pub rpo_ms: Option<u64>,
     /// The latest attempt's error, or why a person marked the step failed.
@@ -202,6 +203,14 @@ pub struct RunState {
     pub last_pause: Option<String>,
     /// Set by `rollback_started`: the run is undoing (or has undone) its steps.
     pub rollback: Option<RollbackInfo>,
+    /// When the forward phase succeeded (its `run_finished` with `succeeded`): the moment of
+    /// recovery, which a later rollback never moves (see [`super::results`]).
+    #[serde(default)]
+    pub recovered_at: Option<String>,
+    /// When the forward phase stopped without recovering: the run failed, or turned to
+    /// rolling back. Cleared when a failed run is resumed.
+    #[serde(default)]
+    pub forward_stopped_at: Option<String>,
     /// What people did, and each turn to rolling back, in journal order (see `audit`).
     pub audit: Vec<AuditEntry>,
     /// Set by `finally_started`: the run's outcome is decided and its finally steps run.
@@ -289,6 +298,8 @@ impl RunState {
             steps,
             last_pause: None,
             rollback: None,
+            recovered_at: None,
+            forward_stopped_at: None,
             audit: Vec::new(),
             finally: None,
             records: 1,
@@ -329,6 +340,10 @@ impl RunState {
                 }
                 self.status = RunStatus::Running;
                 self.finished_at = None;
+                // A failed run resumed goes forward again; a resumed rollback does not.
+                if self.rollback.is_none() {
+                    self.forward_stopped_at = None;
+                }
             }
             Event::FinallyStarted { at, outcome, elapsed_ms, detail } => {
                 if self.finally.is_some() {
@@ -349,6 +364,8 @@ impl RunState {
                     elapsed_ms: *elapsed_ms,
                     detail: detail.clone(),
                 });
+                // The forward phase ended here: finally steps do not count toward the RTO.
+                self.forward_ended(at, *outcome);
             }
             Event::RunPaused { reason, .. } => {
                 self.status = RunStatus::Paused;
@@ -377,6 +394,7 @@ impl RunState {
                 }
                 self.status = status;
                 self.finished_at = Some(at.clone());
+                self.forward_ended(at, *outcome);
             }
             Event::RollbackRetried { .. } => {
                 if self.status != RunStatus::RollbackFailed {
@@ -397,6 +415,7 @@ impl RunState {
                 }
                 self.rollback =
                     Some(RollbackInfo { at: at.clone(), reason: reason.clone(), by: by.clone() });
+                self.forward_ended(at, Outcome::Failed);
                 // `drbook rollback` of a finished run: it ends anew once undone.
                 self.finally = None;
                 self.status = RunStatus::Running;
@@ -407,6 +426,20 @@ impl RunState {
         self.audit.extend(super::audit::entry(e));
         self.records += 1;
         Ok(())
+    }
+
+    /// The forward phase ended at `at` as `outcome` (succeeded: recovered; failed, or turned to
+    /// rolling back: stopped), unless an earlier record already said when it ended: the first
+    /// end counts, and only resuming a failed run makes it go on again.
+    fn forward_ended(&mut self, at: &str, outcome: Outcome) {
+        if self.recovered_at.is_some() || self.forward_stopped_at.is_some() {
+            return;
+        }
+        match outcome {
+            Outcome::Succeeded => self.recovered_at = Some(at.to_string()),
+            Outcome::Failed => self.forward_stopped_at = Some(at.to_string()),
+            Outcome::RolledBack | Outcome::RollbackFailed => {}
+        }
     }
 
     fn apply_step(&mut self, record: usize, e: &Event) -> Result<(), JournalError> {
@@ -490,6 +523,7 @@ fn update(rec: &mut StepRecord, e: &Event) {
             rec.finished_at = None;
             rec.duration_ms = None;
             rec.error = None;
+            rec.captures.clear();
             rec.process = None;
             rec.retrying = false;
             rec.waiting_reason = None;
@@ -511,9 +545,10 @@ fn update(rec: &mut StepRecord, e: &Event) {
             rec.process = None;
             rec.remote = None;
         }
-        Event::StepFailed { at, error, will_retry, unbegun, .. } => {
+        Event::StepFailed { at, error, will_retry, captures, unbegun, .. } => {
             rec.acted |= !unbegun;
             rec.error = Some(error.clone());
+            rec.captures.clone_from(captures);
             rec.retrying = *will_retry;
             rec.process = None;
             rec.remote = None;

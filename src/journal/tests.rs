@@ -69,6 +69,7 @@ pub(super) fn fail(step: &str, attempt: u32, will_retry: bool) -> Event {
         at: AT.into(),
         error: "exit 1".into(),
         will_retry,
+        captures: BTreeMap::new(),
         unbegun: false,
     }
 }

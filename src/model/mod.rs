@@ -6,11 +6,13 @@
 //! ([`Part::Param`]) so that one model can be planned with different `--param` values; values
 //! in typed positions (`retry ${attempts}`) were resolved by the checker.
 
+mod expr;
 pub mod hash;
 mod text;
 pub mod time;
 
 pub use crate::syntax::ast::BinOp;
+pub use expr::quote;
 pub use text::{shell_word, Part, Text};
 
 use crate::diag::{FileId, Span};

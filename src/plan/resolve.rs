@@ -7,12 +7,9 @@
 
 use std::collections::HashMap;
 
-use crate::model::{
-    format_number, shell_word, Action, Expr, ParamValue, Ref, Runbook, SsmTargets, Text,
-};
-use crate::syntax::ast::BinOp;
+use crate::model::{shell_word, Action, Expr, ParamValue, Ref, Runbook, SsmTargets, Text};
 
-use super::{human_ms, seconds, OrderedMap, PlanAction, PlanTargets};
+use super::{seconds, OrderedMap, PlanAction, PlanTargets};
 
 /// The ssm command parameter whose values are shell commands.
 const SSM_COMMANDS: &str = "commands";
@@ -153,41 +150,7 @@ impl<'a> Ctx<'a> {
     /// Source-like text of a `when`/`check` expression, parenthesised only where the
     /// grammar needs it. Names stay names: the plan lists the params' values separately.
     pub(super) fn expr(&self, e: &Expr) -> String {
-        let mut out = String::new();
-        self.expr_into(e, &mut out);
-        out
-    }
-
-    fn expr_into(&self, e: &Expr, out: &mut String) {
-        match e {
-            Expr::Str(s) => out.push_str(&quote(s)),
-            Expr::Number(n) => out.push_str(&format_number(*n)),
-            Expr::Duration(ms) => out.push_str(&human_ms(*ms)),
-            Expr::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Expr::Ref(r) => out.push_str(&self.name(r)),
-            Expr::Not(inner) => {
-                out.push('!');
-                self.child(inner, precedence(inner) < ATOM, out);
-            }
-            Expr::Binary(op, l, r) => {
-                let p = op_precedence(*op);
-                // Left-associative `&&`/`||`; comparisons do not chain.
-                let left_parens = precedence(l) < p || (p == COMPARE && precedence(l) == COMPARE);
-                self.child(l, left_parens, out);
-                out.push_str(&format!(" {} ", op.symbol()));
-                self.child(r, precedence(r) <= p, out);
-            }
-        }
-    }
-
-    fn child(&self, e: &Expr, parens: bool, out: &mut String) {
-        if parens {
-            out.push('(');
-        }
-        self.expr_into(e, out);
-        if parens {
-            out.push(')');
-        }
+        e.source(&|r| self.name(r))
     }
 
     fn name(&self, r: &Ref) -> String {
@@ -199,33 +162,4 @@ impl<'a> Ctx<'a> {
             Ref::RunEnd(f) => format!("run.{}", f.name()),
         }
     }
-}
-
-const COMPARE: u8 = 3;
-const ATOM: u8 = 4;
-
-fn op_precedence(op: BinOp) -> u8 {
-    match op {
-        BinOp::Or => 1,
-        BinOp::And => 2,
-        _ => COMPARE,
-    }
-}
-
-fn precedence(e: &Expr) -> u8 {
-    match e {
-        Expr::Binary(op, ..) => op_precedence(*op),
-        _ => ATOM,
-    }
-}
-
-/// A string literal as the language writes it.
-fn quote(s: &str) -> String {
-    let escaped = s
-        .replace('\\', r"\\")
-        .replace('"', "\\\"")
-        .replace('\n', r"\n")
-        .replace('\t', r"\t")
-        .replace("${", r"\${");
-    format!("\"{escaped}\"")
 }

@@ -26,6 +26,7 @@ mod run_leftover;
 mod run_moto;
 mod run_postgres;
 mod run_regional;
+mod run_results;
 mod run_resume;
 mod run_rollback;
 mod run_safety;

@@ -208,7 +208,8 @@ fn captures_flow_to_descendants_when_skips_and_failed_checks_retry() {
     let failed: Vec<&Value> =
         records.iter().filter(|r| r["event"] == "step_failed" && r["step"] == "flaky").collect();
     assert!(
-        failed.iter().all(|r| r["will_retry"] == true && r["error"] == "check 1 is false"),
+        failed.iter().enumerate().all(|(i, r)| r["will_retry"] == true
+            && r["error"] == format!("check failed: tries == 3 (tries = {})", i + 1)),
         "{failed:?}"
     );
     assert_eq!(t.read("tries"), "3\n");
@@ -222,7 +223,7 @@ fn a_check_that_stays_false_fails_after_all_retries() {
     );
     let t = Test::new().file("n.drbook", &rb);
     let out = drb(&t, &["run", "n.drbook", "--run-id", "n"]);
-    out.expect_status(1).expect_stderr("check 1 is false");
+    out.expect_status(1).expect_stderr(r#"check failed: v == "yes" (v = "no")"#);
     assert_eq!(count(&t.path("tries"), "no"), 3);
     assert!(out.elapsed.as_millis() >= 200, "two waits of 100ms: {:?}", out.elapsed);
     assert_eq!(count_events(&journal(&t, "n"), "step_started", "s"), 3);

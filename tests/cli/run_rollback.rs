@@ -201,7 +201,10 @@ fn a_failing_rollback_exits_5_names_it_and_what_remains_and_never_shows_a_secret
     let v = status_json(&t, "f");
     assert_eq!(v["status"], "rollback_failed");
     let c = v["steps"].as_array().and_then(|s| s.iter().find(|s| s["id"] == "c"));
-    assert_eq!(c.map(|c| &c["undo"]["error"]), Some(&Value::from("exit code 9")));
+    assert_eq!(
+        c.map(|c| &c["undo"]["error"]),
+        Some(&Value::from("exit code 9; stderr: leaked <secret:token>"))
+    );
     let r: Value = serde_json::from_str(&t.read("f.json")).expect("JSON report");
     let remains: Vec<&Value> = r["rollbacks"]
         .as_array()

@@ -1,5 +1,7 @@
-//! A step's process: the runbook's shell (`/bin/sh` by default) in its own process group, with the step's `env` and `workdir`,
-//! stdout and stderr streamed line by line to the caller, stdout kept (bounded) for captures. A
+//! A step's process: the runbook's shell (`/bin/sh` by default) in its own process group, with
+//! the step's `env` and `workdir`, stdout and stderr streamed line by line to the caller, stdout
+//! kept (bounded) for captures, and the last lines of stderr kept in a small ring (bounded) for
+//! failure messages. A
 //! timeout or a stop request terminates the whole group — grandchildren included — with
 //! SIGTERM, then SIGKILL after a grace period.
 //!
@@ -21,6 +23,11 @@ use tokio::sync::watch;
 
 /// Stdout kept for captures; the rest is streamed and logged but not kept.
 pub const KEEP_STDOUT: usize = 4 << 20;
+/// Lines of stderr kept for a failure message: the last ones, blank lines left out.
+pub const TAIL_LINES: usize = 5;
+/// Bytes of each such line kept (its start): enough to mask a secret in it before the message
+/// cuts it much shorter.
+pub const TAIL_LINE_BYTES: usize = 8 << 10;
 /// Between SIGTERM and SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(5);
 
@@ -55,6 +62,8 @@ pub struct Finished {
     pub ended: Ended,
     /// Stdout, up to [`KEEP_STDOUT`] bytes.
     pub stdout: String,
+    /// The last [`TAIL_LINES`] non-blank lines of stderr, each up to [`TAIL_LINE_BYTES`].
+    pub stderr_tail: Vec<String>,
 }
 
 /// The exit code of a shell whose pipe closed before it was told to go: it ran nothing.
@@ -156,7 +165,11 @@ where
         // Dropping the pipe unwritten makes the shell exit without running the script.
         signal_group(pid, Signal::SIGKILL);
         let _ = child.wait().await;
-        return Ok(Finished { ended: Ended::Stopped, stdout: String::new() });
+        return Ok(Finished {
+            ended: Ended::Stopped,
+            stdout: String::new(),
+            stderr_tail: Vec::new(),
+        });
     }
 
     // Both pipes are read in this task (no reader tasks, no channel): a line is handed on as
@@ -165,6 +178,7 @@ where
     let mut err = child.stderr.take().map(BufReader::new);
     let (mut out_buf, mut err_buf) = (Vec::new(), Vec::new());
     let mut stdout = String::new();
+    let mut tail = std::collections::VecDeque::with_capacity(TAIL_LINES + 1);
     let mut line_of = |stream: Stream, buf: &mut Vec<u8>, stdout: &mut String| {
         let text = String::from_utf8_lossy(buf);
         let line = text.trim_end_matches(['\n', '\r']);
@@ -172,6 +186,16 @@ where
         if stream == Stream::Stdout && stdout.len() + line.len() < KEEP_STDOUT {
             stdout.push_str(line);
             stdout.push('\n');
+        }
+        if stream == Stream::Stderr && !line.trim().is_empty() {
+            let mut end = line.len().min(TAIL_LINE_BYTES);
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            tail.push_back(line[..end].to_string());
+            if tail.len() > TAIL_LINES {
+                tail.pop_front();
+            }
         }
         buf.clear();
     };
@@ -226,7 +250,7 @@ where
         (None, Some(sig)) => Ended::Signalled(sig),
         (None, None) => Ended::Exited(-1),
     });
-    Ok(Finished { ended, stdout })
+    Ok(Finished { ended, stdout, stderr_tail: tail.into() })
 }
 
 /// Reads one line (or the last, unterminated, piece) into `buf`; `None` at the end of the
@@ -331,6 +355,20 @@ mod tests {
         assert_eq!(f.ended, Ended::Exited(3));
         assert_eq!(f.stdout, "hi there\n");
         assert!(lines.contains(&(Stream::Stderr, "oops".to_string())));
+        assert_eq!(f.stderr_tail, ["oops"]);
+    }
+
+    #[tokio::test]
+    async fn the_stderr_tail_keeps_the_last_non_blank_lines_bounded() {
+        let (_tx, rx) = watch::channel(false);
+        let s = script(
+            "for i in 1 2 3 4 5 6 7; do echo \"e$i\" >&2; echo >&2; done; head -c 9000 /dev/zero | tr '\\0' y >&2; echo >&2; sleep 0.3",
+            None,
+        );
+        let f = run(s, |_| async { true }, |_, _| {}, rx).await.expect("runs");
+        let mut want: Vec<String> = ["e4", "e5", "e6", "e7"].map(String::from).to_vec();
+        want.push("y".repeat(TAIL_LINE_BYTES));
+        assert_eq!(f.stderr_tail, want);
     }
 
     #[tokio::test]

@@ -12,7 +12,8 @@
 //! - `rollback` — the same for runs that roll back: undo order, failed and interrupted
 //!   rollbacks, what stops once the run turns;
 //! - `people` — the same with a person answering at the terminal;
-//! - `resume` — a finished run's journal cut after every record and resumed.
+//! - `resume` — a finished run's journal cut after every record and resumed;
+//! - `values` — comparisons that demand numbers, and what a failed check says.
 
 mod board;
 mod board_props;
@@ -22,3 +23,4 @@ mod probes;
 mod resume;
 mod rollback;
 mod run;
+mod values;

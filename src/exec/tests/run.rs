@@ -306,7 +306,10 @@ runbook "c" {
     );
     assert_eq!(s.finish, Finish::Succeeded);
     let c = s.state().step("c").cloned().expect("a step of the run");
-    assert_eq!((c.state, c.error.as_deref()), (StepState::Failed, Some("check 1 is false")));
+    assert_eq!(
+        (c.state, c.error.as_deref()),
+        (StepState::Failed, Some("check failed: n > 100 (n = 7)"))
+    );
 }
 
 #[tokio::test]

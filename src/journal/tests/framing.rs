@@ -56,6 +56,7 @@ fn newlines_in_values_stay_inside_one_record() {
         at: AT.into(),
         error: "line one\nline two\r\n\u{0}".into(),
         will_retry: false,
+        captures: BTreeMap::new(),
         unbegun: false,
     };
     let line = encode(&e);

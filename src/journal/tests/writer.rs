@@ -362,6 +362,7 @@ fn a_masking_journal_keeps_no_secret_in_file_or_state() {
         at: AT.into(),
         error: format!("login with {SECRET} refused"),
         will_retry: false,
+        captures: BTreeMap::from([("who".to_string(), SECRET.to_string())]),
         unbegun: false,
     };
     let _ = journal.append(&start("t0-0", 1)).expect("valid");
@@ -372,6 +373,8 @@ fn a_masking_journal_keeps_no_secret_in_file_or_state() {
     r.expect("valid");
     let error = journal.state(|s| s.step("t0-0").and_then(|r| r.error.clone()));
     assert_eq!(error.as_deref(), Some("login with <secret:pw> refused"));
+    let who = journal.state(|s| s.step("t0-0").and_then(|r| r.captures.get("who").cloned()));
+    assert_eq!(who.as_deref(), Some("<secret:pw>"), "a failed attempt's captures are masked");
     assert_eq!(journal.state(|s| s.last_pause.clone()).as_deref(), Some("<secret:pw>!"));
     let memory = Journal::in_memory(MemoryJournal::new(started(&["a"])).expect("valid"))
         .with_masking(Arc::new(|t: &str| t.replace(SECRET, "*")));
