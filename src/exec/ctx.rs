@@ -358,6 +358,15 @@ impl Ctx {
             StepState::Skipped => {
                 Err(format!("step `{id}` was skipped, so `${{steps.{id}.{name}}}` has no value"))
             }
+            // Once the run has ended only finally steps run: they may report what a failed
+            // step's last attempt captured (the value its check refused, say).
+            StepState::Failed if self.ended.get().is_some() => match rec.captures.get(name) {
+                Some(v) if v.contains("<secret:") => Err(format!(
+                    "`${{steps.{id}.{name}}}` held a secret, which the journal does not keep"
+                )),
+                Some(v) => Ok(v.clone()),
+                None => Err(format!("step `{id}` failed before it captured `{name}`")),
+            },
             StepState::Failed => {
                 Err(format!("step `{id}` failed, so `${{steps.{id}.{name}}}` has no value"))
             }

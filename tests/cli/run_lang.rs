@@ -195,3 +195,25 @@ fn a_runner_killed_during_a_finally_step_finishes_the_run_on_resume() {
     assert_eq!(t.read("told.txt").lines().collect::<Vec<_>>(), ["succeeded", "succeeded"]);
     assert_eq!(crate::runkit::status_json(&t, "r1")["status"], "succeeded");
 }
+
+/// The issue's case: psql printed a lag over the limit, the check failed; a finally step can
+/// still tell the channel the value that failed it.
+#[test]
+fn a_finally_step_reports_the_value_a_failed_check_refused() {
+    let body = r#"
+  step lag {
+    duration 1s
+    run      "echo 1200"
+    capture  lag_seconds from stdout
+    check    lag_seconds < 300
+  }
+  finally step tell {
+    duration 1s
+    run      "echo ${run.status} lag=${steps.lag.lag_seconds} > told.txt"
+    idempotent
+  }"#;
+    let t = Test::new().file("f.drbook", &runbook("lagged", body));
+    let out = drb(&t, &["run", "f.drbook", "--run-id", "r1"]);
+    out.expect_status(1).expect_stderr("check failed: lag_seconds < 300 (lag_seconds = 1200)");
+    assert_eq!(t.read("told.txt").trim(), "failed lag=1200");
+}
