@@ -114,8 +114,9 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
                 .collect();
             if let Some(first) = denied.first() {
                 eprint(&format!(
-                    "(a denied gate stays denied: {}; `drbook resume {id} --reopen {first}` asks it again)",
-                    denied.join(", ")
+                    "(a denied gate stays denied: {}; `{}` asks it again)",
+                    denied.join(", "),
+                    again.command(&format!("resume {id} --reopen {first}"))
                 ));
             }
             Outcome::Failed
@@ -139,7 +140,8 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
         }
         Finish::RollbackFailed(what) => {
             eprint(&format!(
-                "rollback failed: {what}\nthe run is over; what remains must be undone by hand (`drbook status {id}` shows each step)"
+                "rollback failed: {what}\nthe run is over; what remains must be undone by hand (`{}` shows each step)",
+                again.command(&format!("status {id}"))
             ));
             Outcome::RollbackFailed
         }

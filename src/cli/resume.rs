@@ -58,8 +58,12 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
             continue;
         };
         eprint(&format!(
-            "step `{id}` stays failed: its approval was denied by {} at {}: {}\n  (`drbook resume {run_id} --reopen {id}` asks for its approvals again)",
-            d.by, d.at, d.reason
+            "step `{id}` stays failed: its approval was denied by {} at {}: {}\n  (`{}` asks for its approvals again)",
+            d.by,
+            d.at,
+            d.reason,
+            super::again::invocation(&flags.state_dir)
+                .command(&format!("resume {run_id} --reopen {id}"))
         ));
     }
     let clock_start = clock::parse(&state.clock_start).unwrap_or_else(clock::now_ms);

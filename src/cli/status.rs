@@ -140,8 +140,9 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         && (s.status.is_unfinished() || s.status == RunStatus::Failed)
                     {
                         err.push_str(&format!(
-                            "  — stays denied (`drbook resume {} --reopen {id}` asks again)",
-                            s.run_id
+                            "  — stays denied (`{}` asks again)",
+                            super::again::invocation(&asked.state_dir)
+                                .command(&format!("resume {} --reopen {id}", s.run_id))
                         ));
                     }
                     let _ =

@@ -64,11 +64,15 @@ pub(super) async fn settle(ctx: &Ctx) -> Result<Option<String>, JournalError> {
     }
     let list = open.join(", ");
     let run = &ctx.job.run_id;
-    let hints: Vec<String> = open.iter().map(|s| format!("--interrupted {s}=done|fail")).collect();
+    let inv = &ctx.job.invocation;
+    let step = if open.len() == 1 { open[0].as_str() } else { "STEP" };
+    let hints: Vec<String> = open.iter().map(|s| format!("--interrupted {s}=ANSWER")).collect();
     let reason = format!("rolling back: was it done? {list}");
     ctx.record(Event::RunPaused { at: clock::now(), reason }).await?;
     Ok(Some(format!(
-        "the run rolls back, and step(s) {list} failed after their action began: their effect may be in place.\nCheck, then say whether each was done (it is undone) or not: drbook approve {run} STEP (it was done) / drbook deny {run} STEP --reason TEXT (it was not), or drbook rollback {run} --yes {}",
-        hints.join(" ")
+        "the run rolls back, and step(s) {list} failed after their action began: their effect may be in place.\nCheck, then say whether each was done (then it is undone) or not: `{}` (it was done) or `{}` (it was not), or `{}` where ANSWER is `done` or `fail`.",
+        inv.command(&format!("approve {run} {step}")),
+        inv.command(&format!("deny {run} {step} --reason TEXT")),
+        inv.command(&format!("rollback {run} --yes {}", hints.join(" ")))
     )))
 }
