@@ -1,6 +1,6 @@
 //! What decides a dry run's steps, under each step of `run --dry-run`: its `when` condition,
-//! its approval gate (roles, timeout), and its whole `run` script, every line of it, as the
-//! plan renders them (params filled in, secrets as `<secret:NAME>`, nothing resolved).
+//! its approval gate (roles, timeout), its whole `run` script, every line of it, and its
+//! `verify` probe, as the plan renders them (params filled in, secrets as `<secret:NAME>`, nothing resolved).
 
 use crate::model::fmt_duration;
 use crate::plan::{PlanAction, PlanStep};
@@ -22,10 +22,18 @@ pub fn decides(p: &PlanStep) -> Vec<String> {
         let who = if a.by.len() > 1 { ", each by a different person" } else { "" };
         out.push(format!("approval by {}{who}; {wait}", a.by.join(", ")));
     }
-    // `verify` probes go here, next to the script they judge.
     if let Some(PlanAction::Run { script }) = &p.action {
         out.push("script:".to_string());
         out.extend(script.lines().map(|l| format!("  | {l}")));
+    }
+    // The probe resume and rollback ask whether the step's effect is in place.
+    match &p.verify {
+        Some(PlanAction::Run { script }) => {
+            out.push("verify (exit 0: the effect is in place):".to_string());
+            out.extend(script.lines().map(|l| format!("  | {l}")));
+        }
+        Some(probe) => out.push(format!("verify {}", probe.summary())),
+        None => {}
     }
     out.into_iter().map(|l| format!("{INDENT}{l}")).collect()
 }

@@ -276,7 +276,7 @@ fn json_progress_lines_carry_the_run_id_and_end_with_the_runs_finish() {
 }
 
 #[test]
-fn dry_run_shows_gates_conditions_and_whole_scripts() {
+fn dry_run_shows_gates_conditions_probes_and_whole_scripts() {
     let body = r#"  param go = true
   step promote {
     duration 1m
@@ -286,6 +286,10 @@ fn dry_run_shows_gates_conditions_and_whole_scripts() {
       echo first line
       echo second line
       echo third line
+    """
+    verify run """
+      test -f promoted
+      grep -q primary role.txt
     """
     idempotent
   }"#;
@@ -300,6 +304,9 @@ fn dry_run_shows_gates_conditions_and_whole_scripts() {
         "echo first line",
         "echo second line",
         "echo third line",
+        "verify (exit 0: the effect is in place):",
+        "test -f promoted",
+        "grep -q primary role.txt",
     ] {
         assert!(o.contains(needle), "{needle:?} missing from the dry run:\n{o}");
     }
