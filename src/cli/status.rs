@@ -134,7 +134,10 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         err.push_str(&format!("  — process still running (pid {pid})"));
                     }
                     if let Some(Some(what)) = resume.of(id, r) {
-                        err.push_str(&format!("  — {}", will(what, r, resume.rolling)));
+                        err.push_str(&format!(
+                            "  — {}",
+                            will(what, resume.otherwise(id, r), r, resume.rolling)
+                        ));
                     }
                     if r.stays_denied()
                         && (s.status.is_unfinished() || s.status == RunStatus::Failed)
@@ -288,16 +291,28 @@ impl Resume {
         let step = rb.steps.iter().find(|st| st.id == id).filter(|_| same)?;
         Some(crate::exec::on_resume(step, r, self.rolling))
     }
+
+    /// What resume does with a probed step once its probe did not find the effect in place.
+    fn otherwise(&self, id: &str, r: &StepRecord) -> Option<OnResume> {
+        let step = self.rb.as_ref()?.steps.iter().find(|st| st.id == id)?;
+        crate::exec::after_probe(step, r, self.rolling)
+    }
 }
 
-/// What resume will do, as `status` says it.
-fn will(what: OnResume, r: &StepRecord, rolling: bool) -> String {
+/// What resume will do, as `status` says it; `otherwise`: what follows a probe that does not
+/// find the effect in place.
+fn will(what: OnResume, otherwise: Option<OnResume>, r: &StepRecord, rolling: bool) -> String {
     let rollback = r.state == StepState::Undoing;
     match what {
         OnResume::Rerun => "resume reruns it (idempotent)".into(),
         OnResume::Reattach => "resume re-attaches to its SSM operation".into(),
         OnResume::Probe => {
-            "resume runs its verify probe: in place, it succeeded; otherwise it is rerun (idempotent) or a person decides".into()
+            let then = match otherwise {
+                Some(OnResume::Rerun) => "reruns it (idempotent)",
+                Some(OnResume::Reattach) => "re-attaches to its SSM operation",
+                _ => "asks a person, showing what the probe saw",
+            };
+            format!("resume runs its verify probe first: effect in place, it succeeded; otherwise resume {then}")
         }
         OnResume::Ask if rollback => {
             "its rollback was interrupted: resume asks a person (done|fail)".into()

@@ -69,7 +69,7 @@ pub fn on_resume(step: &Step, rec: &StepRecord, rolling_back: bool) -> Option<On
 
 /// What resume does with the step when it has no probe, or once its probe did not find the
 /// effect in place.
-fn after_probe(step: &Step, rec: &StepRecord, rolling_back: bool) -> Option<OnResume> {
+pub fn after_probe(step: &Step, rec: &StepRecord, rolling_back: bool) -> Option<OnResume> {
     match rec.state {
         // A rollback action never runs twice.
         StepState::Undoing => return Some(OnResume::Ask),

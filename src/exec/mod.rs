@@ -61,7 +61,7 @@ pub use action::aws::Aws;
 pub use action::process::find_shell;
 pub use action::remote::AwsOptions;
 pub use action::{ActionEnv, Actions, Attempt, BoxFuture, Stream};
-pub use interrupted::{on_resume, OnResume};
+pub use interrupted::{after_probe, on_resume, OnResume};
 pub use job::{ExecError, Finish, Invocation, Job};
 pub use note::{Note, Observer};
 pub use port::{ApprovalAnswer, ApprovalAsk, DecideAsk, Person};
