@@ -4,7 +4,8 @@
 //! and what `status`, the journal and the report show of it all.
 
 use crate::runkit::{
-    count, count_events, drb, drb_spawn, journal, run_ids, runbook, status_json, step_state, STATE,
+    count, count_events, drb, drb_spawn, journal, run_ids, runbook, status_json, step_json,
+    step_state, STATE,
 };
 use crate::{Live, Output, Test};
 use serde_json::Value;
@@ -42,19 +43,6 @@ fn approve(t: &Test, id: &str, step: &str, who: &str, more: &[&str]) -> Output {
 fn expect_refused(out: &Output, needle: &str) {
     out.expect_status(1).expect_stderr("refused: ").expect_stderr(needle);
     out.expect_stderr("nothing was recorded");
-}
-
-/// The `steps[]` entry of `step` in `status ID --format json`.
-#[track_caller]
-fn step_json(t: &Test, id: &str, step: &str) -> Value {
-    let v = status_json(t, id);
-    v["steps"]
-        .as_array()
-        .expect("`steps` is an array")
-        .iter()
-        .find(|s| s["id"] == step)
-        .unwrap_or_else(|| panic!("no step `{step}` in {v}"))
-        .clone()
 }
 
 /// `missing_roles` of `step`, as strings.

@@ -4,7 +4,7 @@
 //! run ends (nor shown as waiting on a person when resume reruns it unasked).
 
 use crate::runkit::{
-    count, count_events, drb, drb_spawn, journal, runbook, status_json, wait_for_file,
+    count, count_events, drb, drb_spawn, journal, runbook, status_json, step_json, wait_for_file,
     wait_no_procs, STATE,
 };
 use crate::Test;
@@ -29,19 +29,6 @@ const PROMOTE: &str = r#"  step promote {
     run "echo promoted >> side"
     idempotent
   }"#;
-
-/// The `steps[]` entry of `step` in `status ID --format json`.
-#[track_caller]
-fn step_json(t: &Test, id: &str, step: &str) -> Value {
-    let v = status_json(t, id);
-    v["steps"]
-        .as_array()
-        .expect("`steps` is an array")
-        .iter()
-        .find(|s| s["id"] == step)
-        .unwrap_or_else(|| panic!("no step `{step}` in {v}"))
-        .clone()
-}
 
 /// `(action, step, by)` of each entry of an `audit` array.
 #[track_caller]

@@ -2,7 +2,7 @@
 //! is its own phase; exit codes for a missed `rpo` and for `continue` failures; every `measure
 //! rpo` listed; comparisons that demand numbers; failure messages that carry stderr.
 
-use crate::runkit::{drb, status_json};
+use crate::runkit::{drb, status_json, step_json};
 use crate::Test;
 use serde_json::Value;
 use std::time::Duration;
@@ -182,16 +182,6 @@ fn resume_takes_the_strict_flags_too() {
     drb(&t, &["run", "g.drbook", "--run-id", "g", "--non-interactive"]).expect_status(3);
     let out = drb(&t, &["resume", "g", "--interrupted", "gate=done", "--strict-rpo"]);
     out.expect_status(6);
-}
-
-/// The `error` of step `step` in `status RUN --format json`.
-#[track_caller]
-fn step_json(t: &Test, run: &str, step: &str) -> Value {
-    let s = status_json(t, run);
-    s["steps"]
-        .as_array()
-        .and_then(|a| a.iter().find(|x| x["id"] == step).cloned())
-        .unwrap_or_else(|| panic!("no step `{step}` in {s}"))
 }
 
 #[test]

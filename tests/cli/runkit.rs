@@ -38,6 +38,19 @@ pub fn drb_spawn(t: &Test, args: &[&str]) -> crate::Live {
     t.spawn(&all)
 }
 
+/// The `steps[]` entry of `step` in `status ID --format json`.
+#[track_caller]
+pub fn step_json(t: &Test, id: &str, step: &str) -> Value {
+    let v = status_json(t, id);
+    v["steps"]
+        .as_array()
+        .expect("`steps` is an array")
+        .iter()
+        .find(|s| s["id"] == step)
+        .unwrap_or_else(|| panic!("no step `{step}` in {v}"))
+        .clone()
+}
+
 /// `drbook status ID --format json`, parsed (exit 0 required).
 #[track_caller]
 pub fn status_json(t: &Test, id: &str) -> Value {
