@@ -69,6 +69,7 @@ mod record;
 mod replay;
 pub mod results;
 mod store;
+mod transitions;
 mod writer;
 
 #[cfg(test)]
