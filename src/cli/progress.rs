@@ -108,7 +108,10 @@ impl Lines {
             }
             Note::ApprovalRecorded { step, message } => format!("{t}  ✔ {step}: {message}"),
             Note::ApprovalRefused { step, by, reason } => {
-                format!("{t}  ⚠ {step}: approval by {by} refused: {reason}")
+                // The reason says what was refused ("refused: the probe ..."), or is the
+                // rule an approval broke.
+                let reason = reason.strip_prefix("refused: ").unwrap_or(reason.as_str());
+                format!("{t}  ⚠ {step}: the answer of {by} was refused: {reason}")
             }
             Note::Clock { elapsed_ms, projected_ms, rto_ms, over } => {
                 let budget = match rto_ms {
