@@ -55,7 +55,7 @@ pub fn report(asked: &ReportRequest) -> Result<Outcome, CliError> {
         }
     };
     match &asked.output {
-        Some(path) => std::fs::write(path, body).map_err(|e| {
+        Some(path) => runreport::write_private(path, body.as_bytes()).map_err(|e| {
             CliError::Failed(format!("cannot write the report to `{}`: {e}", path.display()))
         })?,
         None => {

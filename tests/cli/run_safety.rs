@@ -210,3 +210,26 @@ fn a_secret_is_never_on_the_command_line_of_a_step() {
     }
     assert!(!t.path("pwned").exists(), "the value ran as shell");
 }
+
+/// A report names people, errors and captured values: it is written 0600 like the journal,
+/// also over an existing wider file, and never through a symlink planted at its path.
+#[test]
+fn reports_are_private_and_never_written_through_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let rb = crate::runkit::runbook("r", r#"  step a { duration 1s; run "true"; idempotent }"#);
+    let t = crate::Test::new()
+        .file("r.drbook", &rb)
+        .file("wide.json", "old")
+        .file("target.txt", "mine");
+    std::fs::set_permissions(t.path("wide.json"), std::fs::Permissions::from_mode(0o644))
+        .expect("chmod");
+    std::os::unix::fs::symlink(t.path("target.txt"), t.path("link.json")).expect("plant a link");
+    let d = crate::runkit::drb(&t, &["run", "r.drbook", "--run-id", "r1", "--report", "wide.json"]);
+    d.expect_status(0);
+    let mode = std::fs::metadata(t.path("wide.json")).expect("report").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the report is owner-only");
+    assert!(t.read("wide.json").contains("\"run_id\""), "the report was written");
+    let out = crate::runkit::drb(&t, &["report", "r1", "--output", "link.json"]);
+    assert_ne!(out.status, 0, "a planted symlink is refused: {}", out.stderr);
+    assert_eq!(t.read("target.txt"), "mine", "nothing was written through the symlink");
+}
