@@ -17,10 +17,13 @@ pub struct PlanRequest {
     pub options: Options,
     pub format: PlanFormat,
     pub color: bool,
+    /// `--root`: the project imports must stay inside.
+    pub root: Option<PathBuf>,
 }
 
 pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
-    let (loaded, checked) = input::checked_runbook(&req.file, &req.options, req.color)?;
+    let (loaded, checked) =
+        input::checked_runbook(&req.file, req.root.as_deref(), &req.options, req.color)?;
     let (Some(rb), Some(dag)) = (&checked.runbook, &checked.dag) else {
         return Ok(Outcome::Invalid);
     };

@@ -95,7 +95,8 @@ impl RunRequest<'_> {
             require_params: true,
             strict: false,
         };
-        let (_, checked) = input::checked_runbook(&self.file, &opts, self.color)?;
+        let (_, checked) =
+            input::checked_runbook(&self.file, self.flags.root.as_deref(), &opts, self.color)?;
         let bytes = std::fs::read(&self.file).map_err(|e| {
             CliError::invalid(format!("cannot read `{}`: {e}", self.file.display()))
         })?;

@@ -78,7 +78,7 @@ pub fn report_of(state: &RunState, file: Option<&Path>) -> Report {
 /// started it is for the caller to ask (`crate::model::hash`).
 pub fn runbook_of(state: &RunState, file: Option<&Path>) -> Option<Runbook> {
     let path = file.map_or_else(|| PathBuf::from(&state.path), Path::to_path_buf);
-    let mut loaded = input::read(&path).ok()?;
+    let mut loaded = input::read(&path, None).ok()?;
     let opts = Options {
         today: input::today(),
         params: state.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),

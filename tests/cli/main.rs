@@ -9,6 +9,7 @@ mod fixtures;
 mod fmt;
 mod hostile;
 mod httpd;
+mod inputs;
 mod layout;
 mod pgd;
 mod plan;
