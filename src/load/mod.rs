@@ -82,13 +82,7 @@ pub fn load_path(path: &Path) -> std::io::Result<Loaded> {
 /// Reads and loads a file from disk with imports confined to `root` (default: the file's
 /// directory). A `root` that does not hold the file is refused.
 pub fn load_path_in(path: &Path, root: Option<&Path>) -> std::io::Result<Loaded> {
-    let text = std::fs::read(path)?;
-    let text = String::from_utf8(text).map_err(|e| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
-        )
-    })?;
+    let bytes = std::fs::read(path)?;
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
     let root = match root {
@@ -106,7 +100,37 @@ pub fn load_path_in(path: &Path, root: Option<&Path>) -> std::io::Result<Loaded>
             r
         }
     };
-    Ok(load_text_in(&path.display().to_string(), Some(abs), text.into(), root))
+    let name = path.display().to_string();
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(load_text_in(&name, Some(abs), text.into(), root)),
+        Err(e) => Ok(not_utf8(name, abs, e)),
+    }
+}
+
+/// A file that is not UTF-8: one diagnostic at its first bad byte, nothing parsed. The text is
+/// kept (bad bytes replaced) so the diagnostic can show the line.
+fn not_utf8(name: String, abs: PathBuf, e: std::string::FromUtf8Error) -> Loaded {
+    let at = e.utf8_error().valid_up_to();
+    let bytes = e.into_bytes();
+    let byte = bytes.get(at).copied().unwrap_or_default();
+    let before = String::from_utf8_lossy(&bytes[..at]);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut sources = Sources::new();
+    let root = sources.add(name, Some(abs), text.into());
+    // The replacement character is 3 bytes long in the kept text.
+    let span = Span::new(root, at, at + 3);
+    let diag = Diagnostic::error(
+        "drbook::syntax::not_utf8",
+        span,
+        format!(
+            "not UTF-8 text: byte 0x{byte:02x} at byte offset {at} (line {line}, column {column})"
+        ),
+    )
+    .label("not UTF-8")
+    .help("runbooks are UTF-8 text; re-encode the file (e.g. `iconv -t UTF-8`)");
+    Loaded { sources, root, diags: vec![diag], ..Loaded::default() }
 }
 
 /// The alias an import would have: `as NAME`, else the module name or file stem.

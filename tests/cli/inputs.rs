@@ -87,3 +87,24 @@ fn run_takes_root_too() {
     let out = t.cmd(&["run", "proj/t.drbook", "--non-interactive"]);
     out.expect_status(2).expect_stderr("drbook::load::import_outside_root");
 }
+
+#[test]
+fn a_file_that_is_not_utf8_gets_a_diagnostic_with_its_position() {
+    let t = Test::new().bytes("t.drbook", b"runbook \"t\" {\n  owner \"o\xffo\"\n}\n");
+    let out = t.cmd(&["check", "t.drbook", "--format", "json", "--today", TODAY]);
+    out.expect_status(2);
+    let doc = json(&out);
+    assert_eq!(doc["errors"], 1, "{doc}");
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["code"], "drbook::syntax::not_utf8", "{doc}");
+    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(2), Some(11)), "{doc}");
+    assert!(d["message"].as_str().unwrap_or("").contains("byte offset 24"), "{doc}");
+    let out = t.cmd(&["check", "t.drbook", "--today", TODAY]);
+    out.expect_status(2)
+        .expect_stderr("drbook::syntax::not_utf8")
+        .expect_stderr("byte offset 24 (line 2, column 11)")
+        .expect_stderr("t.drbook:2:11");
+    t.cmd(&["plan", "t.drbook", "--today", TODAY])
+        .expect_status(2)
+        .expect_stderr("drbook::syntax::not_utf8");
+}
