@@ -72,6 +72,7 @@ pub fn check(loaded: &mut Loaded, opts: &Options) -> Checked {
     }
     let mut diags = loaded.diags.clone();
     diags.append(&mut cx.diags);
+    diags.extend(lints::bidi_controls(&loaded.sources));
     if opts.strict {
         for d in &mut diags {
             d.severity = Severity::Error;

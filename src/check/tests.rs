@@ -139,3 +139,16 @@ fn finally_step_rules() {
         assert_eq!(errors, *want, "{steps}: {ds:?}");
     }
 }
+
+#[test]
+fn bidi_controls_are_flagged_where_they_are() {
+    let src = "runbook \"t\" {\n  owner \"o\"; rto 1h\n  # note \u{2067}x\n  step a { duration 1m; idempotent; run \"echo \u{202E}kcatta\" }\n}\n";
+    let found: Vec<Diagnostic> =
+        diags(src).into_iter().filter(|d| d.code == "drbook::lint::bidi_control").collect();
+    let at: Vec<usize> = found.iter().map(|d| d.span.start as usize).collect();
+    assert_eq!(at, vec![src.find('\u{2067}').unwrap_or(0), src.find('\u{202E}').unwrap_or(0)]);
+    assert!(found[1].message.contains("U+202E"), "{}", found[1].message);
+    assert!(codes("runbook \"t\" {\n  owner \"o\"; rto 1h\n  step a { duration 1m; idempotent; run \"echo ok\" }\n}\n")
+        .iter()
+        .all(|c| *c != "drbook::lint::bidi_control"));
+}

@@ -74,7 +74,8 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
     let (state, _) = p.store.read_run(id).map_err(|e| CliError::Failed(e.to_string()))?;
     let report = runreport::build(&state, &p.book.rb);
     if flags.log_format == LogFormat::Text {
-        let _ = write!(std::io::stdout(), "{}", runreport::text(&report));
+        let _ =
+            write!(std::io::stdout(), "{}", crate::diag::escape::escape(&runreport::text(&report)));
     }
     if let Some(path) = &flags.report {
         if let Err(e) = runreport::write(&report, path) {

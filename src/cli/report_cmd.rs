@@ -9,6 +9,7 @@ use super::input;
 use super::outcome::{CliError, Outcome};
 use super::runreport::{self, Report};
 use crate::check::{self, Options};
+use crate::diag::escape::escape;
 use crate::journal::{RunState, Store};
 use crate::model::Runbook;
 use std::io::Write;
@@ -46,8 +47,9 @@ pub fn report(asked: &ReportRequest) -> Result<Outcome, CliError> {
         }
     });
     let body = match format {
-        ReportFormat::Text => runreport::text(&r).trim_start().to_string(),
-        ReportFormat::Markdown => runreport::markdown(&r),
+        // People read these: control characters from the journal as visible escapes.
+        ReportFormat::Text => escape(runreport::text(&r).trim_start()).into_owned(),
+        ReportFormat::Markdown => escape(&runreport::markdown(&r)).into_owned(),
         ReportFormat::Json => {
             serde_json::to_string_pretty(&r)
                 .map_err(|e| CliError::Failed(format!("cannot render the report: {e}")))?

@@ -429,7 +429,7 @@ pub fn markdown(r: &Report) -> String {
 pub fn write(r: &Report, path: &Path) -> std::io::Result<()> {
     let md = path.extension().is_some_and(|e| e == "md" || e == "markdown");
     let body = if md {
-        markdown(r)
+        crate::diag::escape::escape(&markdown(r)).into_owned()
     } else {
         serde_json::to_string_pretty(r).map_err(std::io::Error::other)? + "\n"
     };

@@ -1,6 +1,7 @@
 //! Hostile inputs: imports that leave the project, terminal control characters, bytes that are
 //! not UTF-8, and shell constructs that parse a param's value a second time.
 
+use crate::runkit::{drb, run_ids};
 use crate::{json, Test, TODAY};
 
 const MODULE: &str = "template hi() {\n  run \"echo hi\"\n  idempotent\n}\n";
@@ -107,4 +108,59 @@ fn a_file_that_is_not_utf8_gets_a_diagnostic_with_its_position() {
     t.cmd(&["plan", "t.drbook", "--today", TODAY])
         .expect_status(2)
         .expect_stderr("drbook::syntax::not_utf8");
+}
+
+/// No raw terminal control character but `\n` and `\t`.
+#[track_caller]
+fn inert(what: &str, s: &str) {
+    let bad: Vec<char> = s.chars().filter(|&c| c.is_control() && c != '\n' && c != '\t').collect();
+    assert!(bad.is_empty(), "{what} holds raw control characters {bad:?}:\n{s}");
+}
+
+#[test]
+fn control_characters_in_a_param_are_escaped_in_plan_text() {
+    let rb = "runbook \"t\" {\n  owner \"o\"; rto 1h\n  param target: string\n  step a { duration 1m; run \"deploy ${target}\"; idempotent }\n}\n";
+    let out = Test::new()
+        .file("t.drbook", rb)
+        .args(&["plan", "t.drbook", "--today", TODAY])
+        .args(&["--param", "target=ok\r\u{1b}[2Kharmless; rm -rf /data\u{202E}"])
+        .run();
+    out.expect_status(0);
+    inert("plan", &out.stdout);
+    assert!(out.stdout.contains("ok\\r\\e[2Kharmless; rm -rf /data\\u{202E}"), "{}", out.stdout);
+    // JSON stays JSON, with the value intact.
+    let out = Test::new()
+        .file("t.drbook", rb)
+        .args(&["plan", "t.drbook", "--format", "json", "--today", TODAY])
+        .args(&["--param", "target=ok\r\u{1b}[2Kx"])
+        .run();
+    out.expect_status(0);
+    let doc = json(&out);
+    assert!(doc.to_string().contains("ok\\r\\u001b[2Kx"), "{doc}");
+}
+
+#[test]
+fn control_characters_from_an_approver_name_are_escaped_in_progress_status_and_report() {
+    let rb = "runbook \"t\" {\n  owner \"o\"; rto 1h\n  step g { duration 1m; approval { by lead } }\n  step a { needs g; duration 1m; run \"printf 'bad\\\\033[2K\\\\r' >&2; exit 3\"; idempotent }\n}\n";
+    let t = Test::new().file("t.drbook", rb);
+    let who = "mal\u{1b}[2Klory";
+    let out = drb(&t, &["--as", who, "run", "t.drbook", "--approve", "g", "--non-interactive"]);
+    assert_ne!(out.status, 0, "{out:?}");
+    inert("run stdout", &out.stdout);
+    inert("run stderr", &out.stderr);
+    assert!(out.stdout.contains("mal\\e[2Klory approved"), "{}", out.stdout);
+    let ids = run_ids(&t);
+    let st = drb(&t, &["status", &ids[0]]);
+    inert("status", &st.stdout);
+    assert!(st.stdout.contains("by mal\\e[2Klory"), "{}", st.stdout);
+    assert!(st.stdout.contains("stderr: bad"), "{}", st.stdout);
+    for format in ["text", "markdown"] {
+        let report = drb(&t, &["report", &ids[0], "--format", format]);
+        inert("report", &report.stdout);
+        assert!(report.stdout.contains("mal\\e[2Klory"), "{}", report.stdout);
+    }
+    inert("status list", &drb(&t, &["status"]).stdout);
+    // JSON keeps the name as it is (serde escapes it).
+    let doc = json(&drb(&t, &["status", &ids[0], "--format", "json"]));
+    assert!(doc.to_string().contains("mal\\u001b[2Klory"), "{doc}");
 }
