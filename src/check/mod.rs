@@ -11,6 +11,7 @@ mod cx;
 mod header;
 mod lints;
 mod names;
+mod reparse;
 mod step;
 #[cfg(test)]
 mod tests;

@@ -152,3 +152,40 @@ fn bidi_controls_are_flagged_where_they_are() {
         .iter()
         .all(|c| *c != "drbook::lint::bidi_control"));
 }
+
+#[test]
+fn reparsed_interpolation_where_a_shell_parses_the_value_again() {
+    let lint = "drbook::lint::reparsed_interpolation";
+    let table: &[(&str, bool)] = &[
+        ("cat <<EOF\nvalue: ${x}\nEOF", true),
+        ("cat <<-EOF > f\n\tvalue: ${x}\n\tEOF\necho ok", true),
+        ("cat <<'EOF'\nvalue: ${x}\nEOF", false),
+        ("cat <<\"EOF\"\nvalue: ${x}\nEOF", false),
+        ("cat <<EOF\nstatic\nEOF\necho ${x}", false),
+        ("cat <<< ${x}", false),
+        ("eval echo ${x}", true),
+        ("eval \"echo $V\"", false),
+        ("ssh db1 systemctl restart ${x}", true),
+        ("ssh -p 2222 -o BatchMode=yes db1 restart ${x}", true),
+        ("ssh ${x} uptime", false),
+        ("printf '%s' \"$V\" | ssh db1 'read -r v; echo \"$v\"'", false),
+        ("sh -c ${x}", true),
+        ("bash -ec \"echo $(date) ${x}\"", true),
+        ("sh -c 'echo \"$1\"' _ ${x}", false),
+        ("sudo -u pg bash -c ${x}", true),
+        ("su postgres -c ${x}", true),
+        ("echo ${x} | xargs sh -c ${x}", true),
+        ("timeout 5 ssh h cmd ${x}", true),
+        ("V=1 eval ${x}", true),
+        ("echo ${x}; sh -c 'echo hi'", false),
+        ("echo ${x} # eval ${x}", false),
+        ("echo $(eval ${x})", true),
+    ];
+    for (script, expect) in table {
+        let got = codes(&with_script(script)).contains(&lint);
+        assert_eq!(got, *expect, "{script:?}");
+    }
+    let d = diags(&with_script("ssh db1 restart ${x}"));
+    let d = d.iter().find(|d| d.code == lint).expect("a warning");
+    assert!(d.message.contains("`${x}`") && d.message.contains("ssh"), "{}", d.message);
+}

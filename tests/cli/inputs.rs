@@ -164,3 +164,67 @@ fn control_characters_from_an_approver_name_are_escaped_in_progress_status_and_r
     let doc = json(&drb(&t, &["status", &ids[0], "--format", "json"]));
     assert!(doc.to_string().contains("mal\\u001b[2Klory"), "{doc}");
 }
+
+const HOSTILE: [&str; 3] = ["$(touch pwned)", "; touch pwned", "`touch pwned`"];
+
+#[test]
+fn shell_constructs_that_parse_a_param_again_are_linted() {
+    let constructs = [
+        ("heredoc", "cat <<EOF\\nvalue ${p}\\nEOF"),
+        ("eval", "eval echo ${p}"),
+        ("sh -c", "sh -c ${p}"),
+        ("bash -c", "bash -c ${p}"),
+        ("su -c", "su root -c ${p}"),
+        ("xargs sh -c", "echo a | xargs sh -c ${p}"),
+        ("ssh", "ssh db1 systemctl restart ${p}"),
+    ];
+    for (name, script) in constructs {
+        let rb = format!("runbook \"t\" {{\n  owner \"o\"; rto 1h\n  param p: string\n  step a {{ duration 1m; idempotent; run \"{script}\" }}\n}}\n");
+        for value in HOSTILE {
+            let out = Test::new()
+                .file("t.drbook", &rb)
+                .args(&["check", "t.drbook", "--today", TODAY, "--format", "json"])
+                .arg(format!("--param=p={value}"))
+                .run();
+            out.expect_status(0);
+            let doc = json(&out);
+            let d = &doc["diagnostics"][0];
+            assert_eq!(d["code"], "drbook::lint::reparsed_interpolation", "{name}: {doc}");
+            assert!(d["message"].as_str().unwrap_or("").contains("`${p}`"), "{name}: {doc}");
+        }
+    }
+}
+
+#[test]
+fn the_documented_safe_patterns_never_run_a_hostile_value() {
+    // `sh -c` stands for the remote shell of `ssh`.
+    let safe = [
+        "eval 'printf \\\"%s\\\\n\\\" \\\"$P\\\"' >> out",
+        "sh -c 'printf \\\"%s\\\\n\\\" \\\"$P\\\"' >> out",
+        "sh -c 'printf \\\"%s\\\\n\\\" \\\"$1\\\"' _ ${p} >> out",
+        "printf '%s\\\\n' \\\"$P\\\" | sh -c 'read -r v; printf \\\"%s\\\\n\\\" \\\"$v\\\"' >> out",
+        "sh <<'EOF' >> out\\nprintf '%s\\\\n' \\\"$P\\\"\\nEOF",
+        "printf '%s\\\\n' ${p} >> out",
+    ];
+    for value in HOSTILE {
+        let steps: String = safe
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let needs = if i == 0 { String::new() } else { format!("needs s{}; ", i - 1) };
+                format!("  step s{i} {{ {needs}duration 1m; idempotent; run \"{s}\" }}\n")
+            })
+            .collect();
+        let rb = format!("runbook \"t\" {{\n  owner \"o\"; rto 1h\n  param p: string\n  env {{ P = \"${{p}}\" }}\n{steps}}}\n");
+        let t = Test::new().file("t.drbook", &rb);
+        let check = t.cmd(&["check", "t.drbook", "--today", TODAY, "--format", "json"]);
+        check.expect_status(0);
+        let doc = json(&check);
+        assert_eq!(doc["warnings"], 0, "{doc}");
+        let out = drb(&t, &["run", "t.drbook", "--non-interactive", &format!("--param=p={value}")]);
+        out.expect_status(0);
+        assert!(!t.path("pwned").exists(), "{value:?} ran:\n{}", out.stdout);
+        let lines: Vec<String> = t.read("out").lines().map(str::to_string).collect();
+        assert_eq!(lines, vec![value.to_string(); safe.len()], "{value:?}");
+    }
+}
