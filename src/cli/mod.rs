@@ -86,6 +86,12 @@ pub fn main() -> i32 {
     };
     let outcome = match dispatch(cli) {
         Ok(outcome) => outcome,
+        // A checker's report is escaped field by field and may be coloured: printed as is.
+        Err(CliError::Diagnostics(report)) => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{report}");
+            Outcome::Invalid
+        }
         Err(e) => {
             term::eprint(&e.to_string());
             e.outcome()

@@ -6,6 +6,7 @@ use super::input;
 use super::outcome::{CliError, Outcome};
 use super::report;
 use crate::check::Options;
+use crate::diag::escape::Escaped;
 use crate::diag::Sources;
 use crate::plan;
 use std::io::Write;
@@ -34,8 +35,9 @@ pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
     let res = match req.format {
         PlanFormat::Text => plan::text::render(&plan, &mut out),
         PlanFormat::Json => plan::json::render(&plan, &mut out),
-        PlanFormat::Markdown => plan::markdown::render(&plan, &mut out),
-        PlanFormat::Mermaid => plan::mermaid::render(&plan, &mut out),
+        // People read these too: control characters as visible escapes, like the text plan.
+        PlanFormat::Markdown => plan::markdown::render(&plan, &mut Escaped::new(&mut out)),
+        PlanFormat::Mermaid => plan::mermaid::render(&plan, &mut Escaped::new(&mut out)),
     };
     // The process ends right after this: handing a large runbook's many small allocations back
     // one by one would cost more than the whole plan did.

@@ -128,6 +128,15 @@ fn control_characters_in_a_param_are_escaped_in_plan_text() {
     out.expect_status(0);
     inert("plan", &out.stdout);
     assert!(out.stdout.contains("ok\\r\\e[2Kharmless; rm -rf /data\\u{202E}"), "{}", out.stdout);
+    for format in ["markdown", "mermaid"] {
+        let out = Test::new()
+            .file("t.drbook", rb)
+            .args(&["plan", "t.drbook", "--format", format, "--today", TODAY])
+            .args(&["--param", "target=ok\r\u{1b}[2Kx"])
+            .run();
+        out.expect_status(0);
+        inert(format, &out.stdout);
+    }
     // JSON stays JSON, with the value intact.
     let out = Test::new()
         .file("t.drbook", rb)
@@ -227,4 +236,19 @@ fn the_documented_safe_patterns_never_run_a_hostile_value() {
         let lines: Vec<String> = t.read("out").lines().map(str::to_string).collect();
         assert_eq!(lines, vec![value.to_string(); safe.len()], "{value:?}");
     }
+}
+
+#[test]
+fn diagnostics_keep_their_own_colours_and_escape_the_runbooks_characters() {
+    let rb = "runbook \"t\" {\n  owner \"o\"; rto 1h\n  param p: string\n  step a { duration 1m; run \"echo ${p}\"; idempotent }\n}\n";
+    let out = Test::new()
+        .file("t.drbook", rb)
+        .without_color_flag()
+        .args(&["--color", "always", "plan", "t.drbook", "--today", TODAY])
+        .args(&["--param", "p=x", "--param", "q\u{1b}[2K=y"])
+        .run();
+    out.expect_status(2);
+    assert!(out.stderr.contains("\u{1b}["), "colours are kept: {}", out.stderr);
+    assert!(!out.stderr.contains("\u{1b}[2K"), "{}", out.stderr);
+    assert!(out.stderr.contains("q\\e[2K"), "{}", out.stderr);
 }
