@@ -35,7 +35,7 @@ pub struct ApproveRequest {
 /// The judgement, said: what was recorded on standard output, or the refusal.
 fn finish(said: Result<String, String>) -> Result<Outcome, CliError> {
     let m = said.map_err(CliError::Refused)?;
-    let _ = writeln!(std::io::stdout(), "{m}");
+    let _ = writeln!(std::io::stdout(), "{}", crate::diag::escape::escape(&m));
     Ok(Outcome::Succeeded)
 }
 

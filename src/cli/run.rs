@@ -160,7 +160,8 @@ fn dry(book: &Book, parallel: usize) -> Outcome {
     // What `http`, `notify` and `ssm` steps would send, as the plan shows it: params filled
     // in, secrets as `<secret:NAME>` (a dry run never resolves them).
     let plan = crate::plan::build(&book.rb, &book.dag, &book.values, Vec::new());
-    let mut out = std::io::stdout().lock();
+    // Params are filled in: control characters as visible escapes.
+    let mut out = crate::diag::escape::Escaped::new(std::io::stdout().lock());
     let _ = writeln!(
         out,
         "dry run of {} (parallel {parallel}): nothing is executed, no state is written\n",

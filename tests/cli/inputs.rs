@@ -128,6 +128,13 @@ fn control_characters_in_a_param_are_escaped_in_plan_text() {
     out.expect_status(0);
     inert("plan", &out.stdout);
     assert!(out.stdout.contains("ok\\r\\e[2Kharmless; rm -rf /data\\u{202E}"), "{}", out.stdout);
+    let out = Test::new()
+        .file("t.drbook", rb)
+        .args(&["run", "t.drbook", "--dry-run", "--non-interactive"])
+        .args(&["--param", "target=ok\r\u{1b}[2Kx"])
+        .run();
+    out.expect_status(0);
+    inert("dry run", &out.stdout);
     for format in ["markdown", "mermaid"] {
         let out = Test::new()
             .file("t.drbook", rb)
@@ -251,4 +258,17 @@ fn diagnostics_keep_their_own_colours_and_escape_the_runbooks_characters() {
     assert!(out.stderr.contains("\u{1b}["), "colours are kept: {}", out.stderr);
     assert!(!out.stderr.contains("\u{1b}[2K"), "{}", out.stderr);
     assert!(out.stderr.contains("q\\e[2K"), "{}", out.stderr);
+}
+
+#[test]
+fn an_approver_name_with_control_characters_is_escaped_by_approve() {
+    let rb = "runbook \"t\" {\n  owner \"o\"; rto 1h\n  step g { duration 1m; approval { by lead } }\n}\n";
+    let t = Test::new().file("t.drbook", rb);
+    drb(&t, &["run", "t.drbook", "--non-interactive"]).expect_status(3);
+    let ids = run_ids(&t);
+    let out = drb(&t, &["--as", "mal\u{1b}[2Klory", "approve", &ids[0], "g"]);
+    out.expect_status(0);
+    inert("approve stdout", &out.stdout);
+    inert("approve stderr", &out.stderr);
+    assert!(out.stdout.contains("mal\\e[2Klory"), "{}", out.stdout);
 }
