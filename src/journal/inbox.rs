@@ -22,9 +22,8 @@
 use super::store::INBOX;
 use super::{judge, Decision, Event, How, RunStatus, Seen, Sink, StepRecord, StepState};
 use serde::{Deserialize, Serialize};
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// One run's inbox. Cheap to clone; holds only the run directory's path.
@@ -149,26 +148,16 @@ fn dir(run_dir: &Path) -> PathBuf {
     run_dir.join(INBOX)
 }
 
-/// Writes `bytes` to `path` atomically and durably (temporary file, fsync, rename, fsync dir).
+/// Writes `bytes` to `path` atomically and durably (a random temporary file beside it,
+/// fsync, rename, fsync dir), never through a link.
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    let tmp = path.with_extension("tmp");
-    let mut f =
-        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)?;
-    File::open(parent)?.sync_all()
+    super::fsx::write_atomic(path, bytes, 0o600)
 }
 
 /// Drops a request into the run's inbox; returns its path.
 pub fn submit(run_dir: &Path, req: &Request) -> io::Result<PathBuf> {
     let d = dir(run_dir);
-    match DirBuilder::new().mode(0o700).create(&d) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
-    }
+    super::fsx::dir(&d, 0o700)?;
     let path = d.join(format!("{}.json", req.id));
     let bytes = serde_json::to_vec(req).map_err(io::Error::other)?;
     write_atomic(&path, &bytes)?;
@@ -177,16 +166,23 @@ pub fn submit(run_dir: &Path, req: &Request) -> io::Result<PathBuf> {
 
 /// Requests waiting in the inbox, oldest first. A file that is not a request is removed.
 pub fn pending(run_dir: &Path) -> Vec<(PathBuf, Request)> {
-    let Ok(entries) = fs::read_dir(dir(run_dir)) else { return Vec::new() };
+    // A link planted in place of the inbox is never read, nor anything removed through it.
+    let d = dir(run_dir);
+    if super::fsx::refuse_link(&d).is_err() {
+        return Vec::new();
+    }
+    let Ok(entries) = fs::read_dir(d) else { return Vec::new() };
     let mut out: Vec<(PathBuf, Request)> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter_map(|p| match fs::read(&p).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
-            Some(r) => Some((p, r)),
-            None => {
-                let _ = fs::remove_file(&p);
-                None
+        .filter_map(|p| {
+            match super::fsx::read(&p).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+                Some(r) => Some((p, r)),
+                None => {
+                    let _ = fs::remove_file(&p);
+                    None
+                }
             }
         })
         .collect();
@@ -207,7 +203,7 @@ pub fn answer(run_dir: &Path, req_path: &Path, id: &str, reply: &Reply) -> io::R
 /// Takes the reply to request `id` if it is there (and removes it).
 pub fn take_reply(run_dir: &Path, id: &str) -> Option<Reply> {
     let path = dir(run_dir).join(format!("{id}.reply"));
-    let reply = serde_json::from_slice(&fs::read(&path).ok()?).ok()?;
+    let reply = serde_json::from_slice(&super::fsx::read(&path).ok()?).ok()?;
     let _ = fs::remove_file(&path);
     Some(reply)
 }
