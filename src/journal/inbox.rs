@@ -133,7 +133,7 @@ impl Request {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let id = format!("{}-{nanos}", std::process::id());
+        let id = format!("{:010}-{:020}", std::process::id(), nanos % 10u128.pow(20));
         Request { id, step: step.to_string(), by: by.to_string(), ask, force: false }
     }
 
@@ -142,6 +142,19 @@ impl Request {
         self.force = force;
         self
     }
+}
+
+/// A request id names one file inside the inbox and nothing else: 10 digits (the submitter's
+/// pid), `-`, 20 digits (the time in nanoseconds), as [`Request::new`] makes them. No `/`, no
+/// `.`, no other length: a forged id can never point a reply outside the inbox.
+pub fn valid_request_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 31
+        && b.iter().enumerate().all(|(i, c)| if i == 10 { *c == b'-' } else { c.is_ascii_digit() })
+}
+
+fn bad_id(id: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, format!("`{id}` is not a valid request id"))
 }
 
 fn dir(run_dir: &Path) -> PathBuf {
@@ -157,6 +170,9 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Drops a request into the run's inbox; returns its path.
 pub fn submit(run_dir: &Path, req: &Request) -> io::Result<PathBuf> {
     let d = dir(run_dir);
+    if !valid_request_id(&req.id) {
+        return Err(bad_id(&req.id));
+    }
     super::fsx::dir(&d, 0o700)?;
     let path = d.join(format!("{}.json", req.id));
     let bytes = serde_json::to_vec(req).map_err(io::Error::other)?;
@@ -164,7 +180,8 @@ pub fn submit(run_dir: &Path, req: &Request) -> io::Result<PathBuf> {
     Ok(path)
 }
 
-/// Requests waiting in the inbox, oldest first. A file that is not a request is removed.
+/// Requests waiting in the inbox, oldest first. A file that is not a request is removed, and
+/// so is one whose id is not valid or not its file's name (a forged one).
 pub fn pending(run_dir: &Path) -> Vec<(PathBuf, Request)> {
     // A link planted in place of the inbox is never read, nor anything removed through it.
     let d = dir(run_dir);
@@ -177,7 +194,12 @@ pub fn pending(run_dir: &Path) -> Vec<(PathBuf, Request)> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .filter_map(|p| {
-            match super::fsx::read(&p).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+            let read = super::fsx::read(&p).ok();
+            let named = |r: &Request| {
+                valid_request_id(&r.id)
+                    && p.file_stem().is_some_and(|s| s.to_str() == Some(r.id.as_str()))
+            };
+            match read.and_then(|b| serde_json::from_slice::<Request>(&b).ok()).filter(named) {
                 Some(r) => Some((p, r)),
                 None => {
                     let _ = fs::remove_file(&p);
@@ -192,6 +214,9 @@ pub fn pending(run_dir: &Path) -> Vec<(PathBuf, Request)> {
 
 /// Leaves the reply to request `id`, then removes the request.
 pub fn answer(run_dir: &Path, req_path: &Path, id: &str, reply: &Reply) -> io::Result<()> {
+    if !valid_request_id(id) {
+        return Err(bad_id(id));
+    }
     let bytes = serde_json::to_vec(reply).map_err(io::Error::other)?;
     write_atomic(&dir(run_dir).join(format!("{id}.reply")), &bytes)?;
     match fs::remove_file(req_path) {
@@ -202,6 +227,9 @@ pub fn answer(run_dir: &Path, req_path: &Path, id: &str, reply: &Reply) -> io::R
 
 /// Takes the reply to request `id` if it is there (and removes it).
 pub fn take_reply(run_dir: &Path, id: &str) -> Option<Reply> {
+    if !valid_request_id(id) {
+        return None;
+    }
     let path = dir(run_dir).join(format!("{id}.reply"));
     let reply = serde_json::from_slice(&super::fsx::read(&path).ok()?).ok()?;
     let _ = fs::remove_file(&path);

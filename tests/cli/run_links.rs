@@ -117,3 +117,28 @@ fn fmt_never_writes_through_a_link_where_its_temporary_file_would_go() {
         .collect();
     assert!(left.is_empty(), "no temporary file is left: {left:?}");
 }
+
+/// Inbox request ids name a file inside the inbox and nothing else: a forged request whose id
+/// climbs out of it is dropped unanswered, and counts for nothing.
+#[test]
+fn a_forged_request_id_never_names_a_file_outside_the_inbox() {
+    let rb = runbook(
+        "forged",
+        r#"  step g { duration 1s; approval { by a, b }; run "echo ran > ran"; idempotent }"#,
+    );
+    let t = Test::new().file("g.drbook", &rb);
+    let mut live = drb_spawn(&t, &["run", "g.drbook", "--run-id", "g", "--wait"]);
+    crate::run_approval::wait_until_waiting(&t, "g", "g", &mut live, Duration::from_secs(20));
+    let inbox = journal_path(&t, "g").parent().expect("run dir").join("inbox");
+    let _ = std::fs::create_dir(&inbox);
+    let forged = r#"{"id":"../../../../pwned","step":"g","by":"alice","ask":{"kind":"approve","role":null,"comment":null}}"#;
+    std::fs::write(inbox.join("0000000001-00000000000000000001.json"), forged).expect("forge");
+    let out = drb(&t, &["approve", "g", "g", "--as", "bob"]);
+    live.signal(nix::sys::signal::Signal::SIGTERM);
+    let _ = live.wait();
+    out.expect_status(0);
+    assert!(out.stdout.contains("still missing"), "the forged approval counted: {}", out.stdout);
+    assert!(!t.path("pwned.reply").exists(), "a reply was written outside the inbox");
+    assert!(!inbox.join("0000000001-00000000000000000001.json").exists(), "the forgery is removed");
+    assert!(!t.path("ran").exists());
+}

@@ -290,3 +290,20 @@ fn inbox_and_logs_are_handed_out_as_handles_over_the_run_directory() {
     assert_eq!(inbox.take_reply(&req.id), Some(reply));
     assert_eq!(inbox.take_reply(&req.id), None, "a reply is taken once");
 }
+
+#[test]
+fn request_ids_are_one_file_name_of_a_fixed_shape() {
+    use crate::journal::inbox::{valid_request_id, Ask, Request};
+    let fresh = Request::new("a", "ana", Ask::Retry);
+    assert!(valid_request_id(&fresh.id), "{}", fresh.id);
+    for forged in [
+        "",
+        "../x",
+        "0000000001-0000000000000000000/",
+        "1-2",
+        "0000000001-0000000000000000001.",
+        "0000000001/00000000000000000001",
+    ] {
+        assert!(!valid_request_id(forged), "{forged:?}");
+    }
+}
