@@ -202,6 +202,7 @@ impl Store {
     /// start with `.`) and debris without a journal are not runs.
     pub fn list_runs(&self) -> Result<Vec<String>, JournalError> {
         let runs = self.root.join(RUNS);
+        fsx::refuse_link(&runs).map_err(|e| JournalError::io(&runs, e))?;
         let mut ids = Vec::new();
         let entries = match fs::read_dir(&runs) {
             Ok(e) => e,
@@ -225,6 +226,8 @@ impl Store {
     /// debris of a creation that never finished (see the module docs): no run.
     fn existing(&self, run_id: &str) -> Result<PathBuf, JournalError> {
         check_id(run_id)?;
+        let runs = self.root.join(RUNS);
+        fsx::refuse_link(&runs).map_err(|e| JournalError::io(&runs, e))?;
         let dir = self.run_dir(run_id);
         match fs::symlink_metadata(&dir) {
             Ok(m) if m.file_type().is_symlink() => Err(JournalError::io(&dir, fsx::linked(&dir))),

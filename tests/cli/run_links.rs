@@ -12,8 +12,10 @@ const MINE: &str = "mine, outside the state dir\n";
 
 /// A run `l` whose step `a` failed (it needs `fixed`): a journal, a lock and `logs/a.log`.
 fn failed_run() -> (Test, PathBuf) {
-    let rb =
-        runbook("links", r#"  step a { duration 1s; run "echo out; test -f fixed"; idempotent }"#);
+    let rb = runbook(
+        "links",
+        r#"  step a { duration 1s; run "echo out; test -f fixed && echo ran > ran"; idempotent }"#,
+    );
     let t = Test::new().file("l.drbook", &rb).file("target", MINE);
     drb(&t, &["run", "l.drbook", "--run-id", "l"]).expect_status(1);
     std::fs::write(t.path("fixed"), "").expect("fix the cause");
@@ -41,6 +43,10 @@ fn refused(out: &crate::Output, link: &Path) {
 
 #[test]
 fn a_link_at_a_journal_lock_or_log_is_refused_and_its_target_untouched() {
+    // Without a link, resuming runs the step again.
+    let (t, _) = failed_run();
+    drb(&t, &["resume", "l"]).expect_status(0);
+    assert!(t.path("ran").exists());
     for name in ["journal", "lock", "logs/a.log", "logs"] {
         let (t, dir) = failed_run();
         let at = dir.join(name);
@@ -58,6 +64,17 @@ fn a_link_at_a_journal_lock_or_log_is_refused_and_its_target_untouched() {
             refused(&drb(&t, &["status", "l"]), &at);
         }
     }
+}
+
+#[test]
+fn a_link_in_place_of_the_runs_directory_is_refused() {
+    let (t, dir) = failed_run();
+    let runs = dir.parent().expect("runs").to_path_buf();
+    std::fs::rename(&runs, t.path("moved")).expect("move runs/ away");
+    std::os::unix::fs::symlink(t.path("moved"), &runs).expect("plant a link");
+    refused(&drb(&t, &["resume", "l"]), &runs);
+    refused(&drb(&t, &["status"]), &runs);
+    assert!(!t.path("ran").exists());
 }
 
 #[test]
