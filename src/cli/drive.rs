@@ -38,6 +38,7 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
     let again = job.invocation.clone();
     let flags = p.flags;
     let logs = p.handle.logs();
+    logs.check()?;
     let tty = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
     let live = (tty && flags.log_format == LogFormat::Text).then(|| {
         let done = p

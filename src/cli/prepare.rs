@@ -117,6 +117,16 @@ impl Book {
         self.abs.parent().map(Path::to_path_buf).unwrap_or_default()
     }
 
+    /// `--report FILE` is never written through a symbolic link: one planted there is refused
+    /// before anything runs.
+    pub fn check_report_flag(&self, flags: &RunFlags) -> Result<(), CliError> {
+        match &flags.report {
+            Some(path) => crate::journal::fsx::refuse_link(path)
+                .map_err(|e| CliError::invalid(format!("`--report`: {e}"))),
+            None => Ok(()),
+        }
+    }
+
     /// `--approve STEP` must name a gated step: a typo never passes silently. Every wrong name
     /// is reported.
     pub fn check_approve_flags(&self, flags: &RunFlags) -> Result<(), CliError> {

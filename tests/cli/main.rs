@@ -24,6 +24,8 @@ mod run_http;
 mod run_journal;
 mod run_lang;
 mod run_leftover;
+mod run_links;
+mod run_masking;
 mod run_moto;
 mod run_postgres;
 mod run_regional;
