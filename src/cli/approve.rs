@@ -146,7 +146,7 @@ fn run_secrets(
     path: &std::path::Path,
     params: &std::collections::BTreeMap<String, String>,
 ) -> Result<crate::exec::Secrets, String> {
-    let mut loaded = super::input::read(path)?;
+    let mut loaded = super::input::read(path, None)?;
     let opts = crate::check::Options {
         today: super::input::today(),
         params: params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
