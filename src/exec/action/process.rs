@@ -221,11 +221,25 @@ where
             }
             n = read_line(&mut out, &mut out_buf), if out.is_some() => match n {
                 Some(_) => line_of(Stream::Stdout, &mut out_buf, &mut stdout),
-                None => out = None,
+                // A read cut short by another branch keeps its bytes in the buffer; the
+                // last line without a newline is handed on at the end of the stream.
+                None => {
+                    if !out_buf.is_empty() {
+                        line_of(Stream::Stdout, &mut out_buf, &mut stdout);
+                    }
+                    out = None;
+                }
             },
             n = read_line(&mut err, &mut err_buf), if err.is_some() => match n {
                 Some(_) => line_of(Stream::Stderr, &mut err_buf, &mut stdout),
-                None => err = None,
+                // A read cut short by another branch keeps its bytes in the buffer; the
+                // last line without a newline is handed on at the end of the stream.
+                None => {
+                    if !err_buf.is_empty() {
+                        line_of(Stream::Stderr, &mut err_buf, &mut stdout);
+                    }
+                    err = None;
+                }
             },
             () = &mut drain, if status.is_some() => break,
             () = &mut sleep_until, if outcome.is_none() && status.is_none() => {
@@ -239,6 +253,13 @@ where
                 }
             }
         }
+    }
+    // Lines left without a newline when the drain ended are still lines.
+    if !out_buf.is_empty() {
+        line_of(Stream::Stdout, &mut out_buf, &mut stdout);
+    }
+    if !err_buf.is_empty() {
+        line_of(Stream::Stderr, &mut err_buf, &mut stdout);
     }
     let status = match status {
         Some(s) => s,
@@ -356,6 +377,24 @@ mod tests {
         assert_eq!(f.stdout, "hi there\n");
         assert!(lines.contains(&(Stream::Stderr, "oops".to_string())));
         assert_eq!(f.stderr_tail, ["oops"]);
+    }
+
+    #[tokio::test]
+    async fn a_last_line_without_a_newline_is_kept_however_the_reads_interleave() {
+        // The exit and the last bytes race: a read cut short by the exit must not lose them.
+        for _ in 0..40 {
+            let (_tx, rx) = watch::channel(false);
+            let f = run(
+                script("printf out; printf 'bad\\r' >&2; exit 3", None),
+                |_| async { true },
+                |_, _| {},
+                rx,
+            )
+            .await
+            .expect("runs");
+            assert_eq!(f.stdout, "out\n");
+            assert_eq!(f.stderr_tail, ["bad"]);
+        }
     }
 
     #[tokio::test]
