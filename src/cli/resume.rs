@@ -41,6 +41,7 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
     refuse_retries(&state, &decisions, rolling)?;
     let reopen = judge_reopen(&state, asked.reopen, rolling)?;
     book.compare_definitions(&state, asked.allow_edited)?;
+    super::verify::note_content_change(&state, &book.bytes);
     book.check_approve_flags(flags)?;
     book.check_report_flag(flags)?;
     let ready = req.connect(book)?;
