@@ -20,6 +20,11 @@
 //! it; it is synced when the runner closes the journal. Invariant on reading: the anchored
 //! record exists and has the anchored hash; records past it are accepted only when the
 //! anchor is `open` (a crash before the anchor caught up).
+//!
+//! Not here yet: signing a run's final head with the runner's SSH key (`--sign KEY` on
+//! `run` / `resume`, issue 11 §3). It would plug in where the anchor is closed
+//! ([`Anchor`]'s drop, which knows the final [`Head`]): sign `Head::display()` with the run id
+//! in the `drbook` namespace next to the anchor, and `verify --signers FILE` would check it.
 
 use super::JournalError;
 use sha2::{Digest, Sha256};
