@@ -289,3 +289,23 @@ fn a_runbook_file_changed_outside_its_steps_is_noted_and_one_changed_in_a_starte
         .expect_status(1)
         .expect_stderr("is not the file run `r` started with");
 }
+
+#[test]
+fn every_report_ends_with_the_journal_head_that_verify_checks() {
+    let t = Test::new().file("t.drbook", RUNBOOK);
+    let out = drb(&t, &["run", "t.drbook", "--run-id", "r", "--report", "r.json"]);
+    out.expect_status(3);
+    let printed =
+        out.stdout.lines().find_map(|l| l.strip_prefix("journal head: ")).map(str::to_string);
+    let printed = printed.unwrap_or_else(|| panic!("no journal head in:\n{}", out.stdout));
+    let v: Value = serde_json::from_str(&t.read("r.json")).expect("JSON report");
+    assert_eq!(v["journal_head"], printed.as_str(), "{v}");
+    drb(&t, &["verify", "r", "--head", &printed]).expect_status(0);
+    let md = drb(&t, &["report", "r", "--format", "markdown"]);
+    stdout_has(md.expect_status(0), &format!("journal head: {printed}"));
+    let s: Value = crate::json(&drb(&t, &["status", "r", "--format", "json"]));
+    assert_eq!(s["journal"]["head"], printed.as_str(), "{s}");
+    // An approval later moves the head on: the old one no longer verifies.
+    drb(&t, &["approve", "r", "promote", "--as", "alice", "--role", "lead"]).expect_status(0);
+    drb(&t, &["verify", "r", "--head", &printed]).expect_status(1);
+}
