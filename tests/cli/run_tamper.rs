@@ -309,3 +309,14 @@ fn every_report_ends_with_the_journal_head_that_verify_checks() {
     drb(&t, &["approve", "r", "promote", "--as", "alice", "--role", "lead"]).expect_status(0);
     drb(&t, &["verify", "r", "--head", &printed]).expect_status(1);
 }
+
+#[test]
+fn the_report_of_a_run_already_over_has_its_journal_head_too() {
+    let rb = crate::runkit::runbook("done", r#"  step a { duration 1s; run "true" }"#);
+    let t = Test::new().file("d.drbook", &rb);
+    drb(&t, &["run", "d.drbook", "--run-id", "d"]).expect_status(0);
+    drb(&t, &["resume", "d", "--report", "again.json"]).expect_status(0);
+    let v: Value = serde_json::from_str(&t.read("again.json")).expect("JSON report");
+    let head = v["journal_head"].as_str().unwrap_or_else(|| panic!("no head: {v}"));
+    drb(&t, &["verify", "d", "--head", head]).expect_status(0);
+}
