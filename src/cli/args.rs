@@ -179,6 +179,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
         format: StatusFormat,
     },
+    /// Check a run's journal offline, read-only: every record where its hash chain puts
+    /// it, and the chain's head matching the run's anchor (or --head). Exit 0 only then,
+    /// 1 naming what is wrong.
+    Verify {
+        /// The run's id (`drbook status` lists them).
+        run_id: String,
+        /// The head the journal must end in (`sha256:…`, as reports print it).
+        #[arg(long, value_name = "sha256:HEX")]
+        head: Option<String>,
+        /// Where runs are kept.
+        #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
+        state_dir: PathBuf,
+    },
     /// Print the report of a run, finished or not, at any time; read-only (takes no lock,
     /// writes nothing to the run).
     Report {

@@ -72,8 +72,9 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
     }
     let finish = finish.map_err(|e| CliError::Failed(e.to_string()))?;
     let id = &p.run_id;
-    let (state, _) = p.store.read_run(id).map_err(|e| CliError::Failed(e.to_string()))?;
-    let report = runreport::build(&state, &p.book.rb);
+    let (state, info) = p.store.read_run(id).map_err(|e| CliError::Failed(e.to_string()))?;
+    let mut report = runreport::build(&state, &p.book.rb);
+    report.journal_head = info.chain.head().map(|h| h.display());
     if flags.log_format == LogFormat::Text {
         let _ =
             write!(std::io::stdout(), "{}", crate::diag::escape::escape(&runreport::text(&report)));

@@ -17,6 +17,7 @@
 //! | `status.rs`   | `status [RUN]`         | `StatusRequest`                   |
 //! | `docs.rs`     | `completions`, `man`   | the shell / an output dir         |
 //! | `report_cmd.rs` | `report RUN`         | `ReportRequest`                   |
+//! | `verify.rs`   | `verify RUN`           | `VerifyRequest`                   |
 //!
 //! Below the commands, files that import no command file:
 //!
@@ -65,6 +66,7 @@ mod run;
 mod runreport;
 mod status;
 mod term;
+mod verify;
 
 pub use args::Cli;
 pub use outcome::{exit_code, CliError, Outcome};
@@ -182,6 +184,9 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         }
         Command::Status { run_id, state_dir, format } => {
             status::status(&status::StatusRequest { state_dir, run_id, format })
+        }
+        Command::Verify { run_id, head, state_dir } => {
+            verify::verify(&verify::VerifyRequest { state_dir, run_id, head })
         }
         Command::Report { run_id, format, output, file, state_dir } => {
             report_cmd::report(&report_cmd::ReportRequest {

@@ -30,6 +30,7 @@ pub fn report(asked: &ReportRequest) -> Result<Outcome, CliError> {
     let store = Store::at(&asked.state_dir);
     let (state, info) = store.read_run(&asked.run_id)?;
     let mut r = report_of(&state, asked.file.as_deref());
+    r.journal_head = info.chain.head().map(|h| h.display());
     if !info.live {
         // What the journal calls running, with its runner gone, was interrupted (as `status`).
         for word in std::iter::once(&mut r.status).chain(r.steps.iter_mut().map(|s| &mut s.status))

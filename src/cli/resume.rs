@@ -32,7 +32,7 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
             RunStatus::RollbackFailed => Outcome::RollbackFailed,
             _ => Outcome::Succeeded,
         };
-        over(asked, &state, outcome);
+        over(asked, &state, outcome, handle.head());
         return Ok(outcome);
     }
     let req = asked.request(&state);
@@ -41,6 +41,7 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
     refuse_retries(&state, &decisions, rolling)?;
     let reopen = judge_reopen(&state, asked.reopen, rolling)?;
     book.compare_definitions(&state, asked.allow_edited)?;
+    super::verify::note_content_change(&state, &book.bytes);
     book.check_approve_flags(flags)?;
     book.check_report_flag(flags)?;
     let ready = req.connect(book)?;
@@ -77,10 +78,16 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
 
 /// A run that is over: its report still goes where `--report` says, and the JSON progress
 /// stream still ends with the run's finish.
-fn over(asked: &ExistingRun<'_>, state: &RunState, outcome: Outcome) {
+fn over(
+    asked: &ExistingRun<'_>,
+    state: &RunState,
+    outcome: Outcome,
+    head: Option<crate::journal::chain::Head>,
+) {
     let flags = asked.flags;
     if let Some(path) = &flags.report {
-        let r = super::report_cmd::report_of(state, asked.file);
+        let mut r = super::report_cmd::report_of(state, asked.file);
+        r.journal_head = head.map(|h| h.display());
         if let Err(e) = super::runreport::write(&r, path) {
             eprint(&format!("error: cannot write the report to `{}`: {e}", path.display()));
         }

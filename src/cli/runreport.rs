@@ -39,6 +39,9 @@ pub struct Report {
     /// What people did (approvals, denials, decisions, re-opened gates) and each turn to
     /// rolling back, in journal order.
     pub audit: Vec<AuditEntry>,
+    /// The journal's chain head (`sha256:…`) when the report was made; absent for a journal
+    /// that is not chained. `drbook verify RUN --head` checks a journal against it.
+    pub journal_head: Option<String>,
     /// What the fields above were taken from, for the text renderers.
     #[serde(skip)]
     pub got: Results,
@@ -177,6 +180,7 @@ pub fn build_with(s: &RunState, rb: Option<&Runbook>) -> Report {
         rollback_reason: s.rollback.as_ref().map(|r| r.reason.clone()),
         rollbacks: rollbacks(s, rb),
         audit: s.audit.clone(),
+        journal_head: None,
         got,
     }
 }
@@ -297,6 +301,7 @@ pub fn text(r: &Report) -> String {
         }
     }
     out.push_str(&super::audit::text(&r.audit));
+    out.push_str(&journal_head_line(r));
     out
 }
 
@@ -345,6 +350,14 @@ fn errors_markdown(r: &Report) -> String {
 }
 
 /// The markdown report (`--report FILE.md`, `drbook report --format markdown`).
+/// `journal head: sha256:…` (newline included), or `journal: not chained`.
+fn journal_head_line(r: &Report) -> String {
+    match &r.journal_head {
+        Some(h) => format!("journal head: {h}\n"),
+        None => "journal: not chained\n".to_string(),
+    }
+}
+
 pub fn markdown(r: &Report) -> String {
     let mut out =
         format!("# Run report: {}\n\nRun `{}` — **{}**\n\n", r.runbook, r.run_id, r.status);
@@ -422,6 +435,11 @@ pub fn markdown(r: &Report) -> String {
         }
     }
     out.push_str(&super::audit::markdown(&r.audit));
+    let head = journal_head_line(r);
+    if !head.is_empty() {
+        out.push('\n');
+        out.push_str(&head);
+    }
     out
 }
 

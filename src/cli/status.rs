@@ -108,7 +108,8 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                 });
                 let mut v = serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": word,
                     "started_at": s.started_at, "finished_at": s.finished_at,
-                    "rollback": rollback, "steps": steps, "audit": s.audit});
+                    "rollback": rollback, "steps": steps, "audit": s.audit,
+                    "journal": super::verify::journal_json(&info)});
                 if let (Some(v), Ok(serde_json::Value::Object(r))) =
                     (v.as_object_mut(), serde_json::to_value(achieved::ResultsReport::new(&got)))
                 {
@@ -122,6 +123,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     "run {}  {}  {word}{live}\nstarted {}",
                     s.run_id, s.runbook, s.started_at
                 );
+                let _ = writeln!(out, "{}", super::verify::journal_line(&info));
                 if let Some(r) = &s.rollback {
                     let _ =
                         writeln!(out, "rolling back since {} ({}, by {})", r.at, r.reason, r.by);

@@ -11,8 +11,10 @@
 //! its whole life; after a failed write the handle refuses further appends (its state may be
 //! ahead of the disk) and the runner must stop and `resume` later.
 
+use super::chain::{Anchor, Head};
+use super::record::{frame, json};
 use super::store::JOURNAL;
-use super::{encode, Event, Inbox, JournalError, RunState, StepLogs};
+use super::{Event, Inbox, JournalError, RunState, StepLogs};
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -54,10 +56,20 @@ pub struct RunHandle {
     /// Held, never read: the `flock` lives as long as this descriptor.
     _lock: File,
     broken: bool,
+    /// The chain head after the last good record and the anchor it is kept in; `None` for a
+    /// journal written by an older drbook (not chained), which goes on unchained.
+    chain: Option<(Head, Anchor)>,
 }
 
-pub(super) fn new(dir: PathBuf, journal: File, lock: File, state: RunState, len: u64) -> RunHandle {
-    RunHandle { state, dir, journal, len, _lock: lock, broken: false }
+pub(super) fn new(
+    dir: PathBuf,
+    journal: File,
+    lock: File,
+    state: RunState,
+    len: u64,
+    chain: Option<(Head, Anchor)>,
+) -> RunHandle {
+    RunHandle { state, dir, journal, len, _lock: lock, broken: false, chain }
 }
 
 /// A [`RunHandle`] taken apart, for the journal writer that takes it over.
@@ -68,12 +80,28 @@ pub(super) struct Parts {
     pub len: u64,
     pub lock: File,
     pub broken: bool,
+    pub chain: Option<(Head, Anchor)>,
 }
 
 impl RunHandle {
     pub(super) fn into_parts(self) -> Parts {
-        let RunHandle { state, dir, journal, len, _lock: lock, broken } = self;
-        Parts { state, dir, journal, len, lock, broken }
+        let RunHandle { state, dir, journal, len, _lock: lock, broken, chain } = self;
+        Parts { state, dir, journal, len, lock, broken, chain }
+    }
+
+    /// The chain head after the last record written; `None` when the journal is not chained.
+    pub fn head(&self) -> Option<Head> {
+        self.chain.as_ref().map(|(h, _)| *h)
+    }
+
+    /// The frames of `events` after the current head, and the head after them.
+    fn frames(&self, events: &[Event]) -> (Vec<u8>, Option<Head>) {
+        let mut head = self.head();
+        let mut bytes = Vec::new();
+        for e in events {
+            bytes.extend_from_slice(&frame(head.as_mut(), &json(e)));
+        }
+        (bytes, head)
     }
 }
 
@@ -84,7 +112,8 @@ impl RunHandle {
         self.usable()?;
         let record = self.state.records + 1;
         self.state.apply(record, e).map_err(|err| err.in_journal(&self.journal_path()))?;
-        self.write(&encode(e))
+        let (bytes, head) = self.frames(std::slice::from_ref(e));
+        self.write(&bytes, head)
     }
 
     /// Like [`RunHandle::append`] for several events at once: all are validated before any is
@@ -92,13 +121,12 @@ impl RunHandle {
     pub fn append_batch(&mut self, events: &[Event]) -> Result<(), JournalError> {
         self.usable()?;
         let mut next = self.state.clone();
-        let mut bytes = Vec::new();
         for e in events {
             next.apply(next.records + 1, e).map_err(|err| err.in_journal(&self.journal_path()))?;
-            bytes.extend_from_slice(&encode(e));
         }
+        let (bytes, head) = self.frames(events);
         self.state = next;
-        self.write(&bytes)
+        self.write(&bytes, head)
     }
 
     /// The log file of a step's attempt, `runs/<id>/logs/<step>.<attempt>.log`; creates
@@ -141,15 +169,30 @@ impl RunHandle {
         Ok(())
     }
 
-    fn write(&mut self, bytes: &[u8]) -> Result<(), JournalError> {
-        self.write_with(bytes, true)
+    fn write(&mut self, bytes: &[u8], head: Option<Head>) -> Result<(), JournalError> {
+        self.write_with(bytes, head, true)
     }
 
-    fn write_with(&mut self, bytes: &[u8], sync: bool) -> Result<(), JournalError> {
+    /// Writes `bytes` (the records up to `head`); the anchor moves to `head` only once they
+    /// are synced, so it never leads the journal.
+    fn write_with(
+        &mut self,
+        bytes: &[u8],
+        head: Option<Head>,
+        sync: bool,
+    ) -> Result<(), JournalError> {
         let synced = |f: &mut File| if sync { f.sync_data() } else { Ok(()) };
         match self.journal.write_all(bytes).and_then(|()| synced(&mut self.journal)) {
             Ok(()) => {
                 self.len += bytes.len() as u64;
+                if let (Some((at, anchor)), Some(head)) = (self.chain.as_mut(), head) {
+                    *at = head;
+                    if sync {
+                        anchor.set(head);
+                    } else {
+                        anchor.set_unsynced(head);
+                    }
+                }
                 Ok(())
             }
             Err(e) => {
@@ -176,7 +219,8 @@ impl Sink for RunHandle {
         self.usable()?;
         let record = self.state.records + 1;
         self.state.apply(record, e).map_err(|err| err.in_journal(&self.journal_path()))?;
-        self.write_with(&encode(e), false)
+        let (bytes, head) = self.frames(std::slice::from_ref(e));
+        self.write_with(&bytes, head, false)
     }
 
     fn state(&self) -> &RunState {

@@ -15,6 +15,7 @@
 //!
 //! ```text
 //! <state dir>/runs/<run id>/journal             one framed record per line (see `record`)
+//! <state dir>/runs/<run id>/head                the chain head anchor: records, hash, open|closed (`chain`)
 //! <state dir>/runs/<run id>/lock                flock'ed by the runner driving the run; holds its pid
 //! <state dir>/runs/<run id>/logs/<step>.<n>.log output of attempt n of a step
 //! <state dir>/runs/<run id>/inbox/<request>.json  a request from `drbook approve|deny` (`inbox`)
@@ -60,6 +61,7 @@
 //!   what it left (see `store.rs`).
 
 pub mod audit;
+pub mod chain;
 pub mod event;
 pub mod fsx;
 pub mod gate;
@@ -105,6 +107,12 @@ pub enum JournalError {
     /// A record that is not a torn tail failed its checksum, did not parse, or was not framed.
     #[error("record {record} (byte {offset}) is damaged: {reason}")]
     Damaged { record: usize, offset: u64, reason: String },
+    /// A record that is well framed but does not belong where it is in the hash chain.
+    #[error("record {record} (byte {offset}) {what}")]
+    Tampered { record: usize, offset: u64, what: String },
+    /// The anchor of a chained journal is missing or does not match the journal.
+    #[error("the journal's anchor `{}` {what}", path.display())]
+    Anchor { path: PathBuf, what: String },
     /// A well-formed record that cannot follow the ones before it.
     #[error("record {record}: {reason}")]
     Impossible { record: usize, step: Option<String>, reason: String },
@@ -149,6 +157,7 @@ impl JournalError {
     pub(crate) fn in_journal(self, path: &std::path::Path) -> Self {
         match self {
             JournalError::Damaged { .. }
+            | JournalError::Tampered { .. }
             | JournalError::Impossible { .. }
             | JournalError::Version { .. } => {
                 JournalError::InJournal { path: path.to_path_buf(), source: Box::new(self) }

@@ -1,4 +1,8 @@
-//! Record framing: one event per line, `<crc32 of the JSON, 8 lowercase hex> <JSON>\n`.
+//! Record framing: one event per line. A journal is chained (see `chain`): every line is
+//! `<sha256, 64 lowercase hex> <record number> <JSON>\n`; or, written by an older drbook, not
+//! chained: every line is `<crc32 of the JSON, 8 lowercase hex> <JSON>\n`. The first line
+//! decides which, for the whole journal; a runner resuming an old journal goes on writing it
+//! the old way.
 //!
 //! Input: an [`Event`] to encode, or a journal file's bytes to decode.
 //! Output: the framed line, or the events with the length of the trustworthy prefix.
@@ -8,8 +12,11 @@
 //! only the record being written when the runner died can be: an incomplete final line, or a
 //! complete final line whose checksum or JSON is wrong, is a torn tail and is dropped. A bad
 //! line followed by more lines is damage and is reported with its 1-based record number and
-//! byte offset, never skipped.
+//! byte offset, never skipped. In a chained journal only an incomplete final line (no newline)
+//! is torn: a complete one is what was written, so a bad one is damage too, and every record
+//! must sit where the chain puts it ([`super::JournalError::Tampered`] otherwise).
 
+use super::chain::{self, Head, Link};
 use super::{Event, JournalError, VERSION};
 
 /// A decoded journal.
@@ -20,15 +27,43 @@ pub struct Decoded {
     pub good_len: u64,
     /// A torn final record was dropped.
     pub torn_tail: bool,
+    /// Chained: the hash of each record, in order (verified). `None`: not chained.
+    pub chain: Option<Vec<[u8; 32]>>,
 }
 
-/// The framed record for `e`, newline included.
+impl Decoded {
+    /// The head of the chain after the last good record; `None` when not chained.
+    pub fn head(&self) -> Option<Head> {
+        let hashes = self.chain.as_ref()?;
+        Some(Head { records: hashes.len() as u64, hash: hashes.last().copied().unwrap_or([0; 32]) })
+    }
+}
+
+/// `e` as compact JSON: what a record frames.
+pub(super) fn json(e: &Event) -> Vec<u8> {
+    serde_json::to_vec(e)
+        .expect("invariant: events are plain data with string keys and always serialize")
+}
+
+/// The framed record for `e` following `chain` (which moves past it), or, for a journal that
+/// is not chained (`None`), the old CRC frame.
+pub(super) fn frame(chain: Option<&mut Head>, json: &[u8]) -> Vec<u8> {
+    match chain {
+        Some(head) => head.frame(json),
+        None => crc_frame(json),
+    }
+}
+
+/// The record for `e` as an older drbook framed it (`<crc32> <JSON>`, not chained), newline
+/// included; a journal of such records is read as not chained.
 pub fn encode(e: &Event) -> Vec<u8> {
-    let json = serde_json::to_vec(e)
-        .expect("invariant: events are plain data with string keys and always serialize");
+    crc_frame(&json(e))
+}
+
+fn crc_frame(json: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(json.len() + 10);
-    out.extend_from_slice(format!("{:08x} ", crc32fast::hash(&json)).as_bytes());
-    out.extend_from_slice(&json);
+    out.extend_from_slice(format!("{:08x} ", crc32fast::hash(json)).as_bytes());
+    out.extend_from_slice(json);
     out.push(b'\n');
     out
 }
@@ -47,11 +82,12 @@ pub fn decode_all(bytes: &[u8]) -> Result<Decoded, JournalError> {
 const PART_MIN: usize = 512 * 1024;
 
 /// [`decode_all`] with the journal cut into (at most) `n` parts.
-pub(super) fn decode_in_parts(bytes: &[u8], n: usize) -> Result<Decoded, JournalError> {
+pub(super) fn decode_in_parts<'b>(bytes: &'b [u8], n: usize) -> Result<Decoded, JournalError> {
     let parts = split(bytes, n);
     let last = parts.len() - 1;
-    let decode = |i: usize, part: &[u8]| decode_part(part, i == 0, i == last);
-    let results: Vec<Result<Part, PartError>> = if parts.len() == 1 {
+    let chained = is_chained(bytes);
+    let decode = |i: usize, part: &'b [u8]| decode_part(part, i == 0, i == last, chained);
+    let results: Vec<Result<Part<'b>, PartError>> = if parts.len() == 1 {
         vec![decode(0, parts[0])]
     } else {
         std::thread::scope(|s| {
@@ -67,13 +103,17 @@ pub(super) fn decode_in_parts(bytes: &[u8], n: usize) -> Result<Decoded, Journal
         })
     };
     let mut events = Vec::with_capacity(results.iter().flatten().map(|p| p.events.len()).sum());
+    let mut links = Vec::new();
     let mut offset = 0u64;
+    let mut torn = None;
     for (result, part) in results.into_iter().zip(&parts) {
         match result {
             Ok(p) => {
                 events.extend(p.events);
+                links.extend(p.links.into_iter().map(|l| Link { offset: l.offset + offset, ..l }));
                 if p.torn_tail {
-                    return Ok(Decoded { events, good_len: offset + p.good_len, torn_tail: true });
+                    torn = Some(offset + p.good_len);
+                    break;
                 }
                 offset += part.len() as u64;
             }
@@ -89,7 +129,14 @@ pub(super) fn decode_in_parts(bytes: &[u8], n: usize) -> Result<Decoded, Journal
             }
         }
     }
-    Ok(Decoded { events, good_len: offset, torn_tail: false })
+    let chain = if chained { Some(chain::verify(&links)?) } else { None };
+    let (good_len, torn_tail) = torn.map_or((offset, false), |at| (at, true));
+    Ok(Decoded { events, good_len, torn_tail, chain })
+}
+
+/// Whether the journal's first line is a chained record.
+fn is_chained(bytes: &[u8]) -> bool {
+    bytes.len() > 65 && bytes[64] == b' ' && chain::unhex(&bytes[..64]).is_some()
 }
 
 /// `bytes` cut into at most `n` parts of about equal size, all but the last ending in a
@@ -117,8 +164,9 @@ fn split(bytes: &[u8], n: usize) -> Vec<&[u8]> {
     parts
 }
 
-struct Part {
+struct Part<'b> {
     events: Vec<Event>,
+    links: Vec<Link<'b>>,
     good_len: u64,
     torn_tail: bool,
 }
@@ -131,27 +179,41 @@ struct PartError {
 }
 
 /// Decodes one part; only the last part of a journal may end in a torn record.
-fn decode_part(bytes: &[u8], first: bool, last: bool) -> Result<Part, PartError> {
+fn decode_part(
+    bytes: &[u8],
+    first: bool,
+    last: bool,
+    chained: bool,
+) -> Result<Part<'_>, PartError> {
     let mut events = Vec::with_capacity(bytes.len() / 96);
+    let mut links = Vec::with_capacity(if chained { bytes.len() / 96 } else { 0 });
     let mut pos = 0usize;
     let mut record = 0usize;
     while pos < bytes.len() {
         record += 1;
         let rest = &bytes[pos..];
         let Some(n) = memchr::memchr(b'\n', rest) else {
-            return Ok(Part { events, good_len: pos as u64, torn_tail: true });
+            return Ok(Part { events, links, good_len: pos as u64, torn_tail: true });
         };
         let next = pos + n + 1;
-        match parse_line(&rest[..n], first && record == 1) {
+        let parsed = if chained {
+            parse_chained(&rest[..n], first && record == 1, pos as u64).map(|(e, l)| {
+                links.push(l);
+                e
+            })
+        } else {
+            parse_line(&rest[..n], first && record == 1)
+        };
+        match parsed {
             Ok(e) => events.push(e),
-            Err(Bad::Line(_)) if last && next == bytes.len() => {
-                return Ok(Part { events, good_len: pos as u64, torn_tail: true })
+            Err(Bad::Line(_)) if last && next == bytes.len() && !chained => {
+                return Ok(Part { events, links, good_len: pos as u64, torn_tail: true })
             }
             Err(bad) => return Err(PartError { record, offset: pos as u64, bad }),
         }
         pos = next;
     }
-    Ok(Part { events, good_len: pos as u64, torn_tail: false })
+    Ok(Part { events, links, good_len: pos as u64, torn_tail: false })
 }
 
 enum Bad {
@@ -174,6 +236,30 @@ fn parse_line(line: &[u8], first: bool) -> Result<Event, Bad> {
             "checksum mismatch (recorded {want:08x}, computed {got:08x})"
         )));
     }
+    event(json, first)
+}
+
+/// A chained line: its event, and its link for the chain (checked by `chain::verify`).
+fn parse_chained(line: &[u8], first: bool, offset: u64) -> Result<(Event, Link<'_>), Bad> {
+    let not_chained =
+        || Bad::Line("not a `<sha256> <number> <json>` record of a chained journal".into());
+    if line.len() < 68 || line[64] != b' ' {
+        return Err(not_chained());
+    }
+    let recorded = chain::unhex(&line[..64]).ok_or_else(not_chained)?;
+    let rest = &line[65..];
+    let space = memchr::memchr(b' ', rest).ok_or_else(not_chained)?;
+    let number = std::str::from_utf8(&rest[..space])
+        .ok()
+        .filter(|n| !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|n| n.parse::<u64>().ok())
+        .ok_or_else(not_chained)?;
+    let json = &rest[space + 1..];
+    let e = event(json, first)?;
+    Ok((e, Link { recorded, number, json, offset }))
+}
+
+fn event(json: &[u8], first: bool) -> Result<Event, Bad> {
     serde_json::from_slice(json).map_err(|e| {
         if first {
             if let Some(found) = foreign_version(json) {

@@ -36,6 +36,7 @@
 //! own process once the temporary directory holds the journal and the lock, just before the
 //! rename: what a runner killed mid-creation leaves behind. Tests set it; nothing else should.
 
+use super::chain::{self, Anchor, ChainInfo, Head, ANCHOR};
 use super::handle::{self, RunHandle};
 use super::{decode_all, fsx, replay, Event, Inbox, JournalError, RunState, StepLogs};
 use nix::sys::signal::Signal;
@@ -68,6 +69,8 @@ pub struct ReadInfo {
     pub live: bool,
     /// The pid the lock holder wrote, when `live` and readable.
     pub runner_pid: Option<u32>,
+    /// The hash chain and its anchor (verified: a mismatch is an error, not a `ReadInfo`).
+    pub chain: ChainInfo,
 }
 
 /// The state dir.
@@ -140,7 +143,7 @@ impl Store {
         reclaim(&runs, run_id)?;
         sweep(&runs);
         let tmp = temp_dir(&runs, TMP, run_id)?;
-        let built = build(&tmp, run_id, first).and_then(|(journal, lock, len)| {
+        let built = build(&tmp, run_id, first).and_then(|(journal, lock, len, chain)| {
             if std::env::var_os(KILL_SWITCH).is_some_and(|v| v == "after_run_dir") {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::this(), Signal::SIGKILL);
             }
@@ -148,20 +151,22 @@ impl Store {
                 io::ErrorKind::AlreadyExists => JournalError::RunExists(run_id.to_string()),
                 _ => JournalError::io(&dir, e),
             })?;
-            Ok((journal, lock, len))
+            Ok((journal, lock, len, chain))
         });
-        let (journal, lock, len) = built.inspect_err(|_| {
+        let (journal, lock, len, chain) = built.inspect_err(|_| {
             let _ = fs::remove_dir_all(&tmp);
         })?;
         sync_dir(&runs)?;
-        Ok(handle::new(dir, journal, lock, state, len))
+        Ok(handle::new(dir, journal, lock, state, len, Some(chain)))
     }
 
     /// Takes a run over: its lock, then its journal, truncating a torn tail (durably) so the
-    /// next append follows the last good record.
+    /// next append follows the last good record. The chain and its anchor are verified
+    /// first: a journal that shows tampering is refused, and nothing is written.
     pub fn resume_run(&self, run_id: &str) -> Result<RunHandle, JournalError> {
         let dir = self.existing(run_id)?;
         let lock = lock(&dir, run_id)?;
+        let anchored = chain::read_anchor(&dir.join(ANCHOR))?;
         let path = dir.join(JOURNAL);
         let mut journal = match fsx::open(OpenOptions::new().read(true).append(true), &path) {
             Ok(f) => f,
@@ -173,18 +178,28 @@ impl Store {
         let decoded = decode_all(&bytes).map_err(|e| e.in_journal(&path))?;
         let state = replay(&decoded.events).map_err(|e| e.in_journal(&path))?;
         same_run(&state, run_id).map_err(|e| e.in_journal(&path))?;
+        let info = match &decoded.chain {
+            Some(hashes) => chain::check_anchor(&dir.join(ANCHOR), anchored, hashes)?,
+            None => ChainInfo::NotChained,
+        };
         if decoded.torn_tail {
             journal
                 .set_len(decoded.good_len)
                 .and_then(|()| journal.sync_all())
                 .map_err(|e| JournalError::io(&path, e))?;
         }
-        Ok(handle::new(dir, journal, lock, state, decoded.good_len))
+        let chain = match info.head() {
+            Some(head) => Some((head, Anchor::create(&dir, head, &journal)?)),
+            None => None,
+        };
+        Ok(handle::new(dir, journal, lock, state, decoded.good_len, chain))
     }
 
     /// Reads a run without taking it over: no lock is held and a torn tail is left in place.
     pub fn read_run(&self, run_id: &str) -> Result<(RunState, ReadInfo), JournalError> {
         let dir = self.existing(run_id)?;
+        // Before the journal: a live runner anchors only records already in it.
+        let anchored = chain::read_anchor(&dir.join(ANCHOR))?;
         let path = dir.join(JOURNAL);
         let bytes = match fsx::read(&path) {
             Ok(b) => b,
@@ -194,8 +209,12 @@ impl Store {
         let decoded = decode_all(&bytes).map_err(|e| e.in_journal(&path))?;
         let state = replay(&decoded.events).map_err(|e| e.in_journal(&path))?;
         same_run(&state, run_id).map_err(|e| e.in_journal(&path))?;
+        let chain = match &decoded.chain {
+            Some(hashes) => chain::check_anchor(&dir.join(ANCHOR), anchored, hashes)?,
+            None => ChainInfo::NotChained,
+        };
         let (live, runner_pid) = probe(&dir)?;
-        Ok((state, ReadInfo { torn_tail: decoded.torn_tail, live, runner_pid }))
+        Ok((state, ReadInfo { torn_tail: decoded.torn_tail, live, runner_pid, chain }))
     }
 
     /// The ids of every run in the state dir, sorted. Temporary directories (their names
@@ -311,19 +330,25 @@ fn has_journal(dir: &Path) -> Result<bool, JournalError> {
 
 /// Writes a new run into `tmp`: its lock (taken first, so the directory is never without a
 /// live holder once it has a journal), then its journal, synced, then the directory itself.
-fn build(tmp: &Path, run_id: &str, first: &Event) -> Result<(File, File, u64), JournalError> {
+fn build(
+    tmp: &Path,
+    run_id: &str,
+    first: &Event,
+) -> Result<(File, File, u64, (Head, Anchor)), JournalError> {
     let lock = lock(tmp, run_id)?;
     let path = tmp.join(JOURNAL);
     let mut journal =
         fsx::open(OpenOptions::new().read(true).append(true).create_new(true).mode(0o600), &path)
             .map_err(|e| JournalError::io(&path, e))?;
-    let bytes = super::encode(first);
+    let mut head = Head::GENESIS;
+    let bytes = super::record::frame(Some(&mut head), &super::record::json(first));
     journal
         .write_all(&bytes)
         .and_then(|()| journal.sync_all())
         .map_err(|e| JournalError::io(&path, e))?;
+    let anchor = Anchor::create(tmp, head, &journal)?;
     sync_dir(tmp)?;
-    Ok((journal, lock, bytes.len() as u64))
+    Ok((journal, lock, bytes.len() as u64, (head, anchor)))
 }
 
 /// A fresh directory `runs/<prefix><pid>.<4 hex>.<run id>` (0700). Its name starts with `.`,

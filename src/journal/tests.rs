@@ -2,12 +2,14 @@
 //! (`tests/framing.rs`), the on-disk store with real files in temp dirs (`tests/store.rs`), and
 //! the replay of rollbacks (`tests/undo.rs`), creating a run whole or not at all
 //! (`tests/create.rs`), masking secrets out of events (`tests/masking.rs`), and the journal
-//! writer with group commit (`tests/writer.rs`).
+//! writer with group commit (`tests/writer.rs`), the hash chain and its anchor
+//! (`tests/chain.rs`).
 //!
 //! Input: events built by the helpers below. Output: assertions only. Invariant: every
 //! journal built here starts with [`started`] for run [`RUN`].
 
 mod audit;
+mod chain;
 mod create;
 mod framing;
 mod gates;

@@ -27,9 +27,11 @@
 //! - With a mask ([`Journal::with_masking`]) every event is masked before it is validated,
 //!   kept or encoded: neither the file nor the state can hold what the mask removes.
 
+use super::chain::{Anchor, Head};
 use super::handle::{Parts, RunHandle};
+use super::record::{frame, json};
 use super::store::JOURNAL;
-use super::{encode, Event, Inbox, JournalError, MemoryJournal, RunState, Sink, StepLogs};
+use super::{Event, Inbox, JournalError, MemoryJournal, RunState, Sink, StepLogs};
 use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
@@ -78,6 +80,8 @@ struct Front {
     state: RunState,
     /// In memory: every event, in order.
     events: Option<Vec<Event>>,
+    /// The chain head after the last record queued; `None` in memory or not chained.
+    chain: Option<Head>,
 }
 
 /// What the writer thread shares with appenders and waiters.
@@ -101,6 +105,8 @@ struct Status {
     pending: Vec<u8>,
     /// The last record queued.
     queued: u64,
+    /// The chain head after the last record queued.
+    head: Option<Head>,
     /// The last record whose sync returned.
     durable: u64,
     failed: Option<Failure>,
@@ -127,7 +133,8 @@ impl Journal {
     /// life). Starts the writer thread. A handle whose earlier write failed gives a journal
     /// that refuses every append.
     pub fn on_disk(handle: RunHandle) -> Journal {
-        let Parts { state, dir, journal, len, lock, broken } = handle.into_parts();
+        let Parts { state, dir, journal, len, lock, broken, chain } = handle.into_parts();
+        let (head, anchor) = chain.map_or((None, None), |(h, a)| (Some(h), Some(a)));
         let path = dir.join(JOURNAL);
         let shared = Arc::new(Shared::new(state.records as u64, Some(path.clone())));
         if broken {
@@ -137,7 +144,7 @@ impl Journal {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("drbook-journal".into())
-                .spawn(move || write_loop(&shared, journal, len))
+                .spawn(move || write_loop(&shared, journal, len, anchor))
         };
         let writer = match writer {
             Ok(t) => Some(t),
@@ -147,7 +154,7 @@ impl Journal {
                 None
             }
         };
-        let front = Front { state, events: None };
+        let front = Front { state, events: None, chain: head };
         Journal::new(front, shared, Some(dir), writer, Some(lock))
     }
 
@@ -155,7 +162,7 @@ impl Journal {
     /// ticket durable at once. Keeps the events ([`Journal::events`]).
     pub fn in_memory(m: MemoryJournal) -> Journal {
         let shared = Arc::new(Shared::new(m.state.records as u64, None));
-        let front = Front { state: m.state, events: Some(m.events) };
+        let front = Front { state: m.state, events: Some(m.events), chain: None };
         Journal::new(front, shared, None, None, None)
     }
 
@@ -221,6 +228,12 @@ impl Journal {
         let (events, bytes) = self.prepare(events);
         let mut front = lock(&self.inner.front);
         self.push(&mut front, &events, bytes)
+    }
+
+    /// The chain head after the last record appended (durable or not); `None` in memory or
+    /// when the journal is not chained.
+    pub fn head(&self) -> Option<Head> {
+        lock(&self.inner.front).chain
     }
 
     /// Reads the state under the lock. `f` must not append to this journal.
@@ -297,8 +310,9 @@ impl Journal {
         self.inner.mask.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// Masks and encodes outside the lock: the critical section only validates and queues.
-    fn prepare<'e>(&self, events: &'e [Event]) -> (Cow<'e, [Event]>, Vec<u8>) {
+    /// Masks and encodes outside the lock: the critical section only validates, chains and
+    /// queues.
+    fn prepare<'e>(&self, events: &'e [Event]) -> (Cow<'e, [Event]>, Vec<Vec<u8>>) {
         prepare(self.mask().as_ref(), events, self.inner.dir.is_some())
     }
 
@@ -307,7 +321,7 @@ impl Journal {
         &self,
         front: &mut Front,
         events: &[Event],
-        bytes: Vec<u8>,
+        jsons: Vec<Vec<u8>>,
     ) -> Result<Durable, JournalError> {
         let shared = &self.inner.shared;
         if let Some(f) = lock(&shared.status).failed.clone() {
@@ -331,8 +345,12 @@ impl Journal {
         if let Some(kept) = front.events.as_mut() {
             kept.extend_from_slice(events);
         }
+        let mut bytes = Vec::new();
+        for j in &jsons {
+            bytes.extend_from_slice(&frame(front.chain.as_mut(), j));
+        }
         let seq = front.state.records as u64;
-        shared.enqueue(&bytes, seq);
+        shared.enqueue(&bytes, seq, front.chain);
         Ok(self.ticket(seq))
     }
 
@@ -345,13 +363,13 @@ fn prepare<'e>(
     mask: Option<&Mask>,
     events: &'e [Event],
     encoded: bool,
-) -> (Cow<'e, [Event]>, Vec<u8>) {
+) -> (Cow<'e, [Event]>, Vec<Vec<u8>>) {
     let events: Cow<'e, [Event]> = match mask {
         Some(m) => Cow::Owned(events.iter().map(|e| e.masked(|t| m(t))).collect()),
         None => Cow::Borrowed(events),
     };
-    let bytes = if encoded { events.iter().flat_map(encode).collect() } else { Vec::new() };
-    (events, bytes)
+    let jsons = if encoded { events.iter().map(json).collect() } else { Vec::new() };
+    (events, jsons)
 }
 
 /// The [`Sink`] of [`Journal::with_sink`]: appends under the lock it holds.
@@ -364,8 +382,8 @@ struct QueueSink<'a> {
 impl Sink for QueueSink<'_> {
     fn append(&mut self, e: &Event) -> Result<(), JournalError> {
         let on_disk = self.journal.inner.dir.is_some();
-        let (events, bytes) = prepare(self.mask.as_ref(), std::slice::from_ref(e), on_disk);
-        self.journal.push(&mut self.front, &events, bytes).map(drop)
+        let (events, jsons) = prepare(self.mask.as_ref(), std::slice::from_ref(e), on_disk);
+        self.journal.push(&mut self.front, &events, jsons).map(drop)
     }
 
     fn state(&self) -> &RunState {
@@ -443,6 +461,7 @@ impl Shared {
             status: Mutex::new(Status {
                 pending: Vec::new(),
                 queued: records,
+                head: None,
                 durable: records,
                 failed: None,
                 stop: false,
@@ -461,12 +480,13 @@ impl Shared {
 
     /// Queues record(s) up to `seq`; in memory they are durable at once. Dropped when the
     /// journal broke since the caller looked: the ticket then resolves to the error.
-    fn enqueue(&self, bytes: &[u8], seq: u64) {
+    fn enqueue(&self, bytes: &[u8], seq: u64, head: Option<Head>) {
         let mut status = lock(&self.status);
         if status.failed.is_some() {
             return;
         }
         status.queued = seq;
+        status.head = head;
         if self.path.is_none() {
             status.durable = seq;
             return;
@@ -557,12 +577,14 @@ impl Failure {
     }
 }
 
-/// The writer thread: group commit until told to stop with nothing left to write.
-fn write_loop(shared: &Shared, mut file: File, mut len: u64) {
+/// The writer thread: group commit until told to stop with nothing left to write. After each
+/// sync the anchor moves to the head it covers (never before: it may lag, never lead); it is
+/// closed when the loop ends.
+fn write_loop(shared: &Shared, mut file: File, mut len: u64, mut anchor: Option<Anchor>) {
     let _guard = PanicGuard(shared);
     let mut batch = Vec::new();
     loop {
-        let upto = {
+        let (upto, head) = {
             let mut status = lock(&shared.status);
             loop {
                 if status.pending.is_empty() && status.stop {
@@ -589,11 +611,14 @@ fn write_loop(shared: &Shared, mut file: File, mut len: u64) {
             std::mem::swap(&mut status.pending, &mut batch);
             status.urgent = false;
             status.lazy_since = None;
-            status.queued
+            (status.queued, status.head)
         };
         match write_batch(shared, &mut file, &batch) {
             Ok(()) => {
                 len += batch.len() as u64;
+                if let (Some(a), Some(h)) = (anchor.as_mut(), head) {
+                    a.set(h);
+                }
                 shared.publish(upto);
             }
             Err(e) => {

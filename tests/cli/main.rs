@@ -34,6 +34,7 @@ mod run_resume;
 mod run_rollback;
 mod run_safety;
 mod run_ssm;
+mod run_tamper;
 mod run_verify;
 mod run_windows;
 mod runkit;

@@ -82,7 +82,7 @@ fn trials(t: &Test, id: &str, journal: &[u8], pristine: &Path) -> usize {
     for (cut, kind) in cut_points(journal) {
         let _ = std::fs::remove_dir_all(&state_dir);
         copy_dir(pristine, &state_dir);
-        std::fs::write(runkit::journal_path(t, id), &journal[..cut]).expect("write the cut");
+        runkit::write_crashed(t, id, &journal[..cut]);
         let what = format!("cut at byte {cut} ({kind}) of {}", journal.len());
         let status = drb(t, &["status", id, "--format", "json"]);
         if status.status != 0 {
@@ -101,7 +101,7 @@ fn trials(t: &Test, id: &str, journal: &[u8], pristine: &Path) -> usize {
             if !acted {
                 let _ = std::fs::remove_dir_all(&state_dir);
                 copy_dir(pristine, &state_dir);
-                std::fs::write(runkit::journal_path(t, id), &journal[..cut]).expect("cut");
+                runkit::write_crashed(t, id, &journal[..cut]);
             }
             let what = format!("{what}, in-flight step acted: {acted}");
             let flags = rebuild_effects(t, id, &fx, acted);
@@ -203,10 +203,10 @@ fn a_damaged_record_before_the_end_is_diagnosed_never_skipped() {
     let (t, mut bytes) = failed_run();
     let starts = record_starts(&bytes);
     assert!(starts.len() >= 4, "{starts:?}");
-    bytes[starts[1] + 20] ^= 0x01; // inside the JSON of record 2
+    bytes[starts[1] + 80] ^= 0x01; // inside the JSON of record 2
     std::fs::write(runkit::journal_path(&t, "j"), &bytes).expect("damage");
     std::fs::write(t.path("ok"), "").expect("fix");
-    let want = format!("record 2 (byte {}) is damaged", starts[1]);
+    let want = format!("record 2 (byte {})", starts[1]);
     drb(&t, &["status", "j"]).expect_status(2).expect_stderr(&want);
     drb(&t, &["resume", "j"]).expect_status(2).expect_stderr(&want);
     let list = drb(&t, &["status"]);
@@ -216,17 +216,25 @@ fn a_damaged_record_before_the_end_is_diagnosed_never_skipped() {
     assert_eq!(after, bytes, "a damaged journal is left as it is, not repaired");
 }
 
+/// A complete final record is what was written: damaged, it is refused, not dropped (in a
+/// chained journal, only a record without its newline is torn).
 #[test]
-fn a_damaged_final_record_is_a_torn_tail_that_resume_cuts_away() {
-    let (t, mut bytes) = failed_run();
+fn a_damaged_final_record_is_refused_and_a_torn_one_is_cut_away() {
+    let (t, bytes) = failed_run();
     let last = *record_starts(&bytes).last().expect("a record");
-    bytes[last + 15] ^= 0x01; // the final `run_finished`, newline intact
-    std::fs::write(runkit::journal_path(&t, "j"), &bytes).expect("damage");
+    let mut damaged = bytes.clone();
+    damaged[last + 80] ^= 0x01; // the final `run_finished`, newline intact
+    std::fs::write(runkit::journal_path(&t, "j"), &damaged).expect("damage");
+    let want = format!("record {} (byte {last})", record_starts(&bytes).len());
+    drb(&t, &["status", "j"]).expect_status(2).expect_stderr(&want);
+    drb(&t, &["resume", "j"]).expect_status(2).expect_stderr(&want);
+    // Torn: the runner died writing it.
+    runkit::write_crashed(&t, "j", &bytes[..bytes.len() - 10]);
     // Without its final record the run was cut off mid-flight: a reader says so.
     assert_eq!(runkit::status_json(&t, "j")["status"], "interrupted");
     assert_eq!(
         std::fs::read(runkit::journal_path(&t, "j")).expect("j"),
-        bytes,
+        bytes[..bytes.len() - 10],
         "readers never cut"
     );
     std::fs::write(t.path("ok"), "").expect("fix");
@@ -241,10 +249,20 @@ fn a_journal_of_another_format_version_is_refused() {
     let (t, bytes) = failed_run();
     let text = String::from_utf8(bytes).expect("UTF-8");
     let (first, rest) = text.split_once('\n').expect("a first record");
-    let json = first[9..].replacen("\"v\":1,", "\"v\":99,", 1);
-    assert_ne!(json, first[9..], "the first record holds `\"v\":1,`");
-    let record = format!("{:08x} {json}\n{rest}", crc32fast::hash(json.as_bytes()));
-    std::fs::write(runkit::journal_path(&t, "j"), record).expect("write");
+    let json = runkit::record_json(first).replacen("\"v\":1,", "\"v\":99,", 1);
+    assert_ne!(json, runkit::record_json(first), "the first record holds `\"v\":1,`");
+    // A version-99 journal of one record, chained (and anchored) as a runner would have.
+    let _ = rest;
+    let hash = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update([0u8; 32]);
+        h.update(b"1 ");
+        h.update(json.as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let record = format!("{hash} 1 {json}\n");
+    runkit::write_crashed(&t, "j", record.as_bytes());
     drb(&t, &["status", "j"]).expect_status(2).expect_stderr("version 99 is not supported");
     drb(&t, &["resume", "j"]).expect_status(2).expect_stderr("version 99 is not supported");
 }

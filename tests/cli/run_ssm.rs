@@ -60,7 +60,7 @@ fn command_ids_polled(server: &SsmServer) -> Vec<String> {
 fn remote_records(t: &Test, id: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(journal_path(t, id)).unwrap_or_default();
     text.lines()
-        .filter_map(|l| l.get(9..))
+        .filter_map(|l| l.find('{').map(|i| &l[i..]))
         .filter_map(|j| serde_json::from_str::<Value>(j).ok())
         .filter(|r| r["event"] == "step_remote")
         .collect()

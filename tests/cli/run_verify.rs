@@ -283,8 +283,8 @@ fn journal_or_empty(t: &Test, id: &str) -> Vec<serde_json::Value> {
     let path = crate::runkit::journal_path(t, id);
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
-        .filter_map(|l| l.split_once(' '))
-        .filter_map(|(_, j)| serde_json::from_str(j).ok())
+        .filter_map(|l| l.find('{').map(|i| &l[i..]))
+        .filter_map(|j| serde_json::from_str(j).ok())
         .collect()
 }
 

@@ -99,13 +99,36 @@ pub fn journal_path(t: &Test, id: &str) -> std::path::PathBuf {
     t.path(STATE).join("runs").join(id).join("journal")
 }
 
-/// The journal's records (`<crc32> <json>` lines), parsed. Panics on a line that is not one.
+/// The journal's records (`<sha256> <n> <json>` lines, or an older drbook's `<crc32> <json>`),
+/// parsed. Panics on a line that is not one.
 #[track_caller]
 pub fn journal(t: &Test, id: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(journal_path(t, id)).expect("read the journal");
     text.lines()
-        .map(|l| serde_json::from_str(&l[9..]).expect("a journal record holds JSON"))
+        .map(|l| serde_json::from_str(record_json(l)).expect("a journal record holds JSON"))
         .collect()
+}
+
+/// Writes `bytes` as run `id`'s journal, with the anchor a runner killed at that instant
+/// leaves: `open`, at the last whole record (it never leads the journal). A crash can cut a
+/// journal only after what its anchor covers; this puts the anchor back to where it was then.
+pub fn write_crashed(t: &Test, id: &str, bytes: &[u8]) {
+    std::fs::write(journal_path(t, id), bytes).expect("write the journal");
+    let whole = bytes.iter().filter(|&&b| b == b'\n').count();
+    let last = bytes[..bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i)]
+        .split(|&b| b == b'\n')
+        .next_back()
+        .filter(|_| whole > 0);
+    let hash =
+        last.map_or("0".repeat(64), |l| String::from_utf8_lossy(&l[..64.min(l.len())]).into());
+    let anchor = format!("drbook-head 1 {whole:020} sha256:{hash} open  \n");
+    let path = journal_path(t, id).with_file_name("head");
+    std::fs::write(path, anchor).expect("write the anchor");
+}
+
+/// The JSON of a journal line, chained or not.
+pub fn record_json(line: &str) -> &str {
+    &line[line.find('{').expect("a journal record holds JSON")..]
 }
 
 /// How many records of `event` name `step`.

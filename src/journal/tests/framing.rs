@@ -45,7 +45,10 @@ fn a_record_is_crc_space_json_newline() {
     );
     assert_eq!(json, " {\"event\":\"step_started\",\"step\":\"promote\",\"attempt\":1,\"at\":\"2026-11-23T22:15:30.000Z\"}\n");
     let d = decode_all(&line).expect("decodes");
-    assert_eq!(d, Decoded { events: vec![e], good_len: line.len() as u64, torn_tail: false });
+    assert_eq!(
+        d,
+        Decoded { events: vec![e], good_len: line.len() as u64, torn_tail: false, chain: None }
+    );
 }
 
 #[test]
@@ -147,7 +150,7 @@ fn a_bad_last_line_is_a_torn_tail() {
     assert_eq!((d.events.len(), d.good_len, d.torn_tail), (20, bytes.len() as u64, true));
     assert_eq!(
         decode_all(b"").expect("empty"),
-        Decoded { events: vec![], good_len: 0, torn_tail: false }
+        Decoded { events: vec![], good_len: 0, torn_tail: false, chain: None }
     );
 }
 

@@ -27,7 +27,14 @@ fn create_append_read_resume_and_list() {
     assert_eq!(state, run.state);
     assert_eq!(
         info,
-        ReadInfo { torn_tail: false, live: true, runner_pid: Some(std::process::id()) }
+        ReadInfo {
+            torn_tail: false,
+            live: true,
+            runner_pid: Some(std::process::id()),
+            chain: crate::journal::chain::ChainInfo::Anchored {
+                head: run.head().expect("chained")
+            }
+        }
     );
     drop(run);
     let (_, info) = store.read_run(RUN).expect("readable");

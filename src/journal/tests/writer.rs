@@ -327,7 +327,8 @@ fn a_journal_that_cannot_write_reports_the_error_to_its_waiters() {
     let lock = fs::File::open(dir.join("lock")).expect("opens");
     let len = read_only.metadata().expect("stat").len();
     let state = RunState::start(&started(&["a"])).expect("valid");
-    let journal = Journal::on_disk(crate::journal::handle::new(dir, read_only, lock, state, len));
+    let journal =
+        Journal::on_disk(crate::journal::handle::new(dir, read_only, lock, state, len, None));
     let err = journal.append(&start("a", 1)).expect("queued").wait_blocking().expect_err("EBADF");
     assert!(matches!(&err, JournalError::Io { .. }), "{err:?}");
     assert_eq!(journal.syncs(), 0, "the write failed before any sync");
