@@ -318,6 +318,7 @@ pub fn against_probe(step: &str, rec: &StepRecord, decision: Decision) -> Option
 /// Judges a request against the run as its journal stands and, if it is allowed, records it
 /// durably through `sink`. `Ok` says what was recorded; `Err` why nothing was.
 pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<String, String> {
+    super::identity::check_name(&req.by)?;
     let st = sink.state();
     let step = &req.step;
     if !matches!(

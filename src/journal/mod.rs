@@ -63,6 +63,7 @@ pub mod audit;
 pub mod event;
 pub mod gate;
 mod handle;
+pub mod identity;
 pub mod inbox;
 mod logs;
 mod record;

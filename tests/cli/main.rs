@@ -24,6 +24,7 @@ mod run_journal;
 mod run_lang;
 mod run_leftover;
 mod run_moto;
+mod run_people;
 mod run_postgres;
 mod run_regional;
 mod run_results;
