@@ -8,7 +8,8 @@
 //! named, an approval counts for the first role of the gate that is still missing and that the
 //! person may hold. Names compare as people read them (`identity.rs`: NFKC, case, TR39
 //! confusables), so `Alice`, `аlice` (Cyrillic `а`) and `ａｌｉｃｅ` are one person, and a
-//! name with control, zero-width or bidi characters is refused.
+//! name with control, zero-width or bidi characters is refused. Under
+//! `initiator_may_approve false` the person who started the run approves nothing.
 
 use super::How;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,9 @@ pub struct Gate {
     pub members: Option<BTreeMap<String, Vec<String>>>,
     pub timeout_ms: Option<u64>,
     pub requested_at: String,
+    /// Who may not approve at all (the initiator, under `initiator_may_approve false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<String>,
 }
 
 /// One approval given.
@@ -75,6 +79,12 @@ pub fn judge(
     let missing = gate.missing(approvals);
     if missing.is_empty() {
         return Err("every role of this gate is already approved".into());
+    }
+    if let Some(x) = gate.excluded.as_deref().filter(|x| same_person(x, who)) {
+        return Err(format!(
+            "{who} started this run and may not approve it (the runbook says \
+             `initiator_may_approve false`; the run was started by {x})"
+        ));
     }
     let mut why = Vec::new();
     if let Some(a) = approvals.iter().find(|a| same_person(&a.by, who)) {

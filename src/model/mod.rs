@@ -43,6 +43,15 @@ pub struct Runbook {
     /// The header's `shell`: what `run` actions and `run` rollbacks run with (`SHELL -c`);
     /// `None`: `sh`.
     pub shell: Option<String>,
+    /// Who may approve, beyond `roles`: the header's `initiator_may_approve`.
+    pub people: People,
+}
+
+/// How a runbook tells people apart at its gates (issue 11 §1).
+#[derive(Clone, Debug, Default)]
+pub struct People {
+    /// `initiator_may_approve false`: whoever started the run approves no role of any gate.
+    pub exclude_initiator: bool,
 }
 
 impl Runbook {
@@ -454,6 +463,7 @@ pub mod tests_support {
             steps,
             file: FileId(0),
             shell: None,
+            people: People::default(),
         }
     }
 }

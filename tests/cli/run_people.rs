@@ -60,3 +60,51 @@ fn names_with_hidden_characters_are_refused_everywhere() {
     out.expect_stderr("nothing was recorded");
     assert_eq!(journal(&t, "o").len(), before, "refusals write nothing");
 }
+
+/// Run `i`, gated by `a` and `b`, started by alice with `--approve g`, under `header`.
+fn started_by_alice(header: &str) -> Test {
+    let rb = format!(
+        "runbook \"init\" {{\n  owner \"ops\"\n  rto 1h\n{header}\n  step g {{ duration 1s; approval {{ by a, b }}; run \"echo ran >> side\"; idempotent }}\n}}\n"
+    );
+    let t = Test::new().file("i.drbook", &rb);
+    let out = drb(&t, &["run", "i.drbook", "--run-id", "i", "--as", "alice", "--approve", "g"]);
+    out.expect_status(3);
+    t
+}
+
+#[test]
+fn the_initiator_fills_at_most_one_role_of_a_gate() {
+    let t = started_by_alice("");
+    assert_eq!(count_events(&journal(&t, "i"), "approved", "g"), 1, "--approve counts once");
+    let out = approve(&t, "i", "g", "Alice", &["--role", "b"]);
+    out.expect_status(1).expect_stderr("already approved this step (as a)");
+    approve(&t, "i", "g", "bob", &[]).expect_status(0);
+    assert_eq!(count_events(&journal(&t, "i"), "approved", "g"), 2);
+}
+
+#[test]
+fn initiator_may_approve_false_excludes_the_initiator_entirely() {
+    let t = started_by_alice("  initiator_may_approve false");
+    assert_eq!(count_events(&journal(&t, "i"), "approved", "g"), 0, "--approve by the initiator");
+    let before = journal(&t, "i").len();
+    for who in ["alice", "\u{0430}lice", "ALICE"] {
+        let out = approve(&t, "i", "g", who, &[]);
+        out.expect_status(1).expect_stderr("started this run and may not approve it");
+        out.expect_stderr("nothing was recorded");
+    }
+    assert_eq!(journal(&t, "i").len(), before, "refusals write nothing");
+    approve(&t, "i", "g", "bob", &[]).expect_status(0);
+    approve(&t, "i", "g", "carol", &[]).expect_status(0);
+    assert_eq!(count_events(&journal(&t, "i"), "approved", "g"), 2);
+}
+
+#[test]
+fn initiator_may_approve_takes_a_bool() {
+    let rb = runbook("x", "  step s { duration 1s; run \"true\" }").replacen(
+        "{\n",
+        "{\n  initiator_may_approve \"no\"\n",
+        1,
+    );
+    let t = Test::new().file("x.drbook", &rb);
+    t.cmd(&["check", "x.drbook"]).expect_status(2).expect_stderr("initiator_may_approve");
+}

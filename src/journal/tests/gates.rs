@@ -14,6 +14,7 @@ fn request(step: &str, roles: &[&str], members: Option<&[(&str, &[&str])]>) -> E
                 .collect()
         }),
         timeout_ms: None,
+        excluded: None,
     }
 }
 

@@ -63,6 +63,7 @@ fn one_of_each() -> Vec<Event> {
             roles: vec![s("dba")],
             members: Some(BTreeMap::from([(s("dba"), vec![s("ana")])])),
             timeout_ms: Some(1),
+            excluded: None,
         },
         Event::Approved {
             step: s("a"),
