@@ -37,6 +37,7 @@ mod run_windows;
 mod runkit;
 mod secrets;
 mod ssmd;
+mod state_trust;
 mod usage;
 
 use std::ffi::OsString;
