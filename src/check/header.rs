@@ -336,6 +336,7 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             "shell" => "shell",
             "workdir" => "workdir",
             "initiator_may_approve" => "initiator_may_approve",
+            "approvals" => "approvals",
             _ => "parallel",
         };
         if let Some(first) = h.spans.get(key) {
@@ -373,6 +374,17 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
                 ValueKind::Bool(b) => h.people.exclude_initiator = !b,
                 _ => cx.expected(v, key, "`true` or `false`", "initiator_may_approve false"),
             },
+            "approvals" => {
+                let word = match &v.kind {
+                    ValueKind::Ident(w) => Some(w.to_string()),
+                    _ => cx.plain(v, key),
+                };
+                match word.as_deref() {
+                    Some("os") => h.people.os_accounts = true,
+                    Some("typed") => {}
+                    _ => cx.expected(v, key, "`typed` or `os`", "approvals os"),
+                }
+            }
             "parallel" => {
                 h.parallel = cx.integer(v, key, 1).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
             }

@@ -38,6 +38,11 @@ pub fn person_key(name: &str) -> String {
     skeleton.nfkc().collect::<String>().to_lowercase()
 }
 
+/// The login name of OS account `uid` (`approvals os`: who sent an inbox request).
+pub fn login(uid: u32) -> Option<String> {
+    nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok().flatten().map(|u| u.name)
+}
+
 /// Whether two names are the same person.
 pub fn same_person(a: &str, b: &str) -> bool {
     person_key(a) == person_key(b)

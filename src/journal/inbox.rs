@@ -80,6 +80,34 @@ impl Inbox {
     pub fn withdraw(&self, r: &RequestRef) -> bool {
         withdraw(&r.path)
     }
+
+    /// Shares the inbox with the state dir's group (`approvals os`): the inbox becomes
+    /// group-writable, setgid and sticky (nobody removes another's file), and the run's
+    /// directory and `runs/` group-traversable. Everything else stays owner-only.
+    pub fn share(&self) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir(&self.run_dir);
+        match DirBuilder::new().mode(0o700).create(&d) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o3770))?;
+        for up in [Some(self.run_dir.as_path()), self.run_dir.parent()].into_iter().flatten() {
+            let mode = fs::metadata(up)?.permissions().mode() & 0o7777;
+            fs::set_permissions(up, fs::Permissions::from_mode(mode | 0o010))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the inbox is shared with a group (see [`Inbox::share`]).
+    pub fn is_shared(&self) -> bool {
+        shared(&dir(&self.run_dir))
+    }
+}
+
+fn shared(inbox: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(inbox).is_ok_and(|m| m.permissions().mode() & 0o2020 == 0o2020)
 }
 
 /// What a person asks of a gated step.
@@ -106,6 +134,10 @@ pub struct Request {
     /// `--force`: answer `retry` or `done` against what the step's probe saw.
     #[serde(default)]
     pub force: bool,
+    /// The OS account owning the request file, from `fstat` of the opened file (never from
+    /// what the file says); `None` for requests not read from the inbox.
+    #[serde(skip)]
+    pub sender: Option<u32>,
 }
 
 /// The answer to a request: what was recorded, or why nothing was.
@@ -129,13 +161,23 @@ impl Request {
         self
     }
 
+    /// Under `approvals os`: the request as by the OS account that owns its file, whatever
+    /// name it carries. A request not read from a file (the runner's own prompt, `--approve`)
+    /// is by the runner's account.
+    pub fn proved_by_os(mut self) -> Result<Request, String> {
+        let uid = self.sender.unwrap_or_else(|| nix::unistd::geteuid().as_raw());
+        self.by = super::identity::login(uid)
+            .ok_or_else(|| format!("the request's owner (uid {uid}) has no login name"))?;
+        Ok(self)
+    }
+
     /// A request with a fresh id.
     pub fn new(step: &str, by: &str, ask: Ask) -> Request {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let id = format!("{}-{nanos}", std::process::id());
-        Request { id, step: step.to_string(), by: by.to_string(), ask, force: false }
+        Request { id, step: step.to_string(), by: by.to_string(), ask, force: false, sender: None }
     }
 
     /// The request, forced (`--force`).
@@ -150,11 +192,12 @@ fn dir(run_dir: &Path) -> PathBuf {
 }
 
 /// Writes `bytes` to `path` atomically and durably (temporary file, fsync, rename, fsync dir).
+/// In a shared inbox the file is group-readable, so the requester can read its reply.
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let parent = path.parent().unwrap_or(Path::new("."));
     let tmp = path.with_extension("tmp");
-    let mut f =
-        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    let mode = if shared(parent) { 0o640 } else { 0o600 };
+    let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     fs::rename(&tmp, path)?;
@@ -182,7 +225,7 @@ pub fn pending(run_dir: &Path) -> Vec<(PathBuf, Request)> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter_map(|p| match fs::read(&p).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+        .filter_map(|p| match read_request(&p) {
             Some(r) => Some((p, r)),
             None => {
                 let _ = fs::remove_file(&p);
@@ -192,6 +235,27 @@ pub fn pending(run_dir: &Path) -> Vec<(PathBuf, Request)> {
         .collect();
     out.sort_by(|a, b| a.1.id.cmp(&b.1.id));
     out
+}
+
+/// A request file, read as untrusted input: opened without following a symlink, its sender
+/// the owner of the opened file (`fstat`).
+fn read_request(path: &Path) -> Option<Request> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let mut f = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = f.metadata().ok()?;
+    if !meta.is_file() || meta.len() > 64 * 1024 {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).ok()?;
+    let mut req: Request = serde_json::from_slice(&bytes).ok()?;
+    req.sender = Some(meta.uid());
+    Some(req)
 }
 
 /// Leaves the reply to request `id`, then removes the request.

@@ -52,6 +52,9 @@ pub struct Runbook {
 pub struct People {
     /// `initiator_may_approve false`: whoever started the run approves no role of any gate.
     pub exclude_initiator: bool,
+    /// `approvals os`: an inbox request is by the OS account that owns its file, whatever
+    /// name it carries; the run's inbox is shared with the state dir's group.
+    pub os_accounts: bool,
 }
 
 impl Runbook {

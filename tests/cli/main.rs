@@ -10,6 +10,7 @@ mod fmt;
 mod hostile;
 mod httpd;
 mod layout;
+mod os_accounts;
 mod pgd;
 mod plan;
 mod run_approval;

@@ -39,6 +39,7 @@ const RUNBOOK: &[&str] = &[
     "shell",
     "finally",
     "initiator_may_approve",
+    "approvals",
 ];
 const STEP: &[&str] = &[
     "owner",
@@ -90,6 +91,7 @@ fn usage(kw: &str) -> Option<&'static str> {
         "step" => "step ID \"Title\" { ... }",
         "shell" => "shell \"bash\"",
         "initiator_may_approve" => "initiator_may_approve false",
+        "approvals" => "approvals os",
         "finally" => "finally step ID \"Title\" { ... }",
         "needs" => "needs other_step, another_step",
         "when" => "when include_app_check == true",
