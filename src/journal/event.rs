@@ -220,6 +220,10 @@ pub enum Event {
         /// runbook says `initiator_may_approve false`. Absent in older journals.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         excluded: Option<String>,
+        /// `approvals os`: an approval counts as the OS account that asked, whatever name it
+        /// carries. Absent (false) in older journals.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        os_accounts: bool,
     },
     /// One role of a gate approved by one person.
     Approved {
@@ -529,16 +533,23 @@ impl Event {
             Event::RollbackRetried { at, by } => {
                 Event::RollbackRetried { at: at.clone(), by: by.clone() }
             }
-            Event::ApprovalRequested { step, at, roles, members, timeout_ms, excluded } => {
-                Event::ApprovalRequested {
-                    step: step.clone(),
-                    at: at.clone(),
-                    roles: roles.clone(),
-                    members: members.clone(),
-                    timeout_ms: *timeout_ms,
-                    excluded: excluded.clone(),
-                }
-            }
+            Event::ApprovalRequested {
+                step,
+                at,
+                roles,
+                members,
+                timeout_ms,
+                excluded,
+                os_accounts,
+            } => Event::ApprovalRequested {
+                step: step.clone(),
+                at: at.clone(),
+                roles: roles.clone(),
+                members: members.clone(),
+                timeout_ms: *timeout_ms,
+                excluded: excluded.clone(),
+                os_accounts: *os_accounts,
+            },
             Event::Approved { step, role, by, at, how, comment, request } => Event::Approved {
                 step: step.clone(),
                 role: role.clone(),

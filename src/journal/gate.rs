@@ -26,6 +26,9 @@ pub struct Gate {
     /// Who may not approve at all (the initiator, under `initiator_may_approve false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excluded: Option<String>,
+    /// `approvals os`: approvals count as the OS account that asked ([`super::inbox::apply`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub os_accounts: bool,
 }
 
 /// One approval given.

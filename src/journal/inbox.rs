@@ -437,6 +437,16 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
             ));
         }
     }
+    // `approvals os`: whoever asked is the OS account behind the request (its file's owner,
+    // or this process's account), whatever name it carries: also when `drbook approve`
+    // journals it itself under the run's lock.
+    let proved;
+    let req = if gate.os_accounts {
+        proved = req.clone().proved_by_os()?;
+        &proved
+    } else {
+        req
+    };
     let request = (how == How::Cli).then(|| req.id.clone());
     let (event, said) = match &req.ask {
         Ask::Retry => {

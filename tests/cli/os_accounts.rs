@@ -135,3 +135,26 @@ fn approvals_takes_typed_or_os() {
     let t = Test::new().file("x.drbook", rb);
     t.cmd(&["check", "x.drbook"]).expect_status(2).expect_stderr("approvals");
 }
+
+#[test]
+fn with_no_runner_alive_the_owner_still_approves_only_as_its_own_account() {
+    let me = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .expect("this account has a login name");
+    let rb = "runbook \"shared\" {\n  owner \"ops\"\n  rto 1h\n  approvals os\n  roles {\n    lead = [\"bob\"]\n  }\n  step promote {\n    duration 1s\n    approval { by lead }\n    run \"echo promoted >> side\"\n    idempotent\n  }\n}\n";
+    let t = Test::new().file("s.drbook", rb);
+    crate::runkit::drb(&t, &["run", "s.drbook", "--run-id", "r", "--as", "bob"]).expect_status(3);
+    // The run's owner journals it itself under the lock: typing bob's name does not make it bob.
+    for args in [
+        &["approve", "r", "promote", "--as", "bob"][..],
+        &["resume", "r", "--approve", "promote", "--as", "bob"],
+    ] {
+        let out = crate::runkit::drb(&t, args);
+        assert_ne!(out.status, 0, "{args:?}");
+        assert!(!t.path("side").exists(), "{args:?}: the owner is not bob");
+    }
+    let out = crate::runkit::drb(&t, &["approve", "r", "promote", "--as", "bob"]);
+    out.expect_stderr(&format!("{me} is not a member of any role still missing: lead"));
+}

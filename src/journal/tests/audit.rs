@@ -11,6 +11,7 @@ fn request(step: &str) -> Event {
         members: None,
         timeout_ms: None,
         excluded: None,
+        os_accounts: false,
     }
 }
 

@@ -15,6 +15,7 @@ fn request(step: &str, roles: &[&str], members: Option<&[(&str, &[&str])]>) -> E
         }),
         timeout_ms: None,
         excluded: None,
+        os_accounts: false,
     }
 }
 

@@ -64,6 +64,7 @@ fn one_of_each() -> Vec<Event> {
             members: Some(BTreeMap::from([(s("dba"), vec![s("ana")])])),
             timeout_ms: Some(1),
             excluded: None,
+            os_accounts: false,
         },
         Event::Approved {
             step: s("a"),
