@@ -24,6 +24,7 @@ pub fn action(cx: &mut Cx, a: &ast::Action, at: At) -> Option<model::Action> {
             let script = text(cx, v, "run")?;
             if let ValueKind::Str(s) = &v.kind {
                 super::lints::quoted_interpolation(cx, s);
+                super::reparse::reparsed_interpolation(cx, s);
             }
             model::Action::Run { script }
         }

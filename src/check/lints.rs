@@ -1,9 +1,11 @@
 //! Warnings of LANGUAGE.md §7 (errors under `--strict`): missing owner, duration or rto, a
 //! critical path over budget, a timeout shorter than the duration, a stale review, unused
-//! params, `${...}` inside shell quotes, and side effects with no way back.
+//! params, `${...}` inside shell quotes, side effects with no way back, and bidi controls in
+//! the text.
 
 use super::cx::Cx;
-use crate::diag::{Diagnostic, Span};
+use crate::diag::escape::is_bidi_control;
+use crate::diag::{Diagnostic, Sources, Span};
 use crate::model::fmt_duration;
 use crate::model::{Date, Runbook};
 use crate::syntax::ast::{Str, StrPart};
@@ -221,4 +223,29 @@ pub fn quoted_interpolation(cx: &mut Cx, s: &Str) {
             StrPart::Ref(_) | StrPart::Word(_) | StrPart::Bare(_) => word_start = false,
         }
     }
+}
+
+/// A file shows no more bidi warnings than this (the first ones say enough).
+const MAX_BIDI: usize = 16;
+
+/// Bidirectional-text controls anywhere in the files read (strings, comments): invisible, they
+/// make a reviewer see text in another order than the shell runs it ("Trojan Source").
+pub fn bidi_controls(sources: &Sources) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for id in sources.ids() {
+        let text = &sources.get(id).text;
+        let found = text.char_indices().filter(|&(_, c)| is_bidi_control(c)).take(MAX_BIDI);
+        for (at, c) in found {
+            out.push(
+                Diagnostic::warning(
+                    "drbook::lint::bidi_control",
+                    Span::new(id, at, at + c.len_utf8()),
+                    format!("invisible bidi control U+{:04X} in the text", c as u32),
+                )
+                .label("reorders how the text around it is shown")
+                .help("remove it: what a reviewer reads must be what runs"),
+            );
+        }
+    }
+    out
 }

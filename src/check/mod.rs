@@ -11,6 +11,7 @@ mod cx;
 mod header;
 mod lints;
 mod names;
+mod reparse;
 mod step;
 #[cfg(test)]
 mod tests;
@@ -72,6 +73,7 @@ pub fn check(loaded: &mut Loaded, opts: &Options) -> Checked {
     }
     let mut diags = loaded.diags.clone();
     diags.append(&mut cx.diags);
+    diags.extend(lints::bidi_controls(&loaded.sources));
     if opts.strict {
         for d in &mut diags {
             d.severity = Severity::Error;

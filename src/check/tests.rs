@@ -139,3 +139,53 @@ fn finally_step_rules() {
         assert_eq!(errors, *want, "{steps}: {ds:?}");
     }
 }
+
+#[test]
+fn bidi_controls_are_flagged_where_they_are() {
+    let src = "runbook \"t\" {\n  owner \"o\"; rto 1h\n  # note \u{2067}x\n  step a { duration 1m; idempotent; run \"echo \u{202E}kcatta\" }\n}\n";
+    let found: Vec<Diagnostic> =
+        diags(src).into_iter().filter(|d| d.code == "drbook::lint::bidi_control").collect();
+    let at: Vec<usize> = found.iter().map(|d| d.span.start as usize).collect();
+    assert_eq!(at, vec![src.find('\u{2067}').unwrap_or(0), src.find('\u{202E}').unwrap_or(0)]);
+    assert!(found[1].message.contains("U+202E"), "{}", found[1].message);
+    assert!(codes("runbook \"t\" {\n  owner \"o\"; rto 1h\n  step a { duration 1m; idempotent; run \"echo ok\" }\n}\n")
+        .iter()
+        .all(|c| *c != "drbook::lint::bidi_control"));
+}
+
+#[test]
+fn reparsed_interpolation_where_a_shell_parses_the_value_again() {
+    let lint = "drbook::lint::reparsed_interpolation";
+    let table: &[(&str, bool)] = &[
+        ("cat <<EOF\nvalue: ${x}\nEOF", true),
+        ("cat <<-EOF > f\n\tvalue: ${x}\n\tEOF\necho ok", true),
+        ("cat <<'EOF'\nvalue: ${x}\nEOF", false),
+        ("cat <<\"EOF\"\nvalue: ${x}\nEOF", false),
+        ("cat <<EOF\nstatic\nEOF\necho ${x}", false),
+        ("cat <<< ${x}", false),
+        ("eval echo ${x}", true),
+        ("eval \"echo $V\"", false),
+        ("ssh db1 systemctl restart ${x}", true),
+        ("ssh -p 2222 -o BatchMode=yes db1 restart ${x}", true),
+        ("ssh ${x} uptime", false),
+        ("printf '%s' \"$V\" | ssh db1 'read -r v; echo \"$v\"'", false),
+        ("sh -c ${x}", true),
+        ("bash -ec \"echo $(date) ${x}\"", true),
+        ("sh -c 'echo \"$1\"' _ ${x}", false),
+        ("sudo -u pg bash -c ${x}", true),
+        ("su postgres -c ${x}", true),
+        ("echo ${x} | xargs sh -c ${x}", true),
+        ("timeout 5 ssh h cmd ${x}", true),
+        ("V=1 eval ${x}", true),
+        ("echo ${x}; sh -c 'echo hi'", false),
+        ("echo ${x} # eval ${x}", false),
+        ("echo $(eval ${x})", true),
+    ];
+    for (script, expect) in table {
+        let got = codes(&with_script(script)).contains(&lint);
+        assert_eq!(got, *expect, "{script:?}");
+    }
+    let d = diags(&with_script("ssh db1 restart ${x}"));
+    let d = d.iter().find(|d| d.code == lint).expect("a warning");
+    assert!(d.message.contains("`${x}`") && d.message.contains("ssh"), "{}", d.message);
+}

@@ -35,7 +35,7 @@ pub struct ApproveRequest {
 /// The judgement, said: what was recorded on standard output, or the refusal.
 fn finish(said: Result<String, String>) -> Result<Outcome, CliError> {
     let m = said.map_err(CliError::Refused)?;
-    let _ = writeln!(std::io::stdout(), "{m}");
+    let _ = writeln!(std::io::stdout(), "{}", crate::diag::escape::escape(&m));
     Ok(Outcome::Succeeded)
 }
 
@@ -72,6 +72,7 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
         return Err(CliError::invalid(format!("run `{run_id}` has no step `{step}`{hint}")));
     }
     let req = Request::new(step, &user, ask).forced(force);
+    let book = (std::path::PathBuf::from(&state.path), state.params.clone());
     // Judge it against a copy of the journal: nothing is written here.
     let mut copy = MemoryJournal { state, events: Vec::new() };
     if let Err(why) = inbox::apply(&mut copy, &req, How::Cli, &clock::now()) {
@@ -89,6 +90,7 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
                 if let Some((r, _)) = &submitted {
                     inbox.withdraw(r);
                 }
+                let req = masked(req, &book.0, &book.1)?;
                 return finish(inbox::apply(&mut handle, &req, How::Cli, &clock::now()));
             }
             Err(JournalError::Locked { pid, .. }) => {
@@ -146,4 +148,53 @@ fn hand_over(inbox: &crate::journal::Inbox, req: &Request) -> Result<Outcome, Cl
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// `req` with the run's secrets masked in its comment or reason, for journaling it without a
+/// runner (which would mask it itself): the runbook the run started from is read again and its
+/// secrets resolved here. When they cannot be, free text is refused rather than stored unmasked.
+fn masked(
+    req: Request,
+    path: &std::path::Path,
+    params: &std::collections::BTreeMap<String, String>,
+) -> Result<Request, CliError> {
+    let text = match &req.ask {
+        Ask::Approve { comment: Some(c), .. } => c.as_str(),
+        Ask::Deny { reason } => reason.as_str(),
+        _ => "",
+    };
+    if text.is_empty() {
+        return Ok(req);
+    }
+    let secrets = run_secrets(path, params).map_err(|why| {
+        CliError::invalid(format!(
+            "cannot mask secrets in the {}: {why}",
+            if matches!(req.ask, Ask::Deny { .. }) { "reason" } else { "comment" }
+        ))
+        .then("nothing was recorded: give it while the runner is live, or from a shell where the runbook's secrets resolve")
+    })?;
+    Ok(req.scrubbed(|t| secrets.scrub(t)))
+}
+
+/// The secrets of the runbook at `path`, resolved from this process's environment and files.
+fn run_secrets(
+    path: &std::path::Path,
+    params: &std::collections::BTreeMap<String, String>,
+) -> Result<crate::exec::Secrets, String> {
+    let mut loaded = super::input::read(path, None)?;
+    let opts = crate::check::Options {
+        today: super::input::today(),
+        params: params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        require_params: false,
+        strict: false,
+    };
+    let checked = crate::check::check(&mut loaded, &opts);
+    let Some(rb) = checked.runbook else {
+        return Err(format!("`{}` does not check", path.display()));
+    };
+    let base = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    let env = |v: &str| std::env::var(v).ok();
+    let no_ssm = |name: &str| Err(format!("SSM parameter `{name}` is not read by `approve`"));
+    crate::exec::Secrets::resolve(&rb.secrets, env, no_ssm, &base)
+        .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
 }

@@ -43,6 +43,9 @@ pub enum Command {
         /// Set a param (NAME=VALUE); repeatable.
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
+        /// The project root: imports must stay inside it (default: the runbook's directory).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
     },
     /// Preview a runbook: steps, waves, critical path and RTO budget verdict.
     Plan {
@@ -60,6 +63,9 @@ pub enum Command {
         /// Treat warnings as errors.
         #[arg(long)]
         strict: bool,
+        /// The project root: imports must stay inside it (default: the runbook's directory).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
     },
     /// Run a runbook: steps in dependency order, journaled durably, timed against the RTO.
     Run {
@@ -254,6 +260,9 @@ pub struct RunFlags {
     /// shell, or the gate's timeout) instead of pausing with exit 3.
     #[arg(long)]
     pub wait: bool,
+    /// The project root: imports must stay inside it (default: the runbook's directory).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -18,6 +18,8 @@ pub struct CheckRequest {
     pub options: Options,
     pub format: CheckFormat,
     pub color: bool,
+    /// `--root`: the project imports must stay inside.
+    pub root: Option<PathBuf>,
 }
 
 pub fn check(req: &CheckRequest) -> Result<Outcome, CliError> {
@@ -25,7 +27,7 @@ pub fn check(req: &CheckRequest) -> Result<Outcome, CliError> {
     let (mut errors, mut warnings) = (0, 0);
     let mut unreadable = false;
     for f in &req.files {
-        let mut loaded = match input::read(f) {
+        let mut loaded = match input::read(f, req.root.as_deref()) {
             Ok(l) => l,
             Err(e) => {
                 eprint(&format!("error: {e}"));

@@ -38,6 +38,7 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
     let again = job.invocation.clone();
     let flags = p.flags;
     let logs = p.handle.logs();
+    logs.check()?;
     let tty = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
     let live = (tty && flags.log_format == LogFormat::Text).then(|| {
         let done = p
@@ -74,7 +75,8 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
     let (state, _) = p.store.read_run(id).map_err(|e| CliError::Failed(e.to_string()))?;
     let report = runreport::build(&state, &p.book.rb);
     if flags.log_format == LogFormat::Text {
-        let _ = write!(std::io::stdout(), "{}", runreport::text(&report));
+        let _ =
+            write!(std::io::stdout(), "{}", crate::diag::escape::escape(&runreport::text(&report)));
     }
     if let Some(path) = &flags.report {
         if let Err(e) = runreport::write(&report, path) {

@@ -61,14 +61,22 @@ pub fn fmt(req: &FmtRequest) -> Result<Outcome, CliError> {
     Ok(outcome)
 }
 
-/// Writes through a temporary file and a rename, so a crash never leaves half a runbook.
+/// Writes through a temporary file and a rename, so a crash never leaves half a runbook. The
+/// temporary file has a random name beside the runbook and is created new (`O_EXCL`, never
+/// through a link), so nobody can plant a link where it goes.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.drbook-fmt.tmp"));
-    std::fs::write(&tmp, text)?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    use std::io::Write;
+    let (tmp, mut f) = crate::journal::fsx::temp_beside(path, 0o600)?;
+    let done = (|| {
+        if let Ok(meta) = std::fs::metadata(path) {
+            f.set_permissions(meta.permissions())?;
+        }
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path)
+    done
 }

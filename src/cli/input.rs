@@ -78,19 +78,21 @@ fn parse_date(s: &str) -> Option<Date> {
     (it.next().is_none() && Date::from_days(date.days()) == date).then_some(date)
 }
 
-/// Reads a file with its imports; the message says which file could not be read.
-pub fn read(path: &Path) -> Result<Loaded, String> {
-    load::load_path(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+/// Reads a file with its imports (confined to `root`, default the file's directory); the
+/// message says which file could not be read.
+pub fn read(path: &Path, root: Option<&Path>) -> Result<Loaded, String> {
+    load::load_path_in(path, root).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
 }
 
 /// Loads and checks one runbook for `plan` and the run commands. Warnings are printed here
 /// (they do not stop anything); errors come back as the rendered report.
 pub fn checked_runbook(
     path: &Path,
+    root: Option<&Path>,
     opts: &Options,
     color: bool,
 ) -> Result<(Loaded, Checked), CliError> {
-    let mut loaded = read(path).map_err(CliError::invalid)?;
+    let mut loaded = read(path, root).map_err(CliError::invalid)?;
     let checked = check::check(&mut loaded, opts);
     let rendered = if checked.diags.is_empty() {
         String::new()

@@ -68,7 +68,7 @@ impl Live {
             // A terminal that went away (SIGHUP) must not turn a print into a panic.
             self.bars.suspend(|| {
                 use std::io::Write;
-                let _ = writeln!(std::io::stdout(), "{text}");
+                let _ = writeln!(std::io::stdout(), "{}", crate::diag::escape::escape(&text));
             });
         }
     }

@@ -86,6 +86,12 @@ pub fn main() -> i32 {
     };
     let outcome = match dispatch(cli) {
         Ok(outcome) => outcome,
+        // A checker's report is escaped field by field and may be coloured: printed as is.
+        Err(CliError::Diagnostics(report)) => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{report}");
+            Outcome::Invalid
+        }
         Err(e) => {
             term::eprint(&e.to_string());
             e.outcome()
@@ -104,13 +110,13 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
     input::check_as(cli.as_user.as_deref())?;
     let user = || input::identity(cli.as_user.as_deref());
     match cli.command {
-        Command::Check { files, strict, today, format, params } => {
+        Command::Check { files, strict, today, format, params, root } => {
             let options = input::options(today.as_deref(), &params, strict, false)?;
-            check::check(&check::CheckRequest { files, options, format, color })
+            check::check(&check::CheckRequest { files, options, format, color, root })
         }
-        Command::Plan { file, params, format, today, strict } => {
+        Command::Plan { file, params, format, today, strict, root } => {
             let options = input::options(today.as_deref(), &params, strict, true)?;
-            plan::plan(&plan::PlanRequest { file, options, format, color })
+            plan::plan(&plan::PlanRequest { file, options, format, color, root })
         }
         Command::Fmt { files, check } => {
             fmt::fmt(&fmt::FmtRequest { files, check_only: check, color })

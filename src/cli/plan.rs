@@ -6,6 +6,7 @@ use super::input;
 use super::outcome::{CliError, Outcome};
 use super::report;
 use crate::check::Options;
+use crate::diag::escape::Escaped;
 use crate::diag::Sources;
 use crate::plan;
 use std::io::Write;
@@ -17,10 +18,13 @@ pub struct PlanRequest {
     pub options: Options,
     pub format: PlanFormat,
     pub color: bool,
+    /// `--root`: the project imports must stay inside.
+    pub root: Option<PathBuf>,
 }
 
 pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
-    let (loaded, checked) = input::checked_runbook(&req.file, &req.options, req.color)?;
+    let (loaded, checked) =
+        input::checked_runbook(&req.file, req.root.as_deref(), &req.options, req.color)?;
     let (Some(rb), Some(dag)) = (&checked.runbook, &checked.dag) else {
         return Ok(Outcome::Invalid);
     };
@@ -31,8 +35,9 @@ pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
     let res = match req.format {
         PlanFormat::Text => plan::text::render(&plan, &mut out),
         PlanFormat::Json => plan::json::render(&plan, &mut out),
-        PlanFormat::Markdown => plan::markdown::render(&plan, &mut out),
-        PlanFormat::Mermaid => plan::mermaid::render(&plan, &mut out),
+        // People read these too: control characters as visible escapes, like the text plan.
+        PlanFormat::Markdown => plan::markdown::render(&plan, &mut Escaped::new(&mut out)),
+        PlanFormat::Mermaid => plan::mermaid::render(&plan, &mut Escaped::new(&mut out)),
     };
     // The process ends right after this: handing a large runbook's many small allocations back
     // one by one would cost more than the whole plan did.

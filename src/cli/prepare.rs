@@ -95,7 +95,8 @@ impl RunRequest<'_> {
             require_params: true,
             strict: false,
         };
-        let (_, checked) = input::checked_runbook(&self.file, &opts, self.color)?;
+        let (_, checked) =
+            input::checked_runbook(&self.file, self.flags.root.as_deref(), &opts, self.color)?;
         let bytes = std::fs::read(&self.file).map_err(|e| {
             CliError::invalid(format!("cannot read `{}`: {e}", self.file.display()))
         })?;
@@ -114,6 +115,16 @@ impl Book {
     /// The directory relative `workdir`s and `file()` secrets start from.
     pub fn base_dir(&self) -> PathBuf {
         self.abs.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    /// `--report FILE` is never written through a symbolic link: one planted there is refused
+    /// before anything runs.
+    pub fn check_report_flag(&self, flags: &RunFlags) -> Result<(), CliError> {
+        match &flags.report {
+            Some(path) => crate::journal::fsx::refuse_link(path)
+                .map_err(|e| CliError::invalid(format!("`--report`: {e}"))),
+            None => Ok(()),
+        }
     }
 
     /// `--approve STEP` must name a gated step: a typo never passes silently. Every wrong name

@@ -26,7 +26,11 @@ impl Lines {
         }
         let out = self.out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = out.lock();
-        let _ = writeln!(out, "{text}");
+        if self.json {
+            let _ = writeln!(out, "{text}");
+        } else {
+            let _ = writeln!(out, "{}", crate::diag::escape::escape(text));
+        }
         let _ = out.flush();
     }
 }

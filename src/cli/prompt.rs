@@ -6,6 +6,7 @@
 //! nothing typed later goes to a question that no longer stands. While a prompt is open the
 //! live view is hidden.
 
+use crate::diag::escape::escape;
 use crate::exec::{ApprovalAnswer, ApprovalAsk, Person};
 use crate::model::fmt_duration;
 use std::io::Write;
@@ -25,7 +26,7 @@ pub fn print_above(text: &str) -> bool {
     let q = QUESTION.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let Some(question) = q.as_ref() else { return false };
     let mut err = std::io::stderr().lock();
-    let _ = write!(err, "\r\x1b[2K{text}\n{question}");
+    let _ = write!(err, "\r\x1b[2K{}\n{}", escape(text), escape(question));
     let _ = err.flush();
     true
 }
@@ -127,7 +128,7 @@ fn exclusive<T>(
 
 fn say(text: &str) {
     let mut err = std::io::stderr();
-    let _ = write!(err, "{text}");
+    let _ = write!(err, "{}", escape(text));
     let _ = err.flush();
 }
 

@@ -1,6 +1,7 @@
 //! Rendering diagnostics: miette's graphical report for people, JSON for tools. Very long
 //! lines are shown as a window around the problem so a 10 MB line never floods a terminal.
 
+use crate::diag::escape::escape;
 use crate::diag::{Diagnostic, Severity, Sources, Span};
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
@@ -131,15 +132,18 @@ pub fn human(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
         let file = sources.get(d.span.file);
         let len = file.text.len();
         let mut labels = vec![LabeledSpan::new_primary_with_span(
-            Some(d.label.clone()),
+            Some(escape(&d.label).into_owned()),
             source_span(d.span, len),
         )];
         for (s, l) in &d.related {
             if s.file == d.span.file {
-                labels.push(LabeledSpan::new_with_span(Some(l.clone()), source_span(*s, len)));
+                labels.push(LabeledSpan::new_with_span(
+                    Some(escape(l).into_owned()),
+                    source_span(*s, len),
+                ));
             }
         }
-        let mut m = MietteDiagnostic::new(d.message.clone())
+        let mut m = MietteDiagnostic::new(escape(&d.message).into_owned())
             .with_code(d.code)
             .with_severity(match d.severity {
                 Severity::Error => miette::Severity::Error,
@@ -147,7 +151,7 @@ pub fn human(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
             })
             .with_labels(labels);
         if let Some(h) = &d.help {
-            m = m.with_help(h.clone());
+            m = m.with_help(escape(h).into_owned());
         }
         let report = miette::Report::new(m).with_source_code(Windowed::new(&file.name, &file.text));
         let _ = handler.render_report(&mut out, report.as_ref());
@@ -156,7 +160,7 @@ pub fn human(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
             if s.file != d.span.file {
                 let f = sources.get(s.file);
                 let (rl, rc) = f.line_col(s.start as usize);
-                out.push_str(&format!("  note: {l} at {}:{rl}:{rc}\n", f.name));
+                out.push_str(&format!("  note: {} at {}:{rl}:{rc}\n", escape(l), f.name));
             }
         }
         if file.text.is_empty() {

@@ -9,6 +9,7 @@ use super::input;
 use super::outcome::{CliError, Outcome};
 use super::runreport::{self, Report};
 use crate::check::{self, Options};
+use crate::diag::escape::escape;
 use crate::journal::{RunState, Store};
 use crate::model::Runbook;
 use std::io::Write;
@@ -46,8 +47,9 @@ pub fn report(asked: &ReportRequest) -> Result<Outcome, CliError> {
         }
     });
     let body = match format {
-        ReportFormat::Text => runreport::text(&r).trim_start().to_string(),
-        ReportFormat::Markdown => runreport::markdown(&r),
+        // People read these: control characters from the journal as visible escapes.
+        ReportFormat::Text => escape(runreport::text(&r).trim_start()).into_owned(),
+        ReportFormat::Markdown => escape(&runreport::markdown(&r)).into_owned(),
         ReportFormat::Json => {
             serde_json::to_string_pretty(&r)
                 .map_err(|e| CliError::Failed(format!("cannot render the report: {e}")))?
@@ -78,7 +80,7 @@ pub fn report_of(state: &RunState, file: Option<&Path>) -> Report {
 /// started it is for the caller to ask (`crate::model::hash`).
 pub fn runbook_of(state: &RunState, file: Option<&Path>) -> Option<Runbook> {
     let path = file.map_or_else(|| PathBuf::from(&state.path), Path::to_path_buf);
-    let mut loaded = input::read(&path).ok()?;
+    let mut loaded = input::read(&path, None).ok()?;
     let opts = Options {
         today: input::today(),
         params: state.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),

@@ -42,6 +42,7 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
     let reopen = judge_reopen(&state, asked.reopen, rolling)?;
     book.compare_definitions(&state, asked.allow_edited)?;
     book.check_approve_flags(flags)?;
+    book.check_report_flag(flags)?;
     let ready = req.connect(book)?;
     let (user, at) = (ready.req.user.clone(), clock::now());
     let mut events = vec![Event::RunResumed { at: at.clone(), pid: std::process::id(), user }];

@@ -30,6 +30,7 @@ pub struct NewRun {
 pub fn run(req: RunRequest<'_>, new: &NewRun) -> Result<Outcome, CliError> {
     let book = req.load()?;
     book.check_approve_flags(req.flags).map_err(|e| e.then("nothing was run"))?;
+    book.check_report_flag(req.flags).map_err(|e| e.then("nothing was run"))?;
     if new.dry_run {
         return Ok(dry(&book, req.flags.parallel.unwrap_or(book.rb.parallel as usize)));
     }
@@ -129,12 +130,10 @@ fn sha256(bytes: &[u8]) -> String {
 /// An exclusive lock on `STATE_DIR/start.lock`, held while a new run is admitted.
 fn start_lock(store: &Store) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(store.root().join("start.lock"))?;
+    let f = crate::journal::fsx::open(
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).mode(0o600),
+        &store.root().join("start.lock"),
+    )?;
     f.lock()?;
     Ok(f)
 }
@@ -160,7 +159,8 @@ fn dry(book: &Book, parallel: usize) -> Outcome {
     // What `http`, `notify` and `ssm` steps would send, as the plan shows it: params filled
     // in, secrets as `<secret:NAME>` (a dry run never resolves them).
     let plan = crate::plan::build(&book.rb, &book.dag, &book.values, Vec::new());
-    let mut out = std::io::stdout().lock();
+    // Params are filled in: control characters as visible escapes.
+    let mut out = crate::diag::escape::Escaped::new(std::io::stdout().lock());
     let _ = writeln!(
         out,
         "dry run of {} (parallel {parallel}): nothing is executed, no state is written\n",

@@ -429,7 +429,7 @@ pub fn markdown(r: &Report) -> String {
 pub fn write(r: &Report, path: &Path) -> std::io::Result<()> {
     let md = path.extension().is_some_and(|e| e == "md" || e == "markdown");
     let body = if md {
-        markdown(r)
+        crate::diag::escape::escape(&markdown(r)).into_owned()
     } else {
         serde_json::to_string_pretty(r).map_err(std::io::Error::other)? + "\n"
     };
@@ -439,17 +439,5 @@ pub fn write(r: &Report, path: &Path) -> std::io::Result<()> {
 /// Writes `bytes` to `path` readable by its owner only (0600, like the journal: a report names
 /// people, errors and captured values), never through a symlink planted at `path`.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(path)?;
-    // An existing file keeps its mode on open: narrow it.
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    f.write_all(bytes)?;
-    f.sync_all()
+    crate::journal::fsx::write_private(path, bytes)
 }

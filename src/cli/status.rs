@@ -9,6 +9,7 @@ use super::achieved;
 use super::args::StatusFormat;
 use super::outcome::{CliError, Outcome};
 use super::term::eprint;
+use crate::diag::escape::Escaped;
 use crate::exec::OnResume;
 use crate::journal::{RunState, RunStatus, StepRecord, StepState, Store};
 use crate::model::{fmt_duration, hash, Runbook};
@@ -26,7 +27,11 @@ pub struct StatusRequest {
 pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
     let (run_id, format) = (asked.run_id.as_deref(), asked.format);
     let store = Store::at(&asked.state_dir);
-    let mut out = std::io::stdout().lock();
+    // Text shows journaled names and command output: control characters as visible escapes.
+    let mut out: Box<dyn Write> = match format {
+        StatusFormat::Json => Box::new(std::io::stdout().lock()),
+        _ => Box::new(Escaped::new(std::io::stdout().lock())),
+    };
     match run_id {
         None => {
             let ids = store.list_runs()?;

@@ -1,21 +1,23 @@
-//! The terminal: lines to standard error and output that never panic on a dead terminal,
+//! The terminal: lines to standard error and output that never panic on a dead terminal (with
+//! control characters escaped, `crate::diag::escape`),
 //! whether a person can be asked here, and the [`Person`] who answers at this terminal.
 
 use super::args::{LogFormat, RunFlags};
 use super::prompt::{Screen, Terminal};
+use crate::diag::escape::escape;
 use crate::exec::Person;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 /// One line on standard error.
 pub fn eprint(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "{msg}");
+    let _ = writeln!(std::io::stderr(), "{}", escape(msg));
 }
 
 /// A headline on standard output, shown with text progress only (not among JSON lines).
 pub fn say(flags: &RunFlags, text: &str) {
     if flags.log_format == LogFormat::Text {
-        let _ = writeln!(std::io::stdout(), "{text}");
+        let _ = writeln!(std::io::stdout(), "{}", escape(text));
     }
 }
 

@@ -4,6 +4,7 @@
 //! Invariant: every diagnostic points into a file registered in [`Sources`], so that errors in
 //! imported files and spliced templates point at the right file.
 
+pub mod escape;
 mod source;
 
 pub use source::{FileId, SourceFile, Sources, Span};

@@ -121,6 +121,11 @@ impl Sources {
         self.files.iter().position(|f| f.path.as_deref() == Some(path)).map(|i| FileId(clamp(i)))
     }
 
+    /// Every file, in the order they were added.
+    pub fn ids(&self) -> impl Iterator<Item = FileId> {
+        (0..self.files.len()).map(|i| FileId(clamp(i)))
+    }
+
     pub fn find_name(&self, name: &str) -> Option<FileId> {
         self.files.iter().position(|f| f.name == name).map(|i| FileId(clamp(i)))
     }

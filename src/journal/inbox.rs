@@ -22,9 +22,9 @@
 use super::store::INBOX;
 use super::{judge, Decision, Event, How, RunStatus, Seen, Sink, StepRecord, StepState};
 use serde::{Deserialize, Serialize};
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// One run's inbox. Cheap to clone; holds only the run directory's path.
@@ -87,10 +87,7 @@ impl Inbox {
     pub fn share(&self) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let d = dir(&self.run_dir);
-        match DirBuilder::new().mode(0o700).create(&d) {
-            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
-            _ => {}
-        }
+        super::fsx::dir(&d, 0o700)?;
         fs::set_permissions(&d, fs::Permissions::from_mode(0o3770))?;
         for up in [Some(self.run_dir.as_path()), self.run_dir.parent()].into_iter().flatten() {
             let mode = fs::metadata(up)?.permissions().mode() & 0o7777;
@@ -176,7 +173,7 @@ impl Request {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let id = format!("{}-{nanos}", std::process::id());
+        let id = format!("{:010}-{:020}", std::process::id(), nanos % 10u128.pow(20));
         Request { id, step: step.to_string(), by: by.to_string(), ask, force: false, sender: None }
     }
 
@@ -187,49 +184,68 @@ impl Request {
     }
 }
 
+/// A request id names one file inside the inbox and nothing else: 10 digits (the submitter's
+/// pid), `-`, 20 digits (the time in nanoseconds), as [`Request::new`] makes them. No `/`, no
+/// `.`, no other length: a forged id can never point a reply outside the inbox.
+pub fn valid_request_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 31
+        && b.iter().enumerate().all(|(i, c)| if i == 10 { *c == b'-' } else { c.is_ascii_digit() })
+}
+
+fn bad_id(id: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, format!("`{id}` is not a valid request id"))
+}
+
 fn dir(run_dir: &Path) -> PathBuf {
     run_dir.join(INBOX)
 }
 
-/// Writes `bytes` to `path` atomically and durably (temporary file, fsync, rename, fsync dir).
-/// In a shared inbox the file is group-readable, so the requester can read its reply.
+/// Writes `bytes` to `path` atomically and durably (a random temporary file beside it,
+/// fsync, rename, fsync dir), never through a link. In a shared inbox the file is
+/// group-readable, so the requester can read its reply.
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    let tmp = path.with_extension("tmp");
-    let mode = if shared(parent) { 0o640 } else { 0o600 };
-    let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)?;
-    File::open(parent)?.sync_all()
+    let shared = path.parent().is_some_and(shared);
+    super::fsx::write_atomic(path, bytes, if shared { 0o640 } else { 0o600 })
 }
 
 /// Drops a request into the run's inbox; returns its path.
 pub fn submit(run_dir: &Path, req: &Request) -> io::Result<PathBuf> {
     let d = dir(run_dir);
-    match DirBuilder::new().mode(0o700).create(&d) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
+    if !valid_request_id(&req.id) {
+        return Err(bad_id(&req.id));
     }
+    super::fsx::dir(&d, 0o700)?;
     let path = d.join(format!("{}.json", req.id));
     let bytes = serde_json::to_vec(req).map_err(io::Error::other)?;
     write_atomic(&path, &bytes)?;
     Ok(path)
 }
 
-/// Requests waiting in the inbox, oldest first. A file that is not a request is removed.
+/// Requests waiting in the inbox, oldest first. A file that is not a request is removed, and
+/// so is one whose id is not valid or not its file's name (a forged one).
 pub fn pending(run_dir: &Path) -> Vec<(PathBuf, Request)> {
-    let Ok(entries) = fs::read_dir(dir(run_dir)) else { return Vec::new() };
+    // A link planted in place of the inbox is never read, nor anything removed through it.
+    let d = dir(run_dir);
+    if super::fsx::refuse_link(&d).is_err() {
+        return Vec::new();
+    }
+    let Ok(entries) = fs::read_dir(d) else { return Vec::new() };
     let mut out: Vec<(PathBuf, Request)> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter_map(|p| match read_request(&p) {
-            Some(r) => Some((p, r)),
-            None => {
-                let _ = fs::remove_file(&p);
-                None
+        .filter_map(|p| {
+            let named = |r: &Request| {
+                valid_request_id(&r.id)
+                    && p.file_stem().is_some_and(|s| s.to_str() == Some(r.id.as_str()))
+            };
+            match read_request(&p).filter(named) {
+                Some(r) => Some((p, r)),
+                None => {
+                    let _ = fs::remove_file(&p);
+                    None
+                }
             }
         })
         .collect();
@@ -242,11 +258,9 @@ pub fn pending(run_dir: &Path) -> Vec<(PathBuf, Request)> {
 fn read_request(path: &Path) -> Option<Request> {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
-    let mut f = OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path)
-        .ok()?;
+    let mut f =
+        super::fsx::open(OpenOptions::new().read(true).custom_flags(nix::libc::O_NONBLOCK), path)
+            .ok()?;
     let meta = f.metadata().ok()?;
     if !meta.is_file() || meta.len() > 64 * 1024 {
         return None;
@@ -260,6 +274,9 @@ fn read_request(path: &Path) -> Option<Request> {
 
 /// Leaves the reply to request `id`, then removes the request.
 pub fn answer(run_dir: &Path, req_path: &Path, id: &str, reply: &Reply) -> io::Result<()> {
+    if !valid_request_id(id) {
+        return Err(bad_id(id));
+    }
     let bytes = serde_json::to_vec(reply).map_err(io::Error::other)?;
     write_atomic(&dir(run_dir).join(format!("{id}.reply")), &bytes)?;
     match fs::remove_file(req_path) {
@@ -270,8 +287,11 @@ pub fn answer(run_dir: &Path, req_path: &Path, id: &str, reply: &Reply) -> io::R
 
 /// Takes the reply to request `id` if it is there (and removes it).
 pub fn take_reply(run_dir: &Path, id: &str) -> Option<Reply> {
+    if !valid_request_id(id) {
+        return None;
+    }
     let path = dir(run_dir).join(format!("{id}.reply"));
-    let reply = serde_json::from_slice(&fs::read(&path).ok()?).ok()?;
+    let reply = serde_json::from_slice(&super::fsx::read(&path).ok()?).ok()?;
     let _ = fs::remove_file(&path);
     Some(reply)
 }

@@ -7,11 +7,10 @@
 //! values a person would not print); a step id never escapes `logs/`: every character that is
 //! not `A-Za-z0-9_-` becomes `_`, so `..` and `/` cannot appear in a file name.
 
+use super::fsx;
 use super::store::LOGS;
 use super::JournalError;
-use std::fs::{DirBuilder, File, OpenOptions};
-use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// The log files of one run. Cheap to clone; holds only the directory's path.
@@ -31,13 +30,23 @@ impl StepLogs {
         &self.dir
     }
 
+    /// Refuses a `logs/` that is, or holds, a symbolic link (planted in a state dir others can
+    /// write): checked before any step writes to it. Creates `logs/` (0700) when missing.
+    pub fn check(&self) -> Result<(), JournalError> {
+        fsx::dir(&self.dir, 0o700).map_err(|e| JournalError::io(&self.dir, e))?;
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| JournalError::io(&self.dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| JournalError::io(&self.dir, e))?;
+            if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+                return Err(JournalError::io(entry.path(), fsx::linked(&entry.path())));
+            }
+        }
+        Ok(())
+    }
+
     /// The log file of a step's attempt; creates `logs/` (0700) on first use.
     pub fn path(&self, step: &str, attempt: u32) -> Result<PathBuf, JournalError> {
-        match DirBuilder::new().mode(0o700).create(&self.dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(JournalError::io(&self.dir, e)),
-        }
+        fsx::dir(&self.dir, 0o700).map_err(|e| JournalError::io(&self.dir, e))?;
         let safe: String = step
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') { c } else { '_' })
@@ -57,12 +66,7 @@ impl StepLogs {
     }
 }
 
-/// Opens `path` for appending, creating it owner-only (0600).
+/// Opens `path` for appending, creating it owner-only (0600), never through a link.
 fn append_to(path: &Path) -> Result<File, JournalError> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| JournalError::io(path, e))
+    fsx::append(path).map_err(|e| JournalError::io(path, e))
 }

@@ -61,6 +61,7 @@
 
 pub mod audit;
 pub mod event;
+pub mod fsx;
 pub mod gate;
 mod handle;
 pub mod identity;

@@ -37,7 +37,7 @@
 //! rename: what a runner killed mid-creation leaves behind. Tests set it; nothing else should.
 
 use super::handle::{self, RunHandle};
-use super::{decode_all, replay, Event, Inbox, JournalError, RunState, StepLogs};
+use super::{decode_all, fsx, replay, Event, Inbox, JournalError, RunState, StepLogs};
 use nix::sys::signal::Signal;
 use std::fs::{self, DirBuilder, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
@@ -94,6 +94,7 @@ impl Store {
             .recursive(true)
             .mode(0o700)
             .create(&runs)
+            .and_then(|()| fsx::dir(&runs, 0o700))
             .map_err(|e| JournalError::io(&runs, e))?;
         Ok(Store { root: state_dir.to_path_buf() })
     }
@@ -163,7 +164,7 @@ impl Store {
         let dir = self.existing(run_id)?;
         let lock = lock(&dir, run_id)?;
         let path = dir.join(JOURNAL);
-        let mut journal = match OpenOptions::new().read(true).append(true).open(&path) {
+        let mut journal = match fsx::open(OpenOptions::new().read(true).append(true), &path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(missing(&path)),
             Err(e) => return Err(JournalError::io(&path, e)),
@@ -186,7 +187,7 @@ impl Store {
     pub fn read_run(&self, run_id: &str) -> Result<(RunState, ReadInfo), JournalError> {
         let dir = self.existing(run_id)?;
         let path = dir.join(JOURNAL);
-        let bytes = match fs::read(&path) {
+        let bytes = match fsx::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(missing(&path)),
             Err(e) => return Err(JournalError::io(&path, e)),
@@ -203,6 +204,7 @@ impl Store {
     pub fn list_runs(&self) -> Result<Vec<String>, JournalError> {
         trusted(&self.root, None)?;
         let runs = self.root.join(RUNS);
+        fsx::refuse_link(&runs).map_err(|e| JournalError::io(&runs, e))?;
         let mut ids = Vec::new();
         let entries = match fs::read_dir(&runs) {
             Ok(e) => e,
@@ -226,9 +228,12 @@ impl Store {
     /// debris of a creation that never finished (see the module docs): no run.
     fn existing(&self, run_id: &str) -> Result<PathBuf, JournalError> {
         check_id(run_id)?;
+        let runs = self.root.join(RUNS);
+        fsx::refuse_link(&runs).map_err(|e| JournalError::io(&runs, e))?;
         let dir = self.run_dir(run_id);
         trusted(&self.root, Some(&dir))?;
-        match fs::metadata(&dir) {
+        match fs::symlink_metadata(&dir) {
+            Ok(m) if m.file_type().is_symlink() => Err(JournalError::io(&dir, fsx::linked(&dir))),
             Ok(m) if m.is_dir() && has_journal(&dir)? => Ok(dir),
             Ok(_) => Err(JournalError::NoSuchRun(run_id.to_string(), self.root.clone())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -326,13 +331,9 @@ fn has_journal(dir: &Path) -> Result<bool, JournalError> {
 fn build(tmp: &Path, run_id: &str, first: &Event) -> Result<(File, File, u64), JournalError> {
     let lock = lock(tmp, run_id)?;
     let path = tmp.join(JOURNAL);
-    let mut journal = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| JournalError::io(&path, e))?;
+    let mut journal =
+        fsx::open(OpenOptions::new().read(true).append(true).create_new(true).mode(0o600), &path)
+            .map_err(|e| JournalError::io(&path, e))?;
     let bytes = super::encode(first);
     journal
         .write_all(&bytes)
@@ -456,14 +457,11 @@ fn sync_dir(dir: &Path) -> Result<(), JournalError> {
 /// an instant, so a refusal is retried briefly before it is believed.
 fn lock(dir: &Path, run_id: &str) -> Result<File, JournalError> {
     let path = dir.join(LOCK);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| JournalError::io(&path, e))?;
+    let mut file = fsx::open(
+        OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600),
+        &path,
+    )
+    .map_err(|e| JournalError::io(&path, e))?;
     let mut tries = 0;
     loop {
         match file.try_lock() {
@@ -492,7 +490,7 @@ fn lock(dir: &Path, run_id: &str) -> Result<File, JournalError> {
 /// released at once.
 fn probe(dir: &Path) -> Result<(bool, Option<u32>), JournalError> {
     let path = dir.join(LOCK);
-    let file = match File::open(&path) {
+    let file = match fsx::open(OpenOptions::new().read(true), &path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((false, None)),
         Err(e) => return Err(JournalError::io(&path, e)),
@@ -508,5 +506,5 @@ fn probe(dir: &Path) -> Result<(bool, Option<u32>), JournalError> {
 }
 
 fn holder(lock: &Path) -> Option<u32> {
-    fs::read_to_string(lock).ok()?.trim().parse().ok()
+    String::from_utf8(fsx::read(lock).ok()?).ok()?.trim().parse().ok()
 }

@@ -29,7 +29,7 @@ pub(super) fn check(path: &Path, follow: bool) -> Result<(), JournalError> {
     let me = nix::unistd::geteuid().as_raw();
     let mode = meta.mode() & 0o7777;
     let why = if meta.file_type().is_symlink() {
-        Some("it is a symlink".to_string())
+        Some("it is a symbolic link".to_string())
     } else if meta.uid() != me {
         Some(format!(
             "it is owned by {}, not by {} (who runs drbook)",

@@ -1,7 +1,9 @@
 //! Load: a root file in, every file it imports parsed, templates spliced into steps.
 //!
 //! `import "std/NAME"` resolves to the bundled [`stdlib`]; `import "./x.drbook" [as a]` to a
-//! file relative to the importing one. Import cycles are reported with the whole cycle. The
+//! file relative to the importing one, which must stay inside the project root (the root
+//! runbook's directory, or `--root DIR`): an import that leaves it, by `..`, an absolute path
+//! or a symlink, is an error and the target is never read. Import cycles are reported with the whole cycle. The
 //! product, [`Loaded`], holds the root runbook with every `use` replaced by the template's
 //! items (arguments substituted), and every diagnostic found on the way.
 
@@ -42,15 +44,28 @@ struct Loader {
     diags: Vec<Diagnostic>,
     /// Files being loaded, innermost last: an import of one of these is a cycle.
     stack: Vec<FileId>,
+    /// The project root (canonical): relative imports must resolve inside it.
+    root: PathBuf,
 }
 
 /// Loads `text` as the file `name` (a path on disk, or anything for stdin).
+/// The project root is the file's directory (the working directory for text with no path).
 pub fn load_text(name: &str, path: Option<PathBuf>, text: Arc<str>) -> Loaded {
+    let root = match path.as_ref().and_then(|p| p.parent()) {
+        Some(dir) => dir.to_path_buf(),
+        None => std::env::current_dir().unwrap_or_default(),
+    };
+    load_text_in(name, path, text, root)
+}
+
+/// Loads `text` with imports confined to `root` (a canonical directory).
+pub fn load_text_in(name: &str, path: Option<PathBuf>, text: Arc<str>, root: PathBuf) -> Loaded {
     let mut l = Loader {
         sources: Sources::new(),
         modules: HashMap::new(),
         diags: Vec::new(),
         stack: Vec::new(),
+        root,
     };
     let root = l.sources.add(name.to_string(), path, text);
     l.load_file(root);
@@ -59,17 +74,63 @@ pub fn load_text(name: &str, path: Option<PathBuf>, text: Arc<str>) -> Loaded {
     Loaded { sources: l.sources, root, runbook, templates, diags: l.diags, parsed }
 }
 
-/// Reads and loads a file from disk.
+/// Reads and loads a file from disk; its directory is the project root.
 pub fn load_path(path: &Path) -> std::io::Result<Loaded> {
-    let text = std::fs::read(path)?;
-    let text = String::from_utf8(text).map_err(|e| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
-        )
-    })?;
+    load_path_in(path, None)
+}
+
+/// Reads and loads a file from disk with imports confined to `root` (default: the file's
+/// directory). A `root` that does not hold the file is refused.
+pub fn load_path_in(path: &Path, root: Option<&Path>) -> std::io::Result<Loaded> {
+    let bytes = std::fs::read(path)?;
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    Ok(load_text(&path.display().to_string(), Some(abs), text.into()))
+    let dir = abs.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = match root {
+        None => dir,
+        Some(r) => {
+            let r = std::fs::canonicalize(r).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("`--root {}`: {e}", r.display()))
+            })?;
+            if !abs.starts_with(&r) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("`--root {}` does not contain the runbook", r.display()),
+                ));
+            }
+            r
+        }
+    };
+    let name = path.display().to_string();
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(load_text_in(&name, Some(abs), text.into(), root)),
+        Err(e) => Ok(not_utf8(name, abs, e)),
+    }
+}
+
+/// A file that is not UTF-8: one diagnostic at its first bad byte, nothing parsed. The text is
+/// kept (bad bytes replaced) so the diagnostic can show the line.
+fn not_utf8(name: String, abs: PathBuf, e: std::string::FromUtf8Error) -> Loaded {
+    let at = e.utf8_error().valid_up_to();
+    let bytes = e.into_bytes();
+    let byte = bytes.get(at).copied().unwrap_or_default();
+    let before = String::from_utf8_lossy(&bytes[..at]);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut sources = Sources::new();
+    let root = sources.add(name, Some(abs), text.into());
+    // The replacement character is 3 bytes long in the kept text.
+    let span = Span::new(root, at, at + 3);
+    let diag = Diagnostic::error(
+        "drbook::syntax::not_utf8",
+        span,
+        format!(
+            "not UTF-8 text: byte 0x{byte:02x} at byte offset {at} (line {line}, column {column})"
+        ),
+    )
+    .label("not UTF-8")
+    .help("runbooks are UTF-8 text; re-encode the file (e.g. `iconv -t UTF-8`)");
+    Loaded { sources, root, diags: vec![diag], ..Loaded::default() }
 }
 
 /// The alias an import would have: `as NAME`, else the module name or file stem.
@@ -104,6 +165,21 @@ fn display_name(importer: &str, target: &str) -> String {
         }
     }
     out.display().to_string()
+}
+
+/// `path` with `.` and `..` resolved by its words alone (no file system access).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 impl Loader {
@@ -205,10 +281,18 @@ impl Loader {
                 .path
                 .as_ref()
                 .and_then(|p| p.parent().map(Path::to_path_buf));
-            let path = base.unwrap_or_default().join(&target);
+            let path = base.unwrap_or_else(|| self.root.clone()).join(&target);
             let stem =
                 path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            // Checked before anything is read: by the words of the path, then (symlinks) by
+            // where it really is.
+            if !normalize(&path).starts_with(&self.root) {
+                return self.outside_root(span, &target);
+            }
             let abs = std::fs::canonicalize(&path).ok();
+            if abs.as_ref().is_some_and(|a| !a.starts_with(&self.root)) {
+                return self.outside_root(span, &target);
+            }
             let found = abs.as_ref().and_then(|a| self.sources.find(a));
             let id = match (found, abs) {
                 (Some(id), _) => id,
@@ -244,6 +328,23 @@ impl Loader {
             self.require_module(id, span);
         }
         Some((alias, id))
+    }
+
+    fn outside_root<T>(&mut self, span: Span, target: &str) -> Option<T> {
+        self.diags.push(
+            Diagnostic::error(
+                "drbook::load::import_outside_root",
+                span,
+                format!("`{target}` is outside the project root"),
+            )
+            .label("this import leaves the project")
+            .help(format!(
+                "imports stay inside `{}` (the root runbook's directory); \
+                 pass `--root DIR` to widen the project",
+                self.root.display()
+            )),
+        );
+        None
     }
 
     fn not_found<T>(&mut self, span: Span, target: &str, why: &str) -> Option<T> {

@@ -3,11 +3,13 @@
 //! Layout: a header (runbook, title, owner, RTO budget, RPO, the shell if not `sh`), the verdict line, the waves with
 //! one line per step (`* id  (5m, owner)  action`, `*` marking the critical path) and indented
 //! markers for approval, condition, retry, failure policy and rollback, then the critical path
-//! and the warnings. Scripts are shown in full: the reviewer sees exactly what would run.
+//! and the warnings. Scripts are shown in full: the reviewer sees exactly what would run, with
+//! terminal control characters written as visible escapes (`crate::diag::escape`).
 
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
 
+use crate::diag::escape::Escaped;
 use crate::model::FailurePolicy;
 
 use super::{human, Plan, PlanStep};
@@ -17,7 +19,8 @@ const MAX_ID_WIDTH: usize = 24;
 const MARKER_INDENT: &str = "      ";
 
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
-    let mut w = BufWriter::new(out);
+    // Params and runbook strings may hold terminal controls: shown as escapes.
+    let mut w = BufWriter::new(Escaped::new(out));
     let or_none = |s: &Option<String>| s.clone().unwrap_or_else(|| "(none)".to_string());
     let secs = |s: Option<u64>| s.map_or_else(|| "(none)".to_string(), human);
     writeln!(w, "runbook  {}", plan.runbook)?;

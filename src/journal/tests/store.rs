@@ -292,3 +292,39 @@ fn inbox_and_logs_are_handed_out_as_handles_over_the_run_directory() {
     assert_eq!(inbox.take_reply(&req.id), Some(reply));
     assert_eq!(inbox.take_reply(&req.id), None, "a reply is taken once");
 }
+
+#[test]
+fn request_ids_are_one_file_name_of_a_fixed_shape() {
+    use crate::journal::inbox::{valid_request_id, Ask, Request};
+    let fresh = Request::new("a", "ana", Ask::Retry);
+    assert!(valid_request_id(&fresh.id), "{}", fresh.id);
+    for forged in [
+        "",
+        "../x",
+        "0000000001-0000000000000000000/",
+        "1-2",
+        "0000000001-0000000000000000001.",
+        "0000000001/00000000000000000001",
+    ] {
+        assert!(!valid_request_id(forged), "{forged:?}");
+    }
+}
+
+#[test]
+fn a_reply_is_never_written_nor_read_through_a_planted_link() {
+    let (tmp, store) = store();
+    let run = store.create_run(RUN, &started(&["a"])).expect("created");
+    let inbox = run.inbox();
+    let req = inbox::Request::new("a", "ana", inbox::Ask::Deny { reason: "no".into() });
+    inbox.submit(&req).expect("submitted");
+    let target = tmp.path().join("mine");
+    fs::write(&target, "mine").expect("write");
+    let at = run.dir().join("inbox").join(format!("{}.reply", req.id));
+    std::os::unix::fs::symlink(&target, &at).expect("plant a link");
+    let pending = inbox.pending();
+    let reply = inbox::Reply { ok: true, message: "approved".into() };
+    let err = inbox.answer(&pending[0].0, &reply).expect_err("refused");
+    assert!(err.to_string().contains("symbolic link"), "{err}");
+    assert_eq!(inbox.take_reply(&req.id), None, "a linked reply is not read");
+    assert_eq!(fs::read_to_string(&target).expect("read"), "mine");
+}
