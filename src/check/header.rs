@@ -31,6 +31,8 @@ pub struct Header {
     /// The header's `env` and `workdir`: every step's, under its own and its templates'.
     pub env: Vec<(String, model::Text)>,
     pub workdir: Option<model::Text>,
+    /// `initiator_may_approve`.
+    pub people: model::People,
 }
 
 const TYPES: &[&str] = &["string", "number", "bool", "duration", "list"];
@@ -333,6 +335,8 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             "on_failure" => "on_failure",
             "shell" => "shell",
             "workdir" => "workdir",
+            "initiator_may_approve" => "initiator_may_approve",
+            "approvals" => "approvals",
             _ => "parallel",
         };
         if let Some(first) = h.spans.get(key) {
@@ -366,6 +370,21 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             "on_failure" => h.on_failure = cx.choice(v, key, POLICIES).map(|w| policy(&w)),
             "shell" => h.shell = shell(cx, v),
             "workdir" => h.workdir = header_text(cx, v, "workdir"),
+            "initiator_may_approve" => match v.kind {
+                ValueKind::Bool(b) => h.people.exclude_initiator = !b,
+                _ => cx.expected(v, key, "`true` or `false`", "initiator_may_approve false"),
+            },
+            "approvals" => {
+                let word = match &v.kind {
+                    ValueKind::Ident(w) => Some(w.to_string()),
+                    _ => cx.plain(v, key),
+                };
+                match word.as_deref() {
+                    Some("os") => h.people.os_accounts = true,
+                    Some("typed") => {}
+                    _ => cx.expected(v, key, "`typed` or `os`", "approvals os"),
+                }
+            }
             "parallel" => {
                 h.parallel = cx.integer(v, key, 1).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
             }

@@ -256,6 +256,7 @@ fn runbook(
         steps: model_steps,
         file,
         shell: h.shell,
+        people: h.people,
     };
     if let Some(dag) = &dag {
         let (estimated, critical) = dag.critical_path();

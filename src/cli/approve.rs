@@ -52,7 +52,19 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
     let ApproveRequest { state_dir, run_id, step, ask, user, force } = asked;
     let (run_id, step) = (run_id.as_str(), step.as_str());
     let store = Store::at(&state_dir);
-    let (state, _) = store.read_run(run_id)?;
+    let (state, _) = match store.read_run(run_id) {
+        Ok(read) => read,
+        // Another account's run with a shared inbox (`approvals os`): its journal is not
+        // ours to read, but the inbox takes our request and the runner says who we are.
+        Err(e @ JournalError::Untrusted { .. }) => {
+            let inbox = store.inbox(run_id)?;
+            if !inbox.is_shared() {
+                return Err(e.into());
+            }
+            return hand_over(&inbox, &Request::new(step, &user, ask).forced(force));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if state.step(step).is_none() {
         let ids: Vec<&str> = state.steps.iter().map(|(id, _)| id.as_str()).collect();
         let hint = crate::diag::did_you_mean(step, ids.iter().copied())
@@ -112,6 +124,29 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
             }
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// Leaves `req` in another account's shared inbox and waits for its runner's answer. The
+/// runner records it as by the OS account that owns the request file, not by `--as`.
+fn hand_over(inbox: &crate::journal::Inbox, req: &Request) -> Result<Outcome, CliError> {
+    let r = inbox
+        .submit(req)
+        .map_err(|e| CliError::invalid(format!("cannot write to the run's shared inbox: {e}")))?;
+    eprint("handing it to the run's runner (shared inbox)...");
+    let since = Instant::now();
+    loop {
+        if let Some(reply) = inbox.take_reply(&req.id) {
+            return finish(from_reply(reply));
+        }
+        if since.elapsed() > RUNNER_ANSWERS_WITHIN && inbox.withdraw(&r) {
+            return Err(CliError::Failed(format!(
+                "no runner took the request within {}s (is the run paused? its owner resumes \
+                 it); nothing was recorded",
+                RUNNER_ANSWERS_WITHIN.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

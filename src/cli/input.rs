@@ -23,6 +23,15 @@ pub fn identity(as_user: Option<&str>) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// `--as NAME`, refused when it hides characters (see `journal::identity`).
+pub fn check_as(as_user: Option<&str>) -> Result<(), CliError> {
+    match as_user {
+        Some(name) => crate::journal::identity::check_name(name)
+            .map_err(|e| CliError::invalid(format!("`--as`: {e}"))),
+        None => Ok(()),
+    }
+}
+
 /// Today's date (UTC).
 pub fn today() -> Date {
     let secs = std::time::SystemTime::now()

@@ -109,6 +109,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Color::Never => false,
         Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
+    input::check_as(cli.as_user.as_deref())?;
     let user = || input::identity(cli.as_user.as_deref());
     match cli.command {
         Command::Check { files, strict, today, format, params, root } => {

@@ -81,6 +81,11 @@ impl Ctx {
             journal.with_masking(Arc::new(move |t: &str| secrets.scrub(t)))
         };
         let index = job.rb.steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        if let (true, Some(inbox)) = (job.rb.people.os_accounts, journal.inbox()) {
+            // Without it, people of the group cannot reach the inbox: they are told so by
+            // the permission error their `drbook approve` gets.
+            let _ = inbox.share();
+        }
         Ctx {
             inbox: journal.inbox(),
             journal,
@@ -272,6 +277,12 @@ impl Ctx {
     /// A person's answer: judged against the journal, recorded durably when allowed, and
     /// told. `Ok` says what was recorded; `Err` why nothing was.
     pub(super) async fn answer(&self, req: Request, how: How) -> Result<String, String> {
+        // `approvals os`: whoever owns the request file (the runner's own account for its
+        // prompt and `--approve`), whatever name was typed.
+        let req = match self.job.rb.people.os_accounts {
+            true => req.proved_by_os()?,
+            false => req,
+        };
         let at = clock::now();
         let (said, ticket) = self.journal.with_sink(|sink| {
             let mut noting = Noting { inner: sink, appended: Vec::new() };

@@ -63,6 +63,8 @@ pub(super) async fn pass(
             roles: approval.roles.clone(),
             members,
             timeout_ms: approval.timeout,
+            excluded: ctx.job.rb.people.exclude_initiator.then(|| ctx.state(|s| s.user.clone())),
+            os_accounts: ctx.job.rb.people.os_accounts,
         };
         if !ctx.record_forward(&[e]).await? {
             return Ok(Gated::Halted);

@@ -216,6 +216,14 @@ pub enum Event {
         /// Who may hold each role, when the runbook declares `roles`; `None`: anyone.
         members: Option<BTreeMap<String, Vec<String>>>,
         timeout_ms: Option<u64>,
+        /// A person who may not approve this gate at all: the run's initiator, when the
+        /// runbook says `initiator_may_approve false`. Absent in older journals.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        excluded: Option<String>,
+        /// `approvals os`: an approval counts as the OS account that asked, whatever name it
+        /// carries. Absent (false) in older journals.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        os_accounts: bool,
     },
     /// One role of a gate approved by one person.
     Approved {
@@ -525,15 +533,23 @@ impl Event {
             Event::RollbackRetried { at, by } => {
                 Event::RollbackRetried { at: at.clone(), by: by.clone() }
             }
-            Event::ApprovalRequested { step, at, roles, members, timeout_ms } => {
-                Event::ApprovalRequested {
-                    step: step.clone(),
-                    at: at.clone(),
-                    roles: roles.clone(),
-                    members: members.clone(),
-                    timeout_ms: *timeout_ms,
-                }
-            }
+            Event::ApprovalRequested {
+                step,
+                at,
+                roles,
+                members,
+                timeout_ms,
+                excluded,
+                os_accounts,
+            } => Event::ApprovalRequested {
+                step: step.clone(),
+                at: at.clone(),
+                roles: roles.clone(),
+                members: members.clone(),
+                timeout_ms: *timeout_ms,
+                excluded: excluded.clone(),
+                os_accounts: *os_accounts,
+            },
             Event::Approved { step, role, by, at, how, comment, request } => Event::Approved {
                 step: step.clone(),
                 role: role.clone(),

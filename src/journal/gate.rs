@@ -6,8 +6,10 @@
 //! The rules (LANGUAGE.md §5, §8): one approval per listed role, each by a different person;
 //! when the runbook declares `roles`, the person must be a member of the role; without a role
 //! named, an approval counts for the first role of the gate that is still missing and that the
-//! person may hold. Names compare without regard to case or surrounding blanks, so `Alice`
-//! and `alice` are one person.
+//! person may hold. Names compare as people read them (`identity.rs`: NFKC, case, TR39
+//! confusables), so `Alice`, `аlice` (Cyrillic `а`) and `ａｌｉｃｅ` are one person, and a
+//! name with control, zero-width or bidi characters is refused. Under
+//! `initiator_may_approve false` the person who started the run approves nothing.
 
 use super::How;
 use serde::{Deserialize, Serialize};
@@ -21,6 +23,12 @@ pub struct Gate {
     pub members: Option<BTreeMap<String, Vec<String>>>,
     pub timeout_ms: Option<u64>,
     pub requested_at: String,
+    /// Who may not approve at all (the initiator, under `initiator_may_approve false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<String>,
+    /// `approvals os`: approvals count as the OS account that asked ([`super::inbox::apply`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub os_accounts: bool,
 }
 
 /// One approval given.
@@ -34,10 +42,7 @@ pub struct ApprovalRecord {
     pub request: Option<String>,
 }
 
-/// Whether two names are the same person.
-pub fn same_person(a: &str, b: &str) -> bool {
-    a.trim().eq_ignore_ascii_case(b.trim())
-}
+pub use super::identity::same_person;
 
 impl Gate {
     /// The roles nobody has approved yet, in the gate's order.
@@ -73,12 +78,16 @@ pub fn judge(
     who: &str,
     role: Option<&str>,
 ) -> Result<String, String> {
-    if who.trim().is_empty() {
-        return Err("an approval needs a person's name".into());
-    }
+    super::identity::check_name(who)?;
     let missing = gate.missing(approvals);
     if missing.is_empty() {
         return Err("every role of this gate is already approved".into());
+    }
+    if let Some(x) = gate.excluded.as_deref().filter(|x| same_person(x, who)) {
+        return Err(format!(
+            "{who} started this run and may not approve it (the runbook says \
+             `initiator_may_approve false`; the run was started by {x})"
+        ));
     }
     let mut why = Vec::new();
     if let Some(a) = approvals.iter().find(|a| same_person(&a.by, who)) {

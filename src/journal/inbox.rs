@@ -22,8 +22,9 @@
 use super::store::INBOX;
 use super::{judge, Decision, Event, How, RunStatus, Seen, Sink, StepRecord, StepState};
 use serde::{Deserialize, Serialize};
-use std::fs;
+use std::fs::{self, OpenOptions};
 use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// One run's inbox. Cheap to clone; holds only the run directory's path.
@@ -79,6 +80,31 @@ impl Inbox {
     pub fn withdraw(&self, r: &RequestRef) -> bool {
         withdraw(&r.path)
     }
+
+    /// Shares the inbox with the state dir's group (`approvals os`): the inbox becomes
+    /// group-writable, setgid and sticky (nobody removes another's file), and the run's
+    /// directory and `runs/` group-traversable. Everything else stays owner-only.
+    pub fn share(&self) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir(&self.run_dir);
+        super::fsx::dir(&d, 0o700)?;
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o3770))?;
+        for up in [Some(self.run_dir.as_path()), self.run_dir.parent()].into_iter().flatten() {
+            let mode = fs::metadata(up)?.permissions().mode() & 0o7777;
+            fs::set_permissions(up, fs::Permissions::from_mode(mode | 0o010))?;
+        }
+        Ok(())
+    }
+
+    /// Whether the inbox is shared with a group (see [`Inbox::share`]).
+    pub fn is_shared(&self) -> bool {
+        shared(&dir(&self.run_dir))
+    }
+}
+
+fn shared(inbox: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(inbox).is_ok_and(|m| m.permissions().mode() & 0o2020 == 0o2020)
 }
 
 /// What a person asks of a gated step.
@@ -105,6 +131,10 @@ pub struct Request {
     /// `--force`: answer `retry` or `done` against what the step's probe saw.
     #[serde(default)]
     pub force: bool,
+    /// The OS account owning the request file, from `fstat` of the opened file (never from
+    /// what the file says); `None` for requests not read from the inbox.
+    #[serde(skip)]
+    pub sender: Option<u32>,
 }
 
 /// The answer to a request: what was recorded, or why nothing was.
@@ -128,13 +158,23 @@ impl Request {
         self
     }
 
+    /// Under `approvals os`: the request as by the OS account that owns its file, whatever
+    /// name it carries. A request not read from a file (the runner's own prompt, `--approve`)
+    /// is by the runner's account.
+    pub fn proved_by_os(mut self) -> Result<Request, String> {
+        let uid = self.sender.unwrap_or_else(|| nix::unistd::geteuid().as_raw());
+        self.by = super::identity::login(uid)
+            .ok_or_else(|| format!("the request's owner (uid {uid}) has no login name"))?;
+        Ok(self)
+    }
+
     /// A request with a fresh id.
     pub fn new(step: &str, by: &str, ask: Ask) -> Request {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let id = format!("{:010}-{:020}", std::process::id(), nanos % 10u128.pow(20));
-        Request { id, step: step.to_string(), by: by.to_string(), ask, force: false }
+        Request { id, step: step.to_string(), by: by.to_string(), ask, force: false, sender: None }
     }
 
     /// The request, forced (`--force`).
@@ -162,9 +202,11 @@ fn dir(run_dir: &Path) -> PathBuf {
 }
 
 /// Writes `bytes` to `path` atomically and durably (a random temporary file beside it,
-/// fsync, rename, fsync dir), never through a link.
+/// fsync, rename, fsync dir), never through a link. In a shared inbox the file is
+/// group-readable, so the requester can read its reply.
 fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    super::fsx::write_atomic(path, bytes, 0o600)
+    let shared = path.parent().is_some_and(shared);
+    super::fsx::write_atomic(path, bytes, if shared { 0o640 } else { 0o600 })
 }
 
 /// Drops a request into the run's inbox; returns its path.
@@ -194,12 +236,11 @@ pub fn pending(run_dir: &Path) -> Vec<(PathBuf, Request)> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .filter_map(|p| {
-            let read = super::fsx::read(&p).ok();
             let named = |r: &Request| {
                 valid_request_id(&r.id)
                     && p.file_stem().is_some_and(|s| s.to_str() == Some(r.id.as_str()))
             };
-            match read.and_then(|b| serde_json::from_slice::<Request>(&b).ok()).filter(named) {
+            match read_request(&p).filter(named) {
                 Some(r) => Some((p, r)),
                 None => {
                     let _ = fs::remove_file(&p);
@@ -210,6 +251,25 @@ pub fn pending(run_dir: &Path) -> Vec<(PathBuf, Request)> {
         .collect();
     out.sort_by(|a, b| a.1.id.cmp(&b.1.id));
     out
+}
+
+/// A request file, read as untrusted input: opened without following a symlink, its sender
+/// the owner of the opened file (`fstat`).
+fn read_request(path: &Path) -> Option<Request> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let mut f =
+        super::fsx::open(OpenOptions::new().read(true).custom_flags(nix::libc::O_NONBLOCK), path)
+            .ok()?;
+    let meta = f.metadata().ok()?;
+    if !meta.is_file() || meta.len() > 64 * 1024 {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).ok()?;
+    let mut req: Request = serde_json::from_slice(&bytes).ok()?;
+    req.sender = Some(meta.uid());
+    Some(req)
 }
 
 /// Leaves the reply to request `id`, then removes the request.
@@ -342,6 +402,7 @@ pub fn against_probe(step: &str, rec: &StepRecord, decision: Decision) -> Option
 /// Judges a request against the run as its journal stands and, if it is allowed, records it
 /// durably through `sink`. `Ok` says what was recorded; `Err` why nothing was.
 pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<String, String> {
+    super::identity::check_name(&req.by)?;
     let st = sink.state();
     let step = &req.step;
     if !matches!(
@@ -396,6 +457,16 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
             ));
         }
     }
+    // `approvals os`: whoever asked is the OS account behind the request (its file's owner,
+    // or this process's account), whatever name it carries: also when `drbook approve`
+    // journals it itself under the run's lock.
+    let proved;
+    let req = if gate.os_accounts {
+        proved = req.clone().proved_by_os()?;
+        &proved
+    } else {
+        req
+    };
     let request = (how == How::Cli).then(|| req.id.clone());
     let (event, said) = match &req.ask {
         Ask::Retry => {

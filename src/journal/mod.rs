@@ -66,6 +66,7 @@ pub mod event;
 pub mod fsx;
 pub mod gate;
 mod handle;
+pub mod identity;
 pub mod inbox;
 mod logs;
 mod record;
@@ -73,6 +74,7 @@ mod replay;
 pub mod results;
 mod store;
 mod transitions;
+mod trust;
 mod writer;
 
 #[cfg(test)]
@@ -138,6 +140,9 @@ pub enum JournalError {
         "`{0}` is not a valid run id (use 1 to 100 of A-Z a-z 0-9 . _ -, not starting with `.`)"
     )]
     BadRunId(String),
+    /// A state dir, run dir or journal that someone else could have changed (`trust.rs`).
+    #[error("refusing `{}`: {why}; drbook trusts only a state dir that nobody else controls\nhelp: {fix}", path.display())]
+    Untrusted { path: PathBuf, why: String, fix: String },
 }
 
 impl JournalError {

@@ -91,6 +91,7 @@ impl Store {
                 return Err(JournalError::io(state_dir, e));
             }
         }
+        trusted(state_dir, None)?;
         let runs = state_dir.join(RUNS);
         DirBuilder::new()
             .recursive(true)
@@ -220,6 +221,7 @@ impl Store {
     /// The ids of every run in the state dir, sorted. Temporary directories (their names
     /// start with `.`) and debris without a journal are not runs.
     pub fn list_runs(&self) -> Result<Vec<String>, JournalError> {
+        trusted(&self.root, None)?;
         let runs = self.root.join(RUNS);
         fsx::refuse_link(&runs).map_err(|e| JournalError::io(&runs, e))?;
         let mut ids = Vec::new();
@@ -248,6 +250,7 @@ impl Store {
         let runs = self.root.join(RUNS);
         fsx::refuse_link(&runs).map_err(|e| JournalError::io(&runs, e))?;
         let dir = self.run_dir(run_id);
+        trusted(&self.root, Some(&dir))?;
         match fs::symlink_metadata(&dir) {
             Ok(m) if m.file_type().is_symlink() => Err(JournalError::io(&dir, fsx::linked(&dir))),
             Ok(m) if m.is_dir() && has_journal(&dir)? => Ok(dir),
@@ -258,6 +261,20 @@ impl Store {
             Err(e) => Err(JournalError::io(&dir, e)),
         }
     }
+}
+
+/// Refuses a state dir (and its `runs/`), and a run's directory, journal and lock, that
+/// anyone but this account could have changed (see `trust.rs`). Called before anything in
+/// them is read.
+fn trusted(root: &Path, run_dir: Option<&Path>) -> Result<(), JournalError> {
+    super::trust::check(root, true)?;
+    super::trust::check(&root.join(RUNS), false)?;
+    if let Some(dir) = run_dir {
+        for path in [dir.to_path_buf(), dir.join(JOURNAL), dir.join(LOCK)] {
+            super::trust::check(&path, false)?;
+        }
+    }
+    Ok(())
 }
 
 /// `[A-Za-z0-9._-]{1,100}`, not starting with `.`: a single, visible path component.

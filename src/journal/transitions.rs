@@ -109,12 +109,16 @@ pub(super) fn update(rec: &mut StepRecord, e: &Event) {
                 }
             }
         }
-        Event::ApprovalRequested { at, roles, members, timeout_ms, .. } => {
+        Event::ApprovalRequested {
+            at, roles, members, timeout_ms, excluded, os_accounts, ..
+        } => {
             rec.gate = Some(Gate {
                 roles: roles.clone(),
                 members: members.clone(),
                 timeout_ms: *timeout_ms,
                 requested_at: at.clone(),
+                excluded: excluded.clone(),
+                os_accounts: *os_accounts,
             });
             rec.approvals.clear();
             // Only `gate_reopened` leads here after a denial now; journals of older builds,

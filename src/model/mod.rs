@@ -43,6 +43,18 @@ pub struct Runbook {
     /// The header's `shell`: what `run` actions and `run` rollbacks run with (`SHELL -c`);
     /// `None`: `sh`.
     pub shell: Option<String>,
+    /// Who may approve, beyond `roles`: the header's `initiator_may_approve`.
+    pub people: People,
+}
+
+/// How a runbook tells people apart at its gates (issue 11 §1).
+#[derive(Clone, Debug, Default)]
+pub struct People {
+    /// `initiator_may_approve false`: whoever started the run approves no role of any gate.
+    pub exclude_initiator: bool,
+    /// `approvals os`: an inbox request is by the OS account that owns its file, whatever
+    /// name it carries; the run's inbox is shared with the state dir's group.
+    pub os_accounts: bool,
 }
 
 impl Runbook {
@@ -454,6 +466,7 @@ pub mod tests_support {
             steps,
             file: FileId(0),
             shell: None,
+            people: People::default(),
         }
     }
 }

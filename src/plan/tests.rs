@@ -44,6 +44,7 @@ fn runbook(name: &str, rto: Option<u64>, steps: Vec<Step>) -> Runbook {
         steps,
         file: Default::default(),
         shell: None,
+        people: Default::default(),
     }
 }
 

@@ -156,29 +156,29 @@ fn control_characters_in_a_param_are_escaped_in_plan_text() {
 }
 
 #[test]
-fn control_characters_from_an_approver_name_are_escaped_in_progress_status_and_report() {
+fn control_characters_from_an_approver_name_are_refused_and_a_step_s_stderr_is_escaped() {
     let rb = "runbook \"t\" {\n  owner \"o\"; rto 1h\n  step g { duration 1m; approval { by lead } }\n  step a { needs g; duration 1m; run \"printf 'bad\\\\033[2K\\\\r' >&2; exit 3\"; idempotent }\n}\n";
     let t = Test::new().file("t.drbook", rb);
+    // A name that hides characters never names a person: refused before anything runs, and
+    // the refusal itself is inert.
     let who = "mal\u{1b}[2Klory";
     let out = drb(&t, &["--as", who, "run", "t.drbook", "--approve", "g", "--non-interactive"]);
+    out.expect_status(2).expect_stderr("invisible character");
+    inert("refusal", &out.stderr);
+    assert!(run_ids(&t).is_empty(), "nothing was started");
+    let out =
+        drb(&t, &["--as", "mallory", "run", "t.drbook", "--approve", "g", "--non-interactive"]);
     assert_ne!(out.status, 0, "{out:?}");
     inert("run stdout", &out.stdout);
     inert("run stderr", &out.stderr);
-    assert!(out.stdout.contains("mal\\e[2Klory approved"), "{}", out.stdout);
     let ids = run_ids(&t);
     let st = drb(&t, &["status", &ids[0]]);
     inert("status", &st.stdout);
-    assert!(st.stdout.contains("by mal\\e[2Klory"), "{}", st.stdout);
     assert!(st.stdout.contains("stderr: bad"), "{}", st.stdout);
     for format in ["text", "markdown"] {
-        let report = drb(&t, &["report", &ids[0], "--format", format]);
-        inert("report", &report.stdout);
-        assert!(report.stdout.contains("mal\\e[2Klory"), "{}", report.stdout);
+        inert("report", &drb(&t, &["report", &ids[0], "--format", format]).stdout);
     }
     inert("status list", &drb(&t, &["status"]).stdout);
-    // JSON keeps the name as it is (serde escapes it).
-    let doc = json(&drb(&t, &["status", &ids[0], "--format", "json"]));
-    assert!(doc.to_string().contains("mal\\u001b[2Klory"), "{doc}");
 }
 
 const HOSTILE: [&str; 3] = ["$(touch pwned)", "; touch pwned", "`touch pwned`"];
@@ -261,14 +261,14 @@ fn diagnostics_keep_their_own_colours_and_escape_the_runbooks_characters() {
 }
 
 #[test]
-fn an_approver_name_with_control_characters_is_escaped_by_approve() {
+fn an_approver_name_with_control_characters_is_refused_by_approve() {
     let rb = "runbook \"t\" {\n  owner \"o\"; rto 1h\n  step g { duration 1m; approval { by lead } }\n}\n";
     let t = Test::new().file("t.drbook", rb);
     drb(&t, &["run", "t.drbook", "--non-interactive"]).expect_status(3);
     let ids = run_ids(&t);
+    // Refused (a name with control characters names nobody), and the refusal is inert.
     let out = drb(&t, &["--as", "mal\u{1b}[2Klory", "approve", &ids[0], "g"]);
-    out.expect_status(0);
+    out.expect_status(2).expect_stderr("invisible character");
     inert("approve stdout", &out.stdout);
     inert("approve stderr", &out.stderr);
-    assert!(out.stdout.contains("mal\\e[2Klory"), "{}", out.stdout);
 }

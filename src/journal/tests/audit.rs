@@ -10,6 +10,8 @@ fn request(step: &str) -> Event {
         roles: vec!["lead".into()],
         members: None,
         timeout_ms: None,
+        excluded: None,
+        os_accounts: false,
     }
 }
 

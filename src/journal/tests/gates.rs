@@ -14,6 +14,8 @@ fn request(step: &str, roles: &[&str], members: Option<&[(&str, &[&str])]>) -> E
                 .collect()
         }),
         timeout_ms: None,
+        excluded: None,
+        os_accounts: false,
     }
 }
 

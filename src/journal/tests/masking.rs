@@ -63,6 +63,8 @@ fn one_of_each() -> Vec<Event> {
             roles: vec![s("dba")],
             members: Some(BTreeMap::from([(s("dba"), vec![s("ana")])])),
             timeout_ms: Some(1),
+            excluded: None,
+            os_accounts: false,
         },
         Event::Approved {
             step: s("a"),

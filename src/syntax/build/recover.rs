@@ -38,6 +38,8 @@ const RUNBOOK: &[&str] = &[
     "workdir",
     "shell",
     "finally",
+    "initiator_may_approve",
+    "approvals",
 ];
 const STEP: &[&str] = &[
     "owner",
@@ -88,6 +90,8 @@ fn usage(kw: &str) -> Option<&'static str> {
         "roles" => "roles { lead = [\"alice\", \"bob\"] }",
         "step" => "step ID \"Title\" { ... }",
         "shell" => "shell \"bash\"",
+        "initiator_may_approve" => "initiator_may_approve false",
+        "approvals" => "approvals os",
         "finally" => "finally step ID \"Title\" { ... }",
         "needs" => "needs other_step, another_step",
         "when" => "when include_app_check == true",
