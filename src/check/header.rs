@@ -31,6 +31,9 @@ pub struct Header {
     /// The header's `env` and `workdir`: every step's, under its own and its templates'.
     pub env: Vec<(String, model::Text)>,
     pub workdir: Option<model::Text>,
+    /// `approvals typed | os | signed` and the `signers` file's text.
+    pub approvals: Option<model::ApprovalMode>,
+    pub signers: Option<String>,
 }
 
 const TYPES: &[&str] = &["string", "number", "bool", "duration", "list"];
@@ -333,6 +336,8 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             "on_failure" => "on_failure",
             "shell" => "shell",
             "workdir" => "workdir",
+            "approvals" => "approvals",
+            "signers" => "signers",
             _ => "parallel",
         };
         if let Some(first) = h.spans.get(key) {
@@ -366,6 +371,8 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             "on_failure" => h.on_failure = cx.choice(v, key, POLICIES).map(|w| policy(&w)),
             "shell" => h.shell = shell(cx, v),
             "workdir" => h.workdir = header_text(cx, v, "workdir"),
+            "approvals" => h.approvals = super::approvals::mode(cx, v),
+            "signers" => h.signers = super::approvals::signers(cx, v),
             "parallel" => {
                 h.parallel = cx.integer(v, key, 1).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
             }

@@ -63,6 +63,8 @@ pub(super) async fn pass(
             roles: approval.roles.clone(),
             members,
             timeout_ms: approval.timeout,
+            approvals: ctx.job.rb.approvals,
+            signers: ctx.job.rb.signers.clone(),
         };
         if !ctx.record_forward(&[e]).await? {
             return Ok(Gated::Halted);

@@ -216,6 +216,12 @@ pub enum Event {
         /// Who may hold each role, when the runbook declares `roles`; `None`: anyone.
         members: Option<BTreeMap<String, Vec<String>>>,
         timeout_ms: Option<u64>,
+        /// How approvers prove who they are (header `approvals`); absent: `typed`.
+        #[serde(default, skip_serializing_if = "crate::model::ApprovalMode::is_typed")]
+        approvals: crate::model::ApprovalMode,
+        /// The runbook's `signers` file (allowed_signers text) when the gate was asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signers: Option<String>,
     },
     /// One role of a gate approved by one person.
     Approved {
@@ -227,6 +233,9 @@ pub enum Event {
         comment: Option<String>,
         /// The id of the `drbook approve` request that carried it, if any.
         request: Option<String>,
+        /// The SSH signature that proved the approver (`approvals signed`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signed: Option<super::gate::SignedBy>,
     },
     /// A person refused the gate: the step fails.
     ApprovalDenied {
@@ -525,24 +534,37 @@ impl Event {
             Event::RollbackRetried { at, by } => {
                 Event::RollbackRetried { at: at.clone(), by: by.clone() }
             }
-            Event::ApprovalRequested { step, at, roles, members, timeout_ms } => {
-                Event::ApprovalRequested {
+            Event::ApprovalRequested {
+                step,
+                at,
+                roles,
+                members,
+                timeout_ms,
+                approvals,
+                signers,
+            } => Event::ApprovalRequested {
+                step: step.clone(),
+                at: at.clone(),
+                roles: roles.clone(),
+                members: members.clone(),
+                timeout_ms: *timeout_ms,
+                approvals: *approvals,
+                signers: signers.clone(),
+            },
+            Event::Approved { step, role, by, at, how, comment, request, signed } => {
+                Event::Approved {
                     step: step.clone(),
+                    role: role.clone(),
+                    by: by.clone(),
                     at: at.clone(),
-                    roles: roles.clone(),
-                    members: members.clone(),
-                    timeout_ms: *timeout_ms,
+                    how: *how,
+                    comment: opt(comment),
+                    request: request.clone(),
+                    // Signed text: masking it would break the signature; it holds no secret
+                    // (run id, step, role, hashes, a time and a name).
+                    signed: signed.clone(),
                 }
             }
-            Event::Approved { step, role, by, at, how, comment, request } => Event::Approved {
-                step: step.clone(),
-                role: role.clone(),
-                by: by.clone(),
-                at: at.clone(),
-                how: *how,
-                comment: opt(comment),
-                request: request.clone(),
-            },
             Event::ApprovalDenied { step, by, at, how, reason, request } => Event::ApprovalDenied {
                 step: step.clone(),
                 by: by.clone(),

@@ -21,6 +21,21 @@ pub struct Gate {
     pub members: Option<BTreeMap<String, Vec<String>>>,
     pub timeout_ms: Option<u64>,
     pub requested_at: String,
+    /// How approvers prove who they are (header `approvals`).
+    #[serde(default)]
+    pub approvals: crate::model::ApprovalMode,
+    /// The runbook's allowed_signers text, for `approvals signed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signers: Option<String>,
+}
+
+/// The SSH signature that proved an approval: the key's fingerprint, the signed message and
+/// the armored `sshsig` signature (see [`super::sign`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignedBy {
+    pub key: String,
+    pub message: String,
+    pub signature: String,
 }
 
 /// One approval given.
@@ -32,6 +47,19 @@ pub struct ApprovalRecord {
     pub how: How,
     pub comment: Option<String>,
     pub request: Option<String>,
+    /// The signature that proved the approver, under `approvals signed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<SignedBy>,
+}
+
+impl ApprovalRecord {
+    /// How the approver was proved: `signed: SHA256:...` or `typed`.
+    pub fn proof(&self) -> String {
+        match &self.signed {
+            Some(s) => format!("signed: {}", s.key),
+            None => "typed".into(),
+        }
+    }
 }
 
 /// Whether two names are the same person.

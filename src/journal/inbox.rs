@@ -106,6 +106,9 @@ pub struct Request {
     /// `--force`: answer `retry` or `done` against what the step's probe saw.
     #[serde(default)]
     pub force: bool,
+    /// An SSH-signed approval (`drbook approve --sign`): who approves is the signer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<super::sign::Signature>,
 }
 
 /// The answer to a request: what was recorded, or why nothing was.
@@ -135,7 +138,13 @@ impl Request {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let id = format!("{}-{nanos}", std::process::id());
-        Request { id, step: step.to_string(), by: by.to_string(), ask, force: false }
+        Request { id, step: step.to_string(), by: by.to_string(), ask, force: false, signed: None }
+    }
+
+    /// The request, carrying a signed approval.
+    pub fn with_signature(mut self, signed: Option<super::sign::Signature>) -> Request {
+        self.signed = signed;
+        self
     }
 
     /// The request, forced (`--force`).
@@ -378,7 +387,15 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
             return Err(format!("step `{step}` waits for an approval: it is approved or denied"))
         }
         Ask::Approve { role, comment } => {
-            let role = judge(&gate, &rec.approvals, &req.by, role.as_deref())?;
+            let (by, signed) = prove(st, &gate, req, role.as_deref())?;
+            let role = match &signed {
+                Some((claim, _)) => claim.role.clone(),
+                None => role.clone().unwrap_or_default(),
+            };
+            let role = (!role.is_empty()).then_some(role.as_str());
+            let role = judge(&gate, &rec.approvals, &by, role)?;
+            let signed = signed.map(|(_, s)| s);
+            let req = &Request { by, ..req.clone() };
             let mut left: Vec<&str> = gate.missing(&rec.approvals);
             left.retain(|r| *r != role);
             let said = if left.is_empty() {
@@ -398,6 +415,7 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
                 how,
                 comment: comment.clone(),
                 request,
+                signed,
             };
             (event, said)
         }
@@ -425,4 +443,31 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
     };
     sink.append(&event).map_err(|e| format!("could not record it: {e}"))?;
     Ok(said)
+}
+
+/// Who approves, and the signature that proves it: the signer (the principal the runbook's
+/// signers file gives the key) for a signed request, the typed name otherwise; a gate that
+/// needs signatures refuses an unsigned approval. `role` is the one the request named.
+fn prove(
+    st: &super::RunState,
+    gate: &super::Gate,
+    req: &Request,
+    role: Option<&str>,
+) -> Result<(String, Option<(super::sign::Claim, super::gate::SignedBy)>), String> {
+    let Some(sig) = &req.signed else {
+        if gate.approvals == crate::model::ApprovalMode::Signed {
+            return Err(format!(
+                "the runbook requires signed approvals (`approvals signed`): sign it with `drbook approve {} {} --sign KEY`",
+                st.run_id, req.step
+            ));
+        }
+        return Ok((req.by.clone(), None));
+    };
+    let want =
+        super::sign::Expect { run: &st.run_id, step: &req.step, runbook: &st.content_hash, gate };
+    let (claim, proof) = super::sign::verify(&want, sig)?;
+    if let Some(r) = role.filter(|r| *r != claim.role) {
+        return Err(format!("the signature approves role {}, not {r}", claim.role));
+    }
+    Ok((claim.principal.clone(), Some((claim, proof))))
 }

@@ -68,6 +68,7 @@ mod logs;
 mod record;
 mod replay;
 pub mod results;
+pub mod sign;
 mod store;
 mod transitions;
 mod writer;

@@ -109,12 +109,14 @@ pub(super) fn update(rec: &mut StepRecord, e: &Event) {
                 }
             }
         }
-        Event::ApprovalRequested { at, roles, members, timeout_ms, .. } => {
+        Event::ApprovalRequested { at, roles, members, timeout_ms, approvals, signers, .. } => {
             rec.gate = Some(Gate {
                 roles: roles.clone(),
                 members: members.clone(),
                 timeout_ms: *timeout_ms,
                 requested_at: at.clone(),
+                approvals: *approvals,
+                signers: signers.clone(),
             });
             rec.approvals.clear();
             // Only `gate_reopened` leads here after a denial now; journals of older builds,
@@ -125,7 +127,7 @@ pub(super) fn update(rec: &mut StepRecord, e: &Event) {
             rec.error = None;
             rec.finished_at = None;
         }
-        Event::Approved { role, by, at, how, comment, request, .. } => {
+        Event::Approved { role, by, at, how, comment, request, signed, .. } => {
             rec.approvals.push(ApprovalRecord {
                 role: role.clone(),
                 by: by.clone(),
@@ -133,6 +135,7 @@ pub(super) fn update(rec: &mut StepRecord, e: &Event) {
                 how: *how,
                 comment: comment.clone(),
                 request: request.clone(),
+                signed: signed.clone(),
             });
         }
         Event::ApprovalDenied { by, at, reason, .. } => {

@@ -43,6 +43,29 @@ pub struct Runbook {
     /// The header's `shell`: what `run` actions and `run` rollbacks run with (`SHELL -c`);
     /// `None`: `sh`.
     pub shell: Option<String>,
+    /// The header's `approvals`: how an approver proves who they are.
+    pub approvals: ApprovalMode,
+    /// The header's `signers` file (an OpenSSH allowed_signers file), as read at check time.
+    pub signers: Option<String>,
+}
+
+/// How an approver proves who they are (header `approvals typed | os | signed`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalMode {
+    /// A typed name (`--as`, `DRBOOK_USER`, `USER`): proves nothing.
+    #[default]
+    Typed,
+    /// The OS account that made the request.
+    Os,
+    /// An SSH signature by a key of the runbook's `signers` file.
+    Signed,
+}
+
+impl ApprovalMode {
+    pub fn is_typed(&self) -> bool {
+        *self == ApprovalMode::Typed
+    }
 }
 
 impl Runbook {
@@ -454,6 +477,8 @@ pub mod tests_support {
             steps,
             file: FileId(0),
             shell: None,
+            approvals: ApprovalMode::Typed,
+            signers: None,
         }
     }
 }

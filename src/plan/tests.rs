@@ -44,6 +44,8 @@ fn runbook(name: &str, rto: Option<u64>, steps: Vec<Step>) -> Runbook {
         steps,
         file: Default::default(),
         shell: None,
+        approvals: Default::default(),
+        signers: None,
     }
 }
 

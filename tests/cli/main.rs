@@ -35,6 +35,7 @@ mod run_verify;
 mod run_windows;
 mod runkit;
 mod secrets;
+mod signed;
 mod ssmd;
 mod usage;
 

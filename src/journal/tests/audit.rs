@@ -10,6 +10,8 @@ fn request(step: &str) -> Event {
         roles: vec!["lead".into()],
         members: None,
         timeout_ms: None,
+        approvals: Default::default(),
+        signers: None,
     }
 }
 
@@ -90,6 +92,7 @@ fn the_audit_trail_keeps_every_act_in_journal_order() {
             how: How::Flag,
             comment: Some("go".into()),
             request: None,
+            signed: None,
         },
         start("a", 1),
         Event::StepDecided {

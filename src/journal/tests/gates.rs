@@ -14,6 +14,8 @@ fn request(step: &str, roles: &[&str], members: Option<&[(&str, &[&str])]>) -> E
                 .collect()
         }),
         timeout_ms: None,
+        approvals: Default::default(),
+        signers: None,
     }
 }
 
@@ -26,6 +28,7 @@ fn approved(step: &str, role: &str, by: &str) -> Event {
         how: How::Cli,
         comment: None,
         request: None,
+        signed: None,
     }
 }
 

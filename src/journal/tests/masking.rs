@@ -63,6 +63,8 @@ fn one_of_each() -> Vec<Event> {
             roles: vec![s("dba")],
             members: Some(BTreeMap::from([(s("dba"), vec![s("ana")])])),
             timeout_ms: Some(1),
+            approvals: Default::default(),
+            signers: None,
         },
         Event::Approved {
             step: s("a"),
@@ -72,6 +74,7 @@ fn one_of_each() -> Vec<Event> {
             how: How::Cli,
             comment: Some(s("c")),
             request: Some(s("q")),
+            signed: None,
         },
         Event::ApprovalDenied {
             step: s("a"),

@@ -38,6 +38,8 @@ const RUNBOOK: &[&str] = &[
     "workdir",
     "shell",
     "finally",
+    "approvals",
+    "signers",
 ];
 const STEP: &[&str] = &[
     "owner",
@@ -88,6 +90,8 @@ fn usage(kw: &str) -> Option<&'static str> {
         "roles" => "roles { lead = [\"alice\", \"bob\"] }",
         "step" => "step ID \"Title\" { ... }",
         "shell" => "shell \"bash\"",
+        "approvals" => "approvals typed | os | signed",
+        "signers" => "signers \"./allowed_signers\"",
         "finally" => "finally step ID \"Title\" { ... }",
         "needs" => "needs other_step, another_step",
         "when" => "when include_app_check == true",
