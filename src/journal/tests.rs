@@ -13,6 +13,7 @@ mod framing;
 mod gates;
 mod masking;
 mod replay;
+mod signed;
 mod store;
 mod undo;
 mod writer;
