@@ -37,7 +37,10 @@ pub struct ApproveRequest {
 
 /// The judgement, said: what was recorded on standard output, or the refusal.
 fn finish(said: Result<String, String>) -> Result<Outcome, CliError> {
-    let m = said.map_err(CliError::Refused)?;
+    let m = said.map_err(|why| match why.strip_suffix(inbox::REFUSAL_JOURNALED) {
+        Some(why) => CliError::RefusedJournaled(why.to_string()),
+        None => CliError::Refused(why),
+    })?;
     let _ = writeln!(std::io::stdout(), "{m}");
     Ok(Outcome::Succeeded)
 }
@@ -80,7 +83,10 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
     // Judge it against a copy of the journal: nothing is written here.
     let mut copy = MemoryJournal { state, events: Vec::new() };
     if let Err(why) = inbox::apply(&mut copy, &req, How::Cli, &clock::now()) {
-        return finish(Err(why));
+        // A refusal the journal keeps (a signature that does not count) is recorded for real.
+        if copy.events.is_empty() {
+            return finish(Err(why));
+        }
     }
     let inbox = store.inbox(run_id)?;
     let mut submitted: Option<(RequestRef, Instant)> = None;

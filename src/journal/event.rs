@@ -237,6 +237,17 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signed: Option<super::gate::SignedBy>,
     },
+    /// An approval that did not count: its signature did not verify, or it was unsigned at a
+    /// gate that needs signatures (`approvals signed`). The gate stays as it was. `by` is the
+    /// name the request gave (unproved).
+    ApprovalRefused {
+        step: String,
+        by: String,
+        at: String,
+        how: How,
+        reason: String,
+        request: Option<String>,
+    },
     /// A person refused the gate: the step fails.
     ApprovalDenied {
         step: String,
@@ -369,6 +380,7 @@ impl Event {
             | Event::StepProbed { step, .. }
             | Event::ApprovalRequested { step, .. }
             | Event::Approved { step, .. }
+            | Event::ApprovalRefused { step, .. }
             | Event::ApprovalDenied { step, .. }
             | Event::GateReopened { step, .. }
             | Event::ApprovalTimedOut { step, .. }
@@ -402,6 +414,7 @@ impl Event {
             Event::RollbackRetried { .. } => "rollback_retried",
             Event::ApprovalRequested { .. } => "approval_requested",
             Event::Approved { .. } => "approved",
+            Event::ApprovalRefused { .. } => "approval_refused",
             Event::ApprovalDenied { .. } => "approval_denied",
             Event::GateReopened { .. } => "gate_reopened",
             Event::ApprovalTimedOut { .. } => "approval_timed_out",
@@ -563,6 +576,16 @@ impl Event {
                     // Signed text: masking it would break the signature; it holds no secret
                     // (run id, step, role, hashes, a time and a name).
                     signed: signed.clone(),
+                }
+            }
+            Event::ApprovalRefused { step, by, at, how, reason, request } => {
+                Event::ApprovalRefused {
+                    step: step.clone(),
+                    by: by.clone(),
+                    at: at.clone(),
+                    how: *how,
+                    reason: text(reason),
+                    request: request.clone(),
                 }
             }
             Event::ApprovalDenied { step, by, at, how, reason, request } => Event::ApprovalDenied {

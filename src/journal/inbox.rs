@@ -387,7 +387,10 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
             return Err(format!("step `{step}` waits for an approval: it is approved or denied"))
         }
         Ask::Approve { role, comment } => {
-            let (by, signed) = prove(st, &gate, req, role.as_deref())?;
+            let (by, signed) = match prove(st, &gate, req, role.as_deref()) {
+                Ok(p) => p,
+                Err(why) => return refuse(sink, req, how, at, request, why),
+            };
             let role = match &signed {
                 Some((claim, _)) => claim.role.clone(),
                 None => role.clone().unwrap_or_default(),
@@ -443,6 +446,30 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
     };
     sink.append(&event).map_err(|e| format!("could not record it: {e}"))?;
     Ok(said)
+}
+
+/// Ends the message of a refusal that was journaled (`approval_refused`).
+pub const REFUSAL_JOURNALED: &str = " (journaled as refused: it does not count)";
+
+/// Journals an approval whose proof failed as `approval_refused`, and says why.
+fn refuse(
+    sink: &mut dyn Sink,
+    req: &Request,
+    how: How,
+    at: &str,
+    request: Option<String>,
+    why: String,
+) -> Result<String, String> {
+    let e = Event::ApprovalRefused {
+        step: req.step.clone(),
+        by: req.by.clone(),
+        at: at.to_string(),
+        how,
+        reason: why.clone(),
+        request,
+    };
+    sink.append(&e).map_err(|e| format!("{why}; and it could not be journaled: {e}"))?;
+    Err(format!("{why}{REFUSAL_JOURNALED}"))
 }
 
 /// Who approves, and the signature that proves it: the signer (the principal the runbook's

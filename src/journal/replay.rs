@@ -486,6 +486,7 @@ impl RunState {
         if !matches!(
             e,
             Event::Approved { .. }
+                | Event::ApprovalRefused { .. }
                 | Event::ApprovalDenied { .. }
                 | Event::StepDecided { .. }
                 | Event::UndoDecided { .. }

@@ -201,6 +201,8 @@ pub(super) fn update(rec: &mut StepRecord, e: &Event) {
                 });
             }
         }
+        // A refused approval changes nothing: it stays in the journal and the audit trail.
+        Event::ApprovalRefused { .. } => {}
         Event::RunStarted { .. }
         | Event::RunResumed { .. }
         | Event::RunPaused { .. }
@@ -342,6 +344,7 @@ impl StepState {
                 Err(format!("step `{id}` is {self}, not denied: there is no denied gate to re-open"))
             }
             (Waiting, Event::Approved { .. }) => Ok(Waiting),
+            (Waiting, Event::ApprovalRefused { .. }) => Ok(Waiting),
             (Waiting, Event::ApprovalDenied { .. } | Event::ApprovalTimedOut { .. })
                 if rec.gate.is_some() && !rec.gate_satisfied() =>
             {

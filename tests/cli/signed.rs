@@ -63,9 +63,13 @@ fn approve(t: &Test, args: &[&str]) -> Output {
     drb(t, &all)
 }
 
+/// Panics unless `out` is a refusal (exit 1) saying `needle`, that did not count.
 #[track_caller]
 fn refused(out: &Output, needle: &str) {
-    out.expect_status(1).expect_stderr(needle).expect_stderr("nothing was recorded");
+    out.expect_status(1).expect_stderr(needle);
+    let said = out.stderr.contains("nothing was recorded")
+        || out.stderr.contains("journaled as refused; the approval does not count");
+    assert!(said, "{}", out.stderr);
 }
 
 /// `--print-message` for run `r`, with `edit` applied, signed by `key` with ssh-keygen, then
@@ -161,9 +165,18 @@ fn only_a_signature_by_a_listed_key_for_this_run_step_role_and_runbook_counts() 
     keygen(&t.path(""), &["-Y", "sign", "-n", "drbook", "-f", "bob", "m2"]);
     std::fs::write(t.path("m2"), out.stdout.replace("role: mgr", "role: lead")).expect("m2");
     refused(&approve(&t, &["--signature", "m2.sig"]), "does not match the message");
-    let approved =
-        journal(&t, "r").iter().skip(before).filter(|r| r["event"] == "approved").count();
-    assert_eq!(approved, 0, "no refused approval may be journaled as one");
+    let records = journal(&t, "r");
+    let count = |kind: &str| records.iter().skip(before).filter(|r| r["event"] == kind).count();
+    assert_eq!(count("approved"), 0, "no refused approval may be journaled as one");
+    // Each submitted approval that did not prove itself is kept, with its reason (a key
+    // that is not in the file at all never leaves `approve`).
+    assert_eq!(count("approval_refused"), 8, "{records:#?}");
+    let out = drb(&t, &["status", "r"]);
+    assert!(
+        out.stdout.contains("was refused (cli) — the signature is for run `r2`"),
+        "{}",
+        out.stdout
+    );
 
     // alice signs for lead: recorded as alice, whatever `--as` says, and proved by her key.
     let out = approve(&t, &["--sign", "alice", "--as", "mallory"]);

@@ -84,6 +84,14 @@ fn one_of_each() -> Vec<Event> {
             reason: s("r"),
             request: Some(s("q")),
         },
+        Event::ApprovalRefused {
+            step: s("a"),
+            by: s("ana"),
+            at: s(AT),
+            how: How::Cli,
+            reason: s("r"),
+            request: Some(s("q")),
+        },
         Event::ApprovalTimedOut { step: s("a"), at: s(AT) },
         Event::GateReopened { step: s("a"), by: s("ana"), at: s(AT), reason: Some(s("r")) },
         Event::DecisionAsked { step: s("a"), at: s(AT), undo: false },
@@ -154,9 +162,10 @@ fn variant(e: &Event) -> usize {
         Event::StepProbed { .. } => 28,
         Event::RollbackRetried { .. } => 29,
         Event::FinallyStarted { .. } => 30,
+        Event::ApprovalRefused { .. } => 31,
     }
 }
-const VARIANTS: usize = 31;
+const VARIANTS: usize = 32;
 
 /// Every string in `v` (map values, list items, nested) replaced by text holding the secret.
 fn poison(v: &mut Value) {
@@ -248,6 +257,7 @@ fn a_secret_survives_masking_only_in_identifiers_of_every_variant() {
                 | Event::StepDecided { .. }
                 | Event::StepProbed { .. }
                 | Event::Approved { .. }
+                | Event::ApprovalRefused { .. }
                 | Event::ApprovalDenied { .. }
                 | Event::GateReopened { .. }
                 | Event::RollbackStarted { .. }
