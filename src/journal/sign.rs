@@ -168,6 +168,12 @@ impl Signers {
             }
             let key = PublicKey::from_openssh(rest)
                 .map_err(|e| bad(format!("not an OpenSSH public key ({e})")))?;
+            if key.algorithm() != ssh_key::Algorithm::Ed25519 {
+                return Err(bad(format!(
+                    "{} keys are not supported by drbook; use an ed25519 key (ssh-keygen -t ed25519)",
+                    key.algorithm()
+                )));
+            }
             entries.push(Entry { principals, key });
         }
         Ok(Signers { entries })
@@ -333,6 +339,14 @@ mod tests {
         let tampered = c.message().replace("run: r1\n", "run: r1\nrun: r2\n");
         assert!(Claim::parse(&tampered).is_err());
         assert!(Claim::parse("hello").is_err());
+    }
+
+    #[test]
+    fn keys_other_than_ed25519_are_refused_with_a_reason() {
+        let ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBBrw9L0CBXwBgVwLvsKQNZU7QoG/ebAtsOn3LJu9Fq2PHJ4gWnLEkf+RlcKfjVxD1tx+g7Bbfie4fqgBdp0xjzY=";
+        let (line, why) = Signers::parse(&format!("alice {ecdsa}\n")).expect_err("ecdsa");
+        assert_eq!(line, 1);
+        assert!(why.contains("use an ed25519 key"), "{why}");
     }
 
     #[test]
