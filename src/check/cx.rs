@@ -31,6 +31,8 @@ pub struct Cx {
     pub roles: Option<Vec<String>>,
     /// Index of the first `finally` step (they come after every other step).
     pub finally_from: usize,
+    /// The directory of the root runbook: `signers` is relative to it.
+    pub base_dir: Option<std::path::PathBuf>,
 }
 
 impl Cx {
@@ -49,6 +51,7 @@ impl Cx {
             file: None,
             roles: None,
             finally_from: usize::MAX,
+            base_dir: None,
         }
     }
 

@@ -33,6 +33,9 @@ pub struct Header {
     pub workdir: Option<model::Text>,
     /// `initiator_may_approve`.
     pub people: model::People,
+    /// `approvals typed | os | signed` and the `signers` file's text.
+    pub approvals: Option<model::ApprovalMode>,
+    pub signers: Option<String>,
 }
 
 const TYPES: &[&str] = &["string", "number", "bool", "duration", "list"];
@@ -337,6 +340,7 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             "workdir" => "workdir",
             "initiator_may_approve" => "initiator_may_approve",
             "approvals" => "approvals",
+            "signers" => "signers",
             _ => "parallel",
         };
         if let Some(first) = h.spans.get(key) {
@@ -374,17 +378,8 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
                 ValueKind::Bool(b) => h.people.exclude_initiator = !b,
                 _ => cx.expected(v, key, "`true` or `false`", "initiator_may_approve false"),
             },
-            "approvals" => {
-                let word = match &v.kind {
-                    ValueKind::Ident(w) => Some(w.to_string()),
-                    _ => cx.plain(v, key),
-                };
-                match word.as_deref() {
-                    Some("os") => h.people.os_accounts = true,
-                    Some("typed") => {}
-                    _ => cx.expected(v, key, "`typed` or `os`", "approvals os"),
-                }
-            }
+            "approvals" => h.approvals = super::approvals::mode(cx, v),
+            "signers" => h.signers = super::approvals::signers(cx, v),
             "parallel" => {
                 h.parallel = cx.integer(v, key, 1).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
             }

@@ -7,6 +7,7 @@
 //! template, with template parameters left open.
 
 mod action;
+mod approvals;
 mod cx;
 mod header;
 mod lints;
@@ -64,6 +65,13 @@ impl Checked {
 /// built, so a large runbook never holds both whole in memory.
 pub fn check(loaded: &mut Loaded, opts: &Options) -> Checked {
     let mut cx = Cx::new();
+    cx.base_dir = loaded
+        .sources
+        .get(loaded.root)
+        .path
+        .as_ref()
+        .and_then(|p| p.parent())
+        .map(|d| d.to_path_buf());
     let mut out = Checked::default();
     if let Some(rb) = loaded.runbook.take() {
         runbook(&mut cx, rb, loaded.root, opts, &mut out);
@@ -257,7 +265,10 @@ fn runbook(
         file,
         shell: h.shell,
         people: h.people,
+        approvals: h.approvals.unwrap_or_default(),
+        signers: h.signers,
     };
+    approvals::lint(cx, &model, rb.name.span, h.spans.get("approvals").copied());
     if let Some(dag) = &dag {
         let (estimated, critical) = dag.critical_path();
         lints::runbook(cx, &model, rb.name.span, estimated, &critical, opts.today);

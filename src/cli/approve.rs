@@ -8,6 +8,7 @@
 //! same rule judges it and the record is durable before "approved" is printed.
 
 use super::outcome::{CliError, Outcome};
+use super::signing::{self, Prepared, Signing};
 use super::term::eprint;
 use crate::journal::inbox::{self, Ask, Reply, Request};
 use crate::journal::{How, JournalError, MemoryJournal, RequestRef, Store};
@@ -30,11 +31,16 @@ pub struct ApproveRequest {
     pub user: String,
     /// `--force`: `done` stands against what the step's probe saw.
     pub force: bool,
+    /// `--sign`, `--print-message`, `--signature`: a signed approval.
+    pub signing: Signing,
 }
 
 /// The judgement, said: what was recorded on standard output, or the refusal.
 fn finish(said: Result<String, String>) -> Result<Outcome, CliError> {
-    let m = said.map_err(CliError::Refused)?;
+    let m = said.map_err(|why| match why.strip_suffix(inbox::REFUSAL_JOURNALED) {
+        Some(why) => CliError::RefusedJournaled(why.to_string()),
+        None => CliError::Refused(why),
+    })?;
     let _ = writeln!(std::io::stdout(), "{}", crate::diag::escape::escape(&m));
     Ok(Outcome::Succeeded)
 }
@@ -49,7 +55,7 @@ fn from_reply(r: Reply) -> Result<String, String> {
 
 /// Approves (`Ask::Approve`) or denies (`Ask::Deny`) a step of a run.
 pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
-    let ApproveRequest { state_dir, run_id, step, ask, user, force } = asked;
+    let ApproveRequest { state_dir, run_id, step, ask, user, force, signing } = asked;
     let (run_id, step) = (run_id.as_str(), step.as_str());
     let store = Store::at(&state_dir);
     let (state, _) = match store.read_run(run_id) {
@@ -71,12 +77,29 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
             .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
         return Err(CliError::invalid(format!("run `{run_id}` has no step `{step}`{hint}")));
     }
-    let req = Request::new(step, &user, ask).forced(force);
+    let (user, ask, signed) = match ask {
+        Ask::Approve { role, comment } => {
+            match signing::prepare(&signing, &state, step, &user, role)? {
+                Prepared::Print(message) => {
+                    let _ = write!(std::io::stdout(), "{message}");
+                    return Ok(Outcome::Succeeded);
+                }
+                Prepared::Submit { by, role, signed } => {
+                    (by, Ask::Approve { role, comment }, signed)
+                }
+            }
+        }
+        other => (user, other, None),
+    };
+    let req = Request::new(step, &user, ask).forced(force).with_signature(signed);
     let book = (std::path::PathBuf::from(&state.path), state.params.clone());
     // Judge it against a copy of the journal: nothing is written here.
     let mut copy = MemoryJournal { state, events: Vec::new() };
     if let Err(why) = inbox::apply(&mut copy, &req, How::Cli, &clock::now()) {
-        return finish(Err(why));
+        // A refusal the journal keeps (a signature that does not count) is recorded for real.
+        if copy.events.is_empty() {
+            return finish(Err(why));
+        }
     }
     let inbox = store.inbox(run_id)?;
     let mut submitted: Option<(RequestRef, Instant)> = None;

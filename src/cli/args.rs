@@ -135,6 +135,21 @@ pub enum Command {
         /// Where runs are kept.
         #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
         state_dir: PathBuf,
+        /// Sign the approval with this OpenSSH private key (no passphrase); you approve as the
+        /// principal the runbook's signers file gives the key.
+        #[arg(long, value_name = "KEY", conflicts_with_all = ["print_message", "signature"])]
+        sign: Option<PathBuf>,
+        /// Print the approval message to sign elsewhere (`ssh-keygen -Y sign -n drbook`) and
+        /// record nothing.
+        #[arg(long, conflicts_with = "signature")]
+        print_message: bool,
+        /// Submit a signature made elsewhere (`ssh-keygen -Y sign -n drbook -f KEY FILE`
+        /// writes FILE.sig); the message is FILE unless `--message` says otherwise.
+        #[arg(long, value_name = "FILE")]
+        signature: Option<PathBuf>,
+        /// The signed approval message, with `--signature`.
+        #[arg(long, value_name = "FILE", requires = "signature")]
+        message: Option<PathBuf>,
     },
     /// Deny a gated step of a run: the step fails and its failure policy applies.
     Deny {

@@ -22,6 +22,7 @@ pub fn what(a: &AuditEntry) -> String {
             format!("{} approved `{step}` as {}{how}", a.by, a.role.as_deref().unwrap_or("-"))
         }
         AuditAction::Denied => format!("{} denied `{step}`{how}", a.by),
+        AuditAction::Refused => format!("an approval of `{step}` as {} was refused{how}", a.by),
         AuditAction::Reopened => format!("{} re-opened the gate of `{step}`", a.by),
         AuditAction::Decided => format!("{} decided `{step}`: {}", a.by, decision(a.decision)),
         AuditAction::UndoDecided => {
@@ -73,7 +74,9 @@ pub fn markdown(entries: &[AuditEntry]) -> String {
                 let how = a.how.map_or("", |h| h.as_str());
                 format!("as {} ({how})", a.role.as_deref().unwrap_or("-"))
             }
-            AuditAction::Denied => a.how.map_or(String::new(), |h| h.as_str().to_string()),
+            AuditAction::Denied | AuditAction::Refused => {
+                a.how.map_or(String::new(), |h| h.as_str().to_string())
+            }
             AuditAction::Decided | AuditAction::UndoDecided if a.forced => {
                 format!("{} (--force)", decision(a.decision))
             }

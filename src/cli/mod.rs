@@ -64,6 +64,7 @@ mod resume;
 mod rollback;
 mod run;
 mod runreport;
+mod signing;
 mod status;
 mod term;
 mod verify;
@@ -166,10 +167,28 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             };
             rollback::rollback(&rollback::RollbackRequest { run, yes })
         }
-        Command::Approve { run_id, step, role, comment, force, state_dir } => {
+        Command::Approve {
+            run_id,
+            step,
+            role,
+            comment,
+            force,
+            state_dir,
+            sign,
+            print_message,
+            signature,
+            message,
+        } => {
             let ask = crate::journal::inbox::Ask::Approve { role, comment };
             let user = user();
-            approve::approve(approve::ApproveRequest { state_dir, run_id, step, ask, user, force })
+            let signing = match (sign, print_message, signature) {
+                (Some(key), _, _) => signing::Signing::Key(key),
+                (_, true, _) => signing::Signing::PrintMessage,
+                (_, _, Some(signature)) => signing::Signing::External { signature, message },
+                _ => signing::Signing::Typed,
+            };
+            let r = approve::ApproveRequest { state_dir, run_id, step, ask, user, force, signing };
+            approve::approve(r)
         }
         Command::Deny { run_id, step, reason, state_dir } => {
             let ask = crate::journal::inbox::Ask::Deny { reason };
@@ -181,6 +200,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 ask,
                 user,
                 force: false,
+                signing: Default::default(),
             })
         }
         Command::Status { run_id, state_dir, format } => {

@@ -100,6 +100,9 @@ pub enum CliError {
     Declined,
     /// `approve` or `deny` judged against the run and refused; nothing was recorded. Exit 1.
     Refused(String),
+    /// Like `Refused`, but the refusal itself was journaled (`approval_refused`): an approval
+    /// whose signature did not count. Exit 1.
+    RefusedJournaled(String),
     /// A command that had begun could not finish (the executor stopped on an error, the plan
     /// could not be written, a runner did not answer). Exit 1.
     Failed(String),
@@ -128,7 +131,9 @@ impl CliError {
             | CliError::Diagnostics(_)
             | CliError::Journal(_)
             | CliError::Declined => Outcome::Invalid,
-            CliError::Refused(_) | CliError::Failed(_) => Outcome::Failed,
+            CliError::Refused(_) | CliError::RefusedJournaled(_) | CliError::Failed(_) => {
+                Outcome::Failed
+            }
         }
     }
 }
@@ -151,6 +156,9 @@ impl fmt::Display for CliError {
             CliError::Journal(e) => write!(f, "error: {e}"),
             CliError::Declined => write!(f, "nothing was changed"),
             CliError::Refused(why) => write!(f, "refused: {why}\nnothing was recorded"),
+            CliError::RefusedJournaled(why) => {
+                write!(f, "refused: {why}\njournaled as refused; the approval does not count")
+            }
             CliError::Failed(why) => write!(f, "error: {why}"),
         }
     }

@@ -68,6 +68,8 @@ pub struct ApprovalReport {
     pub at: String,
     /// `prompt`, `cli` or `flag`.
     pub how: String,
+    /// How the approver was proved: `typed` or `signed: SHA256:...` (the key's fingerprint).
+    pub proof: String,
     pub comment: Option<String>,
     /// From the gate's request to this approval.
     pub wait_seconds: Option<f64>,
@@ -107,6 +109,7 @@ fn approvals(s: &RunState) -> Vec<ApprovalReport> {
                 by: a.by.clone(),
                 at: a.at.clone(),
                 how: a.how.as_str().to_string(),
+                proof: a.proof(),
                 comment: a.comment.clone(),
                 wait_seconds: requested.and_then(|q| between(q, &a.at)).map(secs),
             });
@@ -268,8 +271,8 @@ pub fn text(r: &Report) -> String {
         for a in &r.approvals {
             let wait = a.wait_seconds.map_or(String::new(), |w| format!(", after {}", d(Some(w))));
             out.push_str(&format!(
-                "  {:<28} {:<16} {} ({}) at {}{wait}\n",
-                a.step, a.role, a.by, a.how, a.at
+                "  {:<28} {:<16} {} ({}, {}) at {}{wait}\n",
+                a.step, a.role, a.by, a.how, a.proof, a.at
             ));
         }
     }
@@ -397,14 +400,15 @@ pub fn markdown(r: &Report) -> String {
     }
     out.push_str(&errors_markdown(r));
     if !r.approvals.is_empty() {
-        out.push_str("\n## Approvals\n\n| step | role | by | how | at | waited | comment |\n|---|---|---|---|---|---:|---|\n");
+        out.push_str("\n## Approvals\n\n| step | role | by | how | proof | at | waited | comment |\n|---|---|---|---|---|---|---:|---|\n");
         for a in &r.approvals {
             out.push_str(&format!(
-                "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+                "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
                 a.step,
                 a.role,
                 a.by,
                 a.how,
+                a.proof,
                 a.at,
                 d(a.wait_seconds),
                 a.comment.as_deref().unwrap_or("").replace('|', "\\|")

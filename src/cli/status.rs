@@ -83,7 +83,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                             "duration_ms": u.duration_ms, "error": u.error, "reason": u.reason})
                         });
                         let approvals: Vec<serde_json::Value> = r.approvals.iter().map(|a| serde_json::json!({
-                            "role": a.role, "by": a.by, "at": a.at, "how": a.how, "comment": a.comment})).collect();
+                            "role": a.role, "by": a.by, "at": a.at, "how": a.how, "proof": a.proof(), "comment": a.comment})).collect();
                         let alive = leftover(r, info.live).map(|(_, a)| a);
                         serde_json::json!({"id": id, "state": step_word(r, info.live), "attempts": r.attempts,
                         "process_alive": alive, "on_resume": resume.of(id, r).flatten(),
@@ -186,7 +186,15 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         let given: Vec<String> = r
                             .approvals
                             .iter()
-                            .map(|a| format!("{} by {} ({})", a.role, a.by, a.how.as_str()))
+                            .map(|a| {
+                                format!(
+                                    "{} by {} ({}, {})",
+                                    a.role,
+                                    a.by,
+                                    a.how.as_str(),
+                                    a.proof()
+                                )
+                            })
                             .collect();
                         let missing = r.missing_roles();
                         let mut parts = Vec::new();

@@ -81,7 +81,9 @@ impl Ctx {
             journal.with_masking(Arc::new(move |t: &str| secrets.scrub(t)))
         };
         let index = job.rb.steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
-        if let (true, Some(inbox)) = (job.rb.people.os_accounts, journal.inbox()) {
+        if let (true, Some(inbox)) =
+            (job.rb.approvals == crate::model::ApprovalMode::Os, journal.inbox())
+        {
             // Without it, people of the group cannot reach the inbox: they are told so by
             // the permission error their `drbook approve` gets.
             let _ = inbox.share();
@@ -279,7 +281,7 @@ impl Ctx {
     pub(super) async fn answer(&self, req: Request, how: How) -> Result<String, String> {
         // `approvals os`: whoever owns the request file (the runner's own account for its
         // prompt and `--approve`), whatever name was typed.
-        let req = match self.job.rb.people.os_accounts {
+        let req = match self.job.rb.approvals == crate::model::ApprovalMode::Os {
             true => req.proved_by_os()?,
             false => req,
         };

@@ -64,7 +64,8 @@ pub(super) async fn pass(
             members,
             timeout_ms: approval.timeout,
             excluded: ctx.job.rb.people.exclude_initiator.then(|| ctx.state(|s| s.user.clone())),
-            os_accounts: ctx.job.rb.people.os_accounts,
+            approvals: ctx.job.rb.approvals,
+            signers: ctx.job.rb.signers.clone(),
         };
         if !ctx.record_forward(&[e]).await? {
             return Ok(Gated::Halted);

@@ -18,6 +18,8 @@ use serde::{Deserialize, Serialize};
 pub enum AuditAction {
     /// A role of a gate approved.
     Approved,
+    /// An approval refused and not counted (a signature that did not verify).
+    Refused,
     /// A gate denied: the step failed.
     Denied,
     /// A denied gate re-opened (`resume --reopen`).
@@ -39,6 +41,7 @@ impl AuditAction {
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::Approved => "approved",
+            AuditAction::Refused => "refused",
             AuditAction::Denied => "denied",
             AuditAction::Reopened => "reopened",
             AuditAction::Decided => "decided",
@@ -101,6 +104,11 @@ pub fn entry(e: &Event) -> Option<AuditEntry> {
             how: Some(*how),
             comment: comment.clone(),
             ..AuditEntry::new(at, A::Approved, by, s(step))
+        },
+        Event::ApprovalRefused { step, by, at, how, reason, .. } => AuditEntry {
+            how: Some(*how),
+            reason: Some(reason.clone()),
+            ..AuditEntry::new(at, A::Refused, by, s(step))
         },
         Event::ApprovalDenied { step, by, at, how, reason, .. } => AuditEntry {
             how: Some(*how),

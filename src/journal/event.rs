@@ -220,10 +220,12 @@ pub enum Event {
         /// runbook says `initiator_may_approve false`. Absent in older journals.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         excluded: Option<String>,
-        /// `approvals os`: an approval counts as the OS account that asked, whatever name it
-        /// carries. Absent (false) in older journals.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        os_accounts: bool,
+        /// How approvers prove who they are (header `approvals`); absent: `typed`.
+        #[serde(default, skip_serializing_if = "crate::model::ApprovalMode::is_typed")]
+        approvals: crate::model::ApprovalMode,
+        /// The runbook's `signers` file (allowed_signers text) when the gate was asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signers: Option<String>,
     },
     /// One role of a gate approved by one person.
     Approved {
@@ -234,6 +236,20 @@ pub enum Event {
         how: How,
         comment: Option<String>,
         /// The id of the `drbook approve` request that carried it, if any.
+        request: Option<String>,
+        /// The SSH signature that proved the approver (`approvals signed`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signed: Option<super::gate::SignedBy>,
+    },
+    /// An approval that did not count: its signature did not verify, or it was unsigned at a
+    /// gate that needs signatures (`approvals signed`). The gate stays as it was. `by` is the
+    /// name the request gave (unproved).
+    ApprovalRefused {
+        step: String,
+        by: String,
+        at: String,
+        how: How,
+        reason: String,
         request: Option<String>,
     },
     /// A person refused the gate: the step fails.
@@ -368,6 +384,7 @@ impl Event {
             | Event::StepProbed { step, .. }
             | Event::ApprovalRequested { step, .. }
             | Event::Approved { step, .. }
+            | Event::ApprovalRefused { step, .. }
             | Event::ApprovalDenied { step, .. }
             | Event::GateReopened { step, .. }
             | Event::ApprovalTimedOut { step, .. }
@@ -401,6 +418,7 @@ impl Event {
             Event::RollbackRetried { .. } => "rollback_retried",
             Event::ApprovalRequested { .. } => "approval_requested",
             Event::Approved { .. } => "approved",
+            Event::ApprovalRefused { .. } => "approval_refused",
             Event::ApprovalDenied { .. } => "approval_denied",
             Event::GateReopened { .. } => "gate_reopened",
             Event::ApprovalTimedOut { .. } => "approval_timed_out",
@@ -540,7 +558,8 @@ impl Event {
                 members,
                 timeout_ms,
                 excluded,
-                os_accounts,
+                approvals,
+                signers,
             } => Event::ApprovalRequested {
                 step: step.clone(),
                 at: at.clone(),
@@ -548,17 +567,33 @@ impl Event {
                 members: members.clone(),
                 timeout_ms: *timeout_ms,
                 excluded: excluded.clone(),
-                os_accounts: *os_accounts,
+                approvals: *approvals,
+                signers: signers.clone(),
             },
-            Event::Approved { step, role, by, at, how, comment, request } => Event::Approved {
-                step: step.clone(),
-                role: role.clone(),
-                by: by.clone(),
-                at: at.clone(),
-                how: *how,
-                comment: opt(comment),
-                request: request.clone(),
-            },
+            Event::Approved { step, role, by, at, how, comment, request, signed } => {
+                Event::Approved {
+                    step: step.clone(),
+                    role: role.clone(),
+                    by: by.clone(),
+                    at: at.clone(),
+                    how: *how,
+                    comment: opt(comment),
+                    request: request.clone(),
+                    // Signed text: masking it would break the signature; it holds no secret
+                    // (run id, step, role, hashes, a time and a name).
+                    signed: signed.clone(),
+                }
+            }
+            Event::ApprovalRefused { step, by, at, how, reason, request } => {
+                Event::ApprovalRefused {
+                    step: step.clone(),
+                    by: by.clone(),
+                    at: at.clone(),
+                    how: *how,
+                    reason: text(reason),
+                    request: request.clone(),
+                }
+            }
             Event::ApprovalDenied { step, by, at, how, reason, request } => Event::ApprovalDenied {
                 step: step.clone(),
                 by: by.clone(),

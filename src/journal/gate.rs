@@ -26,9 +26,22 @@ pub struct Gate {
     /// Who may not approve at all (the initiator, under `initiator_may_approve false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excluded: Option<String>,
-    /// `approvals os`: approvals count as the OS account that asked ([`super::inbox::apply`]).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub os_accounts: bool,
+    /// How approvers prove who they are (header `approvals`); under `os`, approvals count as
+    /// the OS account that asked ([`super::inbox::apply`]).
+    #[serde(default)]
+    pub approvals: crate::model::ApprovalMode,
+    /// The runbook's allowed_signers text, for `approvals signed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signers: Option<String>,
+}
+
+/// The SSH signature that proved an approval: the key's fingerprint, the signed message and
+/// the armored `sshsig` signature (see [`super::sign`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignedBy {
+    pub key: String,
+    pub message: String,
+    pub signature: String,
 }
 
 /// One approval given.
@@ -40,6 +53,23 @@ pub struct ApprovalRecord {
     pub how: How,
     pub comment: Option<String>,
     pub request: Option<String>,
+    /// The signature that proved the approver, under `approvals signed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<SignedBy>,
+    /// Given under `approvals os`: `by` is the OS account that asked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub os: bool,
+}
+
+impl ApprovalRecord {
+    /// How the approver was proved: `signed: SHA256:...`, `os account` or `typed`.
+    pub fn proof(&self) -> String {
+        match &self.signed {
+            Some(s) => format!("signed: {}", s.key),
+            None if self.os => "os account".into(),
+            None => "typed".into(),
+        }
+    }
 }
 
 pub use super::identity::same_person;

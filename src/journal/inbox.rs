@@ -135,6 +135,9 @@ pub struct Request {
     /// what the file says); `None` for requests not read from the inbox.
     #[serde(skip)]
     pub sender: Option<u32>,
+    /// An SSH-signed approval (`drbook approve --sign`): who approves is the signer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<super::sign::Signature>,
 }
 
 /// The answer to a request: what was recorded, or why nothing was.
@@ -174,7 +177,21 @@ impl Request {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let id = format!("{:010}-{:020}", std::process::id(), nanos % 10u128.pow(20));
-        Request { id, step: step.to_string(), by: by.to_string(), ask, force: false, sender: None }
+        Request {
+            id,
+            step: step.to_string(),
+            by: by.to_string(),
+            ask,
+            force: false,
+            sender: None,
+            signed: None,
+        }
+    }
+
+    /// The request, carrying a signed approval.
+    pub fn with_signature(mut self, signed: Option<super::sign::Signature>) -> Request {
+        self.signed = signed;
+        self
     }
 
     /// The request, forced (`--force`).
@@ -461,7 +478,7 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
     // or this process's account), whatever name it carries: also when `drbook approve`
     // journals it itself under the run's lock.
     let proved;
-    let req = if gate.os_accounts {
+    let req = if gate.approvals == crate::model::ApprovalMode::Os {
         proved = req.clone().proved_by_os()?;
         &proved
     } else {
@@ -473,7 +490,18 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
             return Err(format!("step `{step}` waits for an approval: it is approved or denied"))
         }
         Ask::Approve { role, comment } => {
-            let role = judge(&gate, &rec.approvals, &req.by, role.as_deref())?;
+            let (by, signed) = match prove(st, &gate, req, role.as_deref()) {
+                Ok(p) => p,
+                Err(why) => return refuse(sink, req, how, at, request, why),
+            };
+            let role = match &signed {
+                Some((claim, _)) => claim.role.clone(),
+                None => role.clone().unwrap_or_default(),
+            };
+            let role = (!role.is_empty()).then_some(role.as_str());
+            let role = judge(&gate, &rec.approvals, &by, role)?;
+            let signed = signed.map(|(_, s)| s);
+            let req = &Request { by, ..req.clone() };
             let mut left: Vec<&str> = gate.missing(&rec.approvals);
             left.retain(|r| *r != role);
             let said = if left.is_empty() {
@@ -493,6 +521,7 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
                 how,
                 comment: comment.clone(),
                 request,
+                signed,
             };
             (event, said)
         }
@@ -520,4 +549,55 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
     };
     sink.append(&event).map_err(|e| format!("could not record it: {e}"))?;
     Ok(said)
+}
+
+/// Ends the message of a refusal that was journaled (`approval_refused`).
+pub const REFUSAL_JOURNALED: &str = " (journaled as refused: it does not count)";
+
+/// Journals an approval whose proof failed as `approval_refused`, and says why.
+fn refuse(
+    sink: &mut dyn Sink,
+    req: &Request,
+    how: How,
+    at: &str,
+    request: Option<String>,
+    why: String,
+) -> Result<String, String> {
+    let e = Event::ApprovalRefused {
+        step: req.step.clone(),
+        by: req.by.clone(),
+        at: at.to_string(),
+        how,
+        reason: why.clone(),
+        request,
+    };
+    sink.append(&e).map_err(|e| format!("{why}; and it could not be journaled: {e}"))?;
+    Err(format!("{why}{REFUSAL_JOURNALED}"))
+}
+
+/// Who approves, and the signature that proves it: the signer (the principal the runbook's
+/// signers file gives the key) for a signed request, the typed name otherwise; a gate that
+/// needs signatures refuses an unsigned approval. `role` is the one the request named.
+fn prove(
+    st: &super::RunState,
+    gate: &super::Gate,
+    req: &Request,
+    role: Option<&str>,
+) -> Result<(String, Option<(super::sign::Claim, super::gate::SignedBy)>), String> {
+    let Some(sig) = &req.signed else {
+        if gate.approvals == crate::model::ApprovalMode::Signed {
+            return Err(format!(
+                "the runbook requires signed approvals (`approvals signed`): sign it with `drbook approve {} {} --sign KEY`",
+                st.run_id, req.step
+            ));
+        }
+        return Ok((req.by.clone(), None));
+    };
+    let want =
+        super::sign::Expect { run: &st.run_id, step: &req.step, runbook: &st.content_hash, gate };
+    let (claim, proof) = super::sign::verify(&want, sig)?;
+    if let Some(r) = role.filter(|r| *r != claim.role) {
+        return Err(format!("the signature approves role {}, not {r}", claim.role));
+    }
+    Ok((claim.principal.clone(), Some((claim, proof))))
 }

@@ -72,6 +72,7 @@ mod logs;
 mod record;
 mod replay;
 pub mod results;
+pub mod sign;
 mod store;
 mod transitions;
 mod trust;

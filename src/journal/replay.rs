@@ -449,14 +449,22 @@ impl RunState {
             let reason = format!("step `{id}` is not a step of this run");
             return Err(impossible(record, e, reason));
         };
+        let (run_id, content_hash) = (self.run_id.clone(), self.content_hash.clone());
         let rec = &mut self.steps[i].1;
         // Once the finally steps run, steps start again even after a rollback.
         let rolling_back = self.rollback.is_some() && self.finally.is_none();
         phase_allows(rolling_back, e).map_err(|reason| impossible(record, e, reason))?;
-        if let Event::Approved { role, by, .. } = e {
+        if let Event::Approved { role, by, signed, .. } = e {
             let gate = rec.gate.as_ref().ok_or_else(|| {
                 impossible(record, e, format!("step `{id}` has no approval gate to approve"))
             })?;
+            // A gate that needs signatures counts only an approval whose signature verifies.
+            if gate.approvals == crate::model::ApprovalMode::Signed || signed.is_some() {
+                let want =
+                    super::sign::Expect { run: &run_id, step: id, runbook: &content_hash, gate };
+                super::sign::recheck(&want, role, by, signed.as_ref())
+                    .map_err(|reason| impossible(record, e, reason))?;
+            }
             if rec.state == StepState::Waiting {
                 gate::judge(gate, &rec.approvals, by, Some(role))
                     .map_err(|reason| impossible(record, e, reason))?;
@@ -478,6 +486,7 @@ impl RunState {
         if !matches!(
             e,
             Event::Approved { .. }
+                | Event::ApprovalRefused { .. }
                 | Event::ApprovalDenied { .. }
                 | Event::StepDecided { .. }
                 | Event::UndoDecided { .. }

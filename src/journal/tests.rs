@@ -15,6 +15,7 @@ mod framing;
 mod gates;
 mod masking;
 mod replay;
+mod signed;
 mod store;
 mod undo;
 mod writer;

@@ -110,7 +110,14 @@ pub(super) fn update(rec: &mut StepRecord, e: &Event) {
             }
         }
         Event::ApprovalRequested {
-            at, roles, members, timeout_ms, excluded, os_accounts, ..
+            at,
+            roles,
+            members,
+            timeout_ms,
+            excluded,
+            approvals,
+            signers,
+            ..
         } => {
             rec.gate = Some(Gate {
                 roles: roles.clone(),
@@ -118,7 +125,8 @@ pub(super) fn update(rec: &mut StepRecord, e: &Event) {
                 timeout_ms: *timeout_ms,
                 requested_at: at.clone(),
                 excluded: excluded.clone(),
-                os_accounts: *os_accounts,
+                approvals: *approvals,
+                signers: signers.clone(),
             });
             rec.approvals.clear();
             // Only `gate_reopened` leads here after a denial now; journals of older builds,
@@ -129,7 +137,7 @@ pub(super) fn update(rec: &mut StepRecord, e: &Event) {
             rec.error = None;
             rec.finished_at = None;
         }
-        Event::Approved { role, by, at, how, comment, request, .. } => {
+        Event::Approved { role, by, at, how, comment, request, signed, .. } => {
             rec.approvals.push(ApprovalRecord {
                 role: role.clone(),
                 by: by.clone(),
@@ -137,6 +145,11 @@ pub(super) fn update(rec: &mut StepRecord, e: &Event) {
                 how: *how,
                 comment: comment.clone(),
                 request: request.clone(),
+                signed: signed.clone(),
+                os: rec
+                    .gate
+                    .as_ref()
+                    .is_some_and(|g| g.approvals == crate::model::ApprovalMode::Os),
             });
         }
         Event::ApprovalDenied { by, at, reason, .. } => {
@@ -202,6 +215,8 @@ pub(super) fn update(rec: &mut StepRecord, e: &Event) {
                 });
             }
         }
+        // A refused approval changes nothing: it stays in the journal and the audit trail.
+        Event::ApprovalRefused { .. } => {}
         Event::RunStarted { .. }
         | Event::RunResumed { .. }
         | Event::RunPaused { .. }
@@ -343,6 +358,7 @@ impl StepState {
                 Err(format!("step `{id}` is {self}, not denied: there is no denied gate to re-open"))
             }
             (Waiting, Event::Approved { .. }) => Ok(Waiting),
+            (Waiting, Event::ApprovalRefused { .. }) => Ok(Waiting),
             (Waiting, Event::ApprovalDenied { .. } | Event::ApprovalTimedOut { .. })
                 if rec.gate.is_some() && !rec.gate_satisfied() =>
             {

@@ -45,6 +45,10 @@ pub struct Runbook {
     pub shell: Option<String>,
     /// Who may approve, beyond `roles`: the header's `initiator_may_approve`.
     pub people: People,
+    /// The header's `approvals`: how an approver proves who they are.
+    pub approvals: ApprovalMode,
+    /// The header's `signers` file (an OpenSSH allowed_signers file), as read at check time.
+    pub signers: Option<String>,
 }
 
 /// How a runbook tells people apart at its gates (issue 11 §1).
@@ -52,9 +56,25 @@ pub struct Runbook {
 pub struct People {
     /// `initiator_may_approve false`: whoever started the run approves no role of any gate.
     pub exclude_initiator: bool,
-    /// `approvals os`: an inbox request is by the OS account that owns its file, whatever
-    /// name it carries; the run's inbox is shared with the state dir's group.
-    pub os_accounts: bool,
+}
+
+/// How an approver proves who they are (header `approvals typed | os | signed`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalMode {
+    /// A typed name (`--as`, `DRBOOK_USER`, `USER`): proves nothing.
+    #[default]
+    Typed,
+    /// The OS account that made the request.
+    Os,
+    /// An SSH signature by a key of the runbook's `signers` file.
+    Signed,
+}
+
+impl ApprovalMode {
+    pub fn is_typed(&self) -> bool {
+        *self == ApprovalMode::Typed
+    }
 }
 
 impl Runbook {
@@ -467,6 +487,8 @@ pub mod tests_support {
             file: FileId(0),
             shell: None,
             people: People::default(),
+            approvals: ApprovalMode::Typed,
+            signers: None,
         }
     }
 }

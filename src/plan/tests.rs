@@ -45,6 +45,8 @@ fn runbook(name: &str, rto: Option<u64>, steps: Vec<Step>) -> Runbook {
         file: Default::default(),
         shell: None,
         people: Default::default(),
+        approvals: Default::default(),
+        signers: None,
     }
 }
 

@@ -41,6 +41,7 @@ mod run_verify;
 mod run_windows;
 mod runkit;
 mod secrets;
+mod signed;
 mod ssmd;
 mod state_trust;
 mod usage;

@@ -11,7 +11,8 @@ fn request(step: &str) -> Event {
         members: None,
         timeout_ms: None,
         excluded: None,
-        os_accounts: false,
+        approvals: Default::default(),
+        signers: None,
     }
 }
 
@@ -92,6 +93,7 @@ fn the_audit_trail_keeps_every_act_in_journal_order() {
             how: How::Flag,
             comment: Some("go".into()),
             request: None,
+            signed: None,
         },
         start("a", 1),
         Event::StepDecided {

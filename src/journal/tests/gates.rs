@@ -15,7 +15,8 @@ fn request(step: &str, roles: &[&str], members: Option<&[(&str, &[&str])]>) -> E
         }),
         timeout_ms: None,
         excluded: None,
-        os_accounts: false,
+        approvals: Default::default(),
+        signers: None,
     }
 }
 
@@ -28,6 +29,7 @@ fn approved(step: &str, role: &str, by: &str) -> Event {
         how: How::Cli,
         comment: None,
         request: None,
+        signed: None,
     }
 }
 

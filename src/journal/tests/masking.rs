@@ -64,7 +64,8 @@ fn one_of_each() -> Vec<Event> {
             members: Some(BTreeMap::from([(s("dba"), vec![s("ana")])])),
             timeout_ms: Some(1),
             excluded: None,
-            os_accounts: false,
+            approvals: Default::default(),
+            signers: None,
         },
         Event::Approved {
             step: s("a"),
@@ -74,12 +75,21 @@ fn one_of_each() -> Vec<Event> {
             how: How::Cli,
             comment: Some(s("c")),
             request: Some(s("q")),
+            signed: None,
         },
         Event::ApprovalDenied {
             step: s("a"),
             by: s("ana"),
             at: s(AT),
             how: How::Prompt,
+            reason: s("r"),
+            request: Some(s("q")),
+        },
+        Event::ApprovalRefused {
+            step: s("a"),
+            by: s("ana"),
+            at: s(AT),
+            how: How::Cli,
             reason: s("r"),
             request: Some(s("q")),
         },
@@ -153,9 +163,10 @@ fn variant(e: &Event) -> usize {
         Event::StepProbed { .. } => 28,
         Event::RollbackRetried { .. } => 29,
         Event::FinallyStarted { .. } => 30,
+        Event::ApprovalRefused { .. } => 31,
     }
 }
-const VARIANTS: usize = 31;
+const VARIANTS: usize = 32;
 
 /// Every string in `v` (map values, list items, nested) replaced by text holding the secret.
 fn poison(v: &mut Value) {
@@ -247,6 +258,7 @@ fn a_secret_survives_masking_only_in_identifiers_of_every_variant() {
                 | Event::StepDecided { .. }
                 | Event::StepProbed { .. }
                 | Event::Approved { .. }
+                | Event::ApprovalRefused { .. }
                 | Event::ApprovalDenied { .. }
                 | Event::GateReopened { .. }
                 | Event::RollbackStarted { .. }

@@ -260,7 +260,8 @@ fn with_sink_lets_inbox_apply_append_and_returns_one_ticket() {
         members: None,
         timeout_ms: None,
         excluded: None,
-        os_accounts: false,
+        approvals: Default::default(),
+        signers: None,
     };
     journal.append(&gate).expect("valid").wait_blocking().expect("durable");
     let req = inbox::Request::new("t0-0", "ana", inbox::Ask::Approve { role: None, comment: None });

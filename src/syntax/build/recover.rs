@@ -40,6 +40,7 @@ const RUNBOOK: &[&str] = &[
     "finally",
     "initiator_may_approve",
     "approvals",
+    "signers",
 ];
 const STEP: &[&str] = &[
     "owner",
@@ -91,7 +92,8 @@ fn usage(kw: &str) -> Option<&'static str> {
         "step" => "step ID \"Title\" { ... }",
         "shell" => "shell \"bash\"",
         "initiator_may_approve" => "initiator_may_approve false",
-        "approvals" => "approvals os",
+            "approvals" => "approvals typed | os | signed",
+        "signers" => "signers \"./allowed_signers\"",
         "finally" => "finally step ID \"Title\" { ... }",
         "needs" => "needs other_step, another_step",
         "when" => "when include_app_check == true",
