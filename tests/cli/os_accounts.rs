@@ -127,10 +127,21 @@ fn each_inbox_request_counts_as_the_account_that_wrote_it() {
         .map(|r| (r["role"].as_str().unwrap_or("").into(), r["by"].as_str().unwrap_or("").into()))
         .collect();
     assert_eq!(by, [("mgr".to_string(), c.to_string()), ("lead".to_string(), b.to_string())]);
+    // Status says how each approval was proved.
+    let st = crate::runkit::drb(&t, &["status", "r", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&st.stdout).expect("json");
+    let proofs: Vec<&str> = doc["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["approvals"].as_array().into_iter().flatten())
+        .filter_map(|a| a["proof"].as_str())
+        .collect();
+    assert_eq!(proofs, ["os account", "os account"], "{}", st.stdout);
 }
 
 #[test]
-fn approvals_takes_typed_or_os() {
+fn approvals_takes_typed_os_or_signed() {
     let rb = "runbook \"x\" {\n  owner \"ops\"\n  rto 1h\n  approvals trust_me\n  step s { duration 1s; run \"true\" }\n}\n";
     let t = Test::new().file("x.drbook", rb);
     t.cmd(&["check", "x.drbook"]).expect_status(2).expect_stderr("approvals");
