@@ -203,6 +203,10 @@ pub enum Command {
         /// The head the journal must end in (`sha256:…`, as reports print it).
         #[arg(long, value_name = "sha256:HEX")]
         head: Option<String>,
+        /// An allowed_signers file: the run's head must be signed (`run --sign`) by one of
+        /// its keys.
+        #[arg(long, value_name = "FILE")]
+        signers: Option<PathBuf>,
         /// Where runs are kept.
         #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
         state_dir: PathBuf,
@@ -291,6 +295,10 @@ pub struct RunFlags {
     /// The project root: imports must stay inside it (default: the runbook's directory).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// When the runner stops, sign the journal's head with this SSH key (ed25519, no
+    /// passphrase) into the run's `head.sig`; `drbook verify --signers FILE` checks it.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

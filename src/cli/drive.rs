@@ -39,6 +39,11 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
     let flags = p.flags;
     let logs = p.handle.logs();
     logs.check()?;
+    // A key that cannot sign is found before any step runs, not after the run.
+    let signer = match &flags.sign {
+        Some(path) => Some(crate::journal::sign::read_key(path).map_err(CliError::invalid)?),
+        None => None,
+    };
     let tty = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
     let live = (tty && flags.log_format == LogFormat::Text).then(|| {
         let done = p
@@ -75,6 +80,9 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
     let (state, info) = p.store.read_run(id).map_err(|e| CliError::Failed(e.to_string()))?;
     let mut report = runreport::build(&state, &p.book.rb);
     report.journal_head = info.chain.head().map(|h| h.display());
+    if let (Some(key), Some(head)) = (&signer, info.chain.head()) {
+        super::verify::sign_head(&p.store, id, key, head);
+    }
     if flags.log_format == LogFormat::Text {
         let _ =
             write!(std::io::stdout(), "{}", crate::diag::escape::escape(&runreport::text(&report)));

@@ -206,8 +206,8 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Command::Status { run_id, state_dir, format } => {
             status::status(&status::StatusRequest { state_dir, run_id, format })
         }
-        Command::Verify { run_id, head, state_dir } => {
-            verify::verify(&verify::VerifyRequest { state_dir, run_id, head })
+        Command::Verify { run_id, head, signers, state_dir } => {
+            verify::verify(&verify::VerifyRequest { state_dir, run_id, head, signers })
         }
         Command::Report { run_id, format, output, file, state_dir } => {
             report_cmd::report(&report_cmd::ReportRequest {

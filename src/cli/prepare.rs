@@ -118,8 +118,13 @@ impl Book {
     }
 
     /// `--report FILE` is never written through a symbolic link: one planted there is refused
-    /// before anything runs.
+    /// before anything runs; a `--sign KEY` that cannot sign is refused then too.
     pub fn check_report_flag(&self, flags: &RunFlags) -> Result<(), CliError> {
+        if let Some(path) = &flags.sign {
+            // `--sign KEY` must be able to sign when the runner stops.
+            crate::journal::sign::read_key(path)
+                .map_err(|e| CliError::invalid(format!("`--sign`: {e}")))?;
+        }
         match &flags.report {
             Some(path) => crate::journal::fsx::refuse_link(path)
                 .map_err(|e| CliError::invalid(format!("`--report`: {e}"))),

@@ -8,7 +8,8 @@
 
 use super::outcome::{CliError, Outcome};
 use super::term::eprint;
-use crate::journal::chain::{parse_head_hash, ChainInfo};
+use crate::journal::chain::{parse_head_hash, ChainInfo, Head};
+use crate::journal::sign;
 use crate::journal::{JournalError, ReadInfo, RunState, Store};
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ pub struct VerifyRequest {
     pub run_id: String,
     /// The head the chain must end in, `sha256:<hex>`.
     pub head: Option<String>,
+    /// An allowed_signers file: the head must carry a signature by one of its keys.
+    pub signers: Option<PathBuf>,
 }
 
 pub fn verify(asked: &VerifyRequest) -> Result<Outcome, CliError> {
@@ -61,6 +64,13 @@ pub fn verify(asked: &VerifyRequest) -> Result<Outcome, CliError> {
             )));
         }
     }
+    let signed = match &asked.signers {
+        Some(path) => match signed_by(&store, &state.run_id, path, head) {
+            Ok(who) => Some(who),
+            Err(why) => return Ok(failed(&format!("run `{}`: {why}", state.run_id))),
+        },
+        None => None,
+    };
     let _ = writeln!(
         out,
         "ok: run `{}`: {} records, chain whole{}\njournal head: {}",
@@ -69,10 +79,54 @@ pub fn verify(asked: &VerifyRequest) -> Result<Outcome, CliError> {
         if want.is_some() { ", head as given" } else { ", head matches the anchor" },
         head.display()
     );
+    if let Some((fp, names)) = signed {
+        let _ = writeln!(out, "journal head signed by {} (key {fp})", names.join(", "));
+    }
     if info.torn_tail {
         let _ = writeln!(out, "{}", TORN);
     }
     Ok(Outcome::Succeeded)
+}
+
+/// Signs `head` with `key` into the run's `head.sig` and says so; a failure is said, not
+/// fatal: the run is over either way, and `verify --signers` will find no signature.
+pub fn sign_head(store: &Store, run_id: &str, key: &sign::PrivateKey, head: Head) {
+    let message = sign::head_message(run_id, head.records, &head.display());
+    let done = sign::sign(key, &message)
+        .and_then(|pem| store.write_head_signature(run_id, &pem).map_err(|e| e.to_string()));
+    match done {
+        Ok(()) => eprint(&format!(
+            "journal head {} signed with key {} (`drbook verify {run_id} --signers FILE` checks it)",
+            head.display(),
+            sign::fingerprint(key)
+        )),
+        Err(why) => eprint(&format!("error: the journal head was not signed: {why}")),
+    }
+}
+
+/// Who signed the run's `head` (`run --sign`), by the keys of the allowed_signers file at
+/// `path`: the key's fingerprint and its principals.
+fn signed_by(
+    store: &Store,
+    run_id: &str,
+    path: &std::path::Path,
+    head: Head,
+) -> Result<(String, Vec<String>), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the signers file `{}`: {e}", path.display()))?;
+    let signers = sign::Signers::parse(&text)
+        .map_err(|(line, why)| format!("`{}` line {line}: {why}", path.display()))?;
+    let pem = store.read_head_signature(run_id).map_err(|e| e.to_string())?.ok_or_else(|| {
+        "its journal head is not signed (the runner signs it with `run --sign KEY` / `resume --sign KEY`)".to_string()
+    })?;
+    let message = sign::head_message(run_id, head.records, &head.display());
+    signers.verify_message(&message, &pem).map_err(|why| {
+        format!(
+            "the head signature does not hold for the journal's head {} after {} records: {why} (the journal changed after it was signed, or the signature is of another run or key)",
+            head.display(),
+            head.records
+        )
+    })
 }
 
 const TORN: &str = "journal: ends in a torn record (the runner crashed while writing it; it was never acknowledged and `resume` drops it)";

@@ -11,7 +11,8 @@
 use super::gate::{Gate, SignedBy};
 use crate::model::time;
 use serde::{Deserialize, Serialize};
-use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
+pub use ssh_key::PrivateKey;
+use ssh_key::{HashAlg, LineEnding, PublicKey, SshSig};
 use std::path::Path;
 
 /// The signature namespace: a signature made for `git` or `file` never counts here.
@@ -191,6 +192,24 @@ impl Signers {
     /// Checks `signature` (PEM) over `message` and that the file lets its key sign as the
     /// message's principal. `Ok`: the key's fingerprint (`SHA256:…`).
     pub fn verify(&self, claim: &Claim, signature: &str) -> Result<String, String> {
+        let (fp, names) = self.verify_message(&claim.message(), signature)?;
+        if !names.contains(&claim.principal) {
+            return Err(format!(
+                "key {fp} signs for {} in the runbook's signers file, not for {}",
+                names.join(", "),
+                claim.principal
+            ));
+        }
+        Ok(fp)
+    }
+
+    /// Checks `signature` (PEM) over `message`, in the `drbook` namespace, by a key of the
+    /// file. `Ok`: the key's fingerprint (`SHA256:…`) and the principals the file gives it.
+    pub fn verify_message(
+        &self,
+        message: &str,
+        signature: &str,
+    ) -> Result<(String, Vec<String>), String> {
         let sig = SshSig::from_pem(signature.trim())
             .map_err(|e| format!("the signature is not an SSH signature ({e})"))?;
         let key = PublicKey::new(sig.public_key().clone(), "");
@@ -201,21 +220,25 @@ impl Signers {
                 sig.namespace()
             ));
         }
-        let names = self.principals_of(&key);
+        let names: Vec<String> = self.principals_of(&key).into_iter().map(String::from).collect();
         if names.is_empty() {
-            return Err(format!("key {fp} is not in the runbook's signers file"));
+            return Err(format!("key {fp} is not in the signers file"));
         }
-        if !names.contains(&claim.principal.as_str()) {
-            return Err(format!(
-                "key {fp} signs for {} in the runbook's signers file, not for {}",
-                names.join(", "),
-                claim.principal
-            ));
-        }
-        key.verify(NAMESPACE, claim.message().as_bytes(), &sig)
+        key.verify(NAMESPACE, message.as_bytes(), &sig)
             .map_err(|_| format!("the signature by key {fp} does not match the message"))?;
-        Ok(fp)
+        Ok((fp, names))
     }
+}
+
+/// What a runner signs when it stops (`run --sign KEY`): the run and its journal's head, one
+/// `key: value` line each. `ssh-keygen -Y verify -n drbook` checks it against `head.sig`.
+pub fn head_message(run: &str, records: u64, head: &str) -> String {
+    format!("drbook journal head v1\nrun: {run}\nrecords: {records}\nhead: {head}\n")
+}
+
+/// The fingerprint (`SHA256:…`) of a private key's public half.
+pub fn fingerprint(key: &PrivateKey) -> String {
+    key.public_key().fingerprint(HashAlg::Sha256).to_string()
 }
 
 /// Reads an unencrypted OpenSSH private key file.

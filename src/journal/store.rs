@@ -59,6 +59,8 @@ const GONE: &str = ".gone.";
 const KILL_SWITCH: &str = "DRBOOK_TEST_KILL";
 pub(super) const LOGS: &str = "logs";
 pub(super) const INBOX: &str = "inbox";
+/// The runner's signature of the journal's head (`run --sign KEY`), beside the anchor.
+const HEAD_SIGNATURE: &str = "head.sig";
 
 /// What a read-only look at a run found besides its state.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,6 +123,26 @@ impl Store {
     pub fn inbox(&self, run_id: &str) -> Result<Inbox, JournalError> {
         check_id(run_id)?;
         Ok(Inbox::new(&self.run_dir(run_id)))
+    }
+
+    /// Writes the signature of run `run_id`'s journal head (`run --sign KEY`), owner-only,
+    /// never through a link, replacing the one before.
+    pub fn write_head_signature(&self, run_id: &str, pem: &str) -> Result<(), JournalError> {
+        check_id(run_id)?;
+        let path = self.run_dir(run_id).join(HEAD_SIGNATURE);
+        super::fsx::write_atomic(&path, pem.as_bytes(), 0o600)
+            .map_err(|source| JournalError::Io { path, source })
+    }
+
+    /// The signature of run `run_id`'s journal head, when its runner signed one.
+    pub fn read_head_signature(&self, run_id: &str) -> Result<Option<String>, JournalError> {
+        check_id(run_id)?;
+        let path = self.run_dir(run_id).join(HEAD_SIGNATURE);
+        match super::fsx::read(&path) {
+            Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(JournalError::Io { path, source }),
+        }
     }
 
     /// Run `run_id`'s step logs (whether or not the run exists).

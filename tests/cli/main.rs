@@ -7,6 +7,7 @@ mod corpus;
 mod first_minutes;
 mod fixtures;
 mod fmt;
+mod head_sign;
 mod hostile;
 mod httpd;
 mod inputs;

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// Whether OpenSSH's `ssh-keygen` can be run; the tests that need it say so when it cannot.
-fn ssh_keygen() -> bool {
+pub(crate) fn ssh_keygen() -> bool {
     let ok = Command::new("ssh-keygen").arg("-?").output().is_ok();
     if !ok {
         eprintln!("SKIPPED: ssh-keygen (OpenSSH) is not installed");
@@ -21,14 +21,14 @@ fn ssh_keygen() -> bool {
 
 /// Runs `ssh-keygen ARGS` in `dir`; panics unless it exits 0.
 #[track_caller]
-fn keygen(dir: &Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn keygen(dir: &Path, args: &[&str]) -> std::process::Output {
     let out = Command::new("ssh-keygen").args(args).current_dir(dir).output().expect("ssh-keygen");
     assert!(out.status.success(), "ssh-keygen {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     out
 }
 
 /// A new ed25519 key `name` (no passphrase) in `dir`; returns its public line.
-fn new_key(dir: &Path, name: &str) -> String {
+pub(crate) fn new_key(dir: &Path, name: &str) -> String {
     keygen(dir, &["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", name]);
     std::fs::read_to_string(dir.join(format!("{name}.pub"))).expect("public key").trim().into()
 }
