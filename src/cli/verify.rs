@@ -120,7 +120,7 @@ fn signed_by(
         "its journal head is not signed (the runner signs it with `run --sign KEY` / `resume --sign KEY`)".to_string()
     })?;
     let message = sign::head_message(run_id, head.records, &head.display());
-    signers.verify_message(&message, &pem).map_err(|why| {
+    signers.verify_message(&message, &pem, "the signers file").map_err(|why| {
         format!(
             "the head signature does not hold for the journal's head {} after {} records: {why} (the journal changed after it was signed, or the signature is of another run or key)",
             head.display(),

@@ -192,7 +192,8 @@ impl Signers {
     /// Checks `signature` (PEM) over `message` and that the file lets its key sign as the
     /// message's principal. `Ok`: the key's fingerprint (`SHA256:…`).
     pub fn verify(&self, claim: &Claim, signature: &str) -> Result<String, String> {
-        let (fp, names) = self.verify_message(&claim.message(), signature)?;
+        let (fp, names) =
+            self.verify_message(&claim.message(), signature, "the runbook's signers file")?;
         if !names.contains(&claim.principal) {
             return Err(format!(
                 "key {fp} signs for {} in the runbook's signers file, not for {}",
@@ -204,11 +205,13 @@ impl Signers {
     }
 
     /// Checks `signature` (PEM) over `message`, in the `drbook` namespace, by a key of the
-    /// file. `Ok`: the key's fingerprint (`SHA256:…`) and the principals the file gives it.
+    /// file (named `file` in errors). `Ok`: the key's fingerprint (`SHA256:…`) and the
+    /// principals the file gives it.
     pub fn verify_message(
         &self,
         message: &str,
         signature: &str,
+        file: &str,
     ) -> Result<(String, Vec<String>), String> {
         let sig = SshSig::from_pem(signature.trim())
             .map_err(|e| format!("the signature is not an SSH signature ({e})"))?;
@@ -222,7 +225,7 @@ impl Signers {
         }
         let names: Vec<String> = self.principals_of(&key).into_iter().map(String::from).collect();
         if names.is_empty() {
-            return Err(format!("key {fp} is not in the signers file"));
+            return Err(format!("key {fp} is not in {file}"));
         }
         key.verify(NAMESPACE, message.as_bytes(), &sig)
             .map_err(|_| format!("the signature by key {fp} does not match the message"))?;
