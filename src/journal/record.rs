@@ -118,6 +118,12 @@ pub(super) fn decode_in_parts<'b>(bytes: &'b [u8], n: usize) -> Result<Decoded, 
                 offset += part.len() as u64;
             }
             Err(PartError { record, offset: at, bad }) => {
+                let n = events.len() + record;
+                if let (true, Bad::Line(_)) = (chained, &bad) {
+                    if let Some(tampered) = chain_breaks_by(bytes, n) {
+                        return Err(tampered);
+                    }
+                }
                 return Err(match bad {
                     Bad::Version(found) => JournalError::Version { found },
                     Bad::Line(reason) => JournalError::Damaged {
@@ -125,7 +131,7 @@ pub(super) fn decode_in_parts<'b>(bytes: &'b [u8], n: usize) -> Result<Decoded, 
                         offset: offset + at,
                         reason,
                     },
-                })
+                });
             }
         }
     }
@@ -241,6 +247,13 @@ fn parse_line(line: &[u8], first: bool) -> Result<Event, Bad> {
 
 /// A chained line: its event, and its link for the chain (checked by `chain::verify`).
 fn parse_chained(line: &[u8], first: bool, offset: u64) -> Result<(Event, Link<'_>), Bad> {
+    let link = read_frame(line, offset)?;
+    let e = event(link.json, first)?;
+    Ok((e, link))
+}
+
+/// A chained line's frame (hash, number, JSON), its JSON not decoded.
+fn read_frame(line: &[u8], offset: u64) -> Result<Link<'_>, Bad> {
     let not_chained =
         || Bad::Line("not a `<sha256> <number> <json>` record of a chained journal".into());
     if line.len() < 68 || line[64] != b' ' {
@@ -255,8 +268,21 @@ fn parse_chained(line: &[u8], first: bool, offset: u64) -> Result<(Event, Link<'
         .and_then(|n| n.parse::<u64>().ok())
         .ok_or_else(not_chained)?;
     let json = &rest[space + 1..];
-    let e = event(json, first)?;
-    Ok((e, Link { recorded, number, json, offset }))
+    Ok(Link { recorded, number, json, offset })
+}
+
+/// Why record `record` (1-based) of a chained journal does not decode, when the chain says
+/// it: a record edited into something that is no event is tampering, named as such, not
+/// damage. `None` when the chain up to it holds (the record was damaged as written).
+fn chain_breaks_by(bytes: &[u8], record: usize) -> Option<JournalError> {
+    let mut links = Vec::with_capacity(record);
+    let mut pos = 0usize;
+    while links.len() < record && pos < bytes.len() {
+        let n = memchr::memchr(b'\n', &bytes[pos..])?;
+        links.push(read_frame(&bytes[pos..pos + n], pos as u64).ok()?);
+        pos += n + 1;
+    }
+    chain::verify(&links).err()
 }
 
 fn event(json: &[u8], first: bool) -> Result<Event, Bad> {

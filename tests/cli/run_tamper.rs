@@ -143,6 +143,21 @@ fn a_step_result_flipped_from_succeeded_to_failed_is_an_edit() {
 }
 
 #[test]
+fn a_record_edited_with_sed_into_no_event_at_all_is_named_an_edit_not_damage() {
+    let (t, recs) = paused_run();
+    let i = find(&recs, "step_succeeded", "a");
+    // The careless attacker: `sed s/step_succeeded/step_failed/` leaves a record that is no
+    // longer a valid event (`step_failed` needs an error): still an edit, and named so.
+    let path = journal_path(&t, "r");
+    let text = std::fs::read_to_string(&path).expect("journal");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[i] = lines[i].replace("step_succeeded", "step_failed");
+    std::fs::write(&path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).expect("w");
+    refused(&t, &format!("record {} (byte", i + 1));
+    refused(&t, "was edited");
+}
+
+#[test]
 fn an_approval_added_is_an_insertion_or_an_append() {
     let (t, recs) = paused_run();
     let i = find(&recs, "approved", "promote");
