@@ -55,6 +55,10 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         plan.approvals(),
     )?;
     writeln!(w)?;
+    if let Some(proof) = plan.proof_line() {
+        writeln!(w, "Approvals are proved by: {}", text(proof))?;
+        writeln!(w)?;
+    }
 
     writeln!(w, "### Steps")?;
     writeln!(w)?;

@@ -60,6 +60,9 @@ pub struct Plan {
     /// The header's `shell` (`run` scripts run as `SHELL -c`); absent: `sh`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shell: Option<String>,
+    /// How approvers are proved (header `approvals`), when the runbook has a gate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approvals_proved_by: Option<crate::model::ApprovalMode>,
 }
 
 /// The estimated RTO against the runbook's `rto`.
@@ -277,6 +280,7 @@ pub fn build(
         warnings,
         finally,
         shell: rb.shell.clone(),
+        approvals_proved_by: rb.steps.iter().any(|s| s.approval.is_some()).then_some(rb.approvals),
     }
 }
 
@@ -299,6 +303,16 @@ impl Plan {
             ),
             _ => format!("estimated RTO {est} (no rto budget)"),
         }
+    }
+
+    /// How approvers are proved, said for a reviewer: `None` without a gate.
+    pub fn proof_line(&self) -> Option<&'static str> {
+        use crate::model::ApprovalMode::*;
+        Some(match self.approvals_proved_by? {
+            Typed => "typed (a typed name: not proved)",
+            Os => "os (the OS account that asked)",
+            Signed => "signed (an SSH signature by a key of `signers`)",
+        })
     }
 
     /// Steps with an approval gate.

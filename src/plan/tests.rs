@@ -383,3 +383,19 @@ fn hundred_thousand_steps_plan_in_one_pass() {
         assert!(!rendered(&plan, render).is_empty());
     }
 }
+
+#[test]
+fn every_format_says_how_approvers_are_proved_when_there_is_a_gate() {
+    use crate::model::ApprovalMode;
+    let mut rb = diamond(Some(60 * MIN));
+    rb.approvals = ApprovalMode::Signed;
+    let plan = plan_of(&rb);
+    assert!(rendered(&plan, text::render).contains("approvals signed (an SSH signature"));
+    assert!(rendered(&plan, markdown::render).contains("Approvals are proved by: signed"));
+    assert_eq!(json_of(&plan)["approvals_proved_by"], "signed");
+    // No gate: nothing to say.
+    rb.steps.iter_mut().for_each(|s| s.approval = None);
+    let plan = plan_of(&rb);
+    assert!(!rendered(&plan, text::render).contains("approvals "));
+    assert!(json_of(&plan).get("approvals_proved_by").is_none());
+}

@@ -1,6 +1,7 @@
 //! Terminal renderer: plain text, no colours (the CLI decides about colour, not the plan).
 //!
-//! Layout: a header (runbook, title, owner, RTO budget, RPO, the shell if not `sh`), the verdict line, the waves with
+//! Layout: a header (runbook, title, owner, RTO budget, RPO, the shell if not `sh`, how
+//! approvers are proved when there is a gate), the verdict line, the waves with
 //! one line per step (`* id  (5m, owner)  action`, `*` marking the critical path) and indented
 //! markers for approval, condition, retry, failure policy and rollback, then the critical path
 //! and the warnings. Scripts are shown in full: the reviewer sees exactly what would run, with
@@ -30,6 +31,9 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "rpo      {}", secs(plan.rpo_seconds))?;
     if let Some(shell) = &plan.shell {
         writeln!(w, "shell    {shell}")?;
+    }
+    if let Some(proof) = plan.proof_line() {
+        writeln!(w, "approvals {proof}")?;
     }
     writeln!(w)?;
     writeln!(w, "{}", plan.verdict())?;
