@@ -267,6 +267,8 @@ fn runbook(
         people: h.people,
         approvals: h.approvals.unwrap_or_default(),
         signers: h.signers,
+        drills: Vec::new(),
+        notify_drills: None,
     };
     approvals::lint(cx, &model, rb.name.span, h.spans.get("approvals").copied());
     if let Some(dag) = &dag {

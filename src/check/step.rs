@@ -50,6 +50,7 @@ pub fn step(
         verify: None,
         span,
         finally: false,
+        safe: false,
     };
     // A dozen keys at most: a list beats a hash map here (one of these per step).
     let mut seen: Vec<(&'static str, Span)> = Vec::new();

@@ -89,6 +89,35 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Practise a runbook: a run recorded as a drill of one type (tabletop walks it and runs
+    /// nothing; component runs only `safe` steps; partial runs `--only` steps and their
+    /// ancestors; full runs everything), ending in a drill result.
+    Drill {
+        /// The runbook.
+        file: PathBuf,
+        /// The drill type.
+        #[arg(long = "type", value_enum, value_name = "TYPE")]
+        kind: DrillType,
+        /// A partial drill's targets: these steps and all their ancestors run.
+        #[arg(long, value_name = "STEP,...", value_delimiter = ',')]
+        only: Vec<String>,
+        /// Post a Slack-compatible summary of the drill result to this webhook URL (default:
+        /// the runbook's `notify_drills`).
+        #[arg(long, value_name = "URL")]
+        notify: Option<String>,
+        /// Set a param (NAME=VALUE); repeatable.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        #[command(flatten)]
+        common: RunFlags,
+        /// Name the drill's run (for schedulers); refused while a run with this id exists.
+        #[arg(long, value_name = "ID")]
+        run_id: Option<String>,
+        /// Start even if an unfinished run of this runbook exists in the state dir (tabletop
+        /// and component drills never need it: they change nothing).
+        #[arg(long)]
+        allow_concurrent: bool,
+    },
     /// Continue an interrupted, paused or failed run without repeating finished steps.
     Resume {
         /// The run's id (`drbook status` lists them).
@@ -299,6 +328,27 @@ pub struct RunFlags {
     /// passphrase) into the run's `head.sig`; `drbook verify --signers FILE` checks it.
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
+}
+
+/// `drill --type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DrillType {
+    Tabletop,
+    Component,
+    Partial,
+    Full,
+}
+
+impl DrillType {
+    pub fn kind(self) -> crate::model::DrillKind {
+        use crate::model::DrillKind;
+        match self {
+            DrillType::Tabletop => DrillKind::Tabletop,
+            DrillType::Component => DrillKind::Component,
+            DrillType::Partial => DrillKind::Partial,
+            DrillType::Full => DrillKind::Full,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -210,6 +210,7 @@ mod tests {
                 rpo_ms: None,
                 user: "ana".into(),
                 pid: 42,
+                drill: None,
             },
             ev("s0", "started"),
             ev("s0", "succeeded"),

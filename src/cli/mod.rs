@@ -11,6 +11,7 @@
 //! | `plan.rs`     | `plan FILE`            | `PlanRequest`                     |
 //! | `fmt.rs`      | `fmt FILE...`          | `FmtRequest`                      |
 //! | `run.rs`      | `run FILE`             | `RunRequest` + `NewRun`           |
+//! | `drill.rs`    | `drill FILE --type T`  | `RunRequest` + `DrillRequest`     |
 //! | `resume.rs`   | `resume RUN`           | `ExistingRun`                     |
 //! | `rollback.rs` | `rollback RUN`         | `RollbackRequest` (`ExistingRun`) |
 //! | `approve.rs`  | `approve` and `deny`   | `ApproveRequest`                  |
@@ -48,6 +49,7 @@ mod audit;
 mod check;
 mod decide;
 mod docs;
+mod drill;
 mod drive;
 mod dry;
 mod fmt;
@@ -129,7 +131,14 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Command::Run { file, params, common, run_id, since, allow_concurrent, dry_run } => {
             let params = input::param_pairs(&params)?;
             let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };
-            run::run(req, &run::NewRun { run_id, since, allow_concurrent, dry_run })
+            let new = run::NewRun { run_id, since, allow_concurrent, dry_run, drill: None };
+            run::run(req, &new)
+        }
+        Command::Drill { file, kind, only, notify, params, common, run_id, allow_concurrent } => {
+            let params = input::param_pairs(&params)?;
+            let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };
+            let ask = drill::DrillRequest { kind: kind.kind(), only, notify };
+            drill::drill(req, ask, run_id, allow_concurrent)
         }
         Command::Resume {
             run_id,

@@ -416,6 +416,7 @@ mod tests {
             rpo_ms: None,
             user: "ana".into(),
             pid: 42,
+            drill: None,
         }])
         .expect("a run_started record replays")
     }

@@ -25,6 +25,8 @@ pub struct NewRun {
     pub since: Option<String>,
     pub allow_concurrent: bool,
     pub dry_run: bool,
+    /// Set by `drill`: the run is a drill of this type (journaled in `run_started`).
+    pub drill: Option<crate::journal::DrillInfo>,
 }
 
 pub fn run(req: RunRequest<'_>, new: &NewRun) -> Result<Outcome, CliError> {
@@ -65,7 +67,9 @@ fn admit(
     let _starting = start_lock(store)
         .map_err(|e| CliError::invalid(format!("cannot lock `{}`: {e}", store.root().display())))?;
     let again = invocation(&ready.req.flags.state_dir);
-    if !new.allow_concurrent {
+    // A tabletop or component drill changes nothing: it may go on beside an unfinished run.
+    let harmless = new.drill.as_ref().is_some_and(|d| d.kind.changes_nothing());
+    if !new.allow_concurrent && !harmless {
         if let Some(other) = unfinished_run_of(store, &book.abs) {
             return Err(CliError::invalid(format!(
                 "run `{other}` of this runbook is unfinished; `{}` continues it (or pass --allow-concurrent)",
@@ -98,6 +102,7 @@ fn admit(
         rpo_ms: book.rb.rpo,
         user: ready.req.user.clone(),
         pid: std::process::id(),
+        drill: new.drill.clone(),
     };
     // A generated id collides only if two runs start in the same second and draw the same
     // suffix: draw again. A name given with --run-id is never changed.
@@ -138,12 +143,14 @@ fn start_lock(store: &Store) -> std::io::Result<std::fs::File> {
     Ok(f)
 }
 
-/// An unfinished (running, paused or interrupted) run of the same runbook file.
+/// An unfinished (running, paused or interrupted) run of the same runbook file. A tabletop
+/// or component drill left unfinished changes nothing, so it never holds a real run back.
 fn unfinished_run_of(store: &Store, abs: &Path) -> Option<String> {
     let ids = store.list_runs().ok()?;
     ids.into_iter().find(|id| match store.read_run(id) {
         Ok((s, _)) => {
             s.path == abs.display().to_string()
+                && !s.drill.as_ref().is_some_and(|d| d.kind.changes_nothing())
                 && matches!(
                     s.status,
                     RunStatus::Running | RunStatus::Paused | RunStatus::Interrupted

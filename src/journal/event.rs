@@ -86,6 +86,32 @@ impl How {
     }
 }
 
+/// What kind of drill a run is (`drbook drill FILE --type T [--only STEP,...]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillInfo {
+    #[serde(rename = "type")]
+    pub kind: crate::model::DrillKind,
+    /// A partial drill's `--only` steps, as given (their ancestors run too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+}
+
+/// What a tabletop drill's team said about one step (see `RunState::findings`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub step: String,
+    pub by: String,
+    pub at: String,
+    /// An issue found; `None`: the step was answered "ready".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issue: Option<String>,
+    /// A runbook update needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<String>,
+    /// How long the step took to discuss (recorded, never compared with `duration`).
+    pub duration_ms: u64,
+}
+
 /// One record of the journal. Times are RFC 3339 UTC with milliseconds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -111,6 +137,9 @@ pub enum Event {
         rpo_ms: Option<u64>,
         user: String,
         pid: u32,
+        /// Set when the run is a drill (`drbook drill`): its type and targets. Absent: a run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        drill: Option<DrillInfo>,
     },
     /// A runner took the run over (`resume`).
     RunResumed {
@@ -468,6 +497,7 @@ impl Event {
                 rpo_ms,
                 user,
                 pid,
+                drill,
             } => Event::RunStarted {
                 v: *v,
                 run_id: run_id.clone(),
@@ -483,6 +513,7 @@ impl Event {
                 rpo_ms: *rpo_ms,
                 user: user.clone(),
                 pid: *pid,
+                drill: drill.clone(),
             },
             Event::RunResumed { at, pid, user } => {
                 Event::RunResumed { at: at.clone(), pid: *pid, user: user.clone() }

@@ -12,7 +12,7 @@
 use super::audit::AuditEntry;
 use super::gate::{self, ApprovalRecord, Gate};
 use super::transitions::{phase_allows, update};
-use super::{Decision, Event, JournalError, Outcome, Seen, VERSION};
+use super::{Decision, DrillInfo, Event, Finding, JournalError, Outcome, Seen, VERSION};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -217,6 +217,12 @@ pub struct RunState {
     /// Set by `finally_started`: the run's outcome is decided and its finally steps run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finally: Option<FinallyInfo>,
+    /// Set when the run is a drill: its type and targets (from `run_started`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<DrillInfo>,
+    /// A tabletop drill's answers, one per step discussed, in journal order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
     /// How many records have been applied.
     pub records: usize,
     /// Step id to position in `steps`.
@@ -258,6 +264,7 @@ impl RunState {
             rpo_ms,
             user,
             pid: _,
+            drill,
         } = first
         else {
             return Err(impossible(
@@ -303,6 +310,8 @@ impl RunState {
             forward_stopped_at: None,
             audit: Vec::new(),
             finally: None,
+            drill: drill.clone(),
+            findings: Vec::new(),
             records: 1,
             index,
         })

@@ -212,6 +212,7 @@ mod tests {
             rpo_ms: rpo,
             user: "ana".into(),
             pid: 1,
+            drill: None,
         }
     }
 

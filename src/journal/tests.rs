@@ -43,6 +43,7 @@ pub(super) fn started(steps: &[&str]) -> Event {
         rpo_ms: None,
         user: "ana".into(),
         pid: 42,
+        drill: None,
     }
 }
 

@@ -419,6 +419,7 @@ mod tests {
             verify: None,
             span: Span::default(),
             finally: false,
+            safe: false,
         };
         let script = Text {
             parts: vec![

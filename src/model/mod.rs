@@ -6,12 +6,14 @@
 //! ([`Part::Param`]) so that one model can be planned with different `--param` values; values
 //! in typed positions (`retry ${attempts}`) were resolved by the checker.
 
+pub mod drill;
 mod expr;
 pub mod hash;
 mod text;
 pub mod time;
 
 pub use crate::syntax::ast::BinOp;
+pub use drill::{DrillCadence, DrillKind};
 pub use expr::quote;
 pub use text::{shell_word, Part, Text};
 
@@ -49,6 +51,10 @@ pub struct Runbook {
     pub approvals: ApprovalMode,
     /// The header's `signers` file (an OpenSSH allowed_signers file), as read at check time.
     pub signers: Option<String>,
+    /// The header's `drills { }` block: how often each drill type is due (declaration order).
+    pub drills: Vec<DrillCadence>,
+    /// The header's `notify_drills`: where a drill posts its summary (a URL, or a secret).
+    pub notify_drills: Option<Text>,
 }
 
 /// How a runbook tells people apart at its gates (issue 11 §1).
@@ -250,6 +256,19 @@ pub struct Step {
     /// A `finally` step: runs once the run has ended (never undone, outside the critical
     /// path). Finally steps come after every other step in [`Runbook::steps`].
     pub finally: bool,
+    /// `safe`: read-only, no side effects, safe to run against production at any time (a
+    /// component drill runs it).
+    pub safe: bool,
+}
+
+impl Step {
+    /// Whether a component drill runs this step: it is `safe`, or its action is an `http GET`
+    /// or `HEAD` with no body (no side effects by construction).
+    pub fn drill_safe(&self) -> bool {
+        self.safe
+            || matches!(&self.action, Some(Action::Http { method, body: None, .. })
+                if method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD"))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -466,6 +485,7 @@ pub mod tests_support {
                 verify: None,
                 span: Span::default(),
                 finally: false,
+                safe: false,
             })
             .collect();
         Runbook {
@@ -489,6 +509,8 @@ pub mod tests_support {
             people: People::default(),
             approvals: ApprovalMode::Typed,
             signers: None,
+            drills: Vec::new(),
+            notify_drills: None,
         }
     }
 }

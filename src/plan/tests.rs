@@ -47,6 +47,8 @@ fn runbook(name: &str, rto: Option<u64>, steps: Vec<Step>) -> Runbook {
         people: Default::default(),
         approvals: Default::default(),
         signers: None,
+        drills: Vec::new(),
+        notify_drills: None,
     }
 }
 
@@ -82,6 +84,7 @@ fn step(id: &str, minutes: u64, needs: &[usize], action: Option<Action>) -> Step
         verify: None,
         span: Span::default(),
         finally: false,
+        safe: false,
     }
 }
 

@@ -299,6 +299,7 @@ pub(super) fn run_started(book: &Book) -> Event {
         rpo_ms: book.rb.rpo,
         user: USER.into(),
         pid: std::process::id(),
+        drill: None,
     }
 }
 

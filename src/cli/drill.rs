@@ -1,0 +1,49 @@
+//! `drbook drill FILE --type T`: a run recorded as a drill (issue 12). The drill's type and
+//! targets go into its `run_started` record, so `resume`, `status`, reports and `history`
+//! know it for a drill of that type.
+
+use super::outcome::{CliError, Outcome};
+use super::prepare::RunRequest;
+use super::run::{self, NewRun};
+use crate::journal::DrillInfo;
+use crate::model::DrillKind;
+
+/// What `drill` is asked besides the runbook and the run flags.
+pub struct DrillRequest {
+    pub kind: DrillKind,
+    /// `--only`: a partial drill's targets.
+    pub only: Vec<String>,
+    /// `--notify URL`: where the drill result's summary is posted.
+    pub notify: Option<String>,
+}
+
+pub fn drill(
+    req: RunRequest<'_>,
+    ask: DrillRequest,
+    run_id: Option<String>,
+    allow_concurrent: bool,
+) -> Result<Outcome, CliError> {
+    if !ask.only.is_empty() && ask.kind != DrillKind::Partial {
+        return Err(CliError::invalid(format!(
+            "`--only` names a partial drill's targets; this is a {} drill (nothing was run)",
+            ask.kind
+        )));
+    }
+    if ask.kind == DrillKind::Partial && ask.only.is_empty() {
+        return Err(CliError::invalid(
+            "a partial drill needs its targets: `--only STEP[,STEP...]` (nothing was run)",
+        ));
+    }
+    if ask.notify.is_some() {
+        return Err(CliError::invalid("`--notify` is not implemented yet (nothing was run)"));
+    }
+    if ask.kind != DrillKind::Full {
+        return Err(CliError::invalid(format!(
+            "{} drills are not implemented yet (nothing was run)",
+            ask.kind
+        )));
+    }
+    let drill = Some(DrillInfo { kind: ask.kind, targets: ask.only });
+    let new = NewRun { run_id, since: None, allow_concurrent, dry_run: false, drill };
+    run::run(req, &new)
+}
