@@ -62,6 +62,7 @@
 
 pub mod audit;
 pub mod chain;
+pub mod drill;
 pub mod event;
 pub mod fsx;
 pub mod gate;
