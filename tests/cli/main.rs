@@ -15,6 +15,7 @@ mod layout;
 mod os_accounts;
 mod pgd;
 mod plan;
+mod promtool;
 mod run_approval;
 mod run_audit;
 mod run_crash;

@@ -1,0 +1,126 @@
+//! `contrib/prometheus/drbook-alerts.yml`, the alerting rules shipped for drbook's readiness
+//! metrics: Prometheus's own `promtool` checks them (`check rules`) and runs their unit tests
+//! (`test rules`, every alert firing and staying silent). Without promtool (Debian package
+//! `prometheus`, which .ci/run installs) those tests say SKIPPED; with `DRBOOK_PROMTOOL` set
+//! they fail instead when it cannot be run. The rules may name only the metrics drbook
+//! writes, and every alert must have a unit test.
+
+use crate::crate_root;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The metrics `drbook readiness --format prometheus` writes (issue 12, README).
+const METRICS: [&str; 10] = [
+    "drbook_rto_budget_seconds",
+    "drbook_estimated_rto_seconds",
+    "drbook_rpo_objective_seconds",
+    "drbook_last_achieved_rto_seconds",
+    "drbook_last_achieved_rpo_seconds",
+    "drbook_last_drill_timestamp_seconds",
+    "drbook_last_drill_success",
+    "drbook_drill_overdue",
+    "drbook_review_due_timestamp_seconds",
+    "drbook_changed_since_drill",
+];
+
+fn contrib() -> PathBuf {
+    crate_root().join("contrib/prometheus")
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(contrib().join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+}
+
+/// The promtool to use: `DRBOOK_PROMTOOL` (which must work), else `promtool` on PATH, else
+/// none, said out loud.
+pub(crate) fn promtool() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("DRBOOK_PROMTOOL") {
+        let path = PathBuf::from(path);
+        let works = Command::new(&path).arg("--version").output().is_ok_and(|o| o.status.success());
+        assert!(works, "DRBOOK_PROMTOOL={} cannot be run", path.display());
+        return Some(path);
+    }
+    if Command::new("promtool").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        return Some(PathBuf::from("promtool"));
+    }
+    eprintln!("SKIPPED: promtool not installed (Debian package `prometheus`)");
+    None
+}
+
+/// Runs `promtool ARGS` in contrib/prometheus; returns its combined output, panicking with it
+/// unless it exits 0.
+fn run(promtool: &PathBuf, args: &[&str]) -> String {
+    let out = Command::new(promtool).args(args).current_dir(contrib()).output().expect("promtool");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "promtool {args:?} failed:\n{text}");
+    text
+}
+
+/// The alert names a rules file defines, in order.
+fn alerts(rules: &str) -> Vec<String> {
+    rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert:"))
+        .map(|name| name.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn alert_rules_pass_promtool_check_rules() {
+    let Some(promtool) = promtool() else { return };
+    let out = run(&promtool, &["check", "rules", "drbook-alerts.yml"]);
+    let count = alerts(&read("drbook-alerts.yml")).len();
+    assert!(out.contains(&format!("SUCCESS: {count} rules found")), "{out}");
+}
+
+#[test]
+fn alert_rules_pass_their_promtool_unit_tests() {
+    let Some(promtool) = promtool() else { return };
+    let out = run(&promtool, &["test", "rules", "drbook-alerts.test.yml"]);
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+#[test]
+fn a_broken_alert_rule_fails_its_unit_tests() {
+    // The unit tests must be able to fail: an overdue rule that fires on every drill does.
+    let Some(promtool) = promtool() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules =
+        read("drbook-alerts.yml").replace("drbook_drill_overdue == 1", "drbook_drill_overdue >= 0");
+    std::fs::write(dir.path().join("drbook-alerts.yml"), rules).expect("write rules");
+    std::fs::write(dir.path().join("drbook-alerts.test.yml"), read("drbook-alerts.test.yml"))
+        .expect("write tests");
+    let out = Command::new(&promtool)
+        .args(["test", "rules", "drbook-alerts.test.yml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("promtool");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "a rule firing for a current drill passed:\n{text}");
+    assert!(text.contains("alertname: DrbookDrillOverdue"), "{text}");
+}
+
+#[test]
+fn alert_rules_name_only_drbook_metrics_and_every_alert_is_tested() {
+    let rules = read("drbook-alerts.yml");
+    let tests = read("drbook-alerts.test.yml");
+    let names = alerts(&rules);
+    assert!(names.len() >= 8, "{names:?}");
+    for name in &names {
+        assert!(tests.contains(&format!("alertname: {name}\n")), "no unit test for {name}");
+    }
+    for expr in rules.lines().filter_map(|l| l.trim().strip_prefix("expr:")) {
+        for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if word.starts_with("drbook_") {
+                assert!(METRICS.contains(&word), "`{word}` is not a drbook metric: {expr}");
+            }
+        }
+    }
+    for metric in
+        ["drbook_drill_overdue", "drbook_last_drill_success", "drbook_changed_since_drill"]
+    {
+        assert!(rules.contains(metric), "no alert on {metric}");
+    }
+}
