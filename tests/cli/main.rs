@@ -23,6 +23,7 @@ mod run_exit;
 mod run_failover;
 mod run_fleet;
 mod run_flow;
+mod run_hot_standby;
 mod run_http;
 mod run_journal;
 mod run_lang;
