@@ -3,7 +3,7 @@
 //! (`test rules`, every alert firing and staying silent). Without promtool (Debian package
 //! `prometheus`, which .ci/run installs) those tests say SKIPPED; with `DRBOOK_PROMTOOL` set
 //! they fail instead when it cannot be run. The rules may name only the metrics drbook
-//! writes, and every alert must have a unit test.
+//! writes, every alert must have a unit test, and README's tables list every alert and metric.
 
 use crate::crate_root;
 use std::path::PathBuf;
@@ -122,5 +122,24 @@ fn alert_rules_name_only_drbook_metrics_and_every_alert_is_tested() {
         ["drbook_drill_overdue", "drbook_last_drill_success", "drbook_changed_since_drill"]
     {
         assert!(rules.contains(metric), "no alert on {metric}");
+    }
+}
+
+#[test]
+fn readme_lists_every_alert_and_every_metric() {
+    let readme = std::fs::read_to_string(crate_root().join("README.md")).expect("README.md");
+    let section = readme
+        .split("## Drills and readiness")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README has a `## Drills and readiness` section");
+    for name in alerts(&read("drbook-alerts.yml")) {
+        assert!(section.contains(&format!("| `{name}` |")), "README's alert table lacks {name}");
+    }
+    for metric in METRICS {
+        assert!(
+            section.contains(&format!("| `{metric}` |")),
+            "README's metric table lacks {metric}"
+        );
     }
 }
