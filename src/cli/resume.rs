@@ -73,6 +73,7 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
     let mut prepared = ready.take(store, run_id.to_string(), handle, clock_start);
     prepared.decision_reason = asked.reason.map(str::to_string);
     prepared.force = asked.force;
+    prepared.notify = asked.notify.map(str::to_string);
     settle_then_drive(prepared, &decisions, &headline)
 }
 
