@@ -270,13 +270,15 @@ fn undo_detail(u: &UndoReport) -> String {
 /// The summary printed at the end of `run` and `resume`.
 pub fn text(r: &Report) -> String {
     let mut out = format!("\nrun {} of {}: {}\n", r.run_id, r.runbook, r.status);
+    // `skipped (drill)` widens the status column.
+    let w = r.steps.iter().map(|s| s.shown_status().len()).max().unwrap_or(0).max(12);
     out.push_str(&format!(
-        "  {:<28} {:<12} {:>8} {:>10} {:>10}\n",
+        "  {:<28} {:<w$} {:>8} {:>10} {:>10}\n",
         "step", "status", "attempts", "expected", "actual"
     ));
     for s in &r.steps {
         out.push_str(&format!(
-            "  {:<28} {:<12} {:>8} {:>10} {:>10}\n",
+            "  {:<28} {:<w$} {:>8} {:>10} {:>10}\n",
             s.id,
             s.shown_status(),
             s.attempts,
