@@ -1,4 +1,4 @@
-//! `drbook status [RUN]`: every run in the state dir (id, runbook, status, start, achieved
+//! `drbook status [RUN]`: every run in the state dir (id, runbook, status, kind, start, achieved
 //! RTO), or one run's steps with their approvals, rollbacks, what waits for a person and the
 //! run's audit trail; as text or JSON on standard output. It only reads: the state dir is
 //! never created, no lock is taken, and a run whose runner is gone shows as interrupted, as
@@ -56,18 +56,18 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
             } else {
                 let _ = writeln!(
                     out,
-                    "{:<44} {:<24} {:<10} {:<12} {:<25} RTO",
-                    "RUN", "RUNBOOK", "KIND", "STATUS", "STARTED"
+                    "{:<44} {:<24} {:<12} {:<10} {:<25} RTO",
+                    "RUN", "RUNBOOK", "STATUS", "KIND", "STARTED"
                 );
                 for (st, s) in &rows {
                     let rto = achieved::rto_cell(&achieved::results_now(s));
                     let _ = writeln!(
                         out,
-                        "{:<44} {:<24} {:<10} {:<12} {:<25} {rto}",
+                        "{:<44} {:<24} {:<12} {:<10} {:<25} {rto}",
                         s.run_id,
                         s.runbook,
-                        kind(s),
                         st,
+                        kind(s),
                         s.started_at
                     );
                 }
