@@ -120,3 +120,32 @@ fn a_failed_post_is_a_warning_and_the_webhook_url_is_never_shown() {
         assert!(!s.contains(token), "the webhook URL leaked:\n{s}");
     }
 }
+
+#[test]
+fn the_headers_notify_drills_secret_is_posted_to_and_never_shown() {
+    let srv = Server::start();
+    let token = "T0KEN-5ecret-9f1e";
+    srv.route("/health", Reply::new(200, "ok"))
+        .route("/lag", Reply::new(200, r#"{"seconds": 1}"#))
+        .route(&format!("/hooks/{token}"), Reply::new(200, "ok"));
+    let header = "  secret hook = env(\"DRILL_HOOK\")\n  notify_drills hook\n";
+    let t = web(&srv, &format!("{header}{BOOK}"))
+        .env("DRILL_HOOK", &srv.url(&format!("/hooks/{token}")));
+    let out = drb(
+        &t,
+        &["drill", "d.drbook", "--type", "component", "--run-id", "c", "--report", "r.json"],
+    );
+    out.expect_status(0);
+    let text = posted(&srv, &format!("/hooks/{token}"));
+    assert!(text.starts_with("DR Drill Complete: SUCCESS\n"), "{text}");
+    let mut seen = vec![out.stdout.clone(), out.stderr.clone(), t.read("r.json")];
+    for f in files_under(&t.path(STATE)) {
+        seen.push(
+            String::from_utf8_lossy(&std::fs::read(&f).expect("read a state file")).into_owned(),
+        );
+    }
+    seen.push(drb(&t, &["status", "c", "--format", "json"]).stdout);
+    for s in &seen {
+        assert!(!s.contains(token), "the webhook URL leaked:\n{s}");
+    }
+}

@@ -55,3 +55,29 @@ fn a_partial_drill_killed_mid_step_resumes_as_the_same_drill() {
     );
     assert!(out.stdout.contains("drill result (partial drill): SUCCESS"), "{}", out.stdout);
 }
+
+#[test]
+fn a_component_drill_killed_in_a_safe_step_resumes_skipping_the_same_steps() {
+    let body = r#"
+  step fence  { duration 1s; run "echo x >> fenced" }
+  step probe  { needs fence; duration 1s; safe; idempotent; run "echo x >> probed" }
+  step after  { needs probe; duration 1s; safe; run "echo x >> after" }
+  step change { needs probe; duration 1s; run "echo x >> changed" }
+"#;
+    let t = Test::new().file("d.drbook", &runbook("dr", body));
+    let args = ["drill", "d.drbook", "--type", "component", "--run-id", "k"];
+    let out = drb_spawn_env(&t, ("DRBOOK_TEST_KILL", "after_exit:probe"), &args).wait();
+    assert_eq!(out.status, -9, "the runner died of SIGKILL\n{}", out.stderr);
+    let out = drb(&t, &["resume", "k"]);
+    out.expect_status(0);
+    assert_eq!((t.read("probed"), t.read("after")), ("x\nx\n".into(), "x\n".into()));
+    assert!(!t.path("fenced").exists() && !t.path("changed").exists(), "nothing changed");
+    let skipped: Vec<String> = journal(&t, "k")
+        .iter()
+        .filter(|r| r["event"] == "step_skipped")
+        .map(|r| r["step"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(skipped, ["fence", "change"], "each skipped once, by the drill");
+    assert_eq!(status_json(&t, "k")["drill"]["drill_type"], "component");
+    assert!(out.stdout.contains("drill result (component drill): SUCCESS"), "{}", out.stdout);
+}

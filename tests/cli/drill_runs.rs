@@ -172,3 +172,32 @@ fn a_component_drill_is_admitted_beside_a_paused_run_and_a_partial_one_is_not() 
         drb(&t, &["drill", "d.drbook", "--type", "partial", "--only", "health", "--run-id", "p"]);
     out.expect_status(2).expect_stderr("run `paused` of this runbook is unfinished");
 }
+
+#[test]
+fn a_component_drill_runs_the_safe_steps() {
+    let t = Test::new().file(
+        "d.drbook",
+        &runbook(
+            "dr",
+            r#"
+  step backup  { duration 1s; safe; run "touch backup_checked; echo 42"; capture age from stdout }
+  step fence   { needs backup; duration 1s; run "touch fenced"; idempotent }
+  step capacity { needs fence; duration 1s; safe; run "touch capacity_checked" }
+  step age     { needs fence; duration 1s; safe; run "echo ${steps.backup.age} > age" }
+  step promote { needs capacity; duration 1s; run "touch promoted"; idempotent }
+"#,
+        ),
+    );
+    drb(&t, &["drill", "d.drbook", "--type", "component", "--run-id", "c"]).expect_status(0);
+    for marker in ["backup_checked", "capacity_checked"] {
+        assert!(t.path(marker).exists(), "the safe step behind `{marker}` ran");
+    }
+    assert_eq!(t.read("age"), "42\n", "a safe step reads a value of a safe step that ran");
+    assert!(!t.path("fenced").exists() && !t.path("promoted").exists());
+    let states = step_states(&t, "c");
+    let ran: Vec<&str> =
+        states.iter().filter(|(_, (s, _))| s == "succeeded").map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ran, ["age", "backup", "capacity"]);
+    let tested = &status_json(&t, "c")["drill"]["steps_tested"];
+    assert_eq!(tested, &serde_json::json!(["backup", "capacity", "age"]));
+}
