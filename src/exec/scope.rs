@@ -12,6 +12,8 @@
 //!   value of a skipped step is skipped the same way.
 //! - Finally steps follow the same rule.
 //! - **tabletop** runs nothing through this path (it has its own).
+//! - A component drill that rolls back runs no rollback action: its steps changed nothing,
+//!   and each is journaled not undone (`drill: a component drill changes nothing`).
 //!
 //! Every step outside the drill is journaled `step_skipped` with reason
 //! [`SKIP_REASON`] (or `drill: WHY`) when the scheduler reaches it.
@@ -67,6 +69,14 @@ pub(super) fn skip_reason(ctx: &Ctx, i: usize) -> Option<String> {
         None => Vec::new(),
     });
     all.get(i).cloned().flatten()
+}
+
+/// Why a rolling-back drill runs no rollback action: a component drill ran only steps that
+/// change nothing, so there is nothing to undo (a rollback action would change something).
+pub(super) fn undo_skip_reason(ctx: &Ctx) -> Option<String> {
+    let kind = ctx.state(|s| s.drill.as_ref().map(|d| d.kind))?;
+    (kind == DrillKind::Component)
+        .then(|| format!("{SKIP_REASON}: a component drill changes nothing"))
 }
 
 /// The steps whose captures `step` reads going forward (its `when`, action, env, workdir,

@@ -201,3 +201,19 @@ fn a_component_drill_runs_the_safe_steps() {
     let tested = &status_json(&t, "c")["drill"]["steps_tested"];
     assert_eq!(tested, &serde_json::json!(["backup", "capacity", "age"]));
 }
+
+#[test]
+fn a_component_drill_that_rolls_back_runs_no_rollback_action() {
+    let srv = server();
+    let body = r#"
+  step probe { duration 1s; http GET "SRV/health"; rollback run "touch undone" }
+  step check { needs probe; duration 1s; safe; on_failure rollback; run "exit 1" }
+"#;
+    let t = web(&srv, body);
+    let out = drb(&t, &["drill", "d.drbook", "--type", "component", "--run-id", "c"]);
+    out.expect_status(4);
+    assert!(!t.path("undone").exists(), "a component drill changed something while rolling back");
+    let probe = step_json(&t, "c", "probe");
+    assert_eq!(probe["state"], "not_undone", "{probe}");
+    assert_eq!(probe["undo"]["reason"], "drill: a component drill changes nothing", "{probe}");
+}
