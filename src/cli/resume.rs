@@ -32,6 +32,16 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
             RunStatus::RollbackFailed => Outcome::RollbackFailed,
             _ => Outcome::Succeeded,
         };
+        // A drill that is over exits as it did: 1 when its result is FAILED.
+        let drill = crate::journal::drill::drill_result(&state, clock::now_ms());
+        let outcome = match drill.filter(|r| !r.success && outcome == Outcome::Succeeded) {
+            Some(r) => {
+                let why = super::drillreport::why_failed(&r);
+                eprint(&format!("the {} drill FAILED: {why} (exit 1)", r.drill_type));
+                Outcome::Failed
+            }
+            None => outcome,
+        };
         over(asked, &state, outcome, handle.head());
         return Ok(outcome);
     }

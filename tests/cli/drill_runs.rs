@@ -153,6 +153,8 @@ fn a_full_drill_ends_like_a_run_of_the_same_runbook() {
     let v = status_json(&t, "f");
     assert_eq!(v["drill"]["issues_found"][0]["step"], "flaky");
     assert_eq!((&v["status"], &status_json(&t, "r")["kind"]), (&"succeeded".into(), &"run".into()));
+    // Resumed once over, it exits as it ended.
+    drb(&t, &["resume", "f"]).expect_status(1).expect_stderr("the full drill FAILED");
     let list = drb(&t, &["status"]);
     assert!(
         list.stdout.lines().any(|l| l.starts_with("f ") && l.contains(" full ")),
