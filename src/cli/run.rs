@@ -54,7 +54,9 @@ pub fn run(req: RunRequest<'_>, new: &NewRun) -> Result<Outcome, CliError> {
     let (id, handle) = admit(&store, &ready, new, clock_start)?;
     let rb = &ready.book.rb;
     let budget = rb.rto.map_or("none".into(), fmt_duration);
-    let headline = format!("run {id}: {} ({} steps, budget {budget})", rb.name, rb.steps.len());
+    // `component drill ID: ...` for a drill.
+    let what = new.drill.as_ref().map_or("run".to_string(), |d| format!("{} drill", d.kind));
+    let headline = format!("{what} {id}: {} ({} steps, budget {budget})", rb.name, rb.steps.len());
     say(ready.req.flags, &headline);
     let mut prepared = ready.take(store, id, handle, clock_start);
     prepared.notify = new.notify.clone();

@@ -59,6 +59,7 @@ fn a_component_drill_runs_only_the_read_only_steps() {
     assert_eq!(step_json(&t, "c", "fence")["skip_reason"], "drill");
     assert_eq!(step_json(&t, "c", "reads")["skip_reason"], "drill: needs a value from lag");
     // The live lines, the status and the report say why.
+    assert!(out.stdout.starts_with("component drill c: dr (7 steps"), "{}", out.stdout);
     assert!(out.stdout.contains("- fence skipped (drill)"), "{}", out.stdout);
     assert!(
         out.stdout.contains("- reads skipped (drill: needs a value from lag)"),
