@@ -138,7 +138,7 @@ fn an_unknown_target_is_refused_with_the_closest_step_and_nothing_runs() {
 }
 
 #[test]
-fn a_full_drill_ends_like_a_run_of_the_same_runbook() {
+fn a_full_drill_runs_like_a_run_and_exits_1_when_it_found_an_issue() {
     let srv = server();
     // A step that fails under `continue`: the run succeeds, the drill finds an issue.
     let body = format!("{FAILOVER}\n  step flaky {{ needs verify; on_failure continue; run \"exit 3\"; idempotent }}\n");
@@ -219,4 +219,20 @@ fn a_component_drill_that_rolls_back_runs_no_rollback_action() {
     let probe = step_json(&t, "c", "probe");
     assert_eq!(probe["state"], "not_undone", "{probe}");
     assert_eq!(probe["undo"]["reason"], "drill: a component drill changes nothing", "{probe}");
+}
+
+#[test]
+fn a_full_drill_and_a_run_end_alike_whether_they_succeed_or_fail() {
+    let srv = server();
+    let failing =
+        format!("{FAILOVER}\n  step broken {{ needs verify; run \"exit 2\"; idempotent }}\n");
+    for (body, code) in [(FAILOVER.to_string(), 0), (failing, 1)] {
+        let t = web(&srv, &body);
+        drb(&t, &["run", "d.drbook", "--run-id", "r"]).expect_status(code);
+        drb(&t, &["drill", "d.drbook", "--type", "full", "--run-id", "f"]).expect_status(code);
+        assert_eq!(step_states(&t, "f"), step_states(&t, "r"), "the same step outcomes");
+        let (run, drill) = (status_json(&t, "r"), status_json(&t, "f"));
+        assert_eq!(run["status"], drill["status"]);
+        assert_eq!(drill["drill"]["success"], code == 0, "{drill}");
+    }
 }
