@@ -3,7 +3,8 @@
 //! `aws` and `kubectl` are stand-ins on `PATH` that keep the weighted DNS records and the
 //! survivor's autoscaler minimum in files and log what they were asked. A failover moves the
 //! weights 50/50 -> 0/100 and `drbook rollback` fails back to 50/50; a Route 53 change that
-//! never confirms rolls the failover back by itself.
+//! never confirms rolls the failover back by itself; a component drill runs only the read-only
+//! checks and changes nothing.
 
 use crate::httpd::{Reply, Server};
 use crate::runkit::{drb, lines, status_json};
@@ -149,4 +150,42 @@ fn hot_standby_rolls_back_a_dns_change_that_never_confirms() {
     let hooks = web.requests_to("/hook");
     assert_eq!(hooks.len(), 1, "announced the move, never that it was done");
     assert!(web.requests_to("/public").is_empty(), "the public name was never checked");
+}
+
+#[test]
+fn a_component_drill_of_hot_standby_runs_only_its_read_only_checks() {
+    let web = Server::start();
+    let (t, params) = setup(&web);
+    let mut args = vec!["drill", "hot-standby.drbook", "--type", "component", "--run-id", "c1"];
+    args.extend(["--non-interactive", "--report", "drill.json"]);
+    for p in &params {
+        args.extend(["--param", p.as_str()]);
+    }
+    drb(&t, &args).expect_status(0);
+    assert_eq!(t.read("weights"), "us-east-1\t50\nus-west-2\t50\n", "DNS untouched");
+    assert_eq!(t.read("min-replicas"), "3\n", "the survivor untouched");
+    assert!(web.requests_to("/hook").is_empty(), "nobody was told anything");
+    assert!(web.requests_to("/use1").is_empty(), "the outage probe is not a drill check");
+    assert!(!web.requests_to("/usw2").is_empty() && !web.requests_to("/public").is_empty());
+    let ops = lines(&t.path("ops.log"));
+    assert!(
+        !ops.iter().any(|l| l.contains("change-resource-record-sets") || l.contains(" patch ")),
+        "{ops:#?}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&t.read("drill.json")).expect("JSON report");
+    let drill = &report["drill"];
+    assert_eq!(drill["drill_type"], "component", "{drill}");
+    assert_eq!(drill["success"], true, "{drill}");
+    let mut tested: Vec<&str> = drill["steps_tested"]
+        .as_array()
+        .expect("steps_tested")
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    tested.sort_unstable();
+    assert_eq!(
+        tested,
+        ["dns_weights", "survivor_capacity", "survivor_health", "survivor_ready", "verify_public"]
+    );
 }
