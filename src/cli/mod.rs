@@ -19,6 +19,7 @@
 //! | `docs.rs`     | `completions`, `man`   | the shell / an output dir         |
 //! | `report_cmd.rs` | `report RUN`         | `ReportRequest`                   |
 //! | `verify.rs`   | `verify RUN`           | `VerifyRequest`                   |
+//! | `history.rs`  | `history [RUNBOOK]`    | `HistoryRequest` (+ `history_svg.rs`) |
 //!
 //! Below the commands, files that import no command file:
 //!
@@ -53,6 +54,8 @@ mod drill;
 mod drive;
 mod dry;
 mod fmt;
+mod history;
+mod history_svg;
 mod input;
 mod live;
 mod outcome;
@@ -69,6 +72,7 @@ mod runreport;
 mod signing;
 mod status;
 mod term;
+mod trend;
 mod verify;
 
 pub use args::Cli;
@@ -217,6 +221,9 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         }
         Command::Verify { run_id, head, signers, state_dir } => {
             verify::verify(&verify::VerifyRequest { state_dir, run_id, head, signers })
+        }
+        Command::History { runbook, state_dir, format, since, output } => {
+            history::history(&history::HistoryRequest { state_dir, runbook, format, since, output })
         }
         Command::Report { run_id, format, output, file, state_dir } => {
             report_cmd::report(&report_cmd::ReportRequest {
