@@ -278,6 +278,27 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Whether each runbook's practice is current: the last drill of each type and its result,
+    /// overdue drills, a stale review, changes since the last drill, the estimated and last
+    /// achieved RTO/RPO. Exit 0 when all is current, 1 otherwise. Read-only.
+    Readiness {
+        /// Runbook files, or directories (every runbook `*.drbook` in them); default `.`.
+        #[arg(value_name = "FILE|DIR", default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Where runs are kept.
+        #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
+        state_dir: PathBuf,
+        /// Judge as at this date's midnight, UTC (YYYY-MM-DD); default now.
+        #[arg(long, value_name = "DATE")]
+        today: Option<String>,
+        /// Output format (`prometheus`: the text exposition format).
+        #[arg(long, value_enum, default_value_t = ReadinessFormat::Text)]
+        format: ReadinessFormat,
+        /// Write to FILE atomically (temporary file + rename beside it) instead of standard
+        /// output: for node_exporter's textfile collector.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Format runbooks in the canonical layout (comments kept).
     Fmt {
         /// Files to format in place.
@@ -410,4 +431,11 @@ pub enum HistoryFormat {
     Json,
     Markdown,
     Svg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReadinessFormat {
+    Text,
+    Json,
+    Prometheus,
 }

@@ -106,18 +106,18 @@ pub fn history(req: &HistoryRequest) -> Result<Outcome, CliError> {
         HistoryFormat::Markdown => crate::diag::escape::escape(&markdown(&rows)).into_owned(),
         HistoryFormat::Svg => super::history_svg::render(&trends),
     };
-    write_out(req.output.as_deref(), &text, "the history")?;
+    // Issues found carry (masked) step errors: owner-only, like reports.
+    write_out(req.output.as_deref(), &text, "the history", 0o600)?;
     Ok(Outcome::Succeeded)
 }
 
-/// Writes `text` to `output` (atomically, owner-only) or to standard output.
-pub fn write_out(output: Option<&Path>, text: &str, what: &str) -> Result<(), CliError> {
+/// Writes `text` to `output` (atomically, a new file with `mode`, never through a link) or
+/// to standard output.
+pub fn write_out(output: Option<&Path>, text: &str, what: &str, mode: u32) -> Result<(), CliError> {
     match output {
-        Some(path) => {
-            crate::journal::fsx::write_atomic(path, text.as_bytes(), 0o600).map_err(|e| {
-                CliError::Failed(format!("cannot write {what} to `{}`: {e}", path.display()))
-            })
-        }
+        Some(path) => crate::journal::fsx::write_atomic(path, text.as_bytes(), mode).map_err(|e| {
+            CliError::Failed(format!("cannot write {what} to `{}`: {e}", path.display()))
+        }),
         None => {
             use std::io::Write;
             match std::io::stdout().lock().write_all(text.as_bytes()) {

@@ -20,6 +20,7 @@
 //! | `report_cmd.rs` | `report RUN`         | `ReportRequest`                   |
 //! | `verify.rs`   | `verify RUN`           | `VerifyRequest`                   |
 //! | `history.rs`  | `history [RUNBOOK]`    | `HistoryRequest` (+ `history_svg.rs`) |
+//! | `readiness.rs` | `readiness [FILES]`   | `ReadinessRequest` (+ `prometheus.rs`) |
 //!
 //! Below the commands, files that import no command file:
 //!
@@ -62,7 +63,9 @@ mod outcome;
 mod plan;
 mod prepare;
 mod progress;
+mod prometheus;
 mod prompt;
+mod readiness;
 mod report;
 mod report_cmd;
 mod resume;
@@ -224,6 +227,16 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         }
         Command::History { runbook, state_dir, format, since, output } => {
             history::history(&history::HistoryRequest { state_dir, runbook, format, since, output })
+        }
+        Command::Readiness { paths, state_dir, today, format, output } => {
+            readiness::readiness(&readiness::ReadinessRequest {
+                paths,
+                state_dir,
+                today,
+                format,
+                output,
+                color,
+            })
         }
         Command::Report { run_id, format, output, file, state_dir } => {
             report_cmd::report(&report_cmd::ReportRequest {

@@ -71,6 +71,7 @@ mod handle;
 pub mod identity;
 pub mod inbox;
 mod logs;
+pub mod readiness;
 mod record;
 mod replay;
 pub mod results;

@@ -126,3 +126,8 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) {
     std::fs::write(path, bytes).expect("write a forged file");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
+
+/// SHA-256 of `bytes`, lowercase hex (a runbook's content hash).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}

@@ -17,6 +17,7 @@ mod layout;
 mod os_accounts;
 mod pgd;
 mod plan;
+mod readiness;
 mod run_approval;
 mod run_audit;
 mod run_crash;
