@@ -169,11 +169,15 @@ impl Wanted {
 pub struct Hashes(BTreeMap<String, Option<String>>);
 
 impl Hashes {
-    /// SHA-256 of the file at `path` now; `None` when it cannot be read.
+    /// SHA-256 of the file at `path` now; `None` when it cannot be read or is no regular file
+    /// (a FIFO planted there must not hang a read-only listing).
     pub fn of(&mut self, path: &str) -> Option<String> {
         self.0
             .entry(path.to_string())
-            .or_insert_with(|| std::fs::read(path).ok().map(|b| sha256(&b)))
+            .or_insert_with(|| {
+                let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+                regular.then(|| std::fs::read(path).ok().map(|b| sha256(&b))).flatten()
+            })
             .clone()
     }
 }
