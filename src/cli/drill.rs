@@ -34,16 +34,20 @@ pub fn drill(
             "a partial drill needs its targets: `--only STEP[,STEP...]` (nothing was run)",
         ));
     }
-    if ask.notify.is_some() {
-        return Err(CliError::invalid("`--notify` is not implemented yet (nothing was run)"));
-    }
-    if ask.kind != DrillKind::Full {
+    if ask.kind == DrillKind::Tabletop {
         return Err(CliError::invalid(format!(
             "{} drills are not implemented yet (nothing was run)",
             ask.kind
         )));
     }
-    let drill = Some(DrillInfo { kind: ask.kind, targets: ask.only });
-    let new = NewRun { run_id, since: None, allow_concurrent, dry_run: false, drill };
+    let mut only: Vec<String> = Vec::new();
+    for t in ask.only {
+        if !only.contains(&t) {
+            only.push(t);
+        }
+    }
+    let drill = Some(DrillInfo { kind: ask.kind, targets: only });
+    let notify = ask.notify;
+    let new = NewRun { run_id, since: None, allow_concurrent, dry_run: false, drill, notify };
     run::run(req, &new)
 }

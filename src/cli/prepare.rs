@@ -60,6 +60,8 @@ pub struct ExistingRun<'a> {
     pub reason: Option<&'a str>,
     /// `--force` (resume): answers stand against what a step's probe saw.
     pub force: bool,
+    /// `resume --notify URL`: where a drill posts its summary when it ends.
+    pub notify: Option<&'a str>,
 }
 
 impl<'a> ExistingRun<'a> {
@@ -154,6 +156,27 @@ impl Book {
             Ok(())
         } else {
             Err(CliError::Invalid { errors, then: None })
+        }
+    }
+
+    /// A partial drill's `--only` must name steps of the runbook: every wrong name is
+    /// reported (with the closest step), before anything is written.
+    pub fn check_drill_targets(&self, drill: &crate::journal::DrillInfo) -> Result<(), CliError> {
+        let ids = || self.rb.steps.iter().map(|s| s.id.as_str());
+        let errors: Vec<String> = drill
+            .targets
+            .iter()
+            .filter(|t| self.rb.step_index(t).is_none())
+            .map(|t| {
+                let hint = crate::diag::did_you_mean(t, ids())
+                    .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
+                format!("`--only {t}`: there is no step `{t}`{hint}")
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(CliError::Invalid { errors, then: Some("nothing was run".into()) })
         }
     }
 
@@ -334,6 +357,9 @@ pub struct Prepared<'a> {
     pub decision_reason: Option<String>,
     /// `--force` (resume): answers stand against what a step's probe saw.
     pub force: bool,
+    /// `drill --notify URL`, `resume --notify URL`: where a drill's summary is posted when it
+    /// ends (else the runbook's `notify_drills`). Never journaled.
+    pub notify: Option<String>,
 }
 
 impl<'a> Ready<'a> {
@@ -361,6 +387,7 @@ impl<'a> Ready<'a> {
             decisions: BTreeMap::new(),
             decision_reason: None,
             force: false,
+            notify: None,
         }
     }
 }
