@@ -213,3 +213,29 @@ fn bad_input_exits_2() {
     drb(&dup, &["readiness", "rb", "again"]).expect_status(2).expect_stderr("both runbook `db`");
     assert!(!dup.path(STATE).join("runs").join("x").exists());
 }
+
+#[test]
+fn real_component_and_partial_drills_are_judged_and_listed() {
+    let body = "  step lag { duration 1s; safe; run \"echo lag\" }\n  step promote { needs lag; duration 1s; run \"touch promoted\" }\n  step dns { needs promote; duration 1s; run \"true\" }";
+    let drills = "    component every 7d\n    partial every 90d";
+    let t = Test::new().file("db.drbook", &book("db", &today(), drills, body));
+    drb(&t, &["drill", "db.drbook", "--type", "component", "--run-id", "c1"]).expect_status(0);
+    assert!(!t.path("promoted").exists(), "a component drill runs only safe steps");
+    let v = readiness_json(&t, &["db.drbook", "--today", &today()], 1);
+    assert_eq!(drill_of(&v, "component")["overdue"], false, "{v}");
+    assert_eq!(drill_of(&v, "partial")["overdue"], true, "{v}");
+    let only = ["drill", "db.drbook", "--type", "partial", "--only", "promote", "--run-id", "p1"];
+    drb(&t, &only).expect_status(0);
+    let v = readiness_json(&t, &["db.drbook", "--today", &today()], 0);
+    assert_eq!(drill_of(&v, "partial")["last"]["run_id"], "p1", "{v}");
+    // history names each drill's type, and a partial drill's targets.
+    let out = drb(&t, &["history", "--format", "json"]);
+    out.expect_status(0);
+    let h = crate::json(&out);
+    let rows = h["runs"].as_array().expect("runs");
+    assert_eq!((&rows[0]["kind"], &rows[0]["targets"][0]), (&"partial".into(), &"promote".into()));
+    assert_eq!(rows[1]["kind"], "component");
+    assert_eq!(rows[1]["achieved_rto_seconds"], Value::Null, "a component drill recovers nothing");
+    let text = drb(&t, &["history"]).stdout;
+    assert!(text.contains("partial (promote)"), "{text}");
+}
