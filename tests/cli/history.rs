@@ -246,3 +246,19 @@ fn a_thousand_runs_are_listed_newest_first() {
     assert_eq!(runs(&history_json(&t, &["odd"])).len(), 500);
     assert!(rows.iter().all(|r| r["status"] == "succeeded" && r["achieved_rto_seconds"] == 60.0));
 }
+
+#[test]
+fn an_interrupted_runner_and_a_rollback_leave_their_summaries() {
+    let body = r#"  step a { duration 1s; run "touch started; sleep 30"; rollback run "true" }"#;
+    let t = Test::new().file("i.drbook", &runbook("interrupted", body));
+    let live = crate::runkit::drb_spawn(&t, &["run", "i.drbook", "--run-id", "i"]);
+    crate::runkit::wait_for_file(&t.path("started"), std::time::Duration::from_secs(30));
+    live.signal(nix::sys::signal::Signal::SIGINT);
+    live.wait().expect_status(130);
+    let s: Value = serde_json::from_str(&t.read("state/runs/i/summary.json")).expect("JSON");
+    assert_eq!(s["status"], "interrupted", "{s}");
+    drb(&t, &["rollback", "i", "--yes", "--interrupted", "a=done"]).expect_status(4);
+    let s: Value = serde_json::from_str(&t.read("state/runs/i/summary.json")).expect("JSON");
+    assert_eq!(s["status"], "rolled_back", "{s}");
+    assert_eq!(runs(&history_json(&t, &[]))[0]["status"], "rolled_back");
+}
