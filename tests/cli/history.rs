@@ -128,10 +128,22 @@ fn a_summary_that_no_longer_describes_its_journal_is_ignored_and_never_rewritten
     std::fs::write(t.path("elsewhere.json"), forged(&|_| ())).expect("write");
     std::os::unix::fs::symlink(t.path("elsewhere.json"), &path).expect("symlink");
     assert_eq!(shown(&t)["status"], "succeeded", "a linked summary is ignored");
-    // The next runner to stop writes a true one again (over the link, never through it).
-    std::fs::remove_file(&path).expect("remove");
-    drb(&t, &["resume", "r"]).expect_status(0);
     assert_eq!(std::fs::read_to_string(t.path("elsewhere.json")).expect("r"), forged(&|_| ()));
+}
+
+#[test]
+fn a_runner_never_writes_its_summary_through_a_link() {
+    let t = Test::new().file("q.drbook", &runbook("quick", BOOK)).file("fail", "");
+    drb(&t, &["run", "q.drbook", "--run-id", "r"]).expect_status(1);
+    let path = summary_path(&t, "r");
+    std::fs::remove_file(&path).expect("remove");
+    std::fs::write(t.path("elsewhere.json"), "mine\n").expect("write");
+    std::os::unix::fs::symlink(t.path("elsewhere.json"), &path).expect("symlink");
+    std::fs::remove_file(t.path("fail")).expect("remove");
+    let out = drb(&t, &["resume", "r"]);
+    out.expect_status(0).expect_stderr("symbolic link");
+    assert_eq!(t.read("elsewhere.json"), "mine\n", "the link's target is untouched");
+    assert_eq!(runs(&history_json(&t, &[]))[0]["status"], "succeeded", "replayed");
 }
 
 fn real_user(summary: &str) -> Value {
@@ -261,4 +273,23 @@ fn an_interrupted_runner_and_a_rollback_leave_their_summaries() {
     let s: Value = serde_json::from_str(&t.read("state/runs/i/summary.json")).expect("JSON");
     assert_eq!(s["status"], "rolled_back", "{s}");
     assert_eq!(runs(&history_json(&t, &[]))[0]["status"], "rolled_back");
+}
+
+#[test]
+fn a_secret_in_a_failed_step_never_reaches_a_summary_or_the_history() {
+    let body = r#"
+  secret tok = env("DRBOOK_TEST_TOK")
+  step leak { duration 1s; env { T = "${tok}" }; run "echo \"token=$T\" >&2; exit 3" }"#;
+    let secret = "s3cr3t-Hist0ry-Tok";
+    let t =
+        Test::new().file("s.drbook", &runbook("secretive", body)).env("DRBOOK_TEST_TOK", secret);
+    drb(&t, &["run", "s.drbook", "--run-id", "s"]).expect_status(1);
+    let summary = t.read("state/runs/s/summary.json");
+    assert!(summary.contains("token="), "the error carries the stderr tail: {summary}");
+    assert!(!summary.contains(secret), "{summary}");
+    for format in ["text", "json", "markdown", "svg"] {
+        let out = drb(&t, &["history", "--format", format]);
+        out.expect_status(0);
+        assert!(!out.stdout.contains(secret), "{format}: {}", out.stdout);
+    }
 }
