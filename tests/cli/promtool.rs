@@ -4,8 +4,11 @@
 //! `prometheus`, which .ci/run installs) those tests say SKIPPED; with `DRBOOK_PROMTOOL` set
 //! they fail instead when it cannot be run. The rules may name only the metrics drbook
 //! writes, every alert must have a unit test, and README's tables list every alert and metric.
+//! Last, the rules run against the metrics `drbook readiness` really writes for a runbook that
+//! is not ready, and fire exactly the alerts those values call for.
 
-use crate::crate_root;
+use crate::runkit::drb;
+use crate::{crate_root, Test};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -142,4 +145,73 @@ fn readme_lists_every_alert_and_every_metric() {
             "README's metric table lacks {metric}"
         );
     }
+}
+
+/// A runbook whose estimate misses its 1m budget and whose one weekly component check fails.
+const NOT_READY: &str = r#"runbook "not-ready" {
+  owner "ops"
+  rto   1m
+  drills {
+    component every 7d
+  }
+
+  step probe {
+    duration 2m
+    safe
+    run      "exit 3"
+    idempotent
+  }
+}
+"#;
+
+/// The rules against the metrics `drbook readiness --format prometheus` really writes: each
+/// sample becomes a constant promtool input series, and after two hours exactly the alerts
+/// their values call for are firing, with drbook's labels (the time-based review rule is left
+/// out: promtool's clock starts in 1970).
+#[test]
+fn the_alert_rules_fire_on_what_drbook_readiness_writes() {
+    let Some(promtool) = promtool() else { return };
+    let t = Test::new().file("not-ready.drbook", NOT_READY);
+    drb(&t, &["drill", "not-ready.drbook", "--type", "component", "--non-interactive"])
+        .expect_status(1);
+    let out = drb(
+        &t,
+        &["readiness", "not-ready.drbook", "--format", "prometheus", "--today", crate::TODAY],
+    );
+    out.expect_status(1);
+    let mut series = String::new();
+    for line in out.stdout.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let (name, value) = line.rsplit_once(' ').expect("a sample line: NAME{LABELS} VALUE");
+        series.push_str(&format!("      - series: '{name}'\n        values: '{value}x180'\n"));
+    }
+    assert!(series.contains("drbook_drill_overdue{"), "{}", out.stdout);
+    let firing = [
+        r#"alertname="DrbookDrillOverdue",alertstate="firing",runbook="not-ready",severity="warning",type="component""#,
+        r#"alertname="DrbookEstimatedRtoOverBudget",alertstate="firing",runbook="not-ready",severity="warning""#,
+        r#"alertname="DrbookLastDrillFailed",alertstate="firing",runbook="not-ready",severity="critical",type="component""#,
+    ];
+    let samples: String = firing
+        .iter()
+        .map(|l| format!("          - labels: 'ALERTS{{{l}}}'\n            value: 1\n"))
+        .collect();
+    let test = format!(
+        "rule_files:\n  - drbook-alerts.yml\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    \
+         input_series:\n{series}    promql_expr_test:\n      - expr: 'ALERTS{{alertstate=\"firing\", alertname!=\"DrbookReviewStale\"}}'\n        \
+         eval_time: 2h\n        exp_samples:\n{samples}"
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("drbook-alerts.yml"), read("drbook-alerts.yml"))
+        .expect("write rules");
+    std::fs::write(dir.path().join("readiness.test.yml"), &test).expect("write tests");
+    let got = Command::new(&promtool)
+        .args(["test", "rules", "readiness.test.yml"])
+        .current_dir(dir.path())
+        .output()
+        .expect("promtool");
+    assert!(
+        got.status.success(),
+        "{}{}\n{test}",
+        String::from_utf8_lossy(&got.stdout),
+        String::from_utf8_lossy(&got.stderr)
+    );
 }
