@@ -50,6 +50,7 @@ mod run_verify;
 mod run_windows;
 mod runkit;
 mod secrets;
+mod shipped_drills;
 mod signed;
 mod ssmd;
 mod state_trust;
