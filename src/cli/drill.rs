@@ -37,7 +37,7 @@ pub fn drill(
     if ask.notify.is_some() {
         return Err(CliError::invalid("`--notify` is not implemented yet (nothing was run)"));
     }
-    if ask.kind != DrillKind::Full {
+    if !matches!(ask.kind, DrillKind::Full | DrillKind::Tabletop) {
         return Err(CliError::invalid(format!(
             "{} drills are not implemented yet (nothing was run)",
             ask.kind

@@ -68,6 +68,7 @@ mod run;
 mod runreport;
 mod signing;
 mod status;
+mod tabletop;
 mod term;
 mod verify;
 
@@ -181,6 +182,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             step,
             role,
             comment,
+            update,
             force,
             state_dir,
             sign,
@@ -196,10 +198,19 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 (_, _, Some(signature)) => signing::Signing::External { signature, message },
                 _ => signing::Signing::Typed,
             };
-            let r = approve::ApproveRequest { state_dir, run_id, step, ask, user, force, signing };
+            let r = approve::ApproveRequest {
+                state_dir,
+                run_id,
+                step,
+                ask,
+                user,
+                force,
+                signing,
+                update,
+            };
             approve::approve(r)
         }
-        Command::Deny { run_id, step, reason, state_dir } => {
+        Command::Deny { run_id, step, reason, update, state_dir } => {
             let ask = crate::journal::inbox::Ask::Deny { reason };
             let user = user();
             approve::approve(approve::ApproveRequest {
@@ -210,6 +221,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 user,
                 force: false,
                 signing: Default::default(),
+                update,
             })
         }
         Command::Status { run_id, state_dir, format } => {

@@ -298,6 +298,16 @@ impl<'a> RunRequest<'a> {
     }
 }
 
+impl<'a> RunRequest<'a> {
+    /// A tabletop drill executes nothing: no AWS client, no shell looked for, and no secret
+    /// resolved (its steps are shown with secrets as `<secret:NAME>`).
+    pub fn executing_nothing(self, book: Book) -> Result<Ready<'a>, CliError> {
+        let rt = runtime()?;
+        let shell = PathBuf::from(book.rb.shell.as_deref().unwrap_or("sh"));
+        Ok(Ready { req: self, book, aws: None, secrets: Arc::new(Secrets::default()), rt, shell })
+    }
+}
+
 /// The process's one tokio runtime: AWS clients made before a run are used by its executor.
 /// It is never dropped, so a prompt left blocking on standard input never holds up the exit.
 fn runtime() -> Result<&'static tokio::runtime::Runtime, CliError> {

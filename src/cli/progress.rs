@@ -93,6 +93,11 @@ impl Lines {
                 format!("{t}  ⏸ {step} waits for a person: {reason}")
             }
             Note::StepInterrupted { step } => format!("{t}  ■ {step} interrupted"),
+            Note::Discussed { step, by, issue, update, took_ms } => {
+                let said = issue.map_or("ready".to_string(), |i| format!("issue found: {i}"));
+                let update = update.map_or(String::new(), |u| format!("; update needed: {u}"));
+                format!("{t}  ✓ {step} discussed by {by} in {}: {said}{update}", dur(took_ms))
+            }
             Note::Overrun { step, expected_ms, elapsed_ms } => {
                 format!(
                     "{t}  ⚠ {step} overran its expected {}: {}",
@@ -197,6 +202,10 @@ fn trace(n: &Note) {
         }
         Note::StepInterrupted { step } => {
             info!(run_id = %rid, event = "step_interrupted", step = %step)
+        }
+        Note::Discussed { step, by, issue, update, took_ms } => {
+            let (issue, update) = (issue.as_deref().unwrap_or(""), update.as_deref().unwrap_or(""));
+            info!(run_id = %rid, event = "step_discussed", step = %step, by = %by, issue = %issue, update = %update, took_ms)
         }
         Note::Overrun { step, expected_ms, elapsed_ms } => {
             tracing::warn!(run_id = %rid, event = "overrun", step = %step, expected_ms, elapsed_ms)

@@ -110,6 +110,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     "started_at": s.started_at, "finished_at": s.finished_at,
                     "rollback": rollback, "steps": steps, "audit": s.audit,
                     "journal": super::verify::journal_json(&info)});
+                super::tabletop::add_json(&mut v, &s);
                 if let (Some(v), Ok(serde_json::Value::Object(r))) =
                     (v.as_object_mut(), serde_json::to_value(achieved::ResultsReport::new(&got)))
                 {
@@ -129,7 +130,8 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         writeln!(out, "rolling back since {} ({}, by {})", r.at, r.reason, r.by);
                 }
                 for (id, r) in &s.steps {
-                    let state = step_word(r, info.live);
+                    let state = super::tabletop::step_word(&s, r)
+                        .unwrap_or_else(|| step_word(r, info.live));
                     let took = r
                         .duration_ms
                         .map_or(String::new(), |d| format!("  {}", fmt_duration(d / 1000 * 1000)));
@@ -238,7 +240,11 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     })
                     .map(|(id, _)| id.as_str())
                     .collect();
-                if !pending.is_empty() {
+                let _ = write!(out, "{}", super::tabletop::findings_text(&s));
+                if !pending.is_empty() && s.is_tabletop() {
+                    let _ =
+                        writeln!(out, "waiting for the team to discuss: {}", pending.join(", "));
+                } else if !pending.is_empty() {
                     let _ =
                         writeln!(out, "waiting on a person or a decision: {}", pending.join(", "));
                 }

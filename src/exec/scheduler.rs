@@ -437,6 +437,8 @@ fn waiting_for(ctx: &Ctx, i: usize) -> String {
             format!(" (approved so far: {})", approved.join(", "))
         };
         format!("{id} needs approval by {}{so_far}", rec.missing_roles().join(", "))
+    } else if ctx.state(|s| s.is_tabletop()) {
+        format!("{id} (to discuss)")
     } else {
         format!("{id} (manual step)")
     }

@@ -75,6 +75,7 @@ mod replay;
 pub mod results;
 pub mod sign;
 mod store;
+pub mod tabletop;
 mod transitions;
 mod trust;
 mod writer;
