@@ -110,6 +110,11 @@ pub enum Note {
     UndoInterrupted {
         step: String,
     },
+    /// A tabletop drill's step is up for discussion and no terminal asks: what the team is
+    /// shown (the prompt shows the same card when there is one).
+    Discuss {
+        ask: super::port::DiscussAsk,
+    },
     /// A tabletop drill's step was discussed (nothing ran): by whom, the issue found (if
     /// any), the runbook update needed (if any), and how long it took to discuss.
     Discussed {
@@ -278,6 +283,14 @@ impl Note {
                 Note::Probed { step, seen, output: f(&output), decided }
             }
             Note::FinallyStarted { status } => Note::FinallyStarted { status },
+            Note::Discuss { ask } => Note::Discuss {
+                ask: super::port::DiscussAsk {
+                    action: f(&ask.action),
+                    rollback: ask.rollback.map(|r| f(&r)),
+                    when: ask.when.map(|w| f(&w)),
+                    ..ask
+                },
+            },
             Note::Discussed { step, by, issue, update, took_ms } => Note::Discussed {
                 step,
                 by,

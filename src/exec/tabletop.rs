@@ -39,7 +39,11 @@ pub(super) async fn discuss(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
     } else {
         ctx.say(Note::StepWaiting { step: id.clone(), reason: REASON.into() });
     }
-    let mut q = Discussion { ask: shown(ctx, i), step: id };
+    let ask = shown(ctx, i);
+    if ctx.person.is_none() {
+        ctx.say(Note::Discuss { ask: ask.clone() });
+    }
+    let mut q = Discussion { ask, step: id };
     Ok(match person::ask(ctx, &mut q).await? {
         Waited::Done(()) => Done::Succeeded,
         Waited::Waiting => Done::Waiting,

@@ -4,6 +4,7 @@
 //! run with `DRBOOK_BLESS=1` to rewrite them from the actual output, then read the diff.
 
 mod corpus;
+mod drill_tabletop;
 mod first_minutes;
 mod fixtures;
 mod fmt;

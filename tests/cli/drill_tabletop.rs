@@ -1,0 +1,278 @@
+//! `drbook drill FILE --type tabletop`, end to end with real processes: every step would write a
+//! marker file or reach a local HTTP server, and the drill must do neither. The team answers
+//! from other shells (`drbook approve` = ready, `drbook deny --reason` = issue found, either
+//! with `--update`), the drill pauses without a terminal (exit 3) and `resume` goes on until
+//! every step, the finally step too, was discussed.
+
+use crate::httpd::{Reply, Server};
+use crate::run_approval::wait_until_waiting;
+use crate::runkit::{count_events, drb, drb_spawn, journal, status_json, step_json};
+use crate::Test;
+use serde_json::Value;
+use std::time::Duration;
+
+/// A runbook whose every step has an effect: marker files, HTTP requests to `url`, a webhook,
+/// an approval gate, a `when` that is false, a manual step and a finally step. Its secret is
+/// never set: a tabletop drill resolves none.
+fn runbook(url: &str) -> String {
+    format!(
+        r#"runbook "tabletop" {{
+  owner "ops"
+  rto 1h
+  param region = "us-west-2"
+  secret token = env("TABLETOP_TOKEN_NEVER_SET")
+  roles {{ lead = ["alice"] }}
+
+  step check "Check the primary" {{
+    owner "oncall"
+    duration 2m
+    http GET "{url}/health"
+    idempotent
+  }}
+  step promote "Promote the DR database" {{
+    needs check
+    owner "database-team"
+    duration 10m
+    approval {{ by lead }}
+    run "echo promoted ${{region}} ${{token}} >> marks"
+    rollback run "echo demoted >> marks"
+  }}
+  step announce {{
+    needs check
+    duration 1m
+    when region == "eu-west-1"
+    notify "{url}/hook" "failover to ${{region}}"
+    idempotent
+  }}
+  step dns {{
+    needs promote, announce
+    duration 5m
+    http POST "{url}/dns" {{ body "{{}}" }}
+    idempotent
+  }}
+  step status_page {{
+    needs dns
+    duration 1m
+    manual "Post the update on status.example.com"
+  }}
+  finally step cleanup {{
+    duration 1m
+    run "echo cleanup >> marks"
+    idempotent
+  }}
+}}
+"#
+    )
+}
+
+fn drill(t: &Test, more: &[&str]) -> crate::Output {
+    let mut args = vec!["drill", "tt.drbook", "--type", "tabletop", "--run-id", "tt"];
+    args.extend(more);
+    drb(t, &args)
+}
+
+fn answer(t: &Test, verb: &str, step: &str, who: &str, more: &[&str]) -> crate::Output {
+    let mut args = vec![verb, "tt", step, "--as", who];
+    args.extend(more);
+    let out = drb(t, &args);
+    out.expect_status(0);
+    out
+}
+
+fn server() -> Server {
+    let s = Server::start();
+    for path in ["/health", "/hook", "/dns"] {
+        s.route(path, Reply::new(200, "ok"));
+    }
+    s
+}
+
+fn setup(s: &Server) -> Test {
+    Test::new().file("tt.drbook", &runbook(&s.url(""))).without_env("TABLETOP_TOKEN_NEVER_SET")
+}
+
+/// Nothing the runbook would do happened.
+#[track_caller]
+fn nothing_executed(t: &Test, s: &Server) {
+    assert!(!t.path("marks").exists(), "no step, rollback or finally step ran");
+    assert_eq!(s.requests().len(), 0, "no HTTP request, no webhook");
+    let records = journal(t, "tt");
+    for event in ["step_started", "step_process", "approval_requested", "undo_started"] {
+        let n = records.iter().filter(|r| r["event"] == event).count();
+        assert_eq!(n, 0, "no `{event}` in a tabletop drill: {records:#?}");
+    }
+}
+
+#[test]
+fn a_tabletop_drill_answered_from_other_shells_executes_nothing_and_keeps_the_findings() {
+    let s = server();
+    let t = setup(&s);
+    let out = drill(&t, &[]);
+    out.expect_status(3).expect_stderr("waiting for a person: check (to discuss)");
+    // The team sees the step as `plan` renders it, without a terminal too.
+    assert!(
+        out.stdout.contains("tabletop: discuss step `check` — Check the primary"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(&format!("http GET {}/health", s.url(""))), "{}", out.stdout);
+    let st = drb(&t, &["status", "tt"]);
+    assert!(st.stdout.contains("check                        discuss"), "{}", st.stdout);
+    assert!(st.stdout.contains("waiting for the team to discuss: check"), "{}", st.stdout);
+
+    // Only a step that is shown can be answered.
+    let early = drb(&t, &["approve", "tt", "promote", "--as", "ana"]);
+    early.expect_status(1).expect_stderr("not up for discussion yet");
+    let said = answer(&t, "approve", "check", "ana", &["--comment", "the URL is right"]);
+    assert!(said.stdout.contains("ana discussed `check`: ready"), "{}", said.stdout);
+    let again = drb(&t, &["approve", "tt", "check", "--as", "ana"]);
+    again.expect_status(1).expect_stderr("already discussed");
+
+    // Its dependents are shown next: the action rendered, the secret masked, the approval
+    // roles and the `when` shown, nothing evaluated.
+    let out = drb(&t, &["resume", "tt"]);
+    out.expect_status(3)
+        .expect_stderr("promote (to discuss)")
+        .expect_stderr("announce (to discuss)");
+    assert!(
+        out.stdout.contains("run echo promoted us-west-2 '<secret:token>' >> marks")
+            || out.stdout.contains("run echo promoted us-west-2 <secret:token> >> marks"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("approval  by lead (not asked: nothing runs)"), "{}", out.stdout);
+    assert!(out.stdout.contains("rollback  run echo demoted >> marks"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("when      region == \"eu-west-1\" (shown, not evaluated)"),
+        "{}",
+        out.stdout
+    );
+    let said = answer(
+        &t,
+        "deny",
+        "promote",
+        "bob",
+        &["--reason", "the cluster name is hard-coded", "--update", "make the cluster a param"],
+    );
+    assert!(said.stdout.contains("bob discussed `promote`: issue found: the cluster name is hard-coded; runbook update needed: make the cluster a param"), "{}", said.stdout);
+    answer(&t, "approve", "announce", "ana", &["--update", "say which ticket"]);
+
+    drb(&t, &["resume", "tt"]).expect_status(3).expect_stderr("dns (to discuss)");
+    answer(&t, "approve", "dns", "ana", &[]);
+    drb(&t, &["resume", "tt"]).expect_status(3).expect_stderr("status_page (to discuss)");
+    answer(&t, "approve", "status_page", "carol", &[]);
+    // The finally step is discussed too, once every other step was.
+    drb(&t, &["resume", "tt"]).expect_status(3).expect_stderr("cleanup (to discuss)");
+    answer(&t, "approve", "cleanup", "ana", &[]);
+    let done = drb(&t, &["resume", "tt", "--report", "r.json"]);
+    done.expect_status(0);
+    nothing_executed(&t, &s);
+
+    let records = journal(&t, "tt");
+    for step in ["check", "promote", "announce", "dns", "status_page", "cleanup"] {
+        assert_eq!(count_events(&records, "step_discussed", step), 1, "{step}: {records:#?}");
+        assert_eq!(step_json(&t, "tt", step)["state"], "succeeded", "{step}");
+    }
+    let denied = records.iter().find(|r| r["event"] == "step_discussed" && r["step"] == "promote");
+    let denied = denied.expect("promote was discussed");
+    assert_eq!((&denied["by"], &denied["how"]), (&"bob".into(), &"cli".into()), "{denied}");
+    assert!(denied["duration_ms"].as_u64().is_some(), "{denied}");
+    assert!(denied["request"].as_str().is_some(), "{denied}");
+
+    let v = status_json(&t, "tt");
+    assert_eq!(v["status"], "succeeded");
+    assert_eq!(v["drill"]["type"], "tabletop");
+    let findings = v["findings"].as_array().expect("findings");
+    let said: Vec<(&str, &str, Option<&str>, Option<&str>)> = findings
+        .iter()
+        .map(|f| {
+            (
+                f["step"].as_str().unwrap_or_default(),
+                f["by"].as_str().unwrap_or_default(),
+                f["issue"].as_str(),
+                f["update"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        said,
+        [
+            ("check", "ana", None, None),
+            (
+                "promote",
+                "bob",
+                Some("the cluster name is hard-coded"),
+                Some("make the cluster a param")
+            ),
+            ("announce", "ana", None, Some("say which ticket")),
+            ("dns", "ana", None, None),
+            ("status_page", "carol", None, None),
+            ("cleanup", "ana", None, None),
+        ]
+    );
+    assert!(findings.iter().all(|f| f["duration_ms"].as_u64().is_some()), "{findings:?}");
+    let st = drb(&t, &["status", "tt"]);
+    for needle in [
+        "findings:",
+        "promote                      issue found: the cluster name is hard-coded (by bob",
+        "runbook update needed: make the cluster a param",
+        "bob discussed `promote`: issue found (cli) — the cluster name is hard-coded",
+        "ana discussed `check`: ready (cli) — “the URL is right”",
+    ] {
+        assert!(st.stdout.contains(needle), "`{needle}` in\n{}", st.stdout);
+    }
+    let report: Value = serde_json::from_str(&t.read("r.json")).expect("the report is JSON");
+    assert_eq!(report["status"], "succeeded", "{report}");
+}
+
+#[test]
+fn a_waiting_tabletop_drill_takes_the_teams_answers_from_another_process() {
+    let s = server();
+    let t = setup(&s);
+    let mut live =
+        drb_spawn(&t, &["drill", "tt.drbook", "--type", "tabletop", "--run-id", "tt", "--wait"]);
+    let limit = Duration::from_secs(20);
+    wait_until_waiting(&t, "tt", "check", &mut live, limit);
+    let said = answer(&t, "approve", "check", "ana", &[]);
+    assert!(said.stdout.contains("ana discussed `check`: ready"), "{}", said.stdout);
+    assert!(said.stderr.contains("handing it to the runner"), "{}", said.stderr);
+    wait_until_waiting(&t, "tt", "promote", &mut live, limit);
+    wait_until_waiting(&t, "tt", "announce", &mut live, limit);
+    answer(&t, "deny", "promote", "bob", &["--reason", "no runbook for the replica"]);
+    answer(&t, "approve", "announce", "ana", &[]);
+    for step in ["dns", "status_page", "cleanup"] {
+        wait_until_waiting(&t, "tt", step, &mut live, limit);
+        answer(&t, "approve", step, "ana", &[]);
+    }
+    let out = live.wait();
+    out.expect_no_crash().expect_status(0);
+    nothing_executed(&t, &s);
+    let v = status_json(&t, "tt");
+    let issues: Vec<&Value> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["issue"].is_string())
+        .collect();
+    assert_eq!(issues.len(), 1, "{v}");
+    assert_eq!(issues[0]["step"], "promote");
+    assert!(out.stdout.contains("promote discussed by bob"), "{}", out.stdout);
+}
+
+#[test]
+fn a_tabletop_drill_cannot_be_rolled_back_and_update_is_only_for_tabletops() {
+    let s = server();
+    let t = setup(&s);
+    drill(&t, &[]).expect_status(3);
+    answer(&t, "approve", "check", "ana", &[]);
+    let out = drb(&t, &["rollback", "tt", "--yes"]);
+    out.expect_status(2).expect_stderr("tabletop drill: it executed nothing");
+    nothing_executed(&t, &s);
+
+    // A real run's manual step takes no `--update`.
+    let t = Test::new()
+        .file("m.drbook", "runbook \"m\" {\n  owner \"ops\"\n  step m { manual \"check\" }\n}\n");
+    drb(&t, &["run", "m.drbook", "--run-id", "tt"]).expect_status(3);
+    let out = drb(&t, &["approve", "tt", "m", "--update", "x"]);
+    out.expect_status(1).expect_stderr("`--update` answers a tabletop drill's step");
+}
