@@ -276,3 +276,72 @@ fn a_tabletop_drill_cannot_be_rolled_back_and_update_is_only_for_tabletops() {
     let out = drb(&t, &["approve", "tt", "m", "--update", "x"]);
     out.expect_status(1).expect_stderr("`--update` answers a tabletop drill's step");
 }
+
+/// The prompt path at a real terminal: `script` (util-linux) gives the drill a pseudo-terminal
+/// and types the team's answers into it. Skipped, saying why, where `script` is missing.
+#[test]
+fn a_tabletop_drill_at_a_terminal_asks_each_step_at_the_prompt() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: `script` (util-linux) is not installed, so no pseudo-terminal");
+        return;
+    }
+    let t = Test::new().file(
+        "one.drbook",
+        "runbook \"one\" {\n  owner \"ops\"\n  step a \"First\" { duration 1m; run \"touch mark-a\"; idempotent }\n  step b { needs a; run \"touch mark-b\"; idempotent }\n}\n",
+    );
+    let state = crate::runkit::state(&t);
+    let line = format!(
+        "{} --color never drill one.drbook --type tabletop --run-id tt --state-dir {state}",
+        env!("CARGO_BIN_EXE_drbook")
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(t.path(""))
+        .env_remove("CI")
+        .env_remove("DRBOOK_STATE_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start script");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut all);
+        all
+    });
+    // Ready with an update, then an issue found: answer, update, name, comment (ready only).
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin
+        .write_all(b"r\nname the host\nana\nall good\ni\nno owner\n\nbob\n")
+        .expect("type the answers");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for script") {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the drill did not end at the terminal: {}", reader.join().unwrap_or_default());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(stdin);
+    let shown = reader.join().unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "{shown}");
+    assert!(shown.contains("tabletop: discuss step `a` — First"), "{shown}");
+    assert!(shown.contains("[r]eady / [i]ssue found:"), "{shown}");
+    assert!(!t.path("mark-a").exists() && !t.path("mark-b").exists(), "nothing ran");
+    let v = status_json(&t, "tt");
+    let f = v["findings"].as_array().expect("findings");
+    assert_eq!((&f[0]["by"], &f[0]["update"]), (&"ana".into(), &"name the host".into()), "{v}");
+    assert_eq!((&f[1]["by"], &f[1]["issue"]), (&"bob".into(), &"no owner".into()), "{v}");
+    let records = journal(&t, "tt");
+    let how: Vec<&Value> =
+        records.iter().filter(|r| r["event"] == "step_discussed").map(|r| &r["how"]).collect();
+    assert_eq!(how, [&Value::from("prompt"), &Value::from("prompt")]);
+    let comment = records.iter().find(|r| r["event"] == "step_discussed").map(|r| &r["comment"]);
+    assert_eq!(comment, Some(&Value::from("all good")));
+}
