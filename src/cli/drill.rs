@@ -1,6 +1,7 @@
 //! `drbook drill FILE --type T`: a run recorded as a drill (issue 12). The drill's type and
 //! targets go into its `run_started` record, so `resume`, `status`, reports and `history`
-//! know it for a drill of that type.
+//! know it for a drill of that type. A tabletop drill executes nothing and resolves no
+//! secret: its steps are discussed (`exec::tabletop`, `journal::tabletop`).
 
 use super::outcome::{CliError, Outcome};
 use super::prepare::RunRequest;
@@ -36,6 +37,11 @@ pub fn drill(
     }
     if ask.notify.is_some() {
         return Err(CliError::invalid("`--notify` is not implemented yet (nothing was run)"));
+    }
+    if ask.kind == DrillKind::Tabletop && !req.flags.approve.is_empty() {
+        return Err(CliError::invalid(
+            "a tabletop drill asks for no approval (nothing runs): `drbook approve RUN STEP` says a step is ready (nothing was run)",
+        ));
     }
     if !matches!(ask.kind, DrillKind::Full | DrillKind::Tabletop) {
         return Err(CliError::invalid(format!(

@@ -345,3 +345,24 @@ fn a_tabletop_drill_at_a_terminal_asks_each_step_at_the_prompt() {
     let comment = records.iter().find(|r| r["event"] == "step_discussed").map(|r| &r["comment"]);
     assert_eq!(comment, Some(&Value::from("all good")));
 }
+
+#[test]
+fn a_tabletop_drill_killed_while_the_team_talks_is_resumed_where_it_stood() {
+    let s = server();
+    let t = setup(&s);
+    let mut live =
+        drb_spawn(&t, &["drill", "tt.drbook", "--type", "tabletop", "--run-id", "tt", "--wait"]);
+    wait_until_waiting(&t, "tt", "check", &mut live, Duration::from_secs(20));
+    live.signal(nix::sys::signal::Signal::SIGKILL);
+    live.wait();
+    // No runner: the answer is journaled by `approve` itself, and the drill goes on from there.
+    answer(&t, "approve", "check", "ana", &[]);
+    let out = drb(&t, &["resume", "tt"]);
+    out.expect_status(3).expect_stderr("promote (to discuss)");
+    assert_eq!(count_events(&journal(&t, "tt"), "step_waiting", "check"), 1, "shown once");
+    assert_eq!(step_json(&t, "tt", "check")["state"], "succeeded");
+    nothing_executed(&t, &s);
+    drb(&t, &["drill", "tt.drbook", "--type", "tabletop", "--approve", "promote"])
+        .expect_status(2)
+        .expect_stderr("a tabletop drill asks for no approval");
+}
