@@ -36,6 +36,9 @@ pub struct Header {
     /// `approvals typed | os | signed` and the `signers` file's text.
     pub approvals: Option<model::ApprovalMode>,
     pub signers: Option<String>,
+    /// `drills { }` and `notify_drills`.
+    pub drills: Vec<model::DrillCadence>,
+    pub notify_drills: Option<model::Text>,
 }
 
 const TYPES: &[&str] = &["string", "number", "bool", "duration", "list"];
@@ -341,6 +344,7 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             "initiator_may_approve" => "initiator_may_approve",
             "approvals" => "approvals",
             "signers" => "signers",
+            "notify_drills" => "notify_drills",
             _ => "parallel",
         };
         if let Some(first) = h.spans.get(key) {
@@ -380,6 +384,7 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             },
             "approvals" => h.approvals = super::approvals::mode(cx, v),
             "signers" => h.signers = super::approvals::signers(cx, v),
+            "notify_drills" => h.notify_drills = super::drills::notify_target(cx, v),
             "parallel" => {
                 h.parallel = cx.integer(v, key, 1).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
             }
@@ -407,7 +412,7 @@ fn shell(cx: &mut Cx, v: &ast::Value) -> Option<String> {
 
 /// A header string that every step inherits (`workdir`, an `env` value): params and secrets
 /// may be used, captures not (no step has run when it is read).
-fn header_text(cx: &mut Cx, v: &ast::Value, what: &str) -> Option<model::Text> {
+pub(super) fn header_text(cx: &mut Cx, v: &ast::Value, what: &str) -> Option<model::Text> {
     let s = cx.string(v, what)?;
     // Read before any step is known: a capture reference is refused here, by its form.
     let captures: Vec<Span> = s

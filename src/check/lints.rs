@@ -109,8 +109,10 @@ pub fn runbook(
                 );
             }
         }
+        // A `safe` step is read-only by its author's word: nothing to run twice or undo.
         if s.action.as_ref().is_some_and(|a| a.has_side_effects())
             && !s.idempotent
+            && !s.safe
             && s.rollback.is_none()
         {
             cx.error(

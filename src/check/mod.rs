@@ -9,6 +9,9 @@
 mod action;
 mod approvals;
 mod cx;
+#[cfg(test)]
+mod drill_tests;
+mod drills;
 mod header;
 mod lints;
 mod names;
@@ -114,6 +117,7 @@ fn runbook(
     header::declarations(cx, &rb, &opts.params, &mut h);
     header::attributes(cx, &rb, &mut h);
     header::env(cx, &rb, &mut h);
+    drills::cadence(cx, &rb, &mut h);
     let name = cx.plain(&rb.name, "runbook name").unwrap_or_default();
     // `finally` steps take the indices after every other step's.
     let (mut ordered, mut finally): (Vec<ast::Step>, Vec<ast::Step>) = (Vec::new(), Vec::new());
@@ -267,8 +271,8 @@ fn runbook(
         people: h.people,
         approvals: h.approvals.unwrap_or_default(),
         signers: h.signers,
-        drills: Vec::new(),
-        notify_drills: None,
+        drills: h.drills,
+        notify_drills: h.notify_drills,
     };
     approvals::lint(cx, &model, rb.name.span, h.spans.get("approvals").copied());
     if let Some(dag) = &dag {

@@ -52,6 +52,7 @@ pub fn step(
         finally: false,
         safe: false,
     };
+    super::drills::safe_step(cx, id, items);
     // A dozen keys at most: a list beats a hash map here (one of these per step).
     let mut seen: Vec<(&'static str, Span)> = Vec::new();
     let own: Vec<String> = cx.captures.get(index).cloned().unwrap_or_default();
@@ -102,6 +103,7 @@ pub fn step(
                 s.retry = retry(cx, count, every.as_ref(), backoff.as_ref());
             }
             StepKind::Idempotent => s.idempotent = true,
+            StepKind::Safe => s.safe = true,
             StepKind::Approval(block) => s.approval = approval(cx, block),
             StepKind::Env(block) => {
                 for kv in &block.items {

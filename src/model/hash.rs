@@ -79,6 +79,9 @@ struct StepDef<'a> {
     /// Left out when false, so that every other step hashes as before finally steps existed.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     finally: bool,
+    /// Left out when false, so that every step without `safe` hashes as before it existed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    safe: bool,
 }
 
 /// Names the things a step refers to by what they are.
@@ -114,6 +117,7 @@ impl<'a> StepDef<'a> {
             rollback: s.rollback.as_ref().map(|r| n.rollback(r)),
             verify: s.verify.as_ref().map(|a| n.action(a)),
             finally: s.finally,
+            safe: s.safe,
         }
     }
 }
@@ -476,6 +480,18 @@ mod tests {
         assert_ne!(with, before);
         steps[1].verify = Some(Action::Run { script: Text::literal("test -f other") });
         assert_ne!(step_hash(&steps, &steps[1]), with);
+    }
+
+    #[test]
+    fn safe_changes_the_hash_only_when_true() {
+        let mut steps = steps();
+        let before = step_hash(&steps, &steps[1]);
+        steps[1].safe = true;
+        let doc = String::from_utf8(document(&steps, &steps[1])).expect("JSON is UTF-8");
+        assert!(doc.ends_with(r#""rollback":null,"safe":true}"#), "{doc}");
+        assert_ne!(step_hash(&steps, &steps[1]), before);
+        steps[1].safe = false;
+        assert_eq!(step_hash(&steps, &steps[1]), before);
     }
 
     #[test]

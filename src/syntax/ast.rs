@@ -146,6 +146,16 @@ pub enum HeaderKind {
     Step(Step),
     /// `env { KEY = "value" }`: every step's environment, under the step's and its templates'.
     Env(Block<KeyValue>),
+    /// `drills { component every 7d }`: how often each drill type is due.
+    Drills(Block<DrillEntry>),
+}
+
+/// `TYPE every DURATION` inside `drills { }`; the type is checked, not parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DrillEntry {
+    pub kind: Ident,
+    pub every: Value,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -232,6 +242,8 @@ pub enum StepKind {
         backoff: Option<Ident>,
     },
     Idempotent,
+    /// `safe`: read-only, no side effects, safe to run against production at any time.
+    Safe,
     Approval(Block<ApprovalItem>),
     Env(Block<KeyValue>),
     Capture {
@@ -266,6 +278,7 @@ impl StepKind {
             StepKind::When(_) => "when",
             StepKind::Retry { .. } => "retry",
             StepKind::Idempotent => "idempotent",
+            StepKind::Safe => "safe",
             StepKind::Approval(_) => "approval",
             StepKind::Env(_) => "env",
             StepKind::Measure { .. } => "measure",

@@ -130,3 +130,70 @@ fn a_large_body_parsed_in_halves_keeps_source_order() {
     assert!(diags.windows(2).all(|w| w[0].span.start < w[1].span.start));
     assert_eq!(diags[4999].message, "unknown attribute or action `bogus4999` in a step");
 }
+
+#[test]
+fn drill_language_parses_and_misshapen_entries_are_precise() {
+    let src = "runbook \"r\" {\n  drills {\n    tabletop  every 30d\n    full every 365d\n  }\n  notify_drills hook\n  step a {\n    safe\n    run \"true\"\n  }\n}\n";
+    let f = parse_ok(src);
+    assert!(accepts_as_whole_file(src));
+    let ast::Item::Runbook(rb) = &f.items[0] else { panic!("runbook expected") };
+    let ast::HeaderKind::Drills(b) = &rb.items[0].kind else { panic!("drills expected") };
+    let kinds: Vec<&str> = b.items.iter().map(|d| &*d.kind.name).collect();
+    assert_eq!(kinds, ["tabletop", "full"]);
+    assert!(
+        matches!(&rb.items[1].kind, ast::HeaderKind::Attr(k, _) if &*k.name == "notify_drills")
+    );
+    let ast::HeaderKind::Step(s) = &rb.items[2].kind else { panic!("step expected") };
+    assert_eq!(s.items[0].kind, ast::StepKind::Safe);
+
+    // (source, message, start, end, help contains)
+    let cases: &[(&str, &str, usize, usize, &str)] = &[
+        (
+            "runbook \"r\" {\n  drills { tabletop 30d }\n}\n",
+            "malformed `tabletop`",
+            25,
+            37,
+            "`component every 7d`",
+        ),
+        (
+            "runbook \"r\" {\n  drills { full every }\n}\n",
+            "malformed `full`",
+            25,
+            35,
+            "`component every 7d`",
+        ),
+        (
+            "runbook \"r\" {\n  drills { weekly 7d }\n}\n",
+            "unknown drill type `weekly` in `drills`",
+            25,
+            31,
+            "expected one of: tabletop, component, partial, full",
+        ),
+        (
+            "runbook \"r\" {\n  drills { owner \"x\" }\n}\n",
+            "unknown drill type `owner` in `drills`",
+            25,
+            30,
+            "belongs in the runbook header",
+        ),
+        (
+            "runbook \"r\" {\n  step a { saf }\n}\n",
+            "unknown attribute or action `saf` in a step",
+            25,
+            28,
+            "did you mean `safe`?",
+        ),
+        (
+            "runbook \"r\" {\n  step a { safe true }\n}\n",
+            "malformed `safe`",
+            25,
+            34,
+            "write it as `safe`",
+        ),
+    ];
+    for (src, message, start, end, help) in cases {
+        let (m, s, e, h) = first_error(src);
+        assert_eq!((m.as_str(), s, e), (*message, *start, *end), "{src}");
+        assert!(h.as_deref().unwrap_or("").contains(help), "{src}: {h:?}");
+    }
+}

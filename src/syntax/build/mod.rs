@@ -86,6 +86,7 @@ impl Builder {
             }
             Rule::roles => HeaderKind::Roles(self.kv_block(p.into_inner().nth(1)?)),
             Rule::env => HeaderKind::Env(self.kv_block(p.into_inner().nth(1)?)),
+            Rule::drills => HeaderKind::Drills(self.drills_block(p.into_inner().nth(1)?)),
             Rule::header_attr => {
                 let mut it = p.into_inner();
                 let kw = self.ident(it.next()?);
@@ -177,6 +178,7 @@ impl Builder {
             }
             Rule::verify => StepKind::Verify(self.action(p.into_inner().nth(1)?)?),
             Rule::idempotent => StepKind::Idempotent,
+            Rule::safe => StepKind::Safe,
             Rule::approval => {
                 let items =
                     p.clone().into_inner().skip(1).filter_map(|q| self.approval_item(q)).collect();
@@ -376,6 +378,26 @@ impl Builder {
                     Some(SsmItem::Attr(kw, self.value(it.next()?)))
                 }
                 _ => self.unknown(q, Ctx::Ssm),
+            })
+            .collect();
+        Block { items, one_line, span }
+    }
+
+    /// `{ TYPE every DURATION ... }` of the header's `drills`.
+    fn drills_block(&mut self, p: P) -> Block<DrillEntry> {
+        let span = self.span(&p);
+        let one_line = !p.as_str().contains('\n');
+        let items = p
+            .into_inner()
+            .filter_map(|q| {
+                if q.as_rule() != Rule::drill_entry {
+                    return self.unknown(q, Ctx::Drills);
+                }
+                let espan = self.span(&q);
+                let mut it = q.into_inner();
+                let kind = self.ident(it.next()?);
+                let every = self.value(it.nth(1)?);
+                Some(DrillEntry { kind, every, span: espan })
             })
             .collect();
         Block { items, one_line, span }

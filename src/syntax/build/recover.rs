@@ -16,6 +16,7 @@ pub(super) enum Ctx {
     Ssm,
     Targets,
     Kv,
+    Drills,
 }
 
 const TOP: &[&str] = &["import", "runbook", "template"];
@@ -41,6 +42,8 @@ const RUNBOOK: &[&str] = &[
     "initiator_may_approve",
     "approvals",
     "signers",
+    "drills",
+    "notify_drills",
 ];
 const STEP: &[&str] = &[
     "owner",
@@ -51,6 +54,7 @@ const STEP: &[&str] = &[
     "retry",
     "on_failure",
     "idempotent",
+    "safe",
     "approval",
     "env",
     "workdir",
@@ -67,6 +71,8 @@ const STEP: &[&str] = &[
     "manual",
     "notify",
 ];
+/// The drill types of `drills { }` (model::DrillKind).
+const DRILLS: &[&str] = &["tabletop", "component", "partial", "full"];
 const ACTIONS: &[&str] = &["run", "http", "ssm", "wait", "manual", "notify"];
 const APPROVAL: &[&str] = &["by", "timeout"];
 const HTTP: &[&str] = &["header", "body", "status", "body_contains"];
@@ -95,6 +101,10 @@ fn usage(kw: &str) -> Option<&'static str> {
             "approvals" => "approvals typed | os | signed",
         "signers" => "signers \"./allowed_signers\"",
         "finally" => "finally step ID \"Title\" { ... }",
+        "drills" => "drills { component every 7d; full every 365d }",
+        "notify_drills" => "notify_drills \"https://hooks.example.com/...\"  or  notify_drills SECRET",
+        "tabletop" | "component" | "partial" | "full" => "component every 7d",
+        "safe" => "safe",
         "needs" => "needs other_step, another_step",
         "when" => "when include_app_check == true",
         "check" => "check lag_seconds < 900",
@@ -149,6 +159,7 @@ impl Builder {
             Ctx::Ssm => (SSM, "in ssm options"),
             Ctx::Targets => (&["tag"], "in targets"),
             Ctx::Kv => (&[], "in this block"),
+            Ctx::Drills => (DRILLS, "in `drills`"),
         };
         let d = if matches!(ctx, Ctx::Kv) {
             Diagnostic::error(
@@ -173,6 +184,8 @@ impl Builder {
             .map(|(_, w)| w);
             let kind = if matches!(ctx, Ctx::Step | Ctx::Rollback) {
                 "attribute or action"
+            } else if matches!(ctx, Ctx::Drills) {
+                "drill type"
             } else {
                 "attribute"
             };

@@ -18,6 +18,7 @@ pub(super) enum Node<'a> {
     Ssm(&'a SsmItem),
     Tag(&'a Tag),
     Kv(&'a KeyValue),
+    Drill(&'a DrillEntry),
 }
 
 /// How a statement prints.
@@ -64,6 +65,7 @@ impl<'a> Node<'a> {
             Node::Ssm(SsmItem::Parameters(b)) => b.span,
             Node::Tag(t) => t.span,
             Node::Kv(k) => k.span,
+            Node::Drill(d) => d.span,
         };
         (span.start as usize, span.end as usize)
     }
@@ -94,6 +96,8 @@ impl<'a> Node<'a> {
             Node::Rollback(RollbackItem::Retry { .. }) => "retry",
             Node::Ssm(SsmItem::Targets(_)) => return Some((1, "targets")),
             Node::Ssm(SsmItem::Parameters(_)) => return Some((1, "parameters")),
+            // `drills { }` aligns `every` under the longest type.
+            Node::Drill(d) => &d.kind.name,
             _ => return None,
         };
         Some((0, kw))
@@ -194,6 +198,9 @@ impl Layout<'_> {
                 HeaderKind::Env(b) => {
                     block("env ".into(), b.items.iter().map(Node::Kv).collect(), b.one_line)
                 }
+                HeaderKind::Drills(b) => {
+                    block("drills ".into(), b.items.iter().map(Node::Drill).collect(), b.one_line)
+                }
                 HeaderKind::Step(st) => {
                     let prefix = if st.finally { "finally " } else { "" };
                     let mut head = format!("{prefix}step {}", st.id.name);
@@ -214,6 +221,7 @@ impl Layout<'_> {
                     Shape::Leaf(self.retry(pads, count, every.as_ref(), backoff.as_ref(), indent))
                 }
                 StepKind::Idempotent => Shape::Leaf("idempotent".into()),
+                StepKind::Safe => Shape::Leaf("safe".into()),
                 StepKind::Approval(b) => block(
                     "approval ".into(),
                     b.items.iter().map(Node::Approval).collect(),
@@ -284,6 +292,7 @@ impl Layout<'_> {
                 let key = if kv.quoted_key { self.raw(kv.key.span) } else { &kv.key.name };
                 leaf(format!("{key} = "), &kv.value)
             }
+            Node::Drill(d) => leaf(pads.kw(0, &d.kind.name) + "every ", &d.every),
         }
     }
 

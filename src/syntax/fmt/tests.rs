@@ -78,6 +78,7 @@ fn without_layout(f: &File) -> File {
                 for h in &mut r.items {
                     match &mut h.kind {
                         HeaderKind::Roles(b) | HeaderKind::Env(b) => b.one_line = false,
+                        HeaderKind::Drills(b) => b.one_line = false,
                         HeaderKind::Step(s) => steps(&mut s.items),
                         _ => {}
                     }
