@@ -7,7 +7,8 @@
 //! transition function [`StepState::next`], and nothing follows `run_finished`. Anything else
 //! is [`JournalError::Impossible`] naming the record, so a damaged or forged journal is
 //! diagnosed rather than trusted. `attempts` is the highest attempt started, and every
-//! `step_started` must carry exactly `attempts + 1`.
+//! `step_started` must carry exactly `attempts + 1`. A tabletop drill's journal holds nothing
+//! that executes, and `step_discussed` appears in no other run (`tabletop.rs`).
 
 use super::audit::AuditEntry;
 use super::gate::{self, ApprovalRecord, Gate};
