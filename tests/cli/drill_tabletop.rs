@@ -366,3 +366,36 @@ fn a_tabletop_drill_killed_while_the_team_talks_is_resumed_where_it_stood() {
         .expect_status(2)
         .expect_stderr("a tabletop drill asks for no approval");
 }
+
+#[test]
+fn a_secret_typed_into_a_tabletop_answer_is_masked_where_it_resolves() {
+    let secret = "hunter2-tabletop";
+    let book = "runbook \"s\" {\n  owner \"ops\"\n  secret pw = env(\"TT_DRILL_PW\")\n  step a { run \"login ${pw}\"; idempotent }\n  step b { needs a; run \"true\"; idempotent }\n}\n";
+    let t = Test::new().file("s.drbook", book).env("TT_DRILL_PW", secret);
+    let out = drb(&t, &["drill", "s.drbook", "--type", "tabletop", "--run-id", "tt"]);
+    out.expect_status(3);
+    assert!(
+        out.stdout.contains("login '<secret:pw>'") || out.stdout.contains("login <secret:pw>"),
+        "{}",
+        out.stdout
+    );
+    let reason = format!("the script shows {secret}");
+    answer(&t, "deny", "a", "bob", &["--reason", &reason, "--update", &format!("rotate {secret}")]);
+    // Through a live runner too: `approve` masks before it hands the answer over.
+    let mut live = drb_spawn(&t, &["resume", "tt", "--wait"]);
+    wait_until_waiting(&t, "tt", "b", &mut live, Duration::from_secs(20));
+    answer(&t, "approve", "b", "ana", &["--comment", &format!("pw {secret}")]);
+    live.wait().expect_status(0);
+    let raw = std::fs::read_to_string(crate::runkit::journal_path(&t, "tt")).expect("journal");
+    assert!(!raw.contains(secret), "{raw}");
+    assert!(
+        raw.contains("the script shows <secret:pw>") && raw.contains("pw <secret:pw>"),
+        "{raw}"
+    );
+    let st = drb(&t, &["status", "tt"]);
+    assert!(
+        !st.stdout.contains(secret) && st.stdout.contains("rotate <secret:pw>"),
+        "{}",
+        st.stdout
+    );
+}
