@@ -212,4 +212,13 @@ fn notify_drills_errors() {
         .filter(|d| d.is_error())
         .collect();
     assert!(d[0].help.as_deref().unwrap_or("").contains("hook"), "{:?}", d[0].help);
+    let d: Vec<_> = checked(&runbook("  notify_drills env_name", "run \"true\"\n    idempotent"))
+        .diags
+        .into_iter()
+        .filter(|d| d.is_error())
+        .collect();
+    assert_eq!(
+        d[0].help.as_deref(),
+        Some("`env_name` is a param: write `notify_drills \"${env_name}\"`")
+    );
 }

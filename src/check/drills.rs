@@ -93,9 +93,13 @@ pub fn notify_target(cx: &mut Cx, v: &ast::Value) -> Option<Text> {
     if cx.secrets.contains(&**name) {
         return Some(Text { parts: vec![Part::Ref(Ref::Secret(name.to_string()))] });
     }
-    let help = suggest(name, cx.secrets.iter().map(String::as_str)).unwrap_or_else(|| {
-        "name a `secret` declared in the header, or write the URL as a string".into()
-    });
+    let help = if cx.params.contains_key(&**name) {
+        format!("`{name}` is a param: write `notify_drills \"${{{name}}}\"`")
+    } else {
+        suggest(name, cx.secrets.iter().map(String::as_str)).unwrap_or_else(|| {
+            "name a `secret` declared in the header, or write the URL as a string".into()
+        })
+    };
     cx.error(
         Diagnostic::error(
             "drbook::check::unknown_secret",

@@ -134,6 +134,7 @@ pub fn runbook(
         }
         if s.action.as_ref().is_some_and(|a| a.has_side_effects())
             && !s.idempotent
+            && !s.safe
             && s.rollback.is_some()
             && s.verify.is_none()
         {

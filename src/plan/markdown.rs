@@ -2,7 +2,8 @@
 //!
 //! Layout: `## Runbook plan: NAME`, the title, the verdict with an emoji (✅ within budget,
 //! ❌ over, ⚠️ no `rto`), a one-row summary table, the steps table (critical steps in bold),
-//! the critical path, a ```` ```mermaid ```` block from [`super::mermaid`] and the warnings.
+//! the critical path, a drills section (when the runbook declares a cadence, a `safe` step or
+//! `notify_drills`), a ```` ```mermaid ```` block from [`super::mermaid`] and the warnings.
 //!
 //! Everything from the runbook is escaped: table cells escape `|` and newlines, plain text
 //! backslash-escapes markdown punctuation, and actions sit in code spans, summarised to their
@@ -72,6 +73,9 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         if let Some(title) = &s.title {
             step.push_str(&format!("<br>{}", text(title)));
         }
+        if s.safe {
+            step.push_str("<br>safe (read-only)");
+        }
         let owner = s.owner.as_deref().map_or_else(|| NONE.to_string(), text);
         let needs = if s.needs.is_empty() {
             NONE.to_string()
@@ -131,6 +135,10 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         writeln!(w)?;
     }
 
+    if plan.shows_drills() {
+        drills(&mut w, plan)?;
+    }
+
     let edges: usize = plan.steps.iter().map(|s| s.needs.len()).sum();
     if edges <= MAX_DIAGRAM_EDGES && plan.steps.len() <= MAX_DIAGRAM_STEPS {
         writeln!(w, "```mermaid")?;
@@ -163,6 +171,35 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     w.flush()
+}
+
+/// `### Drills`: the declared cadence, the steps a component drill runs, where drills report.
+fn drills(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+    writeln!(w, "### Drills")?;
+    writeln!(w)?;
+    if plan.drills.is_empty() {
+        writeln!(w, "No drill cadence declared.")?;
+    } else {
+        let cadence: Vec<String> = plan
+            .drills
+            .iter()
+            .map(|d| format!("{} every {}", d.kind, human(d.every_seconds)))
+            .collect();
+        writeln!(w, "**Cadence:** {}", text(&cadence.join(", ")))?;
+    }
+    writeln!(w)?;
+    let runs: Vec<String> = plan.component_drill_steps.iter().map(|id| code(id)).collect();
+    if runs.is_empty() {
+        writeln!(w, "**Component drill runs:** no step (none is `safe`)")?;
+    } else {
+        writeln!(w, "**Component drill runs:** {}", runs.join(", "))?;
+    }
+    if let Some(url) = &plan.notify_drills {
+        writeln!(w)?;
+        writeln!(w, "**Drill results posted to:** {}", code(url))?;
+    }
+    writeln!(w)?;
+    Ok(())
 }
 
 /// Plain text safe anywhere, table cells included: markdown punctuation backslash-escaped,

@@ -1,6 +1,7 @@
 //! Mermaid renderer: a `flowchart TD` of the steps, the critical path drawn in red.
 //!
-//! Nodes are `s_<id>["id<br/>title<br/>5m"]` (approval gates are hexagons of class `gate`),
+//! Nodes are `s_<id>["id<br/>title<br/>5m"]` (approval gates are hexagons of class `gate`,
+//! `safe` steps are of class `safe`),
 //! edges `s_a --> s_b` in declaration order, then `classDef`/`class` lines and one
 //! `linkStyle N` per critical edge, N being the edge's index in that order.
 //!
@@ -70,6 +71,12 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     let gates = class_list(&|i| plan.steps[i].approval.is_some());
     if !gates.is_empty() {
         writeln!(w, "    class {} gate", gates.join(","))?;
+    }
+    // Read-only steps (a component drill runs them), drawn only when the runbook has some.
+    let safe = class_list(&|i| plan.steps[i].safe);
+    if !safe.is_empty() {
+        writeln!(w, "    classDef safe fill:#e6f4ea,stroke:#2e7d32")?;
+        writeln!(w, "    class {} safe", safe.join(","))?;
     }
     for n in critical_edges {
         writeln!(w, "    linkStyle {n} {CRITICAL_STYLE}")?;

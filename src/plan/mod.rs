@@ -63,6 +63,21 @@ pub struct Plan {
     /// How approvers are proved (header `approvals`), when the runbook has a gate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approvals_proved_by: Option<crate::model::ApprovalMode>,
+    /// The header's `drills { }` cadence, in declaration order.
+    pub drills: Vec<PlanDrill>,
+    /// The steps a component drill runs (`safe`, or a side-effect-free `http GET`/`HEAD`).
+    pub component_drill_steps: Vec<String>,
+    /// Where a drill posts its summary (`notify_drills`), secrets as `<secret:NAME>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_drills: Option<String>,
+}
+
+/// One entry of `drills { }`: `component every 7d`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlanDrill {
+    #[serde(rename = "type")]
+    pub kind: crate::model::DrillKind,
+    pub every_seconds: u64,
 }
 
 /// The estimated RTO against the runbook's `rto`.
@@ -108,6 +123,8 @@ pub struct PlanStep {
     pub retry: Option<PlanRetry>,
     pub on_failure: FailurePolicy,
     pub idempotent: bool,
+    /// `safe`: read-only; a component drill runs it.
+    pub safe: bool,
     /// On the critical path.
     pub critical: bool,
 }
@@ -240,6 +257,7 @@ pub fn build(
             retry: s.retry.as_ref().map(plan_retry),
             on_failure: s.on_failure,
             idempotent: s.idempotent,
+            safe: s.safe,
             critical: critical[i] && !s.finally,
         })
         .collect();
@@ -281,6 +299,18 @@ pub fn build(
         finally,
         shell: rb.shell.clone(),
         approvals_proved_by: rb.steps.iter().any(|s| s.approval.is_some()).then_some(rb.approvals),
+        drills: rb
+            .drills
+            .iter()
+            .map(|d| PlanDrill { kind: d.kind, every_seconds: seconds(d.every) })
+            .collect(),
+        component_drill_steps: rb
+            .steps
+            .iter()
+            .filter(|s| s.drill_safe())
+            .map(|s| s.id.clone())
+            .collect(),
+        notify_drills: rb.notify_drills.as_ref().map(|t| ctx.text(t)),
     }
 }
 
@@ -330,6 +360,14 @@ impl Plan {
             Os => "os (the OS account that asked)",
             Signed => "signed (an SSH signature by a key of `signers`)",
         })
+    }
+
+    /// Whether the runbook says anything about drills (a cadence, a `safe` step, a drill
+    /// notification): the text and markdown plans then show a drills section.
+    pub fn shows_drills(&self) -> bool {
+        !self.drills.is_empty()
+            || self.notify_drills.is_some()
+            || self.steps.iter().chain(&self.finally).any(|s| s.safe)
     }
 
     /// Steps with an approval gate.

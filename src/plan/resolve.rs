@@ -25,7 +25,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// A string outside any shell: values inserted as they are.
-    fn text(&self, t: &Text) -> String {
+    pub(super) fn text(&self, t: &Text) -> String {
         t.render(|r| self.reference(r, false))
     }
 

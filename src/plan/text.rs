@@ -3,8 +3,9 @@
 //! Layout: a header (runbook, title, owner, RTO budget, RPO, the shell if not `sh`, how
 //! approvers are proved when there is a gate), the verdict line, the waves with
 //! one line per step (`* id  (5m, owner)  action`, `*` marking the critical path) and indented
-//! markers for approval, condition, retry, failure policy and rollback, then the critical path
-//! and the warnings. Scripts are shown in full: the reviewer sees exactly what would run, with
+//! markers for approval, condition, retry, failure policy and rollback, then the critical path,
+//! the drills (cadence and what a component drill runs, when the runbook speaks of drills) and
+//! the warnings. Scripts are shown in full: the reviewer sees exactly what would run, with
 //! terminal control characters written as visible escapes (`crate::diag::escape`).
 
 use std::collections::HashMap;
@@ -70,6 +71,10 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
 
+    if plan.shows_drills() {
+        drills(&mut w, plan)?;
+    }
+
     if !plan.warnings.is_empty() {
         writeln!(w)?;
         writeln!(w, "warnings ({}):", plan.warnings.len())?;
@@ -100,6 +105,9 @@ fn step_lines(w: &mut dyn Write, step: &PlanStep, width: usize) -> io::Result<()
 
     if let Some(title) = &step.title {
         writeln!(w, "{MARKER_INDENT}{title}")?;
+    }
+    if step.safe {
+        writeln!(w, "{MARKER_INDENT}safe: read-only, run by component drills")?;
     }
     if let Some(a) = &step.approval {
         let mut line = if a.by.is_empty() {
@@ -135,6 +143,32 @@ fn step_lines(w: &mut dyn Write, step: &PlanStep, width: usize) -> io::Result<()
         let head = format!("{MARKER_INDENT}verify: ");
         let indent = format!("\n{}", " ".repeat(head.chars().count()));
         writeln!(w, "{head}{}", v.describe().replace('\n', &indent))?;
+    }
+    Ok(())
+}
+
+/// The declared drill cadence, the steps a component drill runs, and where drills report.
+fn drills(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+    writeln!(w)?;
+    let cadence: Vec<String> = plan
+        .drills
+        .iter()
+        .map(|d| format!("{} every {}", d.kind, human(d.every_seconds)))
+        .collect();
+    if cadence.is_empty() {
+        writeln!(w, "drills: no cadence declared")?;
+    } else {
+        writeln!(w, "drills: {}", cadence.join(", "))?;
+    }
+    let total = plan.steps.len() + plan.finally.len();
+    let runs = &plan.component_drill_steps;
+    if runs.is_empty() {
+        writeln!(w, "  component drill runs no step (none is `safe`)")?;
+    } else {
+        writeln!(w, "  component drill runs {} of {total} steps: {}", runs.len(), runs.join(", "))?;
+    }
+    if let Some(url) = &plan.notify_drills {
+        writeln!(w, "  drill results are posted to {url}")?;
     }
     Ok(())
 }

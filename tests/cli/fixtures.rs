@@ -188,6 +188,10 @@ fn ok_fixtures_cover_every_construct() {
         "parallel",
         "rpo ",
         "tier ",
+        "safe",
+        "drills {",
+        "every 365d",
+        "notify_drills",
     ];
     let missing: Vec<&str> = constructs.iter().copied().filter(|c| !all.contains(c)).collect();
     assert!(missing.is_empty(), "no ok fixture uses {missing:?}");
@@ -233,6 +237,12 @@ fn err_fixtures_cover_every_error_of_the_language() {
         "syntax::unterminated_string",
         "syntax::structure",
         "check::reserved_name",
+        "check::unsafe_safe_step",
+        "check::safe_rollback",
+        "check::unknown_drill_type",
+        "check::duplicate_drill",
+        "check::zero_drill_interval",
+        "check::unknown_secret",
     ];
     let missing: Vec<&str> = required
         .iter()

@@ -10,6 +10,7 @@ const PLANS: &[&str] = &[
     "tests/fixtures/ok/params-secrets.drbook",
     "tests/fixtures/ok/imports.drbook",
     "tests/fixtures/warn/over-budget.drbook",
+    "tests/fixtures/ok/drills.drbook",
 ];
 
 /// The `--param`s `plan` needs for `path` (relative to the crate root): chosen values for the
@@ -378,4 +379,29 @@ fn a_badly_typed_param_is_reported_once() {
         .args(&["--param", "zones=a,b", "--param", "force=maybe"])
         .run();
     out.expect_status(2).expect_stderr("(1 error, 0 warnings)");
+}
+
+#[test]
+fn plan_json_marks_safe_steps_and_shows_the_drill_cadence() {
+    let doc = plan_json("tests/fixtures/ok/drills.drbook", &[]);
+    for (id, safe) in [("backup_fresh", true), ("health", false), ("dns", true), ("promote", false)]
+    {
+        assert_eq!(step(&doc, id)["safe"], safe, "`safe` of `{id}`");
+    }
+    assert_eq!(
+        doc["drills"],
+        serde_json::json!([
+            {"type": "tabletop", "every_seconds": 2_592_000},
+            {"type": "component", "every_seconds": 604_800},
+            {"type": "partial", "every_seconds": 7_776_000},
+            {"type": "full", "every_seconds": 31_536_000},
+        ])
+    );
+    // `health` is an `http GET` without a body: a component drill runs it too.
+    assert_eq!(doc["component_drill_steps"], serde_json::json!(["backup_fresh", "health", "dns"]));
+    // The secret in `notify_drills` stays a placeholder.
+    assert_eq!(doc["notify_drills"], "https://hooks.example.com/drills/db/<secret:hook_token>");
+    let plain = plan_json("tests/fixtures/ok/minimal.drbook", &[]);
+    assert_eq!(plain["drills"], serde_json::json!([]));
+    assert!(plain.get("notify_drills").is_none());
 }

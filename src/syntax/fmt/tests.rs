@@ -529,3 +529,18 @@ fn retry_in_a_rollback_block_aligns_with_its_neighbours() {
         "{out}"
     );
 }
+
+#[test]
+fn drill_language_formats_canonically() {
+    let src = "runbook \"d\" {\n  owner \"ops\"\n  notify_drills   hook\n  drills {\n  tabletop every 30d\n      component   every 7d # weekly\n    full every 365d\n  }\n  step a {\n    safe\n    run \"pg_isready\"\n  }\n}\n";
+    let expected = "runbook \"d\" {\n  owner         \"ops\"\n  notify_drills hook\n  drills {\n    tabletop  every 30d\n    component every 7d  # weekly\n    full      every 365d\n  }\n\n  step a {\n    safe\n    run \"pg_isready\"\n  }\n}\n";
+    assert_eq!(fmt(src), expected);
+    round_trip(src);
+    let one_line = "runbook \"d\" {\n  drills { component every 7d; full every 365d }\n}\n";
+    assert_eq!(fmt(one_line), one_line);
+    round_trip(one_line);
+    let url =
+        "runbook \"d\" {\n  notify_drills \"https://hooks.example.com/${env}/x\"\n  drills {}\n}\n";
+    assert_eq!(fmt(url), url);
+    round_trip(url);
+}
