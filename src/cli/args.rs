@@ -144,6 +144,10 @@ pub enum Command {
         /// `done` when it says it is not (journaled as forced).
         #[arg(long)]
         force: bool,
+        /// A drill: post the summary of its result to this webhook URL when it ends (default:
+        /// the runbook's `notify_drills`). Never journaled.
+        #[arg(long, value_name = "URL")]
+        notify: Option<String>,
     },
     /// Approve a gated step of a run, from any shell (`--as NAME` says who you are).
     Approve {

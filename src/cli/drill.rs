@@ -35,21 +35,19 @@ pub fn drill(
             "a partial drill needs its targets: `--only STEP[,STEP...]` (nothing was run)",
         ));
     }
-    if ask.notify.is_some() {
-        return Err(CliError::invalid("`--notify` is not implemented yet (nothing was run)"));
-    }
     if ask.kind == DrillKind::Tabletop && !req.flags.approve.is_empty() {
         return Err(CliError::invalid(
             "a tabletop drill asks for no approval (nothing runs): `drbook approve RUN STEP` says a step is ready (nothing was run)",
         ));
     }
-    if !matches!(ask.kind, DrillKind::Full | DrillKind::Tabletop) {
-        return Err(CliError::invalid(format!(
-            "{} drills are not implemented yet (nothing was run)",
-            ask.kind
-        )));
+    let mut only: Vec<String> = Vec::new();
+    for t in ask.only {
+        if !only.contains(&t) {
+            only.push(t);
+        }
     }
-    let drill = Some(DrillInfo { kind: ask.kind, targets: ask.only });
-    let new = NewRun { run_id, since: None, allow_concurrent, dry_run: false, drill };
+    let drill = Some(DrillInfo { kind: ask.kind, targets: only });
+    let notify = ask.notify;
+    let new = NewRun { run_id, since: None, allow_concurrent, dry_run: false, drill, notify };
     run::run(req, &new)
 }

@@ -157,6 +157,15 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
             Outcome::RollbackFailed
         }
     };
+    let ending = super::drill_end::Ending {
+        book: &p.book,
+        secrets: &p.secrets,
+        rt: p.rt,
+        flags,
+        run_id: id,
+        notify: p.notify.as_deref(),
+    };
+    let outcome = super::drill_end::after(&ending, &state, outcome);
     if flags.log_format == LogFormat::Json {
         progress::run_finished(id, state.status.as_str(), outcome);
     }

@@ -50,6 +50,8 @@ mod check;
 mod decide;
 mod docs;
 mod drill;
+mod drill_end;
+mod drillreport;
 mod drive;
 mod dry;
 mod fmt;
@@ -132,7 +134,8 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Command::Run { file, params, common, run_id, since, allow_concurrent, dry_run } => {
             let params = input::param_pairs(&params)?;
             let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };
-            let new = run::NewRun { run_id, since, allow_concurrent, dry_run, drill: None };
+            let new =
+                run::NewRun { run_id, since, allow_concurrent, dry_run, drill: None, notify: None };
             run::run(req, &new)
         }
         Command::Drill { file, kind, only, notify, params, common, run_id, allow_concurrent } => {
@@ -150,6 +153,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             reopen,
             reason,
             force,
+            notify,
         } => resume::resume(&prepare::ExistingRun {
             run_id: &run_id,
             flags: &common,
@@ -161,6 +165,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             reopen: &reopen,
             reason: reason.as_deref(),
             force,
+            notify: notify.as_deref(),
         }),
         Command::Rollback { run_id, common, yes, file, interrupted, allow_edited } => {
             let run = prepare::ExistingRun {
@@ -174,6 +179,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 reopen: &[],
                 reason: None,
                 force: false,
+                notify: None,
             };
             rollback::rollback(&rollback::RollbackRequest { run, yes })
         }

@@ -60,6 +60,8 @@ pub struct ExistingRun<'a> {
     pub reason: Option<&'a str>,
     /// `--force` (resume): answers stand against what a step's probe saw.
     pub force: bool,
+    /// `resume --notify URL`: where a drill posts its summary when it ends.
+    pub notify: Option<&'a str>,
 }
 
 impl<'a> ExistingRun<'a> {
@@ -154,6 +156,27 @@ impl Book {
             Ok(())
         } else {
             Err(CliError::Invalid { errors, then: None })
+        }
+    }
+
+    /// A partial drill's `--only` must name steps of the runbook: every wrong name is
+    /// reported (with the closest step), before anything is written.
+    pub fn check_drill_targets(&self, drill: &crate::journal::DrillInfo) -> Result<(), CliError> {
+        let ids = || self.rb.steps.iter().map(|s| s.id.as_str());
+        let errors: Vec<String> = drill
+            .targets
+            .iter()
+            .filter(|t| self.rb.step_index(t).is_none())
+            .map(|t| {
+                let hint = crate::diag::did_you_mean(t, ids())
+                    .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
+                format!("`--only {t}`: there is no step `{t}`{hint}")
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(CliError::Invalid { errors, then: Some("nothing was run".into()) })
         }
     }
 
@@ -299,12 +322,41 @@ impl<'a> RunRequest<'a> {
 }
 
 impl<'a> RunRequest<'a> {
-    /// A tabletop drill executes nothing: no AWS client, no shell looked for, and no secret
-    /// resolved (its steps are shown with secrets as `<secret:NAME>`).
-    pub fn executing_nothing(self, book: Book) -> Result<Ready<'a>, CliError> {
+    /// A tabletop drill executes nothing: no AWS client, no shell looked for, and no step's
+    /// secret resolved (its steps are shown with secrets as `<secret:NAME>`). Only the secrets
+    /// the header's `notify_drills` names are, for the drill's own notification, unless
+    /// `--notify URL` (`notify_given`) replaces it; from the environment or a file, before
+    /// anything starts, as a run resolves its secrets.
+    pub fn executing_nothing(self, book: Book, notify_given: bool) -> Result<Ready<'a>, CliError> {
+        use crate::model::Ref;
         let rt = runtime()?;
         let shell = PathBuf::from(book.rb.shell.as_deref().unwrap_or("sh"));
-        Ok(Ready { req: self, book, aws: None, secrets: Arc::new(Secrets::default()), rt, shell })
+        let named: Vec<&str> = match (&book.rb.notify_drills, notify_given) {
+            (Some(t), false) => t
+                .refs()
+                .into_iter()
+                .filter_map(|r| if let Ref::Secret(n) = r { Some(n.as_str()) } else { None })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let wanted: Vec<crate::model::Secret> =
+            book.rb.secrets.iter().filter(|s| named.contains(&s.name.as_str())).cloned().collect();
+        let env = |v: &str| std::env::var(v).ok();
+        let no_ssm = |name: &str| {
+            Err(format!(
+                "SSM parameter `{name}` is not read by a tabletop drill, which reaches no AWS"
+            ))
+        };
+        let secrets = Secrets::resolve(&wanted, env, no_ssm, &book.base_dir()).map_err(|errs| {
+            CliError::Invalid {
+                errors: errs.iter().map(ToString::to_string).collect(),
+                then: Some(
+                    "nothing was run: the secret of `notify_drills` must resolve before the drill starts (or give `--notify URL`)"
+                        .into(),
+                ),
+            }
+        })?;
+        Ok(Ready { req: self, book, aws: None, secrets: Arc::new(secrets), rt, shell })
     }
 }
 
@@ -344,6 +396,9 @@ pub struct Prepared<'a> {
     pub decision_reason: Option<String>,
     /// `--force` (resume): answers stand against what a step's probe saw.
     pub force: bool,
+    /// `drill --notify URL`, `resume --notify URL`: where a drill's summary is posted when it
+    /// ends (else the runbook's `notify_drills`). Never journaled.
+    pub notify: Option<String>,
 }
 
 impl<'a> Ready<'a> {
@@ -371,6 +426,7 @@ impl<'a> Ready<'a> {
             decisions: BTreeMap::new(),
             decision_reason: None,
             force: false,
+            notify: None,
         }
     }
 }

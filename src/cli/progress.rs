@@ -88,6 +88,11 @@ impl Lines {
                     if attempt > 0 { format!(" (attempt {attempt})") } else { String::new() };
                 format!("{t}  ✗ {step} failed{which}: {error}{retry}")
             }
+            Note::StepSkipped { step, reason }
+                if crate::journal::drill::skipped_by_drill(&reason) =>
+            {
+                format!("{t}  - {step} skipped ({reason})")
+            }
             Note::StepSkipped { step, reason } => format!("{t}  - {step} skipped: {reason}"),
             Note::StepWaiting { step, reason } => {
                 format!("{t}  ⏸ {step} waits for a person: {reason}")

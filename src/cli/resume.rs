@@ -32,6 +32,16 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
             RunStatus::RollbackFailed => Outcome::RollbackFailed,
             _ => Outcome::Succeeded,
         };
+        // A drill that is over exits as it did: 1 when its result is FAILED.
+        let drill = crate::journal::drill::drill_result(&state, clock::now_ms());
+        let outcome = match drill.filter(|r| !r.success && outcome == Outcome::Succeeded) {
+            Some(r) => {
+                let why = super::drillreport::why_failed(&r);
+                eprint(&format!("the {} drill FAILED: {why} (exit 1)", r.drill_type));
+                Outcome::Failed
+            }
+            None => outcome,
+        };
         over(asked, &state, outcome, handle.head());
         return Ok(outcome);
     }
@@ -45,7 +55,11 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
     book.check_approve_flags(flags)?;
     book.check_report_flag(flags)?;
     // A tabletop drill executes nothing, so it resolves no secret either.
-    let ready = if state.is_tabletop() { req.executing_nothing(book)? } else { req.connect(book)? };
+    let ready = if state.is_tabletop() {
+        req.executing_nothing(book, asked.notify.is_some())?
+    } else {
+        req.connect(book)?
+    };
     let (user, at) = (ready.req.user.clone(), clock::now());
     let mut events = vec![Event::RunResumed { at: at.clone(), pid: std::process::id(), user }];
     events.extend(reopen.iter().map(|step| Event::GateReopened {
@@ -74,6 +88,7 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
     let mut prepared = ready.take(store, run_id.to_string(), handle, clock_start);
     prepared.decision_reason = asked.reason.map(str::to_string);
     prepared.force = asked.force;
+    prepared.notify = asked.notify.map(str::to_string);
     settle_then_drive(prepared, &decisions, &headline)
 }
 

@@ -27,12 +27,17 @@ pub struct NewRun {
     pub dry_run: bool,
     /// Set by `drill`: the run is a drill of this type (journaled in `run_started`).
     pub drill: Option<crate::journal::DrillInfo>,
+    /// Set by `drill --notify URL`: where the drill's summary is posted when it ends.
+    pub notify: Option<String>,
 }
 
 pub fn run(req: RunRequest<'_>, new: &NewRun) -> Result<Outcome, CliError> {
     let book = req.load()?;
     book.check_approve_flags(req.flags).map_err(|e| e.then("nothing was run"))?;
     book.check_report_flag(req.flags).map_err(|e| e.then("nothing was run"))?;
+    if let Some(drill) = &new.drill {
+        book.check_drill_targets(drill)?;
+    }
     if new.dry_run {
         return Ok(dry(&book, req.flags.parallel.unwrap_or(book.rb.parallel as usize)));
     }
@@ -45,14 +50,22 @@ pub fn run(req: RunRequest<'_>, new: &NewRun) -> Result<Outcome, CliError> {
         None => clock::now_ms(),
     };
     let tabletop = new.drill.as_ref().is_some_and(|d| d.kind == crate::model::DrillKind::Tabletop);
-    let ready = if tabletop { req.executing_nothing(book)? } else { req.connect(book)? };
+    let ready = if tabletop {
+        req.executing_nothing(book, new.notify.is_some())?
+    } else {
+        req.connect(book)?
+    };
     let store = Store::open(&ready.req.flags.state_dir)?;
     let (id, handle) = admit(&store, &ready, new, clock_start)?;
     let rb = &ready.book.rb;
     let budget = rb.rto.map_or("none".into(), fmt_duration);
-    let headline = format!("run {id}: {} ({} steps, budget {budget})", rb.name, rb.steps.len());
+    // `component drill ID: ...` for a drill.
+    let what = new.drill.as_ref().map_or("run".to_string(), |d| format!("{} drill", d.kind));
+    let headline = format!("{what} {id}: {} ({} steps, budget {budget})", rb.name, rb.steps.len());
     say(ready.req.flags, &headline);
-    drive(ready.take(store, id, handle, clock_start))
+    let mut prepared = ready.take(store, id, handle, clock_start);
+    prepared.notify = new.notify.clone();
+    drive(prepared)
 }
 
 /// Admits the new run and writes its first record. Checking for an unfinished run and

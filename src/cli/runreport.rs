@@ -42,6 +42,9 @@ pub struct Report {
     /// The journal's chain head (`sha256:…`) when the report was made; absent for a journal
     /// that is not chained. `drbook verify RUN --head` checks a journal against it.
     pub journal_head: Option<String>,
+    /// A drill's result (`journal::drill::drill_result`); absent for a plain run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drill: Option<crate::journal::drill::DrillResult>,
     /// What the fields above were taken from, for the text renderers.
     #[serde(skip)]
     pub got: Results,
@@ -91,6 +94,20 @@ pub struct StepReport {
     pub error: Option<String>,
     /// What it captured, secrets masked: also the captures of an attempt whose check failed.
     pub captures: BTreeMap<String, String>,
+    /// Why it was skipped (`drill`, `drill: WHY`, ``when` is false``).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+}
+
+impl StepReport {
+    /// The status as the text and markdown reports show it: `skipped (drill)` for a step
+    /// outside a drill.
+    fn shown_status(&self) -> String {
+        match &self.skip_reason {
+            Some(r) if crate::journal::drill::skipped_by_drill(r) => "skipped (drill)".into(),
+            _ => self.status.clone(),
+        }
+    }
 }
 
 /// Milliseconds from `from` to `to` (RFC 3339), when both parse and `to` is not earlier.
@@ -170,6 +187,7 @@ pub fn build_with(s: &RunState, rb: Option<&Runbook>) -> Report {
                     .clone()
                     .filter(|_| !matches!(r.state, StepState::Succeeded | StepState::Skipped)),
                 captures: r.captures.clone(),
+                skip_reason: r.skipped_reason.clone().filter(|_| r.state == StepState::Skipped),
             })
             .collect(),
         rollback: got.rollback.clone().map(|p| RollbackPhaseReport {
@@ -184,6 +202,7 @@ pub fn build_with(s: &RunState, rb: Option<&Runbook>) -> Report {
         rollbacks: rollbacks(s, rb),
         audit: s.audit.clone(),
         journal_head: None,
+        drill: crate::journal::drill::drill_result(s, clock::now_ms()),
         got,
     }
 }
@@ -251,15 +270,17 @@ fn undo_detail(u: &UndoReport) -> String {
 /// The summary printed at the end of `run` and `resume`.
 pub fn text(r: &Report) -> String {
     let mut out = format!("\nrun {} of {}: {}\n", r.run_id, r.runbook, r.status);
+    // `skipped (drill)` widens the status column.
+    let w = r.steps.iter().map(|s| s.shown_status().len()).max().unwrap_or(0).max(12);
     out.push_str(&format!(
-        "  {:<28} {:<12} {:>8} {:>10} {:>10}\n",
+        "  {:<28} {:<w$} {:>8} {:>10} {:>10}\n",
         "step", "status", "attempts", "expected", "actual"
     ));
     for s in &r.steps {
         out.push_str(&format!(
-            "  {:<28} {:<12} {:>8} {:>10} {:>10}\n",
+            "  {:<28} {:<w$} {:>8} {:>10} {:>10}\n",
             s.id,
-            s.status,
+            s.shown_status(),
             s.attempts,
             d(s.expected_seconds),
             d(s.actual_seconds)
@@ -302,6 +323,9 @@ pub fn text(r: &Report) -> String {
             );
             out.push('\n');
         }
+    }
+    if let Some(drill) = &r.drill {
+        out.push_str(&super::drillreport::text(drill));
     }
     out.push_str(&super::audit::text(&r.audit));
     out.push_str(&journal_head_line(r));
@@ -390,7 +414,7 @@ pub fn markdown(r: &Report) -> String {
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} | {} |\n",
             s.id,
-            s.status,
+            s.shown_status(),
             s.attempts,
             d(s.expected_seconds),
             d(s.actual_seconds),
@@ -437,6 +461,9 @@ pub fn markdown(r: &Report) -> String {
                 undo_detail(u).replace('|', "\\|")
             ));
         }
+    }
+    if let Some(drill) = &r.drill {
+        out.push_str(&super::drillreport::markdown(drill));
     }
     out.push_str(&super::audit::markdown(&r.audit));
     let head = journal_head_line(r);

@@ -1,4 +1,4 @@
-//! `drbook status [RUN]`: every run in the state dir (id, runbook, status, start, achieved
+//! `drbook status [RUN]`: every run in the state dir (id, runbook, status, kind, start, achieved
 //! RTO), or one run's steps with their approvals, rollbacks, what waits for a person and the
 //! run's audit trail; as text or JSON on standard output. It only reads: the state dir is
 //! never created, no lock is taken, and a run whose runner is gone shows as interrupted, as
@@ -48,7 +48,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     .map(|(st, s)| {
                         let got = achieved::ResultsReport::new(&achieved::results_now(s));
                         serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": st,
-                        "started_at": s.started_at, "achieved_rto_seconds": got.achieved_rto_seconds,
+                        "kind": kind(s), "started_at": s.started_at, "achieved_rto_seconds": got.achieved_rto_seconds,
                         "rto_met": got.rto_met, "stopped_after_seconds": got.stopped_after_seconds})
                     })
                     .collect();
@@ -56,15 +56,19 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
             } else {
                 let _ = writeln!(
                     out,
-                    "{:<44} {:<24} {:<12} {:<25} RTO",
-                    "RUN", "RUNBOOK", "STATUS", "STARTED"
+                    "{:<44} {:<24} {:<12} {:<10} {:<25} RTO",
+                    "RUN", "RUNBOOK", "STATUS", "KIND", "STARTED"
                 );
                 for (st, s) in &rows {
                     let rto = achieved::rto_cell(&achieved::results_now(s));
                     let _ = writeln!(
                         out,
-                        "{:<44} {:<24} {:<12} {:<25} {rto}",
-                        s.run_id, s.runbook, st, s.started_at
+                        "{:<44} {:<24} {:<12} {:<10} {:<25} {rto}",
+                        s.run_id,
+                        s.runbook,
+                        st,
+                        kind(s),
+                        s.started_at
                     );
                 }
             }
@@ -88,6 +92,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         serde_json::json!({"id": id, "state": step_word(r, info.live), "attempts": r.attempts,
                         "process_alive": alive, "on_resume": resume.of(id, r).flatten(),
                         "duration_ms": r.duration_ms, "error": r.error, "captures": r.captures,
+                        "skip_reason": r.skipped_reason.as_ref().filter(|_| r.state == StepState::Skipped),
                         "gate": r.gate.as_ref().map(|g| serde_json::json!({"roles": g.roles, "requested_at": g.requested_at, "timeout_ms": g.timeout_ms})),
                         "missing_roles": r.missing_roles(), "approvals": approvals, "undo": undo,
                         "probe": r.probe, "decision_forced": r.forced,
@@ -106,7 +111,9 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     "finished_at": p.finished_at, "outcome": p.outcome.as_str(),
                     "duration_seconds": achieved::secs(p.duration_ms)})
                 });
+                let drill = crate::journal::drill::drill_result(&s, crate::model::time::now_ms());
                 let mut v = serde_json::json!({"run_id": s.run_id, "runbook": s.runbook, "status": word,
+                    "kind": kind(&s), "drill": drill,
                     "started_at": s.started_at, "finished_at": s.finished_at,
                     "rollback": rollback, "steps": steps, "audit": s.audit,
                     "journal": super::verify::journal_json(&info)});
@@ -121,8 +128,11 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                 let live = info.runner_pid.map_or(String::new(), |p| format!(" (runner pid {p})"));
                 let _ = writeln!(
                     out,
-                    "run {}  {}  {word}{live}\nstarted {}",
-                    s.run_id, s.runbook, s.started_at
+                    "run {}  {}  {word}{live}\nkind {}\nstarted {}",
+                    s.run_id,
+                    s.runbook,
+                    kind_line(&s),
+                    s.started_at
                 );
                 let _ = writeln!(out, "{}", super::verify::journal_line(&info));
                 if let Some(r) = &s.rollback {
@@ -131,7 +141,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                 }
                 for (id, r) in &s.steps {
                     let state = super::tabletop::step_word(&s, r)
-                        .unwrap_or_else(|| step_word(r, info.live));
+                        .unwrap_or_else(|| shown_state(r, info.live));
                     let took = r
                         .duration_ms
                         .map_or(String::new(), |d| format!("  {}", fmt_duration(d / 1000 * 1000)));
@@ -279,6 +289,29 @@ fn step_word(r: &StepRecord, live: bool) -> &'static str {
         StepState::Running if !live => "interrupted",
         other => other.as_str(),
     }
+}
+
+/// `run`, or the drill's type.
+fn kind(s: &RunState) -> &'static str {
+    s.drill.as_ref().map_or("run", |d| d.kind.as_str())
+}
+
+/// `run`, `component drill`, `partial drill (targets: a, b)`.
+fn kind_line(s: &RunState) -> String {
+    match &s.drill {
+        None => "run".into(),
+        Some(d) if d.targets.is_empty() => format!("{} drill", d.kind),
+        Some(d) => format!("{} drill (targets: {})", d.kind, d.targets.join(", ")),
+    }
+}
+
+/// A step's state in the text view: `skipped (drill)` for a step outside a drill.
+fn shown_state(r: &StepRecord, live: bool) -> &'static str {
+    let by_drill = r.skipped_reason.as_deref().is_some_and(crate::journal::drill::skipped_by_drill);
+    if r.state == StepState::Skipped && by_drill {
+        return "skipped (drill)";
+    }
+    step_word(r, live)
 }
 
 /// What resume will do with the steps a dead runner left in flight, from the run's runbook.

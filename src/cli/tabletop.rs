@@ -32,12 +32,9 @@ pub fn findings_text(s: &RunState) -> String {
     out
 }
 
-/// Adds a drill's type (`drill`) and a tabletop's `findings` to `status --format json`.
+/// Adds a tabletop's `findings` to `status --format json`.
 pub fn add_json(v: &mut serde_json::Value, s: &RunState) {
     let Some(obj) = v.as_object_mut() else { return };
-    if let Some(d) = &s.drill {
-        obj.insert("drill".into(), serde_json::json!(d));
-    }
     if s.is_tabletop() {
         obj.insert("findings".into(), serde_json::json!(s.findings));
     }

@@ -55,6 +55,8 @@ pub(super) struct Ctx {
     raw: Mutex<HashMap<(usize, String), String>>,
     /// How the run ended, set when its `finally` steps begin (`${run.status}` ...).
     pub(super) ended: std::sync::OnceLock<super::values::RunEnd>,
+    /// Why a drill does not run each step (`scope.rs`), decided on first use.
+    pub(super) drill_skips: std::sync::OnceLock<Vec<Option<String>>>,
 }
 
 /// The watches a [`Ctx`] reads; the scheduler holds the senders.
@@ -103,6 +105,7 @@ impl Ctx {
             http: Client::default(),
             raw: Mutex::new(HashMap::new()),
             ended: std::sync::OnceLock::new(),
+            drill_skips: std::sync::OnceLock::new(),
         }
     }
 

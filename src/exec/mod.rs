@@ -34,9 +34,12 @@
 //! - `ctx` — the shared run context and the one `record` path (journal event, then its note);
 //! - `note` — the UI events ([`Note`]), derived from journal events, and the masking observer;
 //! - `action/` — every action behind one entry; `leftover` — processes a dead runner left;
-//! - `values`, `secrets` — what names mean at run time; `simulate` — the dry run's timeline.
+//! - `values`, `secrets` — what names mean at run time; `simulate` — the dry run's timeline;
+//! - `announce` — the drill notification posted when a drill ends;
+//! - `scope` — which steps a drill runs (the others are journaled skipped by the drill).
 
 mod action;
+mod announce;
 mod board;
 mod ctx;
 mod doubt;
@@ -50,6 +53,7 @@ mod person;
 mod port;
 mod probe;
 mod scheduler;
+mod scope;
 mod secrets;
 mod simulate;
 mod step;
@@ -63,11 +67,13 @@ pub use action::aws::Aws;
 pub use action::process::find_shell;
 pub use action::remote::AwsOptions;
 pub use action::{ActionEnv, Actions, Attempt, BoxFuture, Stream};
+pub use announce::Announce;
 pub use interrupted::{after_probe, on_resume, OnResume};
 pub use job::{ExecError, Finish, Invocation, Job};
 pub use note::{Note, Observer};
 pub use port::{ApprovalAnswer, ApprovalAsk, DecideAsk, DiscussAnswer, DiscussAsk, Person};
 pub use scheduler::{execute, execute_with};
+pub use scope::drill_skips;
 pub use secrets::Secrets;
 pub use simulate::{simulate, Slot};
 pub use step::backoff;

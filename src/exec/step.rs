@@ -27,6 +27,14 @@ pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
     }
     let step = &ctx.job.rb.steps[i];
     let id = step.id.as_str();
+    if let Some(reason) = super::scope::skip_reason(ctx, i) {
+        // Outside the drill (`scope.rs`): journaled skipped, like a false `when`.
+        let skipped = Event::StepSkipped { step: id.to_string(), at: clock::now(), reason };
+        if !ctx.record_forward(&[skipped]).await? {
+            return Ok(Done::Halted);
+        }
+        return Ok(Done::Skipped);
+    }
     let cap = |idx: usize, name: &str| ctx.capture_of(idx, name);
     let vals = ctx.values(&cap);
     if let Some(w) = &step.when {

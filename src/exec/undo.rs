@@ -25,6 +25,11 @@ use std::time::Instant;
 pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Undid, JournalError> {
     let step = &ctx.job.rb.steps[i];
     let id = step.id.clone();
+    if let Some(reason) = super::scope::undo_skip_reason(ctx) {
+        // A component drill changes nothing, so it undoes nothing either (`scope.rs`).
+        ctx.record(Event::UndoSkipped { step: id, at: clock::now(), reason }).await?;
+        return Ok(Undid::NotUndone);
+    }
     let Some(rollback) = &step.rollback else {
         let reason = "no rollback action".to_string();
         ctx.record(Event::UndoSkipped { step: id, at: clock::now(), reason }).await?;

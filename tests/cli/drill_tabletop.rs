@@ -164,8 +164,9 @@ fn a_tabletop_drill_answered_from_other_shells_executes_nothing_and_keeps_the_fi
     // The finally step is discussed too, once every other step was.
     drb(&t, &["resume", "tt"]).expect_status(3).expect_stderr("cleanup (to discuss)");
     answer(&t, "approve", "cleanup", "ana", &[]);
+    // Every step was discussed; the issue found makes the drill's result FAILED (exit 1).
     let done = drb(&t, &["resume", "tt", "--report", "r.json"]);
-    done.expect_status(0);
+    done.expect_status(1).expect_stderr("the tabletop drill FAILED");
     nothing_executed(&t, &s);
 
     let records = journal(&t, "tt");
@@ -181,7 +182,7 @@ fn a_tabletop_drill_answered_from_other_shells_executes_nothing_and_keeps_the_fi
 
     let v = status_json(&t, "tt");
     assert_eq!(v["status"], "succeeded");
-    assert_eq!(v["drill"]["type"], "tabletop");
+    assert_eq!(v["kind"], "tabletop");
     let findings = v["findings"].as_array().expect("findings");
     let said: Vec<(&str, &str, Option<&str>, Option<&str>)> = findings
         .iter()
@@ -221,8 +222,29 @@ fn a_tabletop_drill_answered_from_other_shells_executes_nothing_and_keeps_the_fi
     ] {
         assert!(st.stdout.contains(needle), "`{needle}` in\n{}", st.stdout);
     }
+    // The drill's result, in status and in the report, turns the findings into its issues
+    // and the runbook updates needed; a tabletop measures no RTO.
     let report: Value = serde_json::from_str(&t.read("r.json")).expect("the report is JSON");
-    assert_eq!(report["status"], "succeeded", "{report}");
+    for d in [&v["drill"], &report["drill"]] {
+        assert_eq!(d["drill_type"], "tabletop", "{d}");
+        assert_eq!(d["success"], false, "{d}");
+        assert_eq!(d["achieved_rto_seconds"], Value::Null, "{d}");
+        let tested = d["steps_tested"].as_array().map_or(0, Vec::len);
+        assert_eq!(tested, 6, "every step was discussed: {d}");
+        assert_eq!(
+            d["issues_found"],
+            serde_json::json!([{"step": "promote", "message": "the cluster name is hard-coded"}]),
+            "{d}"
+        );
+        assert_eq!(
+            d["runbook_updates_needed"],
+            serde_json::json!([
+                {"step": "promote", "message": "make the cluster a param"},
+                {"step": "announce", "message": "say which ticket"}
+            ]),
+            "{d}"
+        );
+    }
 }
 
 #[test]
@@ -245,7 +267,7 @@ fn a_waiting_tabletop_drill_takes_the_teams_answers_from_another_process() {
         answer(&t, "approve", step, "ana", &[]);
     }
     let out = live.wait();
-    out.expect_no_crash().expect_status(0);
+    out.expect_no_crash().expect_status(1);
     nothing_executed(&t, &s);
     let v = status_json(&t, "tt");
     let issues: Vec<&Value> = v["findings"]
@@ -330,7 +352,8 @@ fn a_tabletop_drill_at_a_terminal_asks_each_step_at_the_prompt() {
     };
     drop(stdin);
     let shown = reader.join().unwrap_or_default();
-    assert_eq!(status.code(), Some(0), "{shown}");
+    // An issue was found: the drill's result is FAILED (exit 1).
+    assert_eq!(status.code(), Some(1), "{shown}");
     assert!(shown.contains("tabletop: discuss step `a` — First"), "{shown}");
     assert!(shown.contains("[r]eady / [i]ssue found:"), "{shown}");
     assert!(!t.path("mark-a").exists() && !t.path("mark-b").exists(), "nothing ran");
@@ -385,7 +408,7 @@ fn a_secret_typed_into_a_tabletop_answer_is_masked_where_it_resolves() {
     let mut live = drb_spawn(&t, &["resume", "tt", "--wait"]);
     wait_until_waiting(&t, "tt", "b", &mut live, Duration::from_secs(20));
     answer(&t, "approve", "b", "ana", &["--comment", &format!("pw {secret}")]);
-    live.wait().expect_status(0);
+    live.wait().expect_status(1);
     let raw = std::fs::read_to_string(crate::runkit::journal_path(&t, "tt")).expect("journal");
     assert!(!raw.contains(secret), "{raw}");
     assert!(
@@ -398,4 +421,34 @@ fn a_secret_typed_into_a_tabletop_answer_is_masked_where_it_resolves() {
         "{}",
         st.stdout
     );
+}
+
+#[test]
+fn a_tabletop_drill_posts_its_summary_to_the_notify_drills_secret_and_resolves_no_other() {
+    let s = Server::start();
+    s.route("/hook", Reply::new(200, "ok"));
+    let hook = s.url("/hook");
+    let book = "runbook \"n\" {\n  owner \"ops\"\n  secret hook = env(\"TT_DRILL_HOOK\")\n  secret db = env(\"TT_DRILL_DB_NEVER_SET\")\n  notify_drills hook\n  step a { run \"psql ${db}\"; idempotent }\n}\n";
+    let t = Test::new()
+        .file("n.drbook", book)
+        .env("TT_DRILL_HOOK", &hook)
+        .without_env("TT_DRILL_DB_NEVER_SET");
+    drb(&t, &["drill", "n.drbook", "--type", "tabletop", "--run-id", "tt"]).expect_status(3);
+    assert!(s.requests().is_empty(), "nothing posted before the drill ends");
+    answer(&t, "approve", "a", "ana", &[]);
+    let out = drb(&t, &["resume", "tt"]);
+    out.expect_status(0);
+    let posted = s.requests_to("/hook");
+    assert_eq!(posted.len(), 1, "the summary, once");
+    let body = posted[0].body_text();
+    assert!(
+        body.contains("DR Drill Complete: SUCCESS") && body.contains("Type: tabletop"),
+        "{body}"
+    );
+    assert_eq!(s.requests().len(), 1, "nothing else was reached");
+
+    // Its secret must resolve before the drill starts, as a run's must.
+    let t = Test::new().file("n.drbook", book).without_env("TT_DRILL_HOOK");
+    let out = drb(&t, &["drill", "n.drbook", "--type", "tabletop"]);
+    out.expect_status(2).expect_stderr("`TT_DRILL_HOOK` is not set");
 }

@@ -4,6 +4,9 @@
 //! run with `DRBOOK_BLESS=1` to rewrite them from the actual output, then read the diff.
 
 mod corpus;
+mod drill_notify;
+mod drill_resume;
+mod drill_runs;
 mod drill_tabletop;
 mod first_minutes;
 mod fixtures;

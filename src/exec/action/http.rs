@@ -205,6 +205,33 @@ async fn send(env: &ActionEnv<'_>, r: Request) -> Attempt {
     Attempt::Ok(body)
 }
 
+/// One `{"text": TEXT}` POST to `url` (the drill notification, `exec::announce`), bounded by
+/// `timeout` as a whole; any 2xx answer is success. Errors name what failed with the URL masked
+/// by `secrets` (the caller masks them again with the URL itself).
+pub(in crate::exec) async fn post_text(
+    http: &super::Client,
+    secrets: &Secrets,
+    url: &str,
+    text: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    let (url, shown) = parse_url(secrets, url)?;
+    let client = http.get(&url)?;
+    let place = place(&url, &shown);
+    let body = serde_json::json!({ "text": text }).to_string();
+    let send = client.post(url).header(CONTENT_TYPE, "application/json").body(body).send();
+    let limit = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+    let response = tokio::time::timeout(timeout, send)
+        .await
+        .map_err(|_| format!("POST {shown} timed out after {}", fmt_duration(limit)))?
+        .map_err(|e| format!("POST {shown}: {}", explain(&e, &place)))?;
+    let status = response.status().as_u16();
+    if !(200..=299).contains(&status) {
+        return Err(format!("HTTP {status} from POST {shown} (expected 200..299)"));
+    }
+    Ok(())
+}
+
 /// The body, up to [`KEEP_STDOUT`] bytes; `true` when there was more (left unread).
 async fn read_body(mut response: reqwest::Response) -> Result<(Vec<u8>, bool), reqwest::Error> {
     let mut body = Vec::new();
