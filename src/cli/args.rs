@@ -268,6 +268,47 @@ pub enum Command {
         #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
         state_dir: PathBuf,
     },
+    /// Every run and drill in the state dir, newest first: what each achieved against the RTO
+    /// and RPO, the issues it found, whether the runbook changed since; and the trend of the
+    /// achieved RTO. Read-only.
+    History {
+        /// Only this runbook's runs: its name, or its file (runs started from that path).
+        #[arg(value_name = "RUNBOOK|FILE")]
+        runbook: Option<String>,
+        /// Where runs are kept.
+        #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
+        state_dir: PathBuf,
+        /// Output format (`svg`: the achieved-RTO trend chart).
+        #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
+        format: HistoryFormat,
+        /// Only runs started on or after DATE (YYYY-MM-DD, or an RFC 3339 timestamp).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        /// Write to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Whether each runbook's practice is current: the last drill of each type and its result,
+    /// overdue drills, a stale review, changes since the last drill, the estimated and last
+    /// achieved RTO/RPO. Exit 0 when all is current, 1 otherwise. Read-only.
+    Readiness {
+        /// Runbook files, or directories (every runbook `*.drbook` in them); default `.`.
+        #[arg(value_name = "FILE|DIR", default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Where runs are kept.
+        #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
+        state_dir: PathBuf,
+        /// Judge as at this date's midnight, UTC (YYYY-MM-DD); default now.
+        #[arg(long, value_name = "DATE")]
+        today: Option<String>,
+        /// Output format (`prometheus`: the text exposition format).
+        #[arg(long, value_enum, default_value_t = ReadinessFormat::Text)]
+        format: ReadinessFormat,
+        /// Write to FILE atomically (temporary file + rename beside it) instead of standard
+        /// output: for node_exporter's textfile collector.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Format runbooks in the canonical layout (comments kept).
     Fmt {
         /// Files to format in place.
@@ -392,4 +433,19 @@ pub enum PlanFormat {
     Json,
     Markdown,
     Mermaid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    Text,
+    Json,
+    Markdown,
+    Svg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReadinessFormat {
+    Text,
+    Json,
+    Prometheus,
 }

@@ -78,6 +78,10 @@ pub fn drive(p: Prepared<'_>) -> Result<Outcome, CliError> {
     let finish = finish.map_err(|e| CliError::Failed(e.to_string()))?;
     let id = &p.run_id;
     let (state, info) = p.store.read_run(id).map_err(|e| CliError::Failed(e.to_string()))?;
+    // The run in short, for `history` and `readiness`: written whenever the runner stops.
+    if let Err(e) = p.store.write_summary(id, crate::model::time::now_ms()) {
+        eprint(&format!("warning: cannot write the run's summary: {e}"));
+    }
     let mut report = runreport::build(&state, &p.book.rb);
     report.journal_head = info.chain.head().map(|h| h.display());
     if let (Some(key), Some(head)) = (&signer, info.chain.head()) {

@@ -71,7 +71,8 @@ pub fn options(
     Ok(Options { today, params, require_params, strict })
 }
 
-fn parse_date(s: &str) -> Option<Date> {
+/// `YYYY-MM-DD`, a real date; `None` otherwise.
+pub fn parse_date(s: &str) -> Option<Date> {
     let mut it = s.split('-');
     let (y, m, d) = (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
     let date = Date { year: y, month: m, day: d };

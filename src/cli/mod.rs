@@ -19,6 +19,8 @@
 //! | `docs.rs`     | `completions`, `man`   | the shell / an output dir         |
 //! | `report_cmd.rs` | `report RUN`         | `ReportRequest`                   |
 //! | `verify.rs`   | `verify RUN`           | `VerifyRequest`                   |
+//! | `history.rs`  | `history [RUNBOOK]`    | `HistoryRequest` (+ `history_svg.rs`) |
+//! | `readiness.rs` | `readiness [FILES]`   | `ReadinessRequest` (+ `prometheus.rs`) |
 //!
 //! Below the commands, files that import no command file:
 //!
@@ -55,13 +57,17 @@ mod drillreport;
 mod drive;
 mod dry;
 mod fmt;
+mod history;
+mod history_svg;
 mod input;
 mod live;
 mod outcome;
 mod plan;
 mod prepare;
 mod progress;
+mod prometheus;
 mod prompt;
+mod readiness;
 mod report;
 mod report_cmd;
 mod resume;
@@ -72,6 +78,7 @@ mod signing;
 mod status;
 mod tabletop;
 mod term;
+mod trend;
 mod verify;
 
 pub use args::Cli;
@@ -235,6 +242,19 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         }
         Command::Verify { run_id, head, signers, state_dir } => {
             verify::verify(&verify::VerifyRequest { state_dir, run_id, head, signers })
+        }
+        Command::History { runbook, state_dir, format, since, output } => {
+            history::history(&history::HistoryRequest { state_dir, runbook, format, since, output })
+        }
+        Command::Readiness { paths, state_dir, today, format, output } => {
+            readiness::readiness(&readiness::ReadinessRequest {
+                paths,
+                state_dir,
+                today,
+                format,
+                output,
+                color,
+            })
         }
         Command::Report { run_id, format, output, file, state_dir } => {
             report_cmd::report(&report_cmd::ReportRequest {

@@ -19,6 +19,7 @@
 //! <state dir>/runs/<run id>/lock                flock'ed by the runner driving the run; holds its pid
 //! <state dir>/runs/<run id>/logs/<step>.<n>.log output of attempt n of a step
 //! <state dir>/runs/<run id>/inbox/<request>.json  a request from `drbook approve|deny` (`inbox`)
+//! <state dir>/runs/<run id>/summary.json        the run in short, written when a runner stops (`summaries`)
 //! ```
 //!
 //! Only this module builds these paths (`store.rs`); the rest of the program is handed a
@@ -70,11 +71,14 @@ mod handle;
 pub mod identity;
 pub mod inbox;
 mod logs;
+pub mod readiness;
 mod record;
 mod replay;
 pub mod results;
 pub mod sign;
 mod store;
+mod summaries;
+pub mod summary;
 pub mod tabletop;
 mod transitions;
 mod trust;
@@ -96,6 +100,7 @@ pub use replay::{
     UndoRecord,
 };
 pub use store::{new_run_id, valid_run_id, ReadInfo, Store};
+pub use summaries::Found;
 pub use writer::{Durable, Journal, Mask};
 
 use std::path::PathBuf;

@@ -220,6 +220,14 @@ impl Store {
 
     /// Reads a run without taking it over: no lock is held and a torn tail is left in place.
     pub fn read_run(&self, run_id: &str) -> Result<(RunState, ReadInfo), JournalError> {
+        self.read_run_sized(run_id).map(|(state, info, _)| (state, info))
+    }
+
+    /// [`Store::read_run`], and how many bytes of journal the state was replayed from.
+    pub(super) fn read_run_sized(
+        &self,
+        run_id: &str,
+    ) -> Result<(RunState, ReadInfo, u64), JournalError> {
         let dir = self.existing(run_id)?;
         // Before the journal: a live runner anchors only records already in it.
         let anchored = chain::read_anchor(&dir.join(ANCHOR))?;
@@ -237,7 +245,8 @@ impl Store {
             None => ChainInfo::NotChained,
         };
         let (live, runner_pid) = probe(&dir)?;
-        Ok((state, ReadInfo { torn_tail: decoded.torn_tail, live, runner_pid, chain }))
+        let info = ReadInfo { torn_tail: decoded.torn_tail, live, runner_pid, chain };
+        Ok((state, info, bytes.len() as u64))
     }
 
     /// The ids of every run in the state dir, sorted. Temporary directories (their names
@@ -267,7 +276,7 @@ impl Store {
 
     /// The directory of a run that exists: one holding a journal. A directory without one is
     /// debris of a creation that never finished (see the module docs): no run.
-    fn existing(&self, run_id: &str) -> Result<PathBuf, JournalError> {
+    pub(super) fn existing(&self, run_id: &str) -> Result<PathBuf, JournalError> {
         check_id(run_id)?;
         let runs = self.root.join(RUNS);
         fsx::refuse_link(&runs).map_err(|e| JournalError::io(&runs, e))?;
@@ -535,7 +544,7 @@ fn lock(dir: &Path, run_id: &str) -> Result<File, JournalError> {
 
 /// Whether a runner holds the lock, and its pid. The shared lock taken to find out is
 /// released at once.
-fn probe(dir: &Path) -> Result<(bool, Option<u32>), JournalError> {
+pub(super) fn probe(dir: &Path) -> Result<(bool, Option<u32>), JournalError> {
     let path = dir.join(LOCK);
     let file = match fsx::open(OpenOptions::new().read(true), &path) {
         Ok(f) => f,
