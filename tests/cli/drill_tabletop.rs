@@ -222,6 +222,13 @@ fn a_tabletop_drill_answered_from_other_shells_executes_nothing_and_keeps_the_fi
     ] {
         assert!(st.stdout.contains(needle), "`{needle}` in\n{}", st.stdout);
     }
+    // History keeps the drill, its kind and the issue its team found.
+    let h = drb(&t, &["history", "--format", "json"]);
+    h.expect_status(0);
+    let h = crate::json(&h);
+    let run = &h["runs"][0];
+    assert_eq!((&run["kind"], &run["issues_found"]), (&"tabletop".into(), &1.into()), "{h}");
+    assert_eq!(run["success"], false, "{h}");
     // The drill's result, in status and in the report, turns the findings into its issues
     // and the runbook updates needed; a tabletop measures no RTO.
     let report: Value = serde_json::from_str(&t.read("r.json")).expect("the report is JSON");
