@@ -19,47 +19,25 @@
 //! [`SKIP_REASON`] (or `drill: WHY`) when the scheduler reaches it.
 
 use super::ctx::Ctx;
+use crate::graph::drill::{drill_scope, Skip};
 use crate::graph::Dag;
 use crate::journal::drill::SKIP_REASON;
 use crate::journal::DrillInfo;
-use crate::model::{Action, DrillKind, Expr, Ref, Runbook, Step, Text};
+use crate::model::{DrillKind, Runbook};
 
-/// For each step (declaration order), why the drill does not run it; `None`: it runs.
+/// For each step (declaration order), why the drill does not run it (the journaled
+/// `step_skipped` reason); `None`: it runs. The rule is [`drill_scope`]'s.
 pub fn drill_skips(rb: &Runbook, dag: &Dag, drill: &DrillInfo) -> Vec<Option<String>> {
-    let n = rb.steps.len();
-    let mut out: Vec<Option<String>> = vec![None; n];
-    let inside: Vec<bool> = match drill.kind {
-        DrillKind::Full | DrillKind::Tabletop => return out,
-        DrillKind::Component => rb.steps.iter().map(Step::drill_safe).collect(),
-        DrillKind::Partial => {
-            let mut keep = vec![false; n];
-            for t in &drill.targets {
-                let Some(i) = rb.step_index(t) else { continue };
-                keep[i] = true;
-                for (a, is) in dag.ancestors(i).into_iter().enumerate() {
-                    keep[a] |= is;
-                }
+    let scope = drill_scope(rb, dag, drill.kind, &drill.targets);
+    scope
+        .into_iter()
+        .map(|s| match s? {
+            Skip::Outside => Some(SKIP_REASON.to_string()),
+            Skip::NeedsValue(x) => {
+                Some(format!("{SKIP_REASON}: needs a value from {}", rb.steps[x].id))
             }
-            keep
-        }
-    };
-    // Forward steps first (a finally step may read any of their values), each in dependency
-    // order: what a step reads is decided before it.
-    let order = dag.topo_order();
-    let forward = order.iter().filter(|&&i| !rb.steps[i].finally);
-    let finally = order.iter().filter(|&&i| rb.steps[i].finally);
-    for &i in forward.chain(finally) {
-        if !inside[i] {
-            out[i] = Some(SKIP_REASON.to_string());
-            continue;
-        }
-        let step = &rb.steps[i];
-        let missing = reads(step).into_iter().find(|&x| x < n && out[x].is_some());
-        if let Some(x) = missing {
-            out[i] = Some(format!("{SKIP_REASON}: needs a value from {}", rb.steps[x].id));
-        }
-    }
-    out
+        })
+        .collect()
 }
 
 /// Why the drill does not run step `i` of `ctx`'s run (`None`: it runs, or this is no drill).
@@ -77,160 +55,4 @@ pub(super) fn undo_skip_reason(ctx: &Ctx) -> Option<String> {
     let kind = ctx.state(|s| s.drill.as_ref().map(|d| d.kind))?;
     (kind == DrillKind::Component)
         .then(|| format!("{SKIP_REASON}: a component drill changes nothing"))
-}
-
-/// The steps whose captures `step` reads going forward (its `when`, action, env, workdir,
-/// checks and verify probe), in the order written.
-fn reads(step: &Step) -> Vec<usize> {
-    let mut refs: Vec<&Ref> = Vec::new();
-    let mut texts: Vec<&Text> = Vec::new();
-    let mut exprs: Vec<&Expr> = step.when.iter().collect();
-    exprs.extend(&step.checks);
-    for a in step.action.iter().chain(&step.verify) {
-        texts.extend(action_texts(a));
-    }
-    texts.extend(step.env.iter().map(|(_, t)| t));
-    texts.extend(&step.workdir);
-    for e in exprs {
-        refs.extend(e.refs());
-    }
-    for t in texts {
-        refs.extend(t.refs());
-    }
-    let mut out = Vec::new();
-    for r in refs {
-        if let Ref::Capture(i, _) = r {
-            if !out.contains(i) {
-                out.push(*i);
-            }
-        }
-    }
-    out
-}
-
-/// Every text of an action.
-fn action_texts(a: &Action) -> Vec<&Text> {
-    fn words(ps: &[(String, Vec<Text>)]) -> impl Iterator<Item = &Text> {
-        ps.iter().flat_map(|(_, vs)| vs.iter())
-    }
-    match a {
-        Action::Run { script } => vec![script],
-        Action::Http { url, headers, body, body_contains, .. } => {
-            let mut v = vec![url];
-            v.extend(headers.iter().flat_map(|(k, val)| [k, val]));
-            v.extend(body);
-            v.extend(body_contains);
-            v
-        }
-        Action::SsmCommand {
-            document,
-            targets,
-            parameters,
-            max_concurrency,
-            max_errors,
-            comment,
-        } => {
-            let mut v = vec![document];
-            match targets {
-                crate::model::SsmTargets::Tags(t) => v.extend(t.iter().flat_map(|(k, x)| [k, x])),
-                crate::model::SsmTargets::Instances(i) => v.extend(i),
-            }
-            v.extend(words(parameters));
-            v.extend(max_concurrency);
-            v.extend(max_errors);
-            v.extend(comment);
-            v
-        }
-        Action::SsmAutomation { document, parameters } => {
-            let mut v = vec![document];
-            v.extend(words(parameters));
-            v
-        }
-        Action::SsmPut { name, value, .. } => vec![name, value],
-        Action::Manual { instructions } => vec![instructions],
-        Action::Notify { url, text } => vec![url, text],
-        Action::Wait { .. } => Vec::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::tests_support::runbook_with_durations;
-    use crate::model::Part;
-
-    fn dag(rb: &Runbook) -> Dag {
-        let needs = rb.steps.iter().map(|s| s.needs.clone()).collect();
-        Dag::new(vec![0; rb.steps.len()], needs).expect("acyclic")
-    }
-
-    fn drill(kind: DrillKind, targets: &[&str]) -> DrillInfo {
-        DrillInfo { kind, targets: targets.iter().map(|s| s.to_string()).collect() }
-    }
-
-    fn reading(step: usize, name: &str) -> Text {
-        Text { parts: vec![Part::Lit("echo ".into()), Part::Ref(Ref::Capture(step, name.into()))] }
-    }
-
-    #[test]
-    fn a_full_drill_runs_everything() {
-        let rb = runbook_with_durations(&[1, 1], &[&[], &[0]]);
-        assert_eq!(drill_skips(&rb, &dag(&rb), &drill(DrillKind::Full, &[])), vec![None, None]);
-    }
-
-    #[test]
-    fn a_component_drill_runs_safe_steps_even_after_skipped_needs() {
-        // s0 (change) -> s1 (safe) -> s2 (change) -> s3 (safe, reads s2) ; s4 safe reads s1
-        let mut rb = runbook_with_durations(&[1; 5], &[&[], &[0], &[1], &[2], &[1]]);
-        for i in [1, 3, 4] {
-            rb.steps[i].safe = true;
-        }
-        rb.steps[3].action = Some(Action::Run { script: reading(2, "x") });
-        rb.steps[4].action = Some(Action::Run { script: reading(1, "y") });
-        let got = drill_skips(&rb, &dag(&rb), &drill(DrillKind::Component, &[]));
-        assert_eq!(
-            got,
-            vec![
-                Some("drill".into()),
-                None,
-                Some("drill".into()),
-                Some("drill: needs a value from s2".into()),
-                None,
-            ]
-        );
-    }
-
-    #[test]
-    fn a_value_missing_through_a_chain_skips_each_reader() {
-        // s0 change; s1 safe reads s0; s2 safe reads s1 (in a `when`).
-        let mut rb = runbook_with_durations(&[1; 3], &[&[], &[0], &[1]]);
-        rb.steps[1].safe = true;
-        rb.steps[2].safe = true;
-        rb.steps[1].env = vec![("X".into(), reading(0, "a"))];
-        rb.steps[2].when = Some(Expr::Ref(Ref::Capture(1, "b".into())));
-        let got = drill_skips(&rb, &dag(&rb), &drill(DrillKind::Component, &[]));
-        assert_eq!(got[1].as_deref(), Some("drill: needs a value from s0"));
-        assert_eq!(got[2].as_deref(), Some("drill: needs a value from s1"));
-    }
-
-    #[test]
-    fn a_partial_drill_runs_its_targets_and_their_ancestors() {
-        // s0 -> s1 -> s2 ; s3 alone ; s4 needs s2
-        let rb = runbook_with_durations(&[1; 5], &[&[], &[0], &[1], &[], &[2]]);
-        let got = drill_skips(&rb, &dag(&rb), &drill(DrillKind::Partial, &["s2"]));
-        let runs: Vec<bool> = got.iter().map(Option::is_none).collect();
-        assert_eq!(runs, vec![true, true, true, false, false]);
-    }
-
-    #[test]
-    fn finally_steps_follow_the_same_rule() {
-        let mut rb = runbook_with_durations(&[1; 3], &[&[], &[], &[]]);
-        rb.steps[0].safe = true;
-        rb.steps[1].finally = true;
-        rb.steps[1].safe = true;
-        rb.steps[1].action = Some(Action::Run { script: reading(0, "a") });
-        rb.steps[2].finally = true;
-        let got = drill_skips(&rb, &dag(&rb), &drill(DrillKind::Component, &[]));
-        assert_eq!(got, vec![None, None, Some("drill".into())]);
-    }
 }

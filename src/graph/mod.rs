@@ -18,6 +18,7 @@
 
 mod csr;
 mod cycles;
+pub mod drill;
 
 #[cfg(test)]
 mod tests;

@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use serde::{Serialize, Serializer};
 
 use crate::graph::Dag;
-use crate::model::{self, FailurePolicy, Millis, ParamValue};
+use crate::model::{self, DrillKind, FailurePolicy, Millis, ParamValue};
 
 /// Everything a reviewer needs to judge a runbook before it runs. Pure data; renderers in the
 /// submodules. Field names are the JSON field names.
@@ -304,11 +304,11 @@ pub fn build(
             .iter()
             .map(|d| PlanDrill { kind: d.kind, every_seconds: seconds(d.every) })
             .collect(),
-        component_drill_steps: rb
-            .steps
+        component_drill_steps: crate::graph::drill::drill_scope(rb, dag, DrillKind::Component, &[])
             .iter()
-            .filter(|s| s.drill_safe())
-            .map(|s| s.id.clone())
+            .zip(&rb.steps)
+            .filter(|(skip, _)| skip.is_none())
+            .map(|(_, s)| s.id.clone())
             .collect(),
         notify_drills: rb.notify_drills.as_ref().map(|t| ctx.text(t)),
     }

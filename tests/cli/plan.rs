@@ -405,3 +405,39 @@ fn plan_json_marks_safe_steps_and_shows_the_drill_cadence() {
     assert_eq!(plain["drills"], serde_json::json!([]));
     assert!(plain.get("notify_drills").is_none());
 }
+
+/// The plan names the steps a component drill runs by the executor's rule: a `safe` step that
+/// reads a value of a step the drill skips is skipped too, and the plan says so.
+#[test]
+fn plan_lists_what_a_component_drill_really_runs() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join("reads.drbook");
+    std::fs::write(
+        &file,
+        r#"runbook "reads" {
+  owner "dba"
+  step promote {
+    duration 1m
+    run "promote-db"
+    capture primary from stdout
+    idempotent
+  }
+  step lag {
+    duration 1m
+    needs promote
+    safe
+    run "replica-lag ${steps.promote.primary}"
+  }
+  step fresh {
+    duration 1m
+    needs promote
+    safe
+    run "backup-age"
+  }
+}
+"#,
+    )
+    .expect("runbook written");
+    let doc = plan_json(file.to_str().expect("utf-8 path"), &[]);
+    assert_eq!(doc["component_drill_steps"], serde_json::json!(["fresh"]));
+}
