@@ -220,8 +220,10 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     }
                 }
                 let got = achieved::results_now(&s);
+                let (rto, rpo) = super::runreport::measures(s.drill.as_ref());
                 let lines = std::iter::once(achieved::rto_line(&got))
-                    .chain(achieved::rpo_lines(&got))
+                    .filter(|_| rto)
+                    .chain(achieved::rpo_lines(&got).into_iter().filter(|_| rpo))
                     .chain(achieved::rollback_phase_line(&got));
                 for l in lines {
                     let _ = writeln!(out, "{l}");

@@ -168,6 +168,17 @@ fn a_tabletop_drill_answered_from_other_shells_executes_nothing_and_keeps_the_fi
     let done = drb(&t, &["resume", "tt", "--report", "r.json"]);
     done.expect_status(1).expect_stderr("the tabletop drill FAILED");
     nothing_executed(&t, &s);
+    // The final report says what the team said of each step, and no RTO or RPO line: a
+    // tabletop ran nothing against the clock (its drill result says "not measured").
+    assert!(done.stdout.contains("promote                      issue found"), "{}", done.stdout);
+    assert!(done.stdout.contains("check                        ready"), "{}", done.stdout);
+    for line in done.stdout.lines() {
+        assert!(
+            !line.starts_with("RTO:") && !line.starts_with("RPO:") && !line.contains("clock:"),
+            "`{line}` in\n{}",
+            done.stdout
+        );
+    }
 
     let records = journal(&t, "tt");
     for step in ["check", "promote", "announce", "dns", "status_page", "cleanup"] {
