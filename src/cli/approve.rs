@@ -33,6 +33,8 @@ pub struct ApproveRequest {
     pub force: bool,
     /// `--sign`, `--print-message`, `--signature`: a signed approval.
     pub signing: Signing,
+    /// `--update TEXT`: a tabletop drill's answer says a runbook update is needed.
+    pub update: Option<String>,
 }
 
 /// The judgement, said: what was recorded on standard output, or the refusal.
@@ -55,7 +57,7 @@ fn from_reply(r: Reply) -> Result<String, String> {
 
 /// Approves (`Ask::Approve`) or denies (`Ask::Deny`) a step of a run.
 pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
-    let ApproveRequest { state_dir, run_id, step, ask, user, force, signing } = asked;
+    let ApproveRequest { state_dir, run_id, step, ask, user, force, signing, update } = asked;
     let (run_id, step) = (run_id.as_str(), step.as_str());
     let store = Store::at(&state_dir);
     let (state, _) = match store.read_run(run_id) {
@@ -67,7 +69,8 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
             if !inbox.is_shared() {
                 return Err(e.into());
             }
-            return hand_over(&inbox, &Request::new(step, &user, ask).forced(force));
+            let req = Request::new(step, &user, ask).forced(force).with_update(update);
+            return hand_over(&inbox, &req);
         }
         Err(e) => return Err(e.into()),
     };
@@ -91,8 +94,10 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
         }
         other => (user, other, None),
     };
-    let req = Request::new(step, &user, ask).forced(force).with_signature(signed);
+    let req =
+        Request::new(step, &user, ask).forced(force).with_signature(signed).with_update(update);
     let book = (std::path::PathBuf::from(&state.path), state.params.clone());
+    let tabletop = state.is_tabletop();
     // Judge it against a copy of the journal: nothing is written here.
     let mut copy = MemoryJournal { state, events: Vec::new() };
     if let Err(why) = inbox::apply(&mut copy, &req, How::Cli, &clock::now()) {
@@ -101,6 +106,8 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
             return finish(Err(why));
         }
     }
+    // A tabletop drill's runner holds no secret to mask with: its answers are masked here.
+    let req = if tabletop { masked(req, &book.0, &book.1, true)? } else { req };
     let inbox = store.inbox(run_id)?;
     let mut submitted: Option<(RequestRef, Instant)> = None;
     loop {
@@ -113,7 +120,7 @@ pub fn approve(asked: ApproveRequest) -> Result<Outcome, CliError> {
                 if let Some((r, _)) = &submitted {
                     inbox.withdraw(r);
                 }
-                let req = masked(req, &book.0, &book.1)?;
+                let req = masked(req, &book.0, &book.1, tabletop)?;
                 return finish(inbox::apply(&mut handle, &req, How::Cli, &clock::now()));
             }
             Err(JournalError::Locked { pid, .. }) => {
@@ -175,19 +182,28 @@ fn hand_over(inbox: &crate::journal::Inbox, req: &Request) -> Result<Outcome, Cl
 
 /// `req` with the run's secrets masked in its comment or reason, for journaling it without a
 /// runner (which would mask it itself): the runbook the run started from is read again and its
-/// secrets resolved here. When they cannot be, free text is refused rather than stored unmasked.
+/// secrets resolved here. When they cannot be, free text is refused rather than stored unmasked
+/// — except in a `tabletop` drill, which never resolves a secret (its runner masks nothing
+/// either): its answers are masked when the secrets resolve here, and kept as typed otherwise.
 fn masked(
     req: Request,
     path: &std::path::Path,
     params: &std::collections::BTreeMap<String, String>,
+    tabletop: bool,
 ) -> Result<Request, CliError> {
     let text = match &req.ask {
         Ask::Approve { comment: Some(c), .. } => c.as_str(),
         Ask::Deny { reason } => reason.as_str(),
         _ => "",
     };
-    if text.is_empty() {
+    if text.is_empty() && req.update.is_none() {
         return Ok(req);
+    }
+    if tabletop {
+        return Ok(match run_secrets(path, params) {
+            Ok(secrets) => req.scrubbed(|t| secrets.scrub(t)),
+            Err(_) => req,
+        });
     }
     let secrets = run_secrets(path, params).map_err(|why| {
         CliError::invalid(format!(

@@ -161,6 +161,9 @@ pub enum Command {
         /// A note kept with the approval.
         #[arg(long, value_name = "TEXT")]
         comment: Option<String>,
+        /// A tabletop drill's answer: a runbook update is needed (kept with "ready").
+        #[arg(long, value_name = "TEXT")]
+        update: Option<String>,
         /// Mark an interrupted step done although its `verify` probe says its effect is not in
         /// place (journaled as forced).
         #[arg(long)]
@@ -190,9 +193,12 @@ pub enum Command {
         run_id: String,
         /// The gated step.
         step: String,
-        /// Why (kept in the journal and the report).
+        /// Why (kept in the journal and the report). In a tabletop drill: the issue found.
         #[arg(long, value_name = "TEXT", required = true)]
         reason: String,
+        /// A tabletop drill's answer: a runbook update is needed (kept with the issue).
+        #[arg(long, value_name = "TEXT")]
+        update: Option<String>,
         /// Where runs are kept.
         #[arg(long, env = "DRBOOK_STATE_DIR", default_value = ".drbook", value_name = "DIR")]
         state_dir: PathBuf,

@@ -34,6 +34,10 @@ pub fn what(a: &AuditEntry) -> String {
         }
         AuditAction::Probed => format!("the verify probe of `{step}` looked"),
         AuditAction::RollbackRetried => format!("failed rollbacks retried by {}", a.by),
+        AuditAction::Discussed if a.reason.is_some() => {
+            format!("{} discussed `{step}`: issue found{how}", a.by)
+        }
+        AuditAction::Discussed => format!("{} discussed `{step}`: ready{how}", a.by),
     };
     if a.forced {
         out.push_str(" (forced against its probe)");
@@ -74,6 +78,8 @@ pub fn markdown(entries: &[AuditEntry]) -> String {
                 let how = a.how.map_or("", |h| h.as_str());
                 format!("as {} ({how})", a.role.as_deref().unwrap_or("-"))
             }
+            AuditAction::Discussed if a.reason.is_some() => "issue found".to_string(),
+            AuditAction::Discussed => "ready".to_string(),
             AuditAction::Denied | AuditAction::Refused => {
                 a.how.map_or(String::new(), |h| h.as_str().to_string())
             }

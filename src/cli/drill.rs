@@ -1,6 +1,7 @@
 //! `drbook drill FILE --type T`: a run recorded as a drill (issue 12). The drill's type and
 //! targets go into its `run_started` record, so `resume`, `status`, reports and `history`
-//! know it for a drill of that type.
+//! know it for a drill of that type. A tabletop drill executes nothing and resolves no
+//! secret: its steps are discussed (`exec::tabletop`, `journal::tabletop`).
 
 use super::outcome::{CliError, Outcome};
 use super::prepare::RunRequest;
@@ -34,11 +35,10 @@ pub fn drill(
             "a partial drill needs its targets: `--only STEP[,STEP...]` (nothing was run)",
         ));
     }
-    if ask.kind == DrillKind::Tabletop {
-        return Err(CliError::invalid(format!(
-            "{} drills are not implemented yet (nothing was run)",
-            ask.kind
-        )));
+    if ask.kind == DrillKind::Tabletop && !req.flags.approve.is_empty() {
+        return Err(CliError::invalid(
+            "a tabletop drill asks for no approval (nothing runs): `drbook approve RUN STEP` says a step is ready (nothing was run)",
+        ));
     }
     let mut only: Vec<String> = Vec::new();
     for t in ask.only {

@@ -115,7 +115,9 @@ impl Observer for Live {
                 }
                 return;
             }
-            Note::StepSucceeded { step, .. } | Note::StepSkipped { step, .. } => {
+            Note::StepSucceeded { step, .. }
+            | Note::StepSkipped { step, .. }
+            | Note::Discussed { step, .. } => {
                 if let Some(bar) = running.remove(step) {
                     bar.finish_and_clear();
                 }

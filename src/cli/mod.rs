@@ -76,6 +76,7 @@ mod run;
 mod runreport;
 mod signing;
 mod status;
+mod tabletop;
 mod term;
 mod trend;
 mod verify;
@@ -194,6 +195,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             step,
             role,
             comment,
+            update,
             force,
             state_dir,
             sign,
@@ -209,10 +211,19 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 (_, _, Some(signature)) => signing::Signing::External { signature, message },
                 _ => signing::Signing::Typed,
             };
-            let r = approve::ApproveRequest { state_dir, run_id, step, ask, user, force, signing };
+            let r = approve::ApproveRequest {
+                state_dir,
+                run_id,
+                step,
+                ask,
+                user,
+                force,
+                signing,
+                update,
+            };
             approve::approve(r)
         }
-        Command::Deny { run_id, step, reason, state_dir } => {
+        Command::Deny { run_id, step, reason, update, state_dir } => {
             let ask = crate::journal::inbox::Ask::Deny { reason };
             let user = user();
             approve::approve(approve::ApproveRequest {
@@ -223,6 +234,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 user,
                 force: false,
                 signing: Default::default(),
+                update,
             })
         }
         Command::Status { run_id, state_dir, format } => {

@@ -321,6 +321,45 @@ impl<'a> RunRequest<'a> {
     }
 }
 
+impl<'a> RunRequest<'a> {
+    /// A tabletop drill executes nothing: no AWS client, no shell looked for, and no step's
+    /// secret resolved (its steps are shown with secrets as `<secret:NAME>`). Only the secrets
+    /// the header's `notify_drills` names are, for the drill's own notification, unless
+    /// `--notify URL` (`notify_given`) replaces it; from the environment or a file, before
+    /// anything starts, as a run resolves its secrets.
+    pub fn executing_nothing(self, book: Book, notify_given: bool) -> Result<Ready<'a>, CliError> {
+        use crate::model::Ref;
+        let rt = runtime()?;
+        let shell = PathBuf::from(book.rb.shell.as_deref().unwrap_or("sh"));
+        let named: Vec<&str> = match (&book.rb.notify_drills, notify_given) {
+            (Some(t), false) => t
+                .refs()
+                .into_iter()
+                .filter_map(|r| if let Ref::Secret(n) = r { Some(n.as_str()) } else { None })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let wanted: Vec<crate::model::Secret> =
+            book.rb.secrets.iter().filter(|s| named.contains(&s.name.as_str())).cloned().collect();
+        let env = |v: &str| std::env::var(v).ok();
+        let no_ssm = |name: &str| {
+            Err(format!(
+                "SSM parameter `{name}` is not read by a tabletop drill, which reaches no AWS"
+            ))
+        };
+        let secrets = Secrets::resolve(&wanted, env, no_ssm, &book.base_dir()).map_err(|errs| {
+            CliError::Invalid {
+                errors: errs.iter().map(ToString::to_string).collect(),
+                then: Some(
+                    "nothing was run: the secret of `notify_drills` must resolve before the drill starts (or give `--notify URL`)"
+                        .into(),
+                ),
+            }
+        })?;
+        Ok(Ready { req: self, book, aws: None, secrets: Arc::new(secrets), rt, shell })
+    }
+}
+
 /// The process's one tokio runtime: AWS clients made before a run are used by its executor.
 /// It is never dropped, so a prompt left blocking on standard input never holds up the exit.
 fn runtime() -> Result<&'static tokio::runtime::Runtime, CliError> {

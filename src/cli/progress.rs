@@ -98,6 +98,15 @@ impl Lines {
                 format!("{t}  ⏸ {step} waits for a person: {reason}")
             }
             Note::StepInterrupted { step } => format!("{t}  ■ {step} interrupted"),
+            Note::Discuss { ask } => {
+                let card = super::prompt::discuss_card(&ask);
+                format!("{t}  ⏸ {} is up for discussion:{}", ask.step, card.trim_end())
+            }
+            Note::Discussed { step, by, issue, update, took_ms } => {
+                let said = issue.map_or("ready".to_string(), |i| format!("issue found: {i}"));
+                let update = update.map_or(String::new(), |u| format!("; update needed: {u}"));
+                format!("{t}  ✓ {step} discussed by {by} in {}: {said}{update}", dur(took_ms))
+            }
             Note::Overrun { step, expected_ms, elapsed_ms } => {
                 format!(
                     "{t}  ⚠ {step} overran its expected {}: {}",
@@ -202,6 +211,14 @@ fn trace(n: &Note) {
         }
         Note::StepInterrupted { step } => {
             info!(run_id = %rid, event = "step_interrupted", step = %step)
+        }
+        Note::Discuss { ask } => {
+            let rollback = ask.rollback.as_deref().unwrap_or("");
+            info!(run_id = %rid, event = "step_shown", step = %ask.step, action = %ask.action, rollback = %rollback)
+        }
+        Note::Discussed { step, by, issue, update, took_ms } => {
+            let (issue, update) = (issue.as_deref().unwrap_or(""), update.as_deref().unwrap_or(""));
+            info!(run_id = %rid, event = "step_discussed", step = %step, by = %by, issue = %issue, update = %update, took_ms)
         }
         Note::Overrun { step, expected_ms, elapsed_ms } => {
             tracing::warn!(run_id = %rid, event = "overrun", step = %step, expected_ms, elapsed_ms)

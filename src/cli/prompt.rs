@@ -1,4 +1,5 @@
-//! The runner's terminal prompts: manual steps, approval gates, interrupted steps.
+//! The runner's terminal prompts: manual steps, approval gates, interrupted steps, and a
+//! tabletop drill's steps up for discussion.
 //!
 //! One prompt at a time (a process-wide lock), so two steps never ask at once. Lines are read
 //! from standard input with `poll`, a fifth of a second at a time, so a prompt can be
@@ -7,7 +8,7 @@
 //! live view is hidden.
 
 use crate::diag::escape::escape;
-use crate::exec::{ApprovalAnswer, ApprovalAsk, Person};
+use crate::exec::{ApprovalAnswer, ApprovalAsk, DiscussAnswer, DiscussAsk, Person};
 use crate::model::fmt_duration;
 use std::io::Write;
 use std::os::fd::AsFd;
@@ -236,6 +237,17 @@ impl Person for Terminal {
         })
     }
 
+    fn discuss(&self, ask: &DiscussAsk, cancel: &AtomicBool) -> Option<DiscussAnswer> {
+        exclusive(self.screen.as_ref(), cancel, |buf| {
+            say(&discuss_card(ask));
+            let answer = discuss_dialogue(ask, buf, cancel);
+            if answer.is_none() && cancel.load(Ordering::SeqCst) {
+                say("\n(answered elsewhere)\n");
+            }
+            answer
+        })
+    }
+
     fn approve(&self, ask: &ApprovalAsk, cancel: &AtomicBool) -> Option<ApprovalAnswer> {
         exclusive(self.screen.as_ref(), cancel, |buf| {
             say(&approval_card(ask));
@@ -274,6 +286,75 @@ pub fn approval_card(ask: &ApprovalAsk) -> String {
         s.push_str(&format!("  refused:  {r}\n"));
     }
     s
+}
+
+/// The card a tabletop drill shows for a step: what it would do, nothing evaluated or run.
+pub fn discuss_card(ask: &DiscussAsk) -> String {
+    let mut s = String::new();
+    let title = ask.title.as_deref().map_or(String::new(), |t| format!(" — {t}"));
+    let finally = if ask.finally { " (finally step)" } else { "" };
+    s.push_str(&format!("\n── tabletop: discuss step `{}`{title}{finally} ──\n", ask.step));
+    let mut row = |label: &str, text: &str| {
+        let mut lines = text.lines();
+        s.push_str(&format!("  {label:<9} {}\n", lines.next().unwrap_or("")));
+        for l in lines {
+            s.push_str(&format!("            {l}\n"));
+        }
+    };
+    row("owner", ask.owner.as_deref().unwrap_or("(none)"));
+    row("expected", &ask.expected_ms.map_or("(no duration)".into(), fmt_duration));
+    if !ask.needs.is_empty() {
+        row("needs", &ask.needs.join(", "));
+    }
+    if let Some(w) = &ask.when {
+        row("when", &format!("{w} (shown, not evaluated)"));
+    }
+    row("action", &ask.action);
+    if !ask.approvals.is_empty() {
+        row("approval", &format!("by {} (not asked: nothing runs)", ask.approvals.join(", ")));
+    }
+    row("rollback", ask.rollback.as_deref().unwrap_or("(none)"));
+    if let Some(r) = &ask.refusal {
+        row("refused:", r);
+    }
+    s
+}
+
+/// Ready or an issue found, then the update needed, the name and a comment.
+fn discuss_dialogue(
+    ask: &DiscussAsk,
+    buf: &mut Vec<u8>,
+    cancel: &AtomicBool,
+) -> Option<DiscussAnswer> {
+    let mut line =
+        |q: &str| -> Option<String> { ask_line(q, buf, cancel).ok().map(|l| l.trim().to_string()) };
+    let issue_found = loop {
+        match line("[r]eady / [i]ssue found: ")?.to_ascii_lowercase().as_str() {
+            "r" | "ready" | "y" | "yes" => break false,
+            "i" | "issue" => break true,
+            _ => {}
+        }
+    };
+    let issue = if issue_found {
+        loop {
+            let r = line("Issue found (required): ")?;
+            if !r.is_empty() {
+                break Some(r);
+            }
+        }
+    } else {
+        None
+    };
+    let update = line("Runbook update needed (optional): ")?;
+    let name = line(&format!("Your name [{}]: ", ask.default_name))?;
+    let by = if name.is_empty() { ask.default_name.clone() } else { name };
+    let comment = if issue.is_none() { line("Comment (optional): ")? } else { String::new() };
+    Some(DiscussAnswer {
+        by,
+        issue,
+        update: (!update.is_empty()).then_some(update),
+        comment: (!comment.is_empty()).then_some(comment),
+    })
 }
 
 /// Approve or deny, then name, role and comment (or reason).

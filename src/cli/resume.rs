@@ -54,7 +54,12 @@ pub fn resume(asked: &ExistingRun<'_>) -> Result<Outcome, CliError> {
     super::verify::note_content_change(&state, &book.bytes);
     book.check_approve_flags(flags)?;
     book.check_report_flag(flags)?;
-    let ready = req.connect(book)?;
+    // A tabletop drill executes nothing, so it resolves no secret either.
+    let ready = if state.is_tabletop() {
+        req.executing_nothing(book, asked.notify.is_some())?
+    } else {
+        req.connect(book)?
+    };
     let (user, at) = (ready.req.user.clone(), clock::now());
     let mut events = vec![Event::RunResumed { at: at.clone(), pid: std::process::id(), user }];
     events.extend(reopen.iter().map(|step| Event::GateReopened {

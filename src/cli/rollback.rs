@@ -78,6 +78,12 @@ pub fn rollback(asked: &RollbackRequest<'_>) -> Result<Outcome, CliError> {
 /// Succeeded, failed, paused or interrupted runs may be rolled back, once, by one runner.
 fn may_roll_back(s: &RunState, live: bool, pid: Option<u32>) -> Result<(), CliError> {
     let id = &s.run_id;
+    if s.is_tabletop() {
+        return Err(CliError::invalid(format!(
+            "run `{id}` is a tabletop drill: it executed nothing, so there is nothing to roll back"
+        ))
+        .then("nothing was changed"));
+    }
     let failed_undo = s.steps.iter().any(|(_, r)| r.state == StepState::UndoFailed);
     if s.status == RunStatus::RollbackFailed && failed_undo && !live {
         return Ok(());

@@ -49,7 +49,12 @@ pub fn run(req: RunRequest<'_>, new: &NewRun) -> Result<Outcome, CliError> {
         })?,
         None => clock::now_ms(),
     };
-    let ready = req.connect(book)?;
+    let tabletop = new.drill.as_ref().is_some_and(|d| d.kind == crate::model::DrillKind::Tabletop);
+    let ready = if tabletop {
+        req.executing_nothing(book, new.notify.is_some())?
+    } else {
+        req.connect(book)?
+    };
     let store = Store::open(&ready.req.flags.state_dir)?;
     let (id, handle) = admit(&store, &ready, new, clock_start)?;
     let rb = &ready.book.rb;

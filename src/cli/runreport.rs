@@ -48,6 +48,11 @@ pub struct Report {
     /// What the fields above were taken from, for the text renderers.
     #[serde(skip)]
     pub got: Results,
+    /// Whether the text renderers show the generic RTO and RPO lines (see [`measures`]).
+    #[serde(skip)]
+    pub shows_rto: bool,
+    #[serde(skip)]
+    pub shows_rpo: bool,
 }
 
 #[derive(Serialize)]
@@ -97,14 +102,19 @@ pub struct StepReport {
     /// Why it was skipped (`drill`, `drill: WHY`, ``when` is false``).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// A tabletop drill's word for the step in text and markdown (`discuss`, `ready`,
+    /// `issue found`); JSON keeps `status`.
+    #[serde(skip)]
+    pub discussed: Option<&'static str>,
 }
 
 impl StepReport {
     /// The status as the text and markdown reports show it: `skipped (drill)` for a step
     /// outside a drill.
     fn shown_status(&self) -> String {
-        match &self.skip_reason {
-            Some(r) if crate::journal::drill::skipped_by_drill(r) => "skipped (drill)".into(),
+        match (&self.skip_reason, self.discussed) {
+            (_, Some(word)) => word.into(),
+            (Some(r), _) if crate::journal::drill::skipped_by_drill(r) => "skipped (drill)".into(),
             _ => self.status.clone(),
         }
     }
@@ -188,6 +198,7 @@ pub fn build_with(s: &RunState, rb: Option<&Runbook>) -> Report {
                     .filter(|_| !matches!(r.state, StepState::Succeeded | StepState::Skipped)),
                 captures: r.captures.clone(),
                 skip_reason: r.skipped_reason.clone().filter(|_| r.state == StepState::Skipped),
+                discussed: tabletop_word(s, id, r),
             })
             .collect(),
         rollback: got.rollback.clone().map(|p| RollbackPhaseReport {
@@ -203,7 +214,33 @@ pub fn build_with(s: &RunState, rb: Option<&Runbook>) -> Report {
         audit: s.audit.clone(),
         journal_head: None,
         drill: crate::journal::drill::drill_result(s, clock::now_ms()),
+        shows_rto: measures(s.drill.as_ref()).0,
+        shows_rpo: measures(s.drill.as_ref()).1,
         got,
+    }
+}
+
+/// A tabletop drill's word for a step: `discuss` while the team is asked, then what it said.
+fn tabletop_word(s: &RunState, id: &str, r: &crate::journal::StepRecord) -> Option<&'static str> {
+    if !s.is_tabletop() {
+        return None;
+    }
+    match s.findings.iter().rev().find(|f| f.step == id) {
+        Some(f) if f.issue.is_some() => Some("issue found"),
+        Some(_) => Some("ready"),
+        None => (r.state == StepState::Waiting).then_some("discuss"),
+    }
+}
+
+/// Whether the generic RTO and RPO lines describe this run: not for a tabletop drill (it ran
+/// nothing), and not the RTO of a component drill (it recovered nothing); the drill result
+/// says what such a drill measured.
+pub fn measures(drill: Option<&crate::journal::DrillInfo>) -> (bool, bool) {
+    use crate::model::DrillKind;
+    match drill.map(|d| d.kind) {
+        Some(DrillKind::Tabletop) => (false, false),
+        Some(DrillKind::Component) => (false, true),
+        _ => (true, true),
     }
 }
 
@@ -297,9 +334,11 @@ pub fn text(r: &Report) -> String {
             ));
         }
     }
-    out.push_str(&rto_line(&r.got));
-    out.push('\n');
-    for l in rpo_lines(&r.got) {
+    if r.shows_rto {
+        out.push_str(&rto_line(&r.got));
+        out.push('\n');
+    }
+    for l in rpo_lines(&r.got).into_iter().filter(|_| r.shows_rpo) {
         out.push_str(&l);
         out.push('\n');
     }
@@ -389,6 +428,7 @@ pub fn markdown(r: &Report) -> String {
     let mut out =
         format!("# Run report: {}\n\nRun `{}` — **{}**\n\n", r.runbook, r.run_id, r.status);
     let rto = match &r.got.forward {
+        _ if !r.shows_rto => "not measured (see the drill result)".to_string(),
         Forward::Recovered { .. } => d(r.results.achieved_rto_seconds),
         Forward::Stopped { .. } => {
             format!("not achieved (stopped after {})", d(r.results.stopped_after_seconds))
@@ -399,7 +439,7 @@ pub fn markdown(r: &Report) -> String {
     };
     out.push_str(&format!(
         "| | achieved | objective | verdict |\n|---|---:|---:|---|\n| RTO | {rto} | {} | {} |\n| RPO | {} | {} | {} |\n\n",
-        d(r.results.rto_seconds), verdict(r.results.rto_met), d(r.results.achieved_rpo_seconds), d(r.results.rpo_seconds), verdict(r.results.rpo_met)
+        d(r.results.rto_seconds), if r.shows_rto { verdict(r.results.rto_met) } else { "-" }, d(r.results.achieved_rpo_seconds), d(r.results.rpo_seconds), verdict(r.results.rpo_met)
     ));
     if !r.results.rpo_measurements.is_empty() {
         out.push_str("RPO measurements (the largest counts: the run lost as much data as its worst measurement):\n\n| step | measured | counts |\n|---|---:|---|\n");

@@ -117,6 +117,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     "started_at": s.started_at, "finished_at": s.finished_at,
                     "rollback": rollback, "steps": steps, "audit": s.audit,
                     "journal": super::verify::journal_json(&info)});
+                super::tabletop::add_json(&mut v, &s);
                 if let (Some(v), Ok(serde_json::Value::Object(r))) =
                     (v.as_object_mut(), serde_json::to_value(achieved::ResultsReport::new(&got)))
                 {
@@ -139,7 +140,8 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                         writeln!(out, "rolling back since {} ({}, by {})", r.at, r.reason, r.by);
                 }
                 for (id, r) in &s.steps {
-                    let state = shown_state(r, info.live);
+                    let state = super::tabletop::step_word(&s, r)
+                        .unwrap_or_else(|| shown_state(r, info.live));
                     let took = r
                         .duration_ms
                         .map_or(String::new(), |d| format!("  {}", fmt_duration(d / 1000 * 1000)));
@@ -218,8 +220,10 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     }
                 }
                 let got = achieved::results_now(&s);
+                let (rto, rpo) = super::runreport::measures(s.drill.as_ref());
                 let lines = std::iter::once(achieved::rto_line(&got))
-                    .chain(achieved::rpo_lines(&got))
+                    .filter(|_| rto)
+                    .chain(achieved::rpo_lines(&got).into_iter().filter(|_| rpo))
                     .chain(achieved::rollback_phase_line(&got));
                 for l in lines {
                     let _ = writeln!(out, "{l}");
@@ -248,7 +252,11 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     })
                     .map(|(id, _)| id.as_str())
                     .collect();
-                if !pending.is_empty() {
+                let _ = write!(out, "{}", super::tabletop::findings_text(&s));
+                if !pending.is_empty() && s.is_tabletop() {
+                    let _ =
+                        writeln!(out, "waiting for the team to discuss: {}", pending.join(", "));
+                } else if !pending.is_empty() {
                     let _ =
                         writeln!(out, "waiting on a person or a decision: {}", pending.join(", "));
                 }

@@ -25,6 +25,7 @@
 //!   died ended (given in advance, or asked through the person loop); [`on_resume`] is the
 //!   one rule for what resume does with each (rerun, re-attach, ask), which `status` shows;
 //! - `step` — one forward step (when, gate, attempts, retries); `undo` — one step's rollback;
+//!   `tabletop` — a tabletop drill's step instead: shown to the team and discussed, never run;
 //! - `probe` — a step's `verify` probe: is its effect in place? `doubt` — as a run rolls
 //!   back, failed steps whose effect may be in place (probed, or "was it done?");
 //! - `gate` — approval gates; `person` — the one loop that waits for a person (gates, manual
@@ -56,6 +57,7 @@ mod scope;
 mod secrets;
 mod simulate;
 mod step;
+mod tabletop;
 #[cfg(test)]
 mod tests;
 mod undo;
@@ -69,7 +71,7 @@ pub use announce::Announce;
 pub use interrupted::{after_probe, on_resume, OnResume};
 pub use job::{ExecError, Finish, Invocation, Job};
 pub use note::{Note, Observer};
-pub use port::{ApprovalAnswer, ApprovalAsk, DecideAsk, Person};
+pub use port::{ApprovalAnswer, ApprovalAsk, DecideAsk, DiscussAnswer, DiscussAsk, Person};
 pub use scheduler::{execute, execute_with};
 pub use scope::drill_skips;
 pub use secrets::Secrets;

@@ -110,6 +110,20 @@ pub enum Note {
     UndoInterrupted {
         step: String,
     },
+    /// A tabletop drill's step is up for discussion and no terminal asks: what the team is
+    /// shown (the prompt shows the same card when there is one).
+    Discuss {
+        ask: super::port::DiscussAsk,
+    },
+    /// A tabletop drill's step was discussed (nothing ran): by whom, the issue found (if
+    /// any), the runbook update needed (if any), and how long it took to discuss.
+    Discussed {
+        step: String,
+        by: String,
+        issue: Option<String>,
+        update: Option<String>,
+        took_ms: u64,
+    },
     /// A step's `verify` probe ran: what it saw (`in place`, `not in place`, `unknown`), what
     /// it printed, and whether that decided the step (succeeded).
     Probed {
@@ -162,6 +176,15 @@ impl Note {
                 output: output.clone(),
                 decided: *decides,
             },
+            Event::StepDiscussed { step: id, by, issue, update, duration_ms, .. } => {
+                Note::Discussed {
+                    step: step(id),
+                    by: by.clone(),
+                    issue: issue.clone(),
+                    update: update.clone(),
+                    took_ms: *duration_ms,
+                }
+            }
             // A person's answer to a manual step (from the prompt or another shell).
             Event::StepDecided { step: id, .. } => {
                 let rec = after.step(id)?;
@@ -260,6 +283,21 @@ impl Note {
                 Note::Probed { step, seen, output: f(&output), decided }
             }
             Note::FinallyStarted { status } => Note::FinallyStarted { status },
+            Note::Discuss { ask } => Note::Discuss {
+                ask: super::port::DiscussAsk {
+                    action: f(&ask.action),
+                    rollback: ask.rollback.map(|r| f(&r)),
+                    when: ask.when.map(|w| f(&w)),
+                    ..ask
+                },
+            },
+            Note::Discussed { step, by, issue, update, took_ms } => Note::Discussed {
+                step,
+                by,
+                issue: issue.map(|t| f(&t)),
+                update: update.map(|t| f(&t)),
+                took_ms,
+            },
             Note::UndoFailed { step, error } => Note::UndoFailed { step, error: f(&error) },
             Note::UndoSkipped { step, reason } => Note::UndoSkipped { step, reason: f(&reason) },
             Note::UndoWaiting { step, instructions } => {

@@ -38,6 +38,49 @@ pub trait Person: Send + Sync {
     ) -> Option<crate::journal::Decision> {
         self.decide(&ask.step, ask.undo, ask.retry, cancel)
     }
+    /// Shows a tabletop drill's step to the team and takes their answer: ready, or an issue
+    /// found, with or without a runbook update needed. `None`: `cancel` was set (answered
+    /// elsewhere) or input ended. A person who cannot be asked answers nothing.
+    fn discuss(&self, _ask: &DiscussAsk, _cancel: &AtomicBool) -> Option<DiscussAnswer> {
+        None
+    }
+}
+
+/// What a tabletop drill shows of a step: rendered the way `plan` renders it (params filled
+/// in, secrets as `<secret:NAME>`), nothing evaluated.
+#[derive(Clone, Debug, Default)]
+pub struct DiscussAsk {
+    pub step: String,
+    pub title: Option<String>,
+    pub owner: Option<String>,
+    pub expected_ms: Option<Millis>,
+    /// The steps it needs (discussed before it).
+    pub needs: Vec<String>,
+    /// Its `when`, shown, never evaluated.
+    pub when: Option<String>,
+    /// The rendered action (`none (an approval gate)` without one).
+    pub action: String,
+    /// The roles its approval gate would need (not asked: nothing runs).
+    pub approvals: Vec<String>,
+    /// The rendered rollback action, if any.
+    pub rollback: Option<String>,
+    /// It is a `finally` step.
+    pub finally: bool,
+    /// The name offered when the person just presses Enter.
+    pub default_name: String,
+    /// Why the previous answer was refused.
+    pub refusal: Option<String>,
+}
+
+/// The team's answer for a tabletop step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscussAnswer {
+    pub by: String,
+    /// An issue found; `None`: ready.
+    pub issue: Option<String>,
+    /// A runbook update needed.
+    pub update: Option<String>,
+    pub comment: Option<String>,
 }
 
 /// What the prompt about a step in doubt shows.

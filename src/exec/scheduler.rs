@@ -307,6 +307,10 @@ fn failed_under_rollback(ctx: &Ctx, keep_failed: &[usize]) -> Option<String> {
 /// The RTO clock after a step ended: elapsed, projected finish, and whether it is over budget
 /// (said once).
 fn clock_note(ctx: &Ctx, board: &Board, over_budget_said: &mut bool) {
+    // A tabletop drill runs nothing against the RTO: its clock would say nothing true.
+    if ctx.state(|s| s.is_tabletop()) {
+        return;
+    }
     let elapsed = u64::try_from(clock::now_ms() - ctx.job.clock_start_ms).unwrap_or(0);
     let projected = elapsed + board.remaining_ms();
     let rto = ctx.job.rb.rto;
@@ -437,6 +441,8 @@ fn waiting_for(ctx: &Ctx, i: usize) -> String {
             format!(" (approved so far: {})", approved.join(", "))
         };
         format!("{id} needs approval by {}{so_far}", rec.missing_roles().join(", "))
+    } else if ctx.state(|s| s.is_tabletop()) {
+        format!("{id} (to discuss)")
     } else {
         format!("{id} (manual step)")
     }

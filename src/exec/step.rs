@@ -21,6 +21,10 @@ use std::time::{Duration, Instant};
 
 /// Runs forward step `i` in this session.
 pub(super) async fn run(ctx: &Ctx, i: usize) -> Result<Done, JournalError> {
+    // A tabletop drill executes nothing: the team discusses the step instead.
+    if ctx.state(|s| s.is_tabletop()) {
+        return super::tabletop::discuss(ctx, i).await;
+    }
     let step = &ctx.job.rb.steps[i];
     let id = step.id.as_str();
     if let Some(reason) = super::scope::skip_reason(ctx, i) {

@@ -35,6 +35,8 @@ pub enum AuditAction {
     Probed,
     /// A failed rollback is tried again (`drbook rollback` after `rollback_failed`).
     RollbackRetried,
+    /// A tabletop drill's step discussed: `reason` is the issue found, if any.
+    Discussed,
 }
 
 impl AuditAction {
@@ -49,6 +51,7 @@ impl AuditAction {
             AuditAction::RollbackStarted => "rollback_started",
             AuditAction::Probed => "probed",
             AuditAction::RollbackRetried => "rollback_retried",
+            AuditAction::Discussed => "discussed",
         }
     }
 }
@@ -143,6 +146,12 @@ pub fn entry(e: &Event) -> Option<AuditEntry> {
             ..AuditEntry::new(at, A::Probed, "verify probe", s(step))
         },
         Event::RollbackRetried { at, by } => AuditEntry::new(at, A::RollbackRetried, by, None),
+        Event::StepDiscussed { step, at, by, how, issue, comment, .. } => AuditEntry {
+            how: Some(*how),
+            reason: issue.clone(),
+            comment: comment.clone(),
+            ..AuditEntry::new(at, A::Discussed, by, s(step))
+        },
         Event::RunStarted { .. }
         | Event::RunResumed { .. }
         | Event::StepStarted { .. }

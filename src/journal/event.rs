@@ -235,6 +235,28 @@ pub enum Event {
         output: String,
         decides: bool,
     },
+    /// A tabletop drill's team answered for a step (issue 12): "ready" (`issue` absent), or an
+    /// issue found, either optionally with a runbook update needed. Nothing ran: the step
+    /// counts as succeeded (discussed) either way, and its [`Finding`] is kept. `duration_ms`
+    /// runs from the step being shown (its `step_waiting`) to this answer, and is never
+    /// compared with the step's `duration`. Valid only in a tabletop drill.
+    StepDiscussed {
+        step: String,
+        at: String,
+        by: String,
+        how: How,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        issue: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        update: Option<String>,
+        /// `drbook approve --comment`: a note kept with a "ready".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+        duration_ms: u64,
+        /// The id of the `drbook approve|deny` request that carried it, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
+    },
     /// A gated step is ready and waits for its approvals (LANGUAGE.md §5 `approval`). The gate
     /// is copied here so approvals can be judged from the journal alone.
     ApprovalRequested {
@@ -411,6 +433,7 @@ impl Event {
             | Event::StepInterrupted { step, .. }
             | Event::StepDecided { step, .. }
             | Event::StepProbed { step, .. }
+            | Event::StepDiscussed { step, .. }
             | Event::ApprovalRequested { step, .. }
             | Event::Approved { step, .. }
             | Event::ApprovalRefused { step, .. }
@@ -444,6 +467,7 @@ impl Event {
             Event::StepInterrupted { .. } => "step_interrupted",
             Event::StepDecided { .. } => "step_decided",
             Event::StepProbed { .. } => "step_probed",
+            Event::StepDiscussed { .. } => "step_discussed",
             Event::RollbackRetried { .. } => "rollback_retried",
             Event::ApprovalRequested { .. } => "approval_requested",
             Event::Approved { .. } => "approved",
@@ -578,6 +602,27 @@ impl Event {
                 seen: *seen,
                 output: text(output),
                 decides: *decides,
+            },
+            Event::StepDiscussed {
+                step,
+                at,
+                by,
+                how,
+                issue,
+                update,
+                comment,
+                duration_ms,
+                request,
+            } => Event::StepDiscussed {
+                step: step.clone(),
+                at: at.clone(),
+                by: by.clone(),
+                how: *how,
+                issue: opt(issue),
+                update: opt(update),
+                comment: opt(comment),
+                duration_ms: *duration_ms,
+                request: request.clone(),
             },
             Event::RollbackRetried { at, by } => {
                 Event::RollbackRetried { at: at.clone(), by: by.clone() }

@@ -138,6 +138,9 @@ pub struct Request {
     /// An SSH-signed approval (`drbook approve --sign`): who approves is the signer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed: Option<super::sign::Signature>,
+    /// `--update TEXT`: a runbook update needed (a tabletop drill's answer only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<String>,
 }
 
 /// The answer to a request: what was recorded, or why nothing was.
@@ -158,6 +161,7 @@ impl Request {
             Ask::Deny { reason } => Ask::Deny { reason: scrub(&reason) },
             Ask::Retry => Ask::Retry,
         };
+        self.update = self.update.map(|u| scrub(&u));
         self
     }
 
@@ -185,7 +189,14 @@ impl Request {
             force: false,
             sender: None,
             signed: None,
+            update: None,
         }
+    }
+
+    /// The request, saying a runbook update is needed (`--update`, tabletop drills).
+    pub fn with_update(mut self, update: Option<String>) -> Request {
+        self.update = update;
+        self
     }
 
     /// The request, carrying a signed approval.
@@ -431,6 +442,16 @@ pub fn apply(sink: &mut dyn Sink, req: &Request, how: How, at: &str) -> Result<S
     let Some(rec) = st.step(step) else {
         return Err(format!("run `{}` has no step `{step}`", st.run_id));
     };
+    // A tabletop drill's steps are discussed, not approved or done.
+    if st.is_tabletop() {
+        return super::tabletop::answer(sink, req, how, at);
+    }
+    if req.update.is_some() {
+        return Err(format!(
+            "`--update` answers a tabletop drill's step; run `{}` is not a tabletop drill",
+            st.run_id
+        ));
+    }
     if let Some(id) = Some(&req.id).filter(|_| how == How::Cli) {
         if let Some(a) = rec.approvals.iter().find(|a| a.request.as_deref() == Some(id)) {
             return Ok(format!("already recorded: {} approved `{step}` as {}", a.by, a.role));

@@ -79,6 +79,7 @@ pub mod sign;
 mod store;
 mod summaries;
 pub mod summary;
+pub mod tabletop;
 mod transitions;
 mod trust;
 mod writer;

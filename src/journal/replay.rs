@@ -7,7 +7,8 @@
 //! transition function [`StepState::next`], and nothing follows `run_finished`. Anything else
 //! is [`JournalError::Impossible`] naming the record, so a damaged or forged journal is
 //! diagnosed rather than trusted. `attempts` is the highest attempt started, and every
-//! `step_started` must carry exactly `attempts + 1`.
+//! `step_started` must carry exactly `attempts + 1`. A tabletop drill's journal holds nothing
+//! that executes, and `step_discussed` appears in no other run (`tabletop.rs`).
 
 use super::audit::AuditEntry;
 use super::gate::{self, ApprovalRecord, Gate};
@@ -153,6 +154,13 @@ pub struct StepRecord {
     /// The latest decision was given with `--force` against the step's probe.
     #[serde(default)]
     pub forced: bool,
+    /// When the step last began waiting for a person (`step_waiting`): in a tabletop drill,
+    /// when it was shown to the team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<String>,
+    /// The request that carried a tabletop drill's answer for the step (`step_discussed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discussion: Option<String>,
 }
 
 impl StepRecord {
@@ -317,6 +325,11 @@ impl RunState {
         })
     }
 
+    /// Whether the run is a tabletop drill: nothing executes, every step is discussed.
+    pub fn is_tabletop(&self) -> bool {
+        self.drill.as_ref().is_some_and(|d| d.kind == crate::model::DrillKind::Tabletop)
+    }
+
     /// A step's record, by id.
     pub fn step(&self, id: &str) -> Option<&StepRecord> {
         self.index.get(id).map(|&i| &self.steps[i].1)
@@ -420,6 +433,10 @@ impl RunState {
                 }
             }
             Event::RollbackStarted { at, reason, by } => {
+                if self.is_tabletop() {
+                    let reason = "a tabletop drill ran nothing: it never rolls back".to_string();
+                    return Err(impossible(record, e, reason));
+                }
                 if self.rollback.is_some() {
                     return Err(impossible(record, e, "the run is already rolling back".into()));
                 }
@@ -459,6 +476,8 @@ impl RunState {
             return Err(impossible(record, e, reason));
         };
         let (run_id, content_hash) = (self.run_id.clone(), self.content_hash.clone());
+        super::tabletop::allows(self.is_tabletop(), e)
+            .map_err(|reason| impossible(record, e, reason))?;
         let rec = &mut self.steps[i].1;
         // Once the finally steps run, steps start again even after a rollback.
         let rolling_back = self.rollback.is_some() && self.finally.is_none();
@@ -490,6 +509,7 @@ impl RunState {
         }
         rec.state = rec.state.next(rec, e).map_err(|reason| impossible(record, e, reason))?;
         update(rec, e);
+        self.findings.extend(super::tabletop::finding(e));
         // A person's answer (an approval, a denial, a decision) given from another shell while
         // the run is paused leaves it paused: the run goes on when a runner resumes it.
         if !matches!(
@@ -498,6 +518,7 @@ impl RunState {
                 | Event::ApprovalRefused { .. }
                 | Event::ApprovalDenied { .. }
                 | Event::StepDecided { .. }
+                | Event::StepDiscussed { .. }
                 | Event::UndoDecided { .. }
         ) {
             self.status = RunStatus::Running;

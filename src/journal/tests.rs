@@ -17,6 +17,7 @@ mod masking;
 mod replay;
 mod signed;
 mod store;
+mod tabletop;
 mod undo;
 mod writer;
 

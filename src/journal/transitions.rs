@@ -80,9 +80,16 @@ pub(super) fn update(rec: &mut StepRecord, e: &Event) {
             rec.finished_at = Some(at.clone());
             rec.skipped_reason = Some(reason.clone());
         }
-        Event::StepWaiting { reason, .. } => {
+        Event::StepWaiting { reason, at, .. } => {
             rec.waiting_reason = Some(reason.clone());
             rec.manual_waiting = true;
+            rec.waiting_since = Some(at.clone());
+        }
+        Event::StepDiscussed { at, request, .. } => {
+            rec.manual_waiting = false;
+            rec.waiting_reason = None;
+            rec.finished_at = Some(at.clone());
+            rec.discussion = request.clone();
         }
         Event::StepInterrupted { .. } => {
             rec.retrying = false;
@@ -357,6 +364,8 @@ impl StepState {
             (_, Event::GateReopened { .. }) => {
                 Err(format!("step `{id}` is {self}, not denied: there is no denied gate to re-open"))
             }
+            // A tabletop drill's step, shown to the team, is answered: discussed.
+            (Waiting, Event::StepDiscussed { .. }) if rec.manual_waiting => Ok(Succeeded),
             (Waiting, Event::Approved { .. }) => Ok(Waiting),
             (Waiting, Event::ApprovalRefused { .. }) => Ok(Waiting),
             (Waiting, Event::ApprovalDenied { .. } | Event::ApprovalTimedOut { .. })

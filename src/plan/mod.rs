@@ -314,6 +314,23 @@ pub fn build(
     }
 }
 
+/// Step `i` of `rb` rendered as the plan renders it (params filled in, secrets as
+/// `<secret:NAME>`, captures as placeholders): its action, its rollback action and its
+/// `when`. A tabletop drill shows each step so.
+pub fn rendered_step(
+    rb: &model::Runbook,
+    values: &HashMap<String, ParamValue>,
+    i: usize,
+) -> (Option<PlanAction>, Option<PlanAction>, Option<String>) {
+    let ctx = resolve::Ctx::new(rb, values);
+    let Some(s) = rb.steps.get(i) else { return (None, None, None) };
+    (
+        s.action.as_ref().map(|a| ctx.action(a)),
+        s.rollback.as_ref().map(|r| ctx.action(&r.action)),
+        s.when.as_ref().map(|e| ctx.expr(e)),
+    )
+}
+
 impl Plan {
     /// `estimated RTO 47m within budget 1h (slack 13m)`, `... OVER budget by 5m (budget 1h)`,
     /// or `... (no rto budget)`.

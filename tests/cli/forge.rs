@@ -79,12 +79,20 @@ pub fn forge(t: &Test, f: &Forged<'_>) {
             "error": "exit status 1", "will_retry": false})
     };
     let outcome = if f.ok { "succeeded" } else { "failed" };
-    let events: Vec<Value> = vec![
+    let mut events: Vec<Value> = vec![
         first,
         json!({"event": "step_started", "step": "a", "attempt": 1, "at": start}),
         step_end,
         json!({"event": "run_finished", "at": end, "outcome": outcome}),
     ];
+    // A tabletop drill runs nothing: its step is shown and discussed (an issue when not ok).
+    if f.kind == Some("tabletop") {
+        let issue = (!f.ok).then_some("an issue found");
+        events[1] = json!({"event": "step_waiting", "step": "a", "at": start, "reason": "discuss"});
+        events[2] = json!({"event": "step_discussed", "step": "a", "at": end, "by": f.user,
+            "how": "cli", "issue": issue, "duration_ms": f.took_ms});
+        events[3] = json!({"event": "run_finished", "at": end, "outcome": "succeeded"});
+    }
     write_run(t, f.id, &events);
 }
 

@@ -7,6 +7,7 @@ mod corpus;
 mod drill_notify;
 mod drill_resume;
 mod drill_runs;
+mod drill_tabletop;
 mod first_minutes;
 mod fixtures;
 mod fmt;

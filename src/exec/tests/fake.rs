@@ -177,6 +177,8 @@ pub(super) struct Desk {
     answers: Mutex<HashMap<String, VecDeque<Say>>>,
     /// Each prompt shown: what it named, and the refusal it carried (approvals).
     asked: Mutex<Vec<(String, Option<String>)>>,
+    /// What each tabletop prompt showed.
+    pub(super) shown: Mutex<Vec<crate::exec::DiscussAsk>>,
 }
 
 impl Desk {
@@ -217,6 +219,21 @@ impl Person for Desk {
             Say::Deny(b, why) => Some(ApprovalAnswer::Deny { by: by(b), reason: why.to_string() }),
             other => panic!("`{}` is an approval prompt, not one for {other:?}", ask.step),
         }
+    }
+
+    fn discuss(
+        &self,
+        ask: &crate::exec::DiscussAsk,
+        _: &AtomicBool,
+    ) -> Option<crate::exec::DiscussAnswer> {
+        lock(&self.shown).push(ask.clone());
+        let (by, issue) = match self.next(&ask.step, ask.refusal.clone())? {
+            Say::Approve(b) => (b, None),
+            Say::Deny(b, why) => (b, Some(why.to_string())),
+            other => panic!("`{}` is a tabletop prompt, not one for {other:?}", ask.step),
+        };
+        let update = issue.as_ref().map(|_| "fix the runbook".to_string());
+        Some(crate::exec::DiscussAnswer { by: by.to_string(), issue, update, comment: None })
     }
 
     fn decide(&self, step: &str, undo: bool, _: bool, _: &AtomicBool) -> Option<Decision> {

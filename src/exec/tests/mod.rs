@@ -13,6 +13,7 @@
 //!   rollbacks, what stops once the run turns;
 //! - `people` — the same with a person answering at the terminal;
 //! - `resume` — a finished run's journal cut after every record and resumed;
+//! - `tabletop` — a tabletop drill: every step discussed at the prompt, nothing acted;
 //! - `values` — comparisons that demand numbers, and what a failed check says.
 
 mod board;
@@ -23,4 +24,5 @@ mod probes;
 mod resume;
 mod rollback;
 mod run;
+mod tabletop;
 mod values;

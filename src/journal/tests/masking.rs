@@ -118,6 +118,17 @@ fn one_of_each() -> Vec<Event> {
             at: s(AT),
             reason: Some(s("r")),
         },
+        Event::StepDiscussed {
+            step: s("a"),
+            at: s(AT),
+            by: s("bob"),
+            how: How::Cli,
+            issue: Some(s("i")),
+            update: Some(s("u")),
+            comment: Some(s("c")),
+            duration_ms: 1,
+            request: Some(s("q")),
+        },
         paused(),
         run_interrupted(),
         finished(Outcome::Failed),
@@ -164,9 +175,10 @@ fn variant(e: &Event) -> usize {
         Event::RollbackRetried { .. } => 29,
         Event::FinallyStarted { .. } => 30,
         Event::ApprovalRefused { .. } => 31,
+        Event::StepDiscussed { .. } => 32,
     }
 }
-const VARIANTS: usize = 32;
+const VARIANTS: usize = 33;
 
 /// Every string in `v` (map values, list items, nested) replaced by text holding the secret.
 fn poison(v: &mut Value) {
@@ -268,6 +280,7 @@ fn a_secret_survives_masking_only_in_identifiers_of_every_variant() {
                 | Event::UndoDecided { .. }
                 | Event::RunPaused { .. }
                 | Event::FinallyStarted { .. }
+                | Event::StepDiscussed { .. }
         );
         assert_eq!(free_text > 0, expected_text, "`{}` has free text: {json}", e.name());
     }
