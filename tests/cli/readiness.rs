@@ -176,9 +176,9 @@ fn the_metrics_pass_promtool_and_are_written_atomically() {
         .collect();
     assert!(leftovers.is_empty(), "no temporary file is left: {leftovers:?}");
 
-    let Ok(promtool) = which("promtool") else {
+    // `DRBOOK_PROMTOOL` (set by .ci/run) must work; otherwise promtool on PATH, or SKIPPED.
+    let Some(promtool) = crate::promtool::promtool() else {
         println!("SKIPPED: promtool not installed (the Debian package `prometheus` has it)");
-        eprintln!("SKIPPED: promtool not installed (the Debian package `prometheus` has it)");
         return;
     };
     let checked = std::process::Command::new(promtool)
@@ -192,11 +192,6 @@ fn the_metrics_pass_promtool_and_are_written_atomically() {
         String::from_utf8_lossy(&checked.stdout),
         String::from_utf8_lossy(&checked.stderr)
     );
-}
-
-fn which(name: &str) -> Result<std::path::PathBuf, ()> {
-    let path = std::env::var_os("PATH").ok_or(())?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file()).ok_or(())
 }
 
 #[test]
