@@ -160,3 +160,33 @@ pub fn safe_step(cx: &mut Cx, id: &ast::Ident, items: &[ast::StepItem]) {
         }
     }
 }
+
+/// A `drills { }` block that schedules component drills for a runbook whose component drill
+/// would run no step: each weekly drill would prove nothing and still say SUCCESS-shaped
+/// things in readiness (`drbook::lint::empty_component_drill`).
+pub fn lint_component(
+    cx: &mut Cx,
+    rb: &crate::model::Runbook,
+    dag: &crate::graph::Dag,
+    span: crate::diag::Span,
+) {
+    if !rb.drills.iter().any(|d| d.kind == DrillKind::Component) {
+        return;
+    }
+    let scope = crate::graph::drill::drill_scope(rb, dag, DrillKind::Component, &[]);
+    if scope.iter().any(Option::is_none) {
+        return;
+    }
+    cx.error(
+        Diagnostic::warning(
+            "drbook::lint::empty_component_drill",
+            span,
+            "a component drill of this runbook would run no step",
+        )
+        .label("schedules `component` drills")
+        .help(
+            "mark the read-only checks `safe` (backup freshness, replica lag, DNS, capacity), \
+             or drop `component` from `drills`",
+        ),
+    );
+}

@@ -275,6 +275,9 @@ fn runbook(
         notify_drills: h.notify_drills,
     };
     approvals::lint(cx, &model, rb.name.span, h.spans.get("approvals").copied());
+    if let (Some(dag), Some(&span)) = (&dag, h.spans.get("drills")) {
+        drills::lint_component(cx, &model, dag, span);
+    }
     if let Some(dag) = &dag {
         let (estimated, critical) = dag.critical_path();
         lints::runbook(cx, &model, rb.name.span, estimated, &critical, opts.today);

@@ -60,6 +60,9 @@ fn list(items: &[String]) -> String {
 /// Why a drill whose run succeeded still FAILED: what the result holds against it.
 pub fn why_failed(r: &DrillResult) -> String {
     let mut why = Vec::new();
+    if r.steps_tested.is_empty() {
+        why.push("it tested no step (a component drill runs only `safe` steps)".to_string());
+    }
     if !r.issues_found.is_empty() {
         why.push(format!("{} issue(s) found", r.issues_found.len()));
     }

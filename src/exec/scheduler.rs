@@ -307,8 +307,8 @@ fn failed_under_rollback(ctx: &Ctx, keep_failed: &[usize]) -> Option<String> {
 /// The RTO clock after a step ended: elapsed, projected finish, and whether it is over budget
 /// (said once).
 fn clock_note(ctx: &Ctx, board: &Board, over_budget_said: &mut bool) {
-    // A tabletop drill runs nothing against the RTO: its clock would say nothing true.
-    if ctx.state(|s| s.is_tabletop()) {
+    // A tabletop drill runs nothing and a component drill recovers nothing: no RTO clock.
+    if ctx.state(|s| s.drill.as_ref().is_some_and(|d| !d.kind.recovers())) {
         return;
     }
     let elapsed = u64::try_from(clock::now_ms() - ctx.job.clock_start_ms).unwrap_or(0);

@@ -9,8 +9,9 @@
 //!   replica lag with a `safe` step proves the RPO as well as a full drill does.
 //! - **Issues found**: every step that failed, with its error, and every issue a tabletop's
 //!   team raised; **runbook updates needed**: what the team said must change.
-//! - **Success**: the drill ended succeeded, no issue was found, and the RTO and the RPO were
-//!   met where measurable.
+//! - **Success**: the drill ended succeeded, it exercised at least one step (a drill that
+//!   tested nothing proved nothing), no issue was found, and the RTO and the RPO were met
+//!   where measurable.
 
 use super::results::{self, Forward};
 use super::{DrillInfo, RunState, RunStatus, StepState};
@@ -76,14 +77,14 @@ fn secs(ms: u64) -> f64 {
 pub fn drill_result(s: &RunState, now_ms: i64) -> Option<DrillResult> {
     let DrillInfo { kind, targets } = s.drill.clone()?;
     let got = results::results(s, now_ms);
-    let recovers = matches!(kind, DrillKind::Full | DrillKind::Partial);
+    let recovers = kind.recovers();
     let (achieved_rto, rto_met) = match (&got.forward, recovers) {
         (Forward::Recovered { ms, .. }, true) => (Some(secs(*ms)), got.rto_met),
         (Forward::Stopped { .. }, true) => (None, got.rto_met),
         _ => (None, None),
     };
     let discussed = |id: &str| s.findings.iter().any(|f| f.step == id);
-    let steps_tested = s
+    let steps_tested: Vec<String> = s
         .steps
         .iter()
         .filter(|(id, r)| r.attempts > 0 || discussed(id))
@@ -108,7 +109,9 @@ pub fn drill_result(s: &RunState, now_ms: i64) -> Option<DrillResult> {
             f.update.as_ref().map(|u| DrillUpdate { step: f.step.clone(), message: u.clone() })
         })
         .collect();
+    // A drill that exercised no step proved nothing: never a success.
     let success = s.status == RunStatus::Succeeded
+        && !steps_tested.is_empty()
         && issues_found.is_empty()
         && rto_met != Some(false)
         && got.rpo.met != Some(false);
@@ -233,6 +236,18 @@ mod tests {
         assert_eq!(r.issues_found[0].message, "nobody has the DNS password");
         assert_eq!(r.runbook_updates_needed[0].message, "add the vault path");
         assert!(!r.success);
+    }
+
+    #[test]
+    fn a_drill_that_tested_nothing_is_no_success() {
+        let mut ev = vec![started(Some(DrillKind::Component))];
+        for step in ["a", "b"] {
+            ev.push(Event::StepSkipped { step: step.into(), at: t(1), reason: SKIP_REASON.into() });
+        }
+        ev.push(finished(2, Outcome::Succeeded));
+        let r = drill_result(&replay(&ev).expect("replays"), 0).expect("a drill");
+        assert!(r.steps_tested.is_empty());
+        assert!(!r.success, "{r:?}");
     }
 
     #[test]

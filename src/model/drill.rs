@@ -35,6 +35,12 @@ impl DrillKind {
         DrillKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// Full and partial drills recover something, so they have an achieved RTO; a tabletop
+    /// runs nothing and a component drill only probes.
+    pub fn recovers(self) -> bool {
+        matches!(self, DrillKind::Full | DrillKind::Partial)
+    }
+
     /// Tabletop and component drills change nothing: they may run while an unfinished run
     /// of the same runbook exists.
     pub fn changes_nothing(self) -> bool {
