@@ -13,7 +13,7 @@
 //! - Finally steps follow the same rule.
 
 use super::Dag;
-use crate::model::{Action, DrillKind, Expr, Ref, Runbook, Step, Text};
+use crate::model::{DrillKind, Expr, Ref, Runbook, Step, Text};
 
 /// Why a drill does not run a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,7 +75,7 @@ fn reads(step: &Step) -> Vec<usize> {
     let mut exprs: Vec<&Expr> = step.when.iter().collect();
     exprs.extend(&step.checks);
     for a in step.action.iter().chain(&step.verify) {
-        texts.extend(action_texts(a));
+        texts.extend(a.texts());
     }
     texts.extend(step.env.iter().map(|(_, t)| t));
     texts.extend(&step.workdir);
@@ -96,56 +96,11 @@ fn reads(step: &Step) -> Vec<usize> {
     out
 }
 
-/// Every text of an action.
-fn action_texts(a: &Action) -> Vec<&Text> {
-    fn words(ps: &[(String, Vec<Text>)]) -> impl Iterator<Item = &Text> {
-        ps.iter().flat_map(|(_, vs)| vs.iter())
-    }
-    match a {
-        Action::Run { script } => vec![script],
-        Action::Http { url, headers, body, body_contains, .. } => {
-            let mut v = vec![url];
-            v.extend(headers.iter().flat_map(|(k, val)| [k, val]));
-            v.extend(body);
-            v.extend(body_contains);
-            v
-        }
-        Action::SsmCommand {
-            document,
-            targets,
-            parameters,
-            max_concurrency,
-            max_errors,
-            comment,
-        } => {
-            let mut v = vec![document];
-            match targets {
-                crate::model::SsmTargets::Tags(t) => v.extend(t.iter().flat_map(|(k, x)| [k, x])),
-                crate::model::SsmTargets::Instances(i) => v.extend(i),
-            }
-            v.extend(words(parameters));
-            v.extend(max_concurrency);
-            v.extend(max_errors);
-            v.extend(comment);
-            v
-        }
-        Action::SsmAutomation { document, parameters } => {
-            let mut v = vec![document];
-            v.extend(words(parameters));
-            v
-        }
-        Action::SsmPut { name, value, .. } => vec![name, value],
-        Action::Manual { instructions } => vec![instructions],
-        Action::Notify { url, text } => vec![url, text],
-        Action::Wait { .. } => Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::tests_support::runbook_with_durations;
-    use crate::model::Part;
+    use crate::model::{Action, Part};
     use Skip::{NeedsValue, Outside};
 
     fn dag(rb: &Runbook) -> Dag {

@@ -73,6 +73,18 @@ fn secs(ms: u64) -> f64 {
     ms as f64 / 1000.0
 }
 
+/// Every step of `s` that failed (or whose rollback failed), with its error, in step order.
+pub fn failed_steps(s: &RunState) -> Vec<DrillIssue> {
+    s.steps
+        .iter()
+        .filter(|(_, r)| matches!(r.state, StepState::Failed | StepState::UndoFailed))
+        .map(|(id, r)| DrillIssue {
+            step: id.clone(),
+            message: r.error.clone().unwrap_or_else(|| "failed".into()),
+        })
+        .collect()
+}
+
 /// The result of `s` when it is a drill; `None` for a plain run.
 pub fn drill_result(s: &RunState, now_ms: i64) -> Option<DrillResult> {
     let DrillInfo { kind, targets } = s.drill.clone()?;
@@ -90,15 +102,7 @@ pub fn drill_result(s: &RunState, now_ms: i64) -> Option<DrillResult> {
         .filter(|(id, r)| r.attempts > 0 || discussed(id))
         .map(|(id, _)| id.clone())
         .collect();
-    let mut issues_found: Vec<DrillIssue> = s
-        .steps
-        .iter()
-        .filter(|(_, r)| matches!(r.state, StepState::Failed | StepState::UndoFailed))
-        .map(|(id, r)| DrillIssue {
-            step: id.clone(),
-            message: r.error.clone().unwrap_or_else(|| "failed".into()),
-        })
-        .collect();
+    let mut issues_found = failed_steps(s);
     issues_found.extend(s.findings.iter().filter_map(|f| {
         f.issue.as_ref().map(|i| DrillIssue { step: f.step.clone(), message: i.clone() })
     }));

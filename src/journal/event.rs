@@ -491,6 +491,14 @@ impl Event {
         }
     }
 
+    /// This `run_started` record as a drill's (any other event is returned as it is).
+    pub fn as_drill(mut self, info: DrillInfo) -> Event {
+        if let Event::RunStarted { drill, .. } = &mut self {
+            *drill = Some(info);
+        }
+        self
+    }
+
     /// The event with `mask` applied to every free-text field: errors, reasons,
     /// instructions, comments, capture values and param values. Identifiers are kept as
     /// they are, because replay and resume depend on them and none is free text: step ids,

@@ -13,9 +13,9 @@
 //!   "it succeeded, and met its RTO and RPO where measurable".
 //! - **issues**: a drill's issues found; a plain run's failed steps, with their errors.
 
-use super::drill::{drill_result, DrillIssue};
+use super::drill::{drill_result, failed_steps, DrillIssue};
 use super::results::{self, Forward};
-use super::{RunState, RunStatus, StepState};
+use super::{RunState, RunStatus};
 use serde::{Deserialize, Serialize};
 
 /// The summary format's version: a summary of another version is stale.
@@ -91,15 +91,7 @@ pub fn summarize(s: &RunState, journal_bytes: u64, now_ms: i64) -> Summary {
             (r.achieved_rto_seconds, r.rto_met, issues, r.success)
         }
         None => {
-            let issues: Vec<Issue> = s
-                .steps
-                .iter()
-                .filter(|(_, r)| matches!(r.state, StepState::Failed | StepState::UndoFailed))
-                .map(|(id, r)| Issue {
-                    step: id.clone(),
-                    message: r.error.clone().unwrap_or_else(|| "failed".into()),
-                })
-                .collect();
+            let issues: Vec<Issue> = failed_steps(s).iter().map(issue).collect();
             let success = s.status == RunStatus::Succeeded
                 && got.rto_met != Some(false)
                 && got.rpo.met != Some(false);

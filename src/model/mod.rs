@@ -271,6 +271,55 @@ impl Step {
     }
 }
 
+impl Action {
+    /// Every text of an action.
+    pub fn texts(&self) -> Vec<&Text> {
+        fn words(ps: &[(String, Vec<Text>)]) -> impl Iterator<Item = &Text> {
+            ps.iter().flat_map(|(_, vs)| vs.iter())
+        }
+        match self {
+            Action::Run { script } => vec![script],
+            Action::Http { url, headers, body, body_contains, .. } => {
+                let mut v = vec![url];
+                v.extend(headers.iter().flat_map(|(k, val)| [k, val]));
+                v.extend(body);
+                v.extend(body_contains);
+                v
+            }
+            Action::SsmCommand {
+                document,
+                targets,
+                parameters,
+                max_concurrency,
+                max_errors,
+                comment,
+            } => {
+                let mut v = vec![document];
+                match targets {
+                    crate::model::SsmTargets::Tags(t) => {
+                        v.extend(t.iter().flat_map(|(k, x)| [k, x]))
+                    }
+                    crate::model::SsmTargets::Instances(i) => v.extend(i),
+                }
+                v.extend(words(parameters));
+                v.extend(max_concurrency);
+                v.extend(max_errors);
+                v.extend(comment);
+                v
+            }
+            Action::SsmAutomation { document, parameters } => {
+                let mut v = vec![document];
+                v.extend(words(parameters));
+                v
+            }
+            Action::SsmPut { name, value, .. } => vec![name, value],
+            Action::Manual { instructions } => vec![instructions],
+            Action::Notify { url, text } => vec![url, text],
+            Action::Wait { .. } => Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Retry {
     /// Additional attempts after the first.

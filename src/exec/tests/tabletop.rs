@@ -29,42 +29,7 @@ runbook "tabletop" {
 
 /// The first record of a tabletop drill of `b`.
 fn drill_started(b: &Book) -> Event {
-    match run_started(b) {
-        Event::RunStarted {
-            v,
-            run_id,
-            runbook,
-            file,
-            path,
-            content_hash,
-            step_hashes,
-            params,
-            at,
-            clock_start,
-            rto_ms,
-            rpo_ms,
-            user,
-            pid,
-            ..
-        } => Event::RunStarted {
-            v,
-            run_id,
-            runbook,
-            file,
-            path,
-            content_hash,
-            step_hashes,
-            params,
-            at,
-            clock_start,
-            rto_ms,
-            rpo_ms,
-            user,
-            pid,
-            drill: Some(DrillInfo { kind: DrillKind::Tabletop, targets: Vec::new() }),
-        },
-        other => other,
-    }
+    run_started(b).as_drill(DrillInfo { kind: DrillKind::Tabletop, targets: Vec::new() })
 }
 
 async fn with(b: &Book, desk: Desk) -> (Session, Arc<Desk>) {

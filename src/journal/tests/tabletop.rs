@@ -9,42 +9,7 @@ const LATER: &str = "2026-11-23T22:16:00.500Z";
 
 /// `run_started` of a tabletop drill with these steps.
 fn tabletop(steps: &[&str]) -> Event {
-    match started(steps) {
-        Event::RunStarted {
-            v,
-            run_id,
-            runbook,
-            file,
-            path,
-            content_hash,
-            step_hashes,
-            params,
-            at,
-            clock_start,
-            rto_ms,
-            rpo_ms,
-            user,
-            pid,
-            ..
-        } => Event::RunStarted {
-            v,
-            run_id,
-            runbook,
-            file,
-            path,
-            content_hash,
-            step_hashes,
-            params,
-            at,
-            clock_start,
-            rto_ms,
-            rpo_ms,
-            user,
-            pid,
-            drill: Some(DrillInfo { kind: DrillKind::Tabletop, targets: Vec::new() }),
-        },
-        other => other,
-    }
+    started(steps).as_drill(DrillInfo { kind: DrillKind::Tabletop, targets: Vec::new() })
 }
 
 fn shown(step: &str) -> Event {
