@@ -275,6 +275,16 @@ fn rpo_cell(r: &Row) -> String {
     }
 }
 
+/// The run's status; a drill that has ended adds its verdict (`succeeded, FAILED`: the run
+/// went through, but the drill found an issue, missed an objective or tested nothing).
+fn status_cell(r: &Row) -> String {
+    let over = !matches!(r.status.as_str(), "running" | "paused" | "interrupted");
+    match (r.kind.as_str(), over) {
+        ("run", _) | (_, false) => r.status.clone(),
+        (_, true) => format!("{}, {}", r.status, if r.success { "SUCCESS" } else { "FAILED" }),
+    }
+}
+
 fn changed_cell(r: &Row) -> &'static str {
     match r.changed_since {
         Some(true) => "yes",
@@ -309,7 +319,7 @@ fn text(rows: &[Row], trends: &[Trend]) -> String {
                 kind_cell(r),
                 r.run_id.clone(),
                 r.started_by.clone(),
-                r.status.clone(),
+                status_cell(r),
                 rto_cell(r),
                 rpo_cell(r),
                 r.issues_found.to_string(),
@@ -388,7 +398,7 @@ fn markdown(rows: &[Row]) -> String {
             md(&kind_cell(r)),
             md(&r.run_id),
             md(&r.started_by),
-            r.status,
+            status_cell(r),
             rto_cell(r),
             rpo_cell(r),
             r.issues_found,

@@ -1,7 +1,6 @@
 //! A runbook's achieved RTO over time, as `history` draws it: the points (oldest first), the
 //! budget, and the text sparkline; `history_svg.rs` draws the same points as a chart.
 
-use crate::model::fmt_duration;
 use serde::Serialize;
 
 /// One point of a runbook's achieved-RTO trend.
@@ -23,9 +22,9 @@ pub struct Trend {
     pub points: Vec<Point>,
 }
 
-/// `3s`, `1h2m`, `250ms`; `-` for none.
+/// `18.1s`, `1h2m`; `-` for none (as the run reports write durations).
 pub fn dur(secs: Option<f64>) -> String {
-    secs.map_or("-".into(), |s| fmt_duration((s * 1000.0).round().max(0.0) as u64))
+    super::achieved::d(secs)
 }
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
