@@ -43,6 +43,9 @@ pub enum Command {
         /// Set a param (NAME=VALUE); repeatable.
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
+        /// Read params from FILE: one `NAME=VALUE` per line, `#` comment lines; `--param` wins.
+        #[arg(long, value_name = "FILE")]
+        params_file: Option<PathBuf>,
         /// The project root: imports must stay inside it (default: the runbook's directory).
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
@@ -54,6 +57,10 @@ pub enum Command {
         /// Set a param (NAME=VALUE); repeatable. Required params must be given.
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
+        /// Read params from FILE: one `NAME=VALUE` per line, `#` comment lines; `--param` wins.
+        /// Default: RUNBOOK.params beside the runbook, when it exists.
+        #[arg(long, value_name = "FILE")]
+        params_file: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
         format: PlanFormat,
@@ -74,6 +81,9 @@ pub enum Command {
         /// Set a param (NAME=VALUE); repeatable.
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
+        /// Read params from FILE: one `NAME=VALUE` per line, `#` comment lines; `--param` wins.
+        #[arg(long, value_name = "FILE")]
+        params_file: Option<PathBuf>,
         #[command(flatten)]
         common: RunFlags,
         /// Name the run (for schedulers); refused while a run with this id exists.
@@ -108,6 +118,9 @@ pub enum Command {
         /// Set a param (NAME=VALUE); repeatable.
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
+        /// Read params from FILE: one `NAME=VALUE` per line, `#` comment lines; `--param` wins.
+        #[arg(long, value_name = "FILE")]
+        params_file: Option<PathBuf>,
         #[command(flatten)]
         common: RunFlags,
         /// Name the drill's run (for schedulers); refused while a run with this id exists.

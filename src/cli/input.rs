@@ -54,10 +54,23 @@ pub fn param_pairs(params: &[String]) -> Result<Vec<(String, String)>, CliError>
     Ok(pairs)
 }
 
-/// The checker's options from `--today`, `--param` and `--strict`.
+/// `--params-file FILE`'s pairs (if given), then the `--param` flags, which win.
+pub fn params(
+    file: Option<&Path>,
+    flags: &[String],
+    color: bool,
+) -> Result<Vec<(String, String)>, CliError> {
+    let flags = param_pairs(flags)?;
+    match file {
+        Some(f) => Ok(super::params_file::merge(super::params_file::read(f, color)?, flags)),
+        None => Ok(flags),
+    }
+}
+
+/// The checker's options from `--today`, the params and `--strict`.
 pub fn options(
     today: Option<&str>,
-    params: &[String],
+    params: Vec<(String, String)>,
     strict: bool,
     require_params: bool,
 ) -> Result<Options, CliError> {
@@ -67,7 +80,6 @@ pub fn options(
         })?,
         None => self::today(),
     };
-    let params = param_pairs(params)?;
     Ok(Options { today, params, require_params, strict })
 }
 

@@ -31,6 +31,7 @@
 //!   and `rollback`), prints the report, and says what the finish means.
 //! - `decide.rs`: what a person decides about interrupted steps before a runner goes on.
 //! - `input.rs`: params, dates, who is acting, a runbook loaded and checked.
+//!   `params_file.rs`: `--params-file FILE` and `RUNBOOK.params`.
 //! - `outcome.rs`: [`Outcome`] and [`CliError`]. `term.rs`: stderr/stdout lines, whether a
 //!   person can be asked. `args.rs`: clap.
 //! - Rendering: `report.rs` (diagnostics), `runreport.rs` (the final report), `audit.rs`
@@ -62,6 +63,7 @@ mod history_svg;
 mod input;
 mod live;
 mod outcome;
+mod params_file;
 mod plan;
 mod prepare;
 mod progress;
@@ -125,12 +127,15 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
     input::check_as(cli.as_user.as_deref())?;
     let user = || input::identity(cli.as_user.as_deref());
     match cli.command {
-        Command::Check { files, strict, today, format, params, root } => {
-            let options = input::options(today.as_deref(), &params, strict, false)?;
+        Command::Check { files, strict, today, format, params, params_file, root } => {
+            let params = input::params(params_file.as_deref(), &params, color)?;
+            let options = input::options(today.as_deref(), params, strict, false)?;
             check::check(&check::CheckRequest { files, options, format, color, root })
         }
-        Command::Plan { file, params, format, today, strict, root } => {
-            let options = input::options(today.as_deref(), &params, strict, true)?;
+        Command::Plan { file, params, params_file, format, today, strict, root } => {
+            let params_file = params_file.or_else(|| params_file::beside(&file));
+            let params = input::params(params_file.as_deref(), &params, color)?;
+            let options = input::options(today.as_deref(), params, strict, true)?;
             plan::plan(&plan::PlanRequest { file, options, format, color, root })
         }
         Command::Fmt { files, check } => {
@@ -138,15 +143,34 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         }
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out_dir } => docs::man(out_dir.as_deref()),
-        Command::Run { file, params, common, run_id, since, allow_concurrent, dry_run } => {
-            let params = input::param_pairs(&params)?;
+        Command::Run {
+            file,
+            params,
+            params_file,
+            common,
+            run_id,
+            since,
+            allow_concurrent,
+            dry_run,
+        } => {
+            let params = input::params(params_file.as_deref(), &params, color)?;
             let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };
             let new =
                 run::NewRun { run_id, since, allow_concurrent, dry_run, drill: None, notify: None };
             run::run(req, &new)
         }
-        Command::Drill { file, kind, only, notify, params, common, run_id, allow_concurrent } => {
-            let params = input::param_pairs(&params)?;
+        Command::Drill {
+            file,
+            kind,
+            only,
+            notify,
+            params,
+            params_file,
+            common,
+            run_id,
+            allow_concurrent,
+        } => {
+            let params = input::params(params_file.as_deref(), &params, color)?;
             let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };
             let ask = drill::DrillRequest { kind: kind.kind(), only, notify };
             drill::drill(req, ask, run_id, allow_concurrent)

@@ -3,6 +3,7 @@
 //! Golden files (`tests/fixtures/**/*.expected`, `tests/golden/**`) are compared byte for byte;
 //! run with `DRBOOK_BLESS=1` to rewrite them from the actual output, then read the diff.
 
+mod ci_workflows;
 mod corpus;
 mod drill_notify;
 mod drill_resume;
@@ -19,6 +20,7 @@ mod httpd;
 mod inputs;
 mod layout;
 mod os_accounts;
+mod params_file;
 mod pgd;
 mod plan;
 mod promtool;
