@@ -120,3 +120,11 @@ fn run_takes_a_params_file() {
         .run();
     says(out.expect_status(0), "CHG-9 eu-west-1");
 }
+
+#[test]
+fn every_shipped_runbook_plans_with_no_flag_but_its_params_file_beside_it() {
+    for f in crate::drbook_files("runbooks") {
+        let out = Test::new().in_crate_root().args(&["plan", &f, "--today", TODAY]).run();
+        assert_eq!(out.status, 0, "{f}\n{}", out.stderr);
+    }
+}
