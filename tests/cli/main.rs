@@ -4,6 +4,7 @@
 //! run with `DRBOOK_BLESS=1` to rewrite them from the actual output, then read the diff.
 
 mod corpus;
+mod diag_formats;
 mod drill_notify;
 mod drill_resume;
 mod drill_runs;
@@ -11,6 +12,7 @@ mod drill_tabletop;
 mod first_minutes;
 mod fixtures;
 mod fmt;
+mod fmt_io;
 mod forge;
 mod head_sign;
 mod history;
