@@ -324,12 +324,16 @@ pub enum Command {
     },
     /// Format runbooks in the canonical layout (comments kept).
     Fmt {
-        /// Files to format in place.
+        /// Files to format in place; `-` reads standard input and writes the result to
+        /// standard output.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Do not write; exit 1 if any file is not formatted.
         #[arg(long)]
         check: bool,
+        /// Do not write; print a unified diff of what would change, exit 1 if anything would.
+        #[arg(long)]
+        diff: bool,
     },
     /// Print a shell completion script: `drbook completions bash > ~/.local/share/bash-completion/completions/drbook`.
     Completions {
@@ -438,6 +442,10 @@ pub enum ReportFormat {
 pub enum CheckFormat {
     Human,
     Json,
+    /// GitHub Actions workflow commands (`::error file=…::message`), one line per diagnostic.
+    Github,
+    /// SARIF 2.1.0, for code-scanning upload.
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -1,8 +1,11 @@
 //! `drbook check FILE...`: every file's diagnostics, then its verdict line (`ok:` or
 //! `failed:`), on standard error; `--format json` gathers them into one document on standard
-//! output. A file that cannot be read is reported like a file with an error, and the others
-//! are still checked. Exit 0 when every file is free of errors, else 2.
+//! output, `--format github` into workflow commands and `--format sarif` into a SARIF log (see
+//! `annotate`). A file that cannot be read is reported like a file with an error (in the
+//! machine formats, as a `drbook::load::unreadable` diagnostic), and the others are still
+//! checked. Exit 0 when every file is free of errors, else 2.
 
+use super::annotate;
 use super::args::CheckFormat;
 use super::input;
 use super::outcome::{CliError, Outcome};
@@ -30,7 +33,10 @@ pub fn check(req: &CheckRequest) -> Result<Outcome, CliError> {
         let mut loaded = match input::read(f, req.root.as_deref()) {
             Ok(l) => l,
             Err(e) => {
-                eprint(&format!("error: {e}"));
+                match req.format {
+                    CheckFormat::Human => eprint(&format!("error: {e}")),
+                    _ => all.push(report::unreadable(&f.display().to_string(), e)),
+                }
                 unreadable = true;
                 errors += 1;
                 continue;
@@ -40,7 +46,7 @@ pub fn check(req: &CheckRequest) -> Result<Outcome, CliError> {
         errors += checked.errors();
         warnings += checked.warnings();
         match req.format {
-            CheckFormat::Json => {
+            CheckFormat::Json | CheckFormat::Github | CheckFormat::Sarif => {
                 all.extend(checked.diags.iter().map(|d| report::to_json(&loaded.sources, d)))
             }
             CheckFormat::Human => {
@@ -60,11 +66,22 @@ pub fn check(req: &CheckRequest) -> Result<Outcome, CliError> {
         // Freed by the process's exit instead (see `plan`).
         std::mem::forget((checked, loaded));
     }
-    if req.format == CheckFormat::Json {
-        let doc = serde_json::json!({ "diagnostics": all, "errors": errors, "warnings": warnings });
-        let mut out = std::io::stdout().lock();
-        let _ = serde_json::to_writer_pretty(&mut out, &doc);
-        let _ = writeln!(out);
+    let mut out = std::io::stdout().lock();
+    match req.format {
+        CheckFormat::Human => {}
+        CheckFormat::Json => {
+            let doc =
+                serde_json::json!({ "diagnostics": all, "errors": errors, "warnings": warnings });
+            let _ = serde_json::to_writer_pretty(&mut out, &doc);
+            let _ = writeln!(out);
+        }
+        CheckFormat::Github => {
+            let _ = write!(out, "{}", annotate::github(&all));
+        }
+        CheckFormat::Sarif => {
+            let _ = serde_json::to_writer_pretty(&mut out, &annotate::sarif(&all));
+            let _ = writeln!(out);
+        }
     }
     Ok(if errors > 0 || unreadable { Outcome::Invalid } else { Outcome::Succeeded })
 }

@@ -46,6 +46,7 @@
 
 mod achieved;
 mod again;
+mod annotate;
 mod approve;
 mod args;
 mod audit;
@@ -138,8 +139,8 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             let options = input::options(today.as_deref(), params, strict, true)?;
             plan::plan(&plan::PlanRequest { file, options, format, color, root })
         }
-        Command::Fmt { files, check } => {
-            fmt::fmt(&fmt::FmtRequest { files, check_only: check, color })
+        Command::Fmt { files, check, diff } => {
+            fmt::fmt(&fmt::FmtRequest { files, check_only: check, diff, color })
         }
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out_dir } => docs::man(out_dir.as_deref()),

@@ -12,7 +12,9 @@ use std::sync::Arc;
 /// The longest line shown whole in a snippet.
 const MAX_LINE: usize = 400;
 
-/// One diagnostic as `check --format json` prints it.
+/// One diagnostic as `check --format json` prints it (and the GitHub and SARIF renderers
+/// read). Positions are 1-based, columns in characters; the end is exclusive (the position
+/// just after the span's last character).
 #[derive(serde::Serialize)]
 pub struct JsonDiagnostic {
     pub severity: Severity,
@@ -21,20 +23,76 @@ pub struct JsonDiagnostic {
     pub file: String,
     pub line: usize,
     pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
     pub help: Option<String>,
+    /// The primary label first (the text under the snippet), then the related locations.
+    pub labels: Vec<JsonLabel>,
+}
+
+/// A labelled location of a diagnostic.
+#[derive(serde::Serialize)]
+pub struct JsonLabel {
+    pub message: String,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub primary: bool,
+}
+
+/// The code of the diagnostic for a file `check` could not read.
+pub const UNREADABLE: &str = "drbook::load::unreadable";
+
+fn label(sources: &Sources, s: Span, message: &str, primary: bool) -> JsonLabel {
+    let f = sources.get(s.file);
+    let (line, column) = f.line_col(s.start as usize);
+    let (end_line, end_column) = f.line_col(s.end as usize);
+    JsonLabel {
+        message: message.to_string(),
+        file: f.name.clone(),
+        line,
+        column,
+        end_line,
+        end_column,
+        primary,
+    }
 }
 
 pub fn to_json(sources: &Sources, d: &Diagnostic) -> JsonDiagnostic {
-    let f = sources.get(d.span.file);
-    let (line, column) = f.line_col(d.span.start as usize);
+    let main = label(sources, d.span, &d.label, true);
+    let mut labels = vec![main];
+    labels.extend(d.related.iter().map(|(s, l)| label(sources, *s, l, false)));
+    let m = &labels[0];
     JsonDiagnostic {
         severity: d.severity,
         code: d.code,
         message: d.message.clone(),
-        file: f.name.clone(),
-        line,
-        column,
+        file: m.file.clone(),
+        line: m.line,
+        column: m.column,
+        end_line: m.end_line,
+        end_column: m.end_column,
         help: d.help.clone(),
+        labels,
+    }
+}
+
+/// The diagnostic for a file that could not be read (missing, no permission, a directory):
+/// placed at its first position, with the OS error in the message.
+pub fn unreadable(file: &str, message: String) -> JsonDiagnostic {
+    JsonDiagnostic {
+        severity: Severity::Error,
+        code: UNREADABLE,
+        message,
+        file: file.to_string(),
+        line: 1,
+        column: 1,
+        end_line: 1,
+        end_column: 1,
+        help: Some("check the path and that it is a readable file".into()),
+        labels: Vec::new(),
     }
 }
 

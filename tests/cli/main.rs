@@ -5,6 +5,7 @@
 
 mod ci_workflows;
 mod corpus;
+mod diag_formats;
 mod drill_notify;
 mod drill_resume;
 mod drill_runs;
@@ -12,6 +13,7 @@ mod drill_tabletop;
 mod first_minutes;
 mod fixtures;
 mod fmt;
+mod fmt_io;
 mod forge;
 mod head_sign;
 mod history;
