@@ -129,9 +129,10 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             let options = input::options(today.as_deref(), &params, strict, false)?;
             check::check(&check::CheckRequest { files, options, format, color, root })
         }
-        Command::Plan { file, params, format, today, strict, root } => {
+        Command::Plan { file, params, format, today, strict, root, max_chars } => {
             let options = input::options(today.as_deref(), &params, strict, true)?;
-            plan::plan(&plan::PlanRequest { file, options, format, color, root })
+            let max_chars = usize::try_from(max_chars).unwrap_or(usize::MAX);
+            plan::plan(&plan::PlanRequest { file, options, format, color, root, max_chars })
         }
         Command::Fmt { files, check } => {
             fmt::fmt(&fmt::FmtRequest { files, check_only: check, color })

@@ -21,6 +21,7 @@ mod layout;
 mod os_accounts;
 mod pgd;
 mod plan;
+mod plan_comment;
 mod promtool;
 mod readiness;
 mod run_approval;
