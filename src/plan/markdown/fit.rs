@@ -168,11 +168,20 @@ pub(super) fn fit(blocks: Vec<Block>, opts: &Options) -> String {
         keep[i] = Some(kept);
     }
     let mut doc = join(&blocks, &keep);
-    doc.push_str(&notice(&left_out, opts));
-    if chars(&doc) > opts.max_chars {
-        // Only a budget smaller than the notice itself gets here.
-        doc = doc.chars().take(opts.max_chars).collect();
+    let end = notice(&left_out, opts);
+    if chars(&doc) + chars(&end) > opts.max_chars {
+        // Only a summary longer than the budget gets here (a long description, say): cut it
+        // at a line, keeping the notice.
+        left_out.push("the end of the summary".to_string());
+        let end = notice(&left_out, opts);
+        let room = opts.max_chars.saturating_sub(chars(&end) + 1);
+        let mut cut: String = doc.chars().take(room).collect();
+        cut.truncate(cut.rfind('\n').map_or(0, |i| i + 1));
+        cut.push('\n');
+        cut.push_str(&end);
+        return cut.chars().take(opts.max_chars).collect();
     }
+    doc.push_str(&end);
     doc
 }
 

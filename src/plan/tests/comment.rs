@@ -181,3 +181,13 @@ fn filled_mermaid_classes_set_a_dark_text_colour_and_gates_keep_the_critical_out
     assert!(out.contains("class s_promote gate_critical\n"), "{out}");
     assert!(!out.contains("class s_promote gate\n"), "one class per node: {out}");
 }
+
+#[test]
+fn a_summary_longer_than_the_budget_is_cut_but_keeps_the_notice() {
+    let mut rb = diamond(None);
+    rb.description = Some("A very long description line.\n".repeat(100));
+    let out = md(&plan_of(&rb), 1_000);
+    assert!(chars(&out) <= 1_000, "{} characters", chars(&out));
+    assert!(out.starts_with("⚠️ **regional-failover**: "), "{out}");
+    assert!(out.contains("Left out:") && out.contains("the end of the summary"), "{out}");
+}
