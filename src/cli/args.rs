@@ -73,6 +73,10 @@ pub enum Command {
         /// The project root: imports must stay inside it (default: the runbook's directory).
         #[arg(long, value_name = "DIR")]
         root: Option<PathBuf>,
+        /// Markdown only: the most characters to write (a GitHub comment holds 65,536).
+        #[arg(long, value_name = "N", default_value_t = 65_536,
+              value_parser = clap::value_parser!(u64).range(1_000..))]
+        max_chars: u64,
     },
     /// Run a runbook: steps in dependency order, journaled durably, timed against the RTO.
     Run {

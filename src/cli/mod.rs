@@ -133,11 +133,12 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             let options = input::options(today.as_deref(), params, strict, false)?;
             check::check(&check::CheckRequest { files, options, format, color, root })
         }
-        Command::Plan { file, params, params_file, format, today, strict, root } => {
+        Command::Plan { file, params, params_file, format, today, strict, root, max_chars } => {
             let params_file = params_file.or_else(|| params_file::beside(&file));
             let params = input::params(params_file.as_deref(), &params, color)?;
             let options = input::options(today.as_deref(), params, strict, true)?;
-            plan::plan(&plan::PlanRequest { file, options, format, color, root })
+            let max_chars = usize::try_from(max_chars).unwrap_or(usize::MAX);
+            plan::plan(&plan::PlanRequest { file, options, format, color, root, max_chars })
         }
         Command::Fmt { files, check, diff } => {
             fmt::fmt(&fmt::FmtRequest { files, check_only: check, diff, color })

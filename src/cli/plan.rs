@@ -20,6 +20,8 @@ pub struct PlanRequest {
     pub color: bool,
     /// `--root`: the project imports must stay inside.
     pub root: Option<PathBuf>,
+    /// `--max-chars`: the markdown plan's size budget.
+    pub max_chars: usize,
 }
 
 pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
@@ -36,7 +38,14 @@ pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
         PlanFormat::Text => plan::text::render(&plan, &mut out),
         PlanFormat::Json => plan::json::render(&plan, &mut out),
         // People read these too: control characters as visible escapes, like the text plan.
-        PlanFormat::Markdown => plan::markdown::render(&plan, &mut Escaped::new(&mut out)),
+        PlanFormat::Markdown => {
+            let opts = plan::markdown::Options {
+                max_chars: req.max_chars,
+                source: req.file.display().to_string(),
+                diff: None,
+            };
+            plan::markdown::render_with(&plan, &opts, &mut Escaped::new(&mut out))
+        }
         PlanFormat::Mermaid => plan::mermaid::render(&plan, &mut Escaped::new(&mut out)),
     };
     // The process ends right after this: handing a large runbook's many small allocations back

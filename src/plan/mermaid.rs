@@ -1,7 +1,9 @@
 //! Mermaid renderer: a `flowchart TD` of the steps, the critical path drawn in red.
 //!
-//! Nodes are `s_<id>["id<br/>title<br/>5m"]` (approval gates are hexagons of class `gate`,
-//! `safe` steps are of class `safe`),
+//! Nodes are `s_<id>["id<br/>title<br/>5m"]` (approval gates are hexagons of class `gate`, or
+//! `gate_critical` on the critical path so they keep its red outline; `safe` steps are of class
+//! `safe` or `safe_critical`; every node has one class at most, and every filled class sets a dark text colour so
+//! the diagram reads in dark mode too),
 //! edges `s_a --> s_b` in declaration order, then `classDef`/`class` lines and one
 //! `linkStyle N` per critical edge, N being the edge's index in that order.
 //!
@@ -15,6 +17,15 @@ use std::io::{self, BufWriter, Write};
 use super::{human, Plan};
 
 const CRITICAL_STYLE: &str = "stroke:#d00,stroke-width:3px";
+/// Every filled class sets its text colour too: a pale fill under the dark theme's pale text
+/// would be unreadable, so the text on a fill is always dark whatever the theme.
+pub const GATE_CLASS: &str = "classDef gate fill:#fff4d6,stroke:#b8860b,color:#1a1a1a";
+/// A gate on the critical path: the gate's fill with the critical path's outline.
+pub const GATE_CRITICAL_CLASS: &str =
+    "classDef gate_critical fill:#fff4d6,stroke:#d00,stroke-width:3px,color:#1a1a1a";
+pub const SAFE_CLASS: &str = "classDef safe fill:#e6f4ea,stroke:#2e7d32,color:#1a1a1a";
+pub const SAFE_CRITICAL_CLASS: &str =
+    "classDef safe_critical fill:#e6f4ea,stroke:#d00,stroke-width:3px,color:#1a1a1a";
 
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     let mut w = BufWriter::new(out);
@@ -60,23 +71,38 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     }
 
     writeln!(w, "    classDef critical {CRITICAL_STYLE}")?;
-    writeln!(w, "    classDef gate fill:#fff4d6,stroke:#b8860b")?;
+    writeln!(w, "    {GATE_CLASS}")?;
     let class_list = |pick: &dyn Fn(usize) -> bool| -> Vec<&str> {
         (0..plan.steps.len()).filter(|&i| pick(i)).map(|i| names[i].as_str()).collect()
     };
-    let critical = class_list(&|i| plan.steps[i].critical);
-    if !critical.is_empty() {
-        writeln!(w, "    class {} critical", critical.join(","))?;
-    }
-    let gates = class_list(&|i| plan.steps[i].approval.is_some());
-    if !gates.is_empty() {
-        writeln!(w, "    class {} gate", gates.join(","))?;
-    }
-    // Read-only steps (a component drill runs them), drawn only when the runbook has some.
-    let safe = class_list(&|i| plan.steps[i].safe);
-    if !safe.is_empty() {
-        writeln!(w, "    classDef safe fill:#e6f4ea,stroke:#2e7d32")?;
-        writeln!(w, "    class {} safe", safe.join(","))?;
+    // A node has one class: with two, the later class's stroke would hide the critical outline.
+    let class_of = |i: usize| -> &'static str {
+        let s = &plan.steps[i];
+        match (s.approval.is_some(), s.safe, s.critical) {
+            (true, _, true) => "gate_critical",
+            (true, _, false) => "gate",
+            (false, true, true) => "safe_critical",
+            (false, true, false) => "safe",
+            (false, false, true) => "critical",
+            (false, false, false) => "",
+        }
+    };
+    for (class, def) in [
+        ("critical", None),
+        ("gate", None),
+        ("gate_critical", Some(GATE_CRITICAL_CLASS)),
+        // Read-only steps (a component drill runs them), drawn only when the runbook has some.
+        ("safe", Some(SAFE_CLASS)),
+        ("safe_critical", Some(SAFE_CRITICAL_CLASS)),
+    ] {
+        let members = class_list(&|i| class_of(i) == class);
+        if members.is_empty() {
+            continue;
+        }
+        if let Some(def) = def {
+            writeln!(w, "    {def}")?;
+        }
+        writeln!(w, "    class {} {class}", members.join(","))?;
     }
     for n in critical_edges {
         writeln!(w, "    linkStyle {n} {CRITICAL_STYLE}")?;

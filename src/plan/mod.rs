@@ -70,6 +70,12 @@ pub struct Plan {
     /// Where a drill posts its summary (`notify_drills`), secrets as `<secret:NAME>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_drills: Option<String>,
+    /// The header's `description` (left out of JSON when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The header's `tier` label (left out of JSON when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
 }
 
 /// One entry of `drills { }`: `component every 7d`.
@@ -127,6 +133,54 @@ pub struct PlanStep {
     pub safe: bool,
     /// On the critical path.
     pub critical: bool,
+    /// The `timeout` inside `rollback { }` (left out of JSON when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_timeout_seconds: Option<u64>,
+    /// `env { }` of the step's `run` actions: params filled in, secrets as `<secret:NAME>`.
+    #[serde(skip_serializing_if = "OrderedMap::is_empty")]
+    pub env: OrderedMap<String>,
+    /// `workdir`, rendered like `env` (left out of JSON when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+    /// `capture NAME from ...`, in declaration order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<PlanCapture>,
+    /// `check EXPR` post-conditions as source-like text.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
+    /// `measure rpo from NAME`: the capture whose value is the achieved RPO.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure_rpo: Option<String>,
+}
+
+/// `capture NAME from stdout | json "PATH" | regex "PAT"`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlanCapture {
+    pub name: String,
+    /// `stdout`, `json` or `regex`.
+    pub from: &'static str,
+    /// The json path or the regex (absent for `stdout`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+}
+
+impl PlanCapture {
+    /// Source-like text: `lag from json "a.b"`.
+    pub fn describe(&self) -> String {
+        match &self.pattern {
+            Some(p) => format!("{} from {} {p:?}", self.name, self.from),
+            None => format!("{} from {}", self.name, self.from),
+        }
+    }
+}
+
+fn plan_capture(c: &model::Capture) -> PlanCapture {
+    let (from, pattern) = match &c.from {
+        model::CaptureFrom::Stdout => ("stdout", None),
+        model::CaptureFrom::Json(p) => ("json", Some(p.clone())),
+        model::CaptureFrom::Regex(p) => ("regex", Some(p.clone())),
+    };
+    PlanCapture { name: c.name.clone(), from, pattern }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -206,6 +260,12 @@ pub enum PlanTargets {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OrderedMap<V>(pub Vec<(String, V)>);
 
+impl<V> OrderedMap<V> {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 impl<V: Serialize> Serialize for OrderedMap<V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
@@ -259,6 +319,12 @@ pub fn build(
             idempotent: s.idempotent,
             safe: s.safe,
             critical: critical[i] && !s.finally,
+            rollback_timeout_seconds: s.rollback.as_ref().and_then(|r| r.timeout).map(seconds),
+            env: OrderedMap(s.env.iter().map(|(k, v)| (k.clone(), ctx.text(v))).collect()),
+            workdir: s.workdir.as_ref().map(|t| ctx.text(t)),
+            captures: s.captures.iter().map(plan_capture).collect(),
+            checks: s.checks.iter().map(|e| ctx.expr(e)).collect(),
+            measure_rpo: s.measure_rpo.clone(),
         })
         .collect();
     let forward = rb.forward_len();
@@ -311,6 +377,8 @@ pub fn build(
             .map(|(_, s)| s.id.clone())
             .collect(),
         notify_drills: rb.notify_drills.as_ref().map(|t| ctx.text(t)),
+        description: rb.description.clone(),
+        tier: rb.tier.clone(),
     }
 }
 

@@ -18,10 +18,11 @@ use crate::model::{
 use crate::syntax::ast::BinOp;
 
 mod actions;
+mod comment;
 
-const MIN: u64 = 60_000;
+pub(super) const MIN: u64 = 60_000;
 
-fn runbook(name: &str, rto: Option<u64>, steps: Vec<Step>) -> Runbook {
+pub(super) fn runbook(name: &str, rto: Option<u64>, steps: Vec<Step>) -> Runbook {
     Runbook {
         name: name.to_string(),
         title: Some("Fail over to the DR region".to_string()),
@@ -61,7 +62,7 @@ fn param(name: &str, default: Option<&str>) -> Param {
     }
 }
 
-fn step(id: &str, minutes: u64, needs: &[usize], action: Option<Action>) -> Step {
+pub(super) fn step(id: &str, minutes: u64, needs: &[usize], action: Option<Action>) -> Step {
     Step {
         id: id.to_string(),
         title: None,
@@ -89,24 +90,24 @@ fn step(id: &str, minutes: u64, needs: &[usize], action: Option<Action>) -> Step
 }
 
 /// Literal pieces and references: `t(&[lit("echo "), param("x")])`.
-fn t(parts: &[Part]) -> Text {
+pub(super) fn t(parts: &[Part]) -> Text {
     Text { parts: parts.to_vec() }
 }
-fn lit(s: &str) -> Part {
+pub(super) fn lit(s: &str) -> Part {
     Part::Lit(s.to_string())
 }
-fn pref(name: &str) -> Part {
+pub(super) fn pref(name: &str) -> Part {
     Part::Ref(Ref::Param(name.to_string()))
 }
-fn sref(name: &str) -> Part {
+pub(super) fn sref(name: &str) -> Part {
     Part::Ref(Ref::Secret(name.to_string()))
 }
-fn run(parts: &[Part]) -> Action {
+pub(super) fn run(parts: &[Part]) -> Action {
     Action::Run { script: t(parts) }
 }
 
 /// start -> {announce, promote (gate, rollback, when)} -> finish; critical path 17m.
-fn diamond(rto: Option<u64>) -> Runbook {
+pub(super) fn diamond(rto: Option<u64>) -> Runbook {
     let start = step("start", 5, &[], Some(run(&[lit("echo start "), pref("target")])));
     let notify = Action::Notify {
         url: t(&[sref("hook")]),
@@ -150,7 +151,7 @@ fn values(rb: &Runbook) -> HashMap<String, ParamValue> {
     v
 }
 
-fn plan_of(rb: &Runbook) -> Plan {
+pub(super) fn plan_of(rb: &Runbook) -> Plan {
     let durations = rb.steps.iter().map(|s| s.duration.unwrap_or(0)).collect();
     let needs = rb.steps.iter().map(|s| s.needs.clone()).collect();
     let dag = Dag::new(durations, needs).expect("test runbooks are acyclic");
@@ -164,7 +165,7 @@ fn plan_of(rb: &Runbook) -> Plan {
     build(rb, &dag, &values(rb), vec![warning])
 }
 
-fn rendered(
+pub(super) fn rendered(
     plan: &Plan,
     render: fn(&Plan, &mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> String {
@@ -173,7 +174,7 @@ fn rendered(
     String::from_utf8(out).expect("renderers write UTF-8")
 }
 
-fn json_of(plan: &Plan) -> Value {
+pub(super) fn json_of(plan: &Plan) -> Value {
     serde_json::from_str(&rendered(plan, json::render)).expect("the JSON renderer writes JSON")
 }
 
@@ -262,7 +263,8 @@ fn over_budget_and_unknown_budget() {
     let none = plan_of(&diamond(None));
     assert_eq!(json_of(&none)["budget"], "unknown");
     assert_eq!(json_of(&none)["rto_seconds"], Value::Null);
-    assert!(rendered(&none, markdown::render).contains("⚠️ **estimated RTO 17m (no rto budget)**"));
+    assert!(rendered(&none, markdown::render)
+        .starts_with("⚠️ **regional-failover**: estimated RTO 17m (no rto budget) · "));
 }
 
 #[test]
@@ -299,37 +301,46 @@ fn text_shows_whole_multi_line_scripts() {
 }
 
 #[test]
-fn markdown_has_verdict_tables_and_diagram() {
+fn markdown_starts_with_one_summary_line_then_collapsible_sections() {
     let out = rendered(&plan_of(&diamond(Some(60 * MIN))), markdown::render);
     assert!(
-        out.starts_with("## Runbook plan: regional-failover\n\nFail over to the DR region\n"),
-        "{out}"
-    );
-    assert!(out.contains("✅ **estimated RTO 17m within budget 1h (slack 43m)**"), "{out}");
-    assert!(out.contains("| 1h | 17m | 43m | 15m | 4 | 3 | 1 | 3 |"), "{out}");
-    assert!(
-        out.contains("| # | Step | Owner | Duration | Needs | Action | Approval | Rollback |"),
-        "{out}"
-    );
-    assert!(out.contains("| 3 | **`promote`**<br>Promote the \"DR\" database | on-call | 10m | `start` | `run promote --region us-west-2` | oncall\\_lead + eng\\_manager | `run demote us-west-2` |"), "{out}");
-    assert!(out.contains("| 2 | `announce`<br>Tell \\| everyone |"), "pipes escaped: {out}");
-    assert!(out.contains("**Critical path:** `start` → `promote` → `finish` (17m)"), "{out}");
-    assert!(out.contains("```mermaid\nflowchart TD\n"), "{out}");
-    assert!(
-        out.contains(
-            "### Warnings\n\n- ⚠️ `drbook::check::no_rollback` (failover.drbook:12:3) step `start`"
+        out.starts_with(
+            "✅ **regional-failover**: estimated RTO 17m within budget 1h (slack 43m) · 4 steps · \
+             1 approval gate · 3 without rollback\n\n**Fail over to the DR region**\n"
         ),
         "{out}"
     );
+    assert!(out.contains("RTO budget 1h · RPO 15m · 3 waves · owner platform-team\n"), "{out}");
+    assert!(out.contains("| # | Step | Owner | Duration | Gate | Rollback |"), "{out}");
+    assert!(out.contains("| 3 | **`promote`**<br>Promote the \"DR\" database | on-call | 10m | 🔒 oncall\\_lead + eng\\_manager (15m) | ↩ run |"), "{out}");
+    assert!(out.contains("| 2 | `announce`<br>Tell \\| everyone |"), "pipes escaped: {out}");
+    assert!(out.contains("**Critical path:** `start` → `promote` → `finish` (17m)"), "{out}");
+    assert!(
+        out.contains("<details><summary>Diagram</summary>\n\n```mermaid\nflowchart TD\n"),
+        "{out}"
+    );
+    assert!(out.contains("- when `steps.start.lag_seconds < 900`\n"), "{out}");
+    assert!(out.contains("rollback:\n\n```text\nrun demote us-west-2\n```\n"), "{out}");
+    assert!(
+        out.contains(
+            "<details open><summary>Warnings (1)</summary>\n\n- ⚠️ `drbook::check::no_rollback` (failover.drbook:12:3) step `start`"
+        ),
+        "{out}"
+    );
+    // Every section that opens is closed.
+    assert_eq!(out.matches("<details").count(), out.matches("</details>").count(), "{out}");
+    assert!(!out.contains("Shortened"), "a small plan is never cut: {out}");
 }
 
 #[test]
-fn markdown_summarises_scripts_and_escapes_code_cells() {
+fn markdown_shows_multi_line_scripts_in_full_in_a_longer_fence() {
     let mut rb = diamond(None);
-    rb.steps[0].action = Some(run(&[lit("echo a | grep `b`\necho second line")]));
+    rb.steps[0].action = Some(run(&[lit("echo a | grep `b`\n```\necho second line")]));
     let out = rendered(&plan_of(&rb), markdown::render);
-    assert!(out.contains("| ``run echo a \\| grep `b` …`` |"), "{out}");
-    assert!(!out.contains("second line"), "{out}");
+    assert!(
+        out.contains("\n````text\nrun echo a | grep `b`\n    ```\n    echo second line\n````\n"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -345,9 +356,10 @@ fn mermaid_has_nodes_edges_and_critical_path() {
     s_announce --> s_finish
     s_promote --> s_finish
     classDef critical stroke:#d00,stroke-width:3px
-    classDef gate fill:#fff4d6,stroke:#b8860b
-    class s_start,s_promote,s_finish critical
-    class s_promote gate
+    classDef gate fill:#fff4d6,stroke:#b8860b,color:#1a1a1a
+    class s_start,s_finish critical
+    classDef gate_critical fill:#fff4d6,stroke:#d00,stroke-width:3px,color:#1a1a1a
+    class s_promote gate_critical
     linkStyle 1 stroke:#d00,stroke-width:3px
     linkStyle 3 stroke:#d00,stroke-width:3px
 ";

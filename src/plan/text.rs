@@ -1,9 +1,11 @@
 //! Terminal renderer: plain text, no colours (the CLI decides about colour, not the plan).
 //!
-//! Layout: a header (runbook, title, owner, RTO budget, RPO, the shell if not `sh`, how
+//! Layout: a header (runbook, title, owner, RTO budget, RPO, tier, the shell if not `sh`, the
+//! description, how
 //! approvers are proved when there is a gate), the verdict line, the waves with
 //! one line per step (`* id  (5m, owner)  action`, `*` marking the critical path) and indented
-//! markers for approval, condition, retry, failure policy and rollback, then the critical path,
+//! markers for approval, condition, timeout, env, workdir, captures, checks, `measure rpo`,
+//! retry, failure policy and rollback, then the critical path,
 //! the drills (cadence and what a component drill runs, when the runbook speaks of drills) and
 //! the warnings. Scripts are shown in full: the reviewer sees exactly what would run, with
 //! terminal control characters written as visible escapes (`crate::diag::escape`).
@@ -30,11 +32,20 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "owner    {}", or_none(&plan.owner))?;
     writeln!(w, "rto      {}", secs(plan.rto_seconds))?;
     writeln!(w, "rpo      {}", secs(plan.rpo_seconds))?;
+    if let Some(tier) = &plan.tier {
+        writeln!(w, "tier     {tier}")?;
+    }
     if let Some(shell) = &plan.shell {
         writeln!(w, "shell    {shell}")?;
     }
     if let Some(proof) = plan.proof_line() {
         writeln!(w, "approvals {proof}")?;
+    }
+    if let Some(d) = &plan.description {
+        writeln!(w)?;
+        for line in d.trim_end().lines() {
+            writeln!(w, "  {line}")?;
+        }
     }
     writeln!(w)?;
     writeln!(w, "{}", plan.verdict())?;
@@ -123,6 +134,24 @@ fn step_lines(w: &mut dyn Write, step: &PlanStep, width: usize) -> io::Result<()
     if let Some(cond) = &step.when {
         writeln!(w, "{MARKER_INDENT}when: {cond}")?;
     }
+    if let Some(t) = step.timeout_seconds {
+        writeln!(w, "{MARKER_INDENT}timeout: {}", human(t))?;
+    }
+    for (k, v) in &step.env.0 {
+        writeln!(w, "{MARKER_INDENT}env: {k}={v}")?;
+    }
+    if let Some(dir) = &step.workdir {
+        writeln!(w, "{MARKER_INDENT}workdir: {dir}")?;
+    }
+    for c in &step.captures {
+        writeln!(w, "{MARKER_INDENT}capture: {}", c.describe())?;
+    }
+    for c in &step.checks {
+        writeln!(w, "{MARKER_INDENT}check: {c}")?;
+    }
+    if let Some(m) = &step.measure_rpo {
+        writeln!(w, "{MARKER_INDENT}measure: rpo from {m}")?;
+    }
     if let Some(r) = &step.retry {
         writeln!(w, "{MARKER_INDENT}retry: {}", retry_text(r))?;
     }
@@ -138,6 +167,9 @@ fn step_lines(w: &mut dyn Write, step: &PlanStep, width: usize) -> io::Result<()
     }
     if let Some(r) = &step.rollback_retry {
         writeln!(w, "{MARKER_INDENT}rollback retry: {}", retry_text(r))?;
+    }
+    if let Some(t) = step.rollback_timeout_seconds {
+        writeln!(w, "{MARKER_INDENT}rollback timeout: {}", human(t))?;
     }
     if let Some(v) = &step.verify {
         let head = format!("{MARKER_INDENT}verify: ");

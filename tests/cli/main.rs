@@ -25,6 +25,7 @@ mod os_accounts;
 mod params_file;
 mod pgd;
 mod plan;
+mod plan_comment;
 mod promtool;
 mod readiness;
 mod run_approval;
