@@ -9,6 +9,7 @@
 //! |---------------|------------------------|-----------------------------------|
 //! | `check.rs`    | `check FILE...`        | `CheckRequest`                    |
 //! | `plan.rs`     | `plan FILE`            | `PlanRequest`                     |
+//! | `diff.rs`     | `diff OLD NEW`, `--git`| `DiffRequest`                     |
 //! | `fmt.rs`      | `fmt FILE...`          | `FmtRequest`                      |
 //! | `run.rs`      | `run FILE`             | `RunRequest` + `NewRun`           |
 //! | `drill.rs`    | `drill FILE --type T`  | `RunRequest` + `DrillRequest`     |
@@ -50,6 +51,7 @@ mod args;
 mod audit;
 mod check;
 mod decide;
+mod diff;
 mod docs;
 mod drill;
 mod drill_end;
@@ -132,6 +134,17 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Command::Plan { file, params, format, today, strict, root } => {
             let options = input::options(today.as_deref(), &params, strict, true)?;
             plan::plan(&plan::PlanRequest { file, options, format, color, root })
+        }
+        Command::Diff { files, git, format, exit_zero, params, today } => {
+            let options = input::options(today.as_deref(), &params, false, false)?;
+            let color = match cli.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            diff::diff(&diff::DiffRequest { files, git, format, exit_zero, options, color })
         }
         Command::Fmt { files, check } => {
             fmt::fmt(&fmt::FmtRequest { files, check_only: check, color })
