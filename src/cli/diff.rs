@@ -41,13 +41,34 @@ pub fn diff(req: &DiffRequest) -> Result<Outcome, CliError> {
         }
         None => match req.files.as_slice() {
             [old, new] => vec![(new.display().to_string(), Some(old.clone()), Some(new.clone()))],
-            _ => return Err(CliError::invalid("`diff` takes two files, OLD and NEW (or `--git REV`)")),
+            _ => {
+                return Err(CliError::invalid(
+                    "`diff` takes two files, OLD and NEW (or `--git REV`)",
+                ))
+            }
         },
     };
+    // Files found by `git diff` (not named) that are modules of templates are skipped: their
+    // changes show in the runbooks that import them.
+    let listed = req.git.is_some() && req.files.is_empty();
     let mut diffs = Vec::new();
     for (name, old, new) in &pairs {
-        let o = old.as_deref().map(|p| load_checked(p, &req.options)).transpose()?;
-        let n = new.as_deref().map(|p| load_checked(p, &req.options)).transpose()?;
+        let load = |p: &Option<PathBuf>| -> Result<Option<Option<Book>>, CliError> {
+            let Some(p) = p else { return Ok(None) };
+            let book = load_checked(p, &req.options).map_err(|e| at_rev(e, tree.as_ref()))?;
+            match book {
+                Some(b) => Ok(Some(Some(b))),
+                None if listed => Ok(Some(None)),
+                None => Err(CliError::invalid(format!(
+                    "`{name}` is a module of templates, not a runbook; `diff` takes runbooks"
+                ))),
+            }
+        };
+        let (o, n) = (load(old)?, load(new)?);
+        if matches!(o, Some(None)) || matches!(n, Some(None)) {
+            continue;
+        }
+        let (o, n) = (o.flatten(), n.flatten());
         diffs.push((name.clone(), diff::diff(o.as_ref().map(side), n.as_ref().map(side))));
     }
     drop(tree);
@@ -82,12 +103,12 @@ fn render(req: &DiffRequest, diffs: &[(String, Diff)], out: &mut dyn Write) -> s
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)
         }
+        // The renderer escapes control characters itself: its colours must pass.
         DiffFormat::Text => {
-            let mut out = Escaped::new(out);
             for (name, d) in diffs {
-                diff::render::text(d, name, req.color, &mut out)?;
+                diff::render::text(d, name, req.color, out)?;
             }
-            out.flush()
+            Ok(())
         }
         DiffFormat::Markdown => {
             let mut out = Escaped::new(out);
@@ -99,7 +120,7 @@ fn render(req: &DiffRequest, diffs: &[(String, Diff)], out: &mut dyn Write) -> s
     }
 }
 
-fn side(lc: &(Loaded, Checked)) -> Side<'_> {
+fn side(lc: &Book) -> Side<'_> {
     let (loaded, checked) = lc;
     let (Some(rb), Some(dag)) = (&checked.runbook, &checked.dag) else {
         unreachable!("load_checked returns runbooks only")
@@ -108,8 +129,12 @@ fn side(lc: &(Loaded, Checked)) -> Side<'_> {
     Side { rb, dag, values: &checked.values, warnings }
 }
 
-/// Loads and checks one side; its errors come back as `check` prints them.
-fn load_checked(path: &Path, opts: &Options) -> Result<(Loaded, Checked), CliError> {
+/// A runbook loaded and checked.
+type Book = (Loaded, Checked);
+
+/// Loads and checks one side (`None`: a module of templates); its errors come back as `check`
+/// prints them.
+fn load_checked(path: &Path, opts: &Options) -> Result<Option<Book>, CliError> {
     let mut loaded = super::input::read(path, None).map_err(CliError::invalid)?;
     let checked = check::check(&mut loaded, opts);
     if checked.errors() > 0 {
@@ -121,18 +146,28 @@ fn load_checked(path: &Path, opts: &Options) -> Result<(Loaded, Checked), CliErr
             report::counts(checked.errors(), checked.warnings())
         )));
     }
-    if checked.runbook.is_none() || checked.dag.is_none() {
-        return Err(CliError::invalid(format!(
-            "`{}` is a module of templates, not a runbook; `diff` takes runbooks",
-            path.display()
-        )));
+    Ok((checked.runbook.is_some() && checked.dag.is_some()).then_some((loaded, checked)))
+}
+
+/// An error about a file of REV's tree names it `REV:path`, not the temporary directory.
+fn at_rev(e: CliError, tree: Option<&Tree>) -> CliError {
+    let Some(t) = tree else { return e };
+    let dir = format!("{}/", t.dir.display());
+    let rev = format!("{}:", t.rev);
+    match e {
+        CliError::Diagnostics(r) => CliError::Diagnostics(r.replace(&dir, &rev)),
+        CliError::Invalid { errors, then } => CliError::Invalid {
+            errors: errors.into_iter().map(|m| m.replace(&dir, &rev)).collect(),
+            then,
+        },
+        other => other,
     }
-    Ok((loaded, checked))
 }
 
 /// REV's tree, extracted into a temporary directory removed on drop.
 struct Tree {
     dir: PathBuf,
+    rev: String,
     /// The working directory relative to the repository's root (`git rev-parse --show-prefix`).
     prefix: String,
 }
@@ -146,7 +181,7 @@ impl Tree {
         let dir = std::env::temp_dir().join(format!("drbook-diff-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir)
             .map_err(|e| CliError::Failed(format!("cannot create `{}`: {e}", dir.display())))?;
-        let tree = Tree { dir, prefix };
+        let tree = Tree { dir, rev: rev.to_string(), prefix };
         let top = git(&["rev-parse", "--show-toplevel"])?;
         let mut archive = Command::new("git")
             .args(["archive", "--format=tar", rev])
@@ -186,7 +221,8 @@ impl Drop for Tree {
 /// since REV.
 fn git_pairs(rev: &str, files: &[PathBuf], tree: &Tree) -> Result<Vec<Pair>, CliError> {
     let files: Vec<PathBuf> = if files.is_empty() {
-        let names = git(&["diff", "--name-only", "--relative", rev, "--", "*.drbook"])?;
+        let names =
+            git(&["diff", "--name-only", "--no-renames", "--relative", rev, "--", "*.drbook"])?;
         names.lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect()
     } else {
         files.to_vec()

@@ -4,6 +4,7 @@
 //! run with `DRBOOK_BLESS=1` to rewrite them from the actual output, then read the diff.
 
 mod corpus;
+mod diff;
 mod drill_notify;
 mod drill_resume;
 mod drill_runs;

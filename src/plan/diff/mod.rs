@@ -106,8 +106,12 @@ pub fn diff(old: Option<Side<'_>>, new: Option<Side<'_>>) -> Diff {
         old.steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
     let new_ids: HashMap<&str, usize> =
         new.steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
-    steps.removed =
-        old.steps.iter().filter(|s| !new_ids.contains_key(s.id.as_str())).map(|s| s.id.clone()).collect();
+    steps.removed = old
+        .steps
+        .iter()
+        .filter(|s| !new_ids.contains_key(s.id.as_str()))
+        .map(|s| s.id.clone())
+        .collect();
     for s in &new.steps {
         match old_ids.get(s.id.as_str()) {
             None => steps.added.push(s.id.clone()),

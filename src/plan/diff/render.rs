@@ -20,7 +20,9 @@ struct Paint {
 }
 
 impl Paint {
+    /// `s` with control characters as visible escapes, coloured when asked.
     fn c(&self, code: &str, s: &str) -> String {
+        let s = e(s);
         if self.color {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
@@ -29,7 +31,12 @@ impl Paint {
     }
 }
 
-/// Plain text; `color` adds ANSI colours (decided by the caller).
+fn e(s: &str) -> String {
+    crate::diag::escape::escape(s).into_owned()
+}
+
+/// Plain text, control characters in the runbooks' strings shown as visible escapes; `color`
+/// adds ANSI colours (decided by the caller).
 pub fn text(d: &Diff, name: &str, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let p = Paint { color };
     writeln!(out, "{}", p.c("1", &format!("diff {name}")))?;
@@ -38,7 +45,7 @@ pub fn text(d: &Diff, name: &str, color: bool, out: &mut dyn Write) -> io::Resul
     }
     for r in &d.risks {
         let at = r.step.as_deref().map(|s| format!(" [{s}]")).unwrap_or_default();
-        writeln!(out, "{} {}{at}: {}", p.c("1;31", "RISK"), r.kind, r.message)?;
+        writeln!(out, "{} {}{}: {}", p.c("1;31", "RISK"), r.kind, e(&at), e(&r.message))?;
     }
     for c in &d.header {
         change(&p, "header", c, out)?;
@@ -66,7 +73,7 @@ fn change(p: &Paint, lead: &str, c: &Change, out: &mut dyn Write) -> io::Result<
                 let painted = match l.chars().next() {
                     Some('+') => p.c("32", l),
                     Some('-') => p.c("31", l),
-                    _ => l.clone(),
+                    _ => e(l),
                 };
                 writeln!(out, "        {painted}")?;
             }
@@ -94,15 +101,15 @@ fn budget(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "critical path: {} -> {}",
-            d.critical_path.before.join(" > "),
-            d.critical_path.after.join(" > ")
+            e(&d.critical_path.before.join(" > ")),
+            e(&d.critical_path.after.join(" > "))
         )?;
     }
     for w in &d.warnings.new {
-        writeln!(out, "new warning {}: {}", w.code, w.message)?;
+        writeln!(out, "new warning {}: {}", w.code, e(&w.message))?;
     }
     for w in &d.warnings.fixed {
-        writeln!(out, "fixed warning {}: {}", w.code, w.message)?;
+        writeln!(out, "fixed warning {}: {}", w.code, e(&w.message))?;
     }
     Ok(())
 }
@@ -153,15 +160,29 @@ pub fn markdown(d: &Diff, name: &str, out: &mut dyn Write) -> io::Result<()> {
     }
     if !rows.is_empty() {
         writeln!(out, "\n| step | field | before | after |\n|---|---|---|---|")?;
-        for (id, c) in rows {
-            writeln!(out, "| {} | {} | {} | {} |", md(&id), c.field, cell(&c.before), cell(&c.after))?;
+        for (id, c) in &rows {
+            let (before, after) = match c.lines {
+                Some(_) => ("(below)".to_string(), "(below)".to_string()),
+                None => (cell(&c.before), cell(&c.after)),
+            };
+            writeln!(out, "| {} | {} | {before} | {after} |", md(id), c.field)?;
+        }
+        for (id, c) in rows.iter().filter(|(_, c)| c.lines.is_some()) {
+            writeln!(out, "\n`{}` {}:\n\n```diff", md(id), c.field)?;
+            for l in c.lines.iter().flatten() {
+                writeln!(out, "{}", l.replace("```", "` ` `"))?;
+            }
+            writeln!(out, "```")?;
         }
     }
+    if !d.warnings.new.is_empty() || !d.warnings.fixed.is_empty() {
+        writeln!(out)?;
+    }
     for w in &d.warnings.new {
-        writeln!(out, "\nNew warning `{}`: {}", w.code, md(&w.message))?;
+        writeln!(out, "- new warning `{}`: {}", w.code, md(&w.message))?;
     }
     for w in &d.warnings.fixed {
-        writeln!(out, "\nFixed warning `{}`: {}", w.code, md(&w.message))?;
+        writeln!(out, "- fixed warning `{}`: {}", w.code, md(&w.message))?;
     }
     Ok(())
 }

@@ -39,13 +39,20 @@ pub(super) fn risks(old: &View, new: &View, old_ids: &HashMap<&str, usize>) -> V
 fn changed(o: &StepView, n: &StepView, out: &mut Vec<Risk>) {
     let id = n.id.as_str();
     match (&o.approval, &n.approval) {
-        (Some(_), None) => {
-            out.push(risk("approval_removed", id, format!("step `{id}` no longer waits for an approval")))
-        }
+        (Some(_), None) => out.push(risk(
+            "approval_removed",
+            id,
+            format!("step `{id}` no longer waits for an approval"),
+        )),
         (Some(a), Some(b)) if a.len() >= 2 && b.len() < 2 => out.push(risk(
             "two_person_gate_reduced",
             id,
-            format!("step `{id}`'s gate needed {} roles ({}), now one ({})", a.len(), a.join(", "), b.join(", ")),
+            format!(
+                "step `{id}`'s gate needed {} roles ({}), now one ({})",
+                a.len(),
+                a.join(", "),
+                b.join(", ")
+            ),
         )),
         _ => {}
     }
@@ -53,19 +60,31 @@ fn changed(o: &StepView, n: &StepView, out: &mut Vec<Risk>) {
         out.push(risk("rollback_removed", id, format!("step `{id}` can no longer be undone")));
     }
     if o.idempotent && !n.idempotent {
-        out.push(risk("made_non_idempotent", id, format!("step `{id}` is no longer idempotent: a retry or resume may repeat its effect")));
+        out.push(risk(
+            "made_non_idempotent",
+            id,
+            format!("step `{id}` is no longer idempotent: a retry or resume may repeat its effect"),
+        ));
     }
     for c in o.checks.iter().filter(|c| !n.checks.contains(c)) {
         out.push(risk("check_removed", id, format!("step `{id}` no longer checks `{c}`")));
     }
     if o.measure_rpo.is_some() && n.measure_rpo.is_none() {
-        out.push(risk("measure_rpo_removed", id, format!("step `{id}` no longer measures the RPO: the run can no longer prove it")));
+        out.push(risk(
+            "measure_rpo_removed",
+            id,
+            format!("step `{id}` no longer measures the RPO: the run can no longer prove it"),
+        ));
     }
     if o.timeout && !n.timeout {
         out.push(risk("timeout_removed", id, format!("step `{id}` has no timeout any more")));
     }
     if o.on_failure != FailurePolicy::Continue && n.on_failure == FailurePolicy::Continue {
-        out.push(risk("on_failure_continue", id, format!("a failure of step `{id}` no longer stops the run")));
+        out.push(risk(
+            "on_failure_continue",
+            id,
+            format!("a failure of step `{id}` no longer stops the run"),
+        ));
     }
 }
 
@@ -86,7 +105,9 @@ fn roles(old: &View, new: &View) -> Vec<Risk> {
     let header = |message: String| Risk { kind: "role_widened", step: None, message };
     let mut out = Vec::new();
     match (&old.roles, &new.roles) {
-        (Some(_), None) => out.push(header("the `roles` block was removed: anyone may approve any gate".into())),
+        (Some(_), None) => {
+            out.push(header("the `roles` block was removed: anyone may approve any gate".into()))
+        }
         (Some(o), Some(n)) => {
             for (name, members) in n {
                 let Some((_, before)) = o.iter().find(|(r, _)| r == name) else { continue };

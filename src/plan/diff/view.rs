@@ -80,7 +80,10 @@ impl View {
                     ("approval".into(), val(&p.approval)),
                     ("rollback".into(), val(&p.rollback_action)),
                     ("rollback_retry".into(), val(&p.rollback_retry)),
-                    ("rollback_timeout".into(), val(s.rollback.as_ref().and_then(|r| r.timeout).map(plan::seconds))),
+                    (
+                        "rollback_timeout".into(),
+                        val(s.rollback.as_ref().and_then(|r| r.timeout).map(plan::seconds)),
+                    ),
                     ("captures".into(), val(&captures)),
                     ("checks".into(), val(&checks)),
                     ("measure_rpo".into(), val(&s.measure_rpo)),
@@ -88,7 +91,8 @@ impl View {
                     ("workdir".into(), val(s.workdir.as_ref().map(|w| ctx.text(w)))),
                     ("finally".into(), val(s.finally)),
                 ];
-                let quiet = matches!(s.action, None | Some(Action::Wait { .. } | Action::Manual { .. }));
+                let quiet =
+                    matches!(s.action, None | Some(Action::Wait { .. } | Action::Manual { .. }));
                 StepView {
                     id: s.id.clone(),
                     fields,
@@ -120,7 +124,10 @@ impl View {
         ];
         for p in &rb.params {
             let default = p.default.as_ref().map(|d| d.render());
-            header.push((format!("param.{}", p.name), json!({"type": p.ty.name(), "default": default})));
+            header.push((
+                format!("param.{}", p.name),
+                json!({"type": p.ty.name(), "default": default}),
+            ));
         }
         for s in &rb.secrets {
             let source = match &s.source {
@@ -130,9 +137,10 @@ impl View {
             };
             header.push((format!("secret.{}", s.name), Value::String(source)));
         }
-        let roles = rb.roles.as_ref().map(|rs| {
-            rs.iter().map(|r| (r.name.clone(), r.members.clone())).collect::<Vec<_>>()
-        });
+        let roles = rb
+            .roles
+            .as_ref()
+            .map(|rs| rs.iter().map(|r| (r.name.clone(), r.members.clone())).collect::<Vec<_>>());
         header.push(("roles".into(), val(rb.roles.is_some())));
         for (name, members) in roles.iter().flatten() {
             header.push((format!("role.{name}"), val(members)));
