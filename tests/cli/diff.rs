@@ -323,3 +323,21 @@ fn diff_text_is_coloured_only_when_asked_or_on_a_terminal() {
         .run();
     assert!(coloured.stdout.contains("\x1b[32m"), "{}", coloured.stdout);
 }
+
+#[test]
+fn diff_shows_control_characters_as_visible_escapes() {
+    let book = |run: &str, owner: &str| {
+        format!(
+            "runbook \"e\" {{\n  owner \"{owner}\"\n  rto 1h\n  step a \"A\" {{\n    duration 1m\n    run \"{run}\"\n    idempotent\n  }}\n}}\n"
+        )
+    };
+    let t = Test::new()
+        .file("old.drbook", &book("echo one", "ops"))
+        .file("new.drbook", &book("echo \x1b[2J two", "ops\x1b[8m"));
+    for format in ["text", "markdown"] {
+        let out =
+            t.cmd(&["diff", "old.drbook", "new.drbook", "--format", format, "--today", TODAY]);
+        out.expect_status(1);
+        assert!(!out.stdout.contains('\x1b'), "{format}: a raw escape reaches the terminal");
+    }
+}

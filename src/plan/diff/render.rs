@@ -101,8 +101,8 @@ fn budget(d: &Diff, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "critical path: {} -> {}",
-            e(&d.critical_path.before.join(" > ")),
-            e(&d.critical_path.after.join(" > "))
+            e(&path(&d.critical_path.before)),
+            e(&path(&d.critical_path.after))
         )?;
     }
     for w in &d.warnings.new {
@@ -142,8 +142,8 @@ pub fn markdown(d: &Diff, name: &str, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "Critical path: `{}` → `{}`\n",
-            d.critical_path.before.join(" > "),
-            d.critical_path.after.join(" > ")
+            path(&d.critical_path.before),
+            path(&d.critical_path.after)
         )?;
     }
     let rows: Vec<(String, &Change)> = d
@@ -185,6 +185,15 @@ pub fn markdown(d: &Diff, name: &str, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "- fixed warning `{}`: {}", w.code, md(&w.message))?;
     }
     Ok(())
+}
+
+/// `a > b > c`, or `(none)` for a side without steps.
+fn path(ids: &[String]) -> String {
+    if ids.is_empty() {
+        "(none)".into()
+    } else {
+        ids.join(" > ")
+    }
 }
 
 fn md(s: &str) -> String {
