@@ -341,3 +341,16 @@ fn diff_shows_control_characters_as_visible_escapes() {
         assert!(!out.stdout.contains('\x1b'), "{format}: a raw escape reaches the terminal");
     }
 }
+
+#[test]
+fn every_shipped_runbook_diffed_with_itself_has_no_difference() {
+    let mut failures = Vec::new();
+    for path in crate::drbook_files("runbooks") {
+        let out = Test::new().in_crate_root().args(&["diff", &path, &path, "--today", TODAY]).run();
+        out.expect_no_crash();
+        if out.status != 0 || !out.stdout.contains("no differences") {
+            failures.push(format!("{path}: exit {}\n{}{}", out.status, out.stdout, out.stderr));
+        }
+    }
+    report(failures);
+}
