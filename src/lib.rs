@@ -9,6 +9,9 @@
 //!                                        \-> notes --> terminal / JSON lines / step logs
 //! ```
 //!
+//! A review compares two versions: (Runbook, Dag) x 2 --plan::diff--> Diff --render--> text |
+//! markdown | json (`drbook diff`), each side rendered as its plan renders it.
+//!
 //! `exec` is one scheduler for the forward and the undo phase over a pure board, one loop that
 //! waits for a person, and actions behind one entry (`exec::Actions`); every state change it
 //! makes is one journal event, whose note the terminal shows once the event is durable.

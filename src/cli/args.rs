@@ -326,6 +326,29 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Compare two versions of a runbook: steps added, removed and changed (matched by id),
+    /// header changes, risk labels, the RTO and critical path before and after. Exit 0: no
+    /// difference; 1: differences; 2: invalid input.
+    Diff {
+        /// The old and the new runbook; with `--git REV`, the files to compare (default: every
+        /// `*.drbook` changed since REV).
+        files: Vec<PathBuf>,
+        /// Compare each file at revision REV with the working tree (imports at REV too).
+        #[arg(long, value_name = "REV")]
+        git: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+        /// Exit 0 even when the versions differ (for CI steps that only report).
+        #[arg(long)]
+        exit_zero: bool,
+        /// Set a param (NAME=VALUE) on both sides; repeatable.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// The date the stale-review warning compares against (YYYY-MM-DD); default today.
+        #[arg(long, value_name = "DATE")]
+        today: Option<String>,
+    },
     /// Format runbooks in the canonical layout (comments kept).
     Fmt {
         /// Files to format in place; `-` reads standard input and writes the result to
@@ -458,6 +481,13 @@ pub enum PlanFormat {
     Json,
     Markdown,
     Mermaid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -9,6 +9,7 @@
 //! |---------------|------------------------|-----------------------------------|
 //! | `check.rs`    | `check FILE...`        | `CheckRequest`                    |
 //! | `plan.rs`     | `plan FILE`            | `PlanRequest`                     |
+//! | `diff.rs`     | `diff OLD NEW`, `--git`| `DiffRequest`                     |
 //! | `fmt.rs`      | `fmt FILE...`          | `FmtRequest`                      |
 //! | `run.rs`      | `run FILE`             | `RunRequest` + `NewRun`           |
 //! | `drill.rs`    | `drill FILE --type T`  | `RunRequest` + `DrillRequest`     |
@@ -52,6 +53,7 @@ mod args;
 mod audit;
 mod check;
 mod decide;
+mod diff;
 mod docs;
 mod drill;
 mod drill_end;
@@ -139,6 +141,18 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             let options = input::options(today.as_deref(), params, strict, true)?;
             let max_chars = usize::try_from(max_chars).unwrap_or(usize::MAX);
             plan::plan(&plan::PlanRequest { file, options, format, color, root, max_chars })
+        }
+        Command::Diff { files, git, format, exit_zero, params, today } => {
+            let params = input::params(None, &params, color)?;
+            let options = input::options(today.as_deref(), params, false, false)?;
+            let color = match cli.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            diff::diff(&diff::DiffRequest { files, git, format, exit_zero, options, color })
         }
         Command::Fmt { files, check, diff } => {
             fmt::fmt(&fmt::FmtRequest { files, check_only: check, diff, color })

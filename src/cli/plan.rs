@@ -58,7 +58,7 @@ pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
     }
 }
 
-fn warning(sources: &Sources, d: &crate::diag::Diagnostic) -> plan::PlanWarning {
+pub(super) fn warning(sources: &Sources, d: &crate::diag::Diagnostic) -> plan::PlanWarning {
     let j = report::to_json(sources, d);
     plan::PlanWarning {
         code: j.code.to_string(),

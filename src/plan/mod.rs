@@ -18,6 +18,7 @@
 
 mod resolve;
 
+pub mod diff;
 pub mod json;
 pub mod markdown;
 pub mod mermaid;

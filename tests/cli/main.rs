@@ -6,6 +6,7 @@
 mod ci_workflows;
 mod corpus;
 mod diag_formats;
+mod diff;
 mod drill_notify;
 mod drill_resume;
 mod drill_runs;

@@ -1,0 +1,127 @@
+//! Risk labels: the changes a reviewer of a runbook must not miss, computed from the two views.
+//!
+//! Kinds are stable snake_case strings (README lists them): `approval_removed`,
+//! `two_person_gate_reduced`, `role_widened`, `rollback_removed`, `made_non_idempotent`,
+//! `check_removed`, `measure_rpo_removed`, `timeout_removed`, `on_failure_continue`,
+//! `unguarded_side_effect`.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::model::FailurePolicy;
+
+use super::view::{StepView, View};
+
+/// One risk; `step` is `null` for a header risk.
+#[derive(Clone, Debug, Serialize)]
+pub struct Risk {
+    pub kind: &'static str,
+    pub step: Option<String>,
+    pub message: String,
+}
+
+fn risk(kind: &'static str, step: &str, message: String) -> Risk {
+    Risk { kind, step: Some(step.to_string()), message }
+}
+
+pub(super) fn risks(old: &View, new: &View, old_ids: &HashMap<&str, usize>) -> Vec<Risk> {
+    let mut out = roles(old, new);
+    for s in &new.steps {
+        match old_ids.get(s.id.as_str()) {
+            Some(&i) => changed(&old.steps[i], s, &mut out),
+            None => added(s, &mut out),
+        }
+    }
+    out
+}
+
+fn changed(o: &StepView, n: &StepView, out: &mut Vec<Risk>) {
+    let id = n.id.as_str();
+    match (&o.approval, &n.approval) {
+        (Some(_), None) => out.push(risk(
+            "approval_removed",
+            id,
+            format!("step `{id}` no longer waits for an approval"),
+        )),
+        (Some(a), Some(b)) if a.len() >= 2 && b.len() < 2 => out.push(risk(
+            "two_person_gate_reduced",
+            id,
+            format!(
+                "step `{id}`'s gate needed {} roles ({}), now one ({})",
+                a.len(),
+                a.join(", "),
+                b.join(", ")
+            ),
+        )),
+        _ => {}
+    }
+    if o.rollback && !n.rollback {
+        out.push(risk("rollback_removed", id, format!("step `{id}` can no longer be undone")));
+    }
+    if o.idempotent && !n.idempotent {
+        out.push(risk(
+            "made_non_idempotent",
+            id,
+            format!("step `{id}` is no longer idempotent: a retry or resume may repeat its effect"),
+        ));
+    }
+    for c in o.checks.iter().filter(|c| !n.checks.contains(c)) {
+        out.push(risk("check_removed", id, format!("step `{id}` no longer checks `{c}`")));
+    }
+    if o.measure_rpo.is_some() && n.measure_rpo.is_none() {
+        out.push(risk(
+            "measure_rpo_removed",
+            id,
+            format!("step `{id}` no longer measures the RPO: the run can no longer prove it"),
+        ));
+    }
+    if o.timeout && !n.timeout {
+        out.push(risk("timeout_removed", id, format!("step `{id}` has no timeout any more")));
+    }
+    if o.on_failure != FailurePolicy::Continue && n.on_failure == FailurePolicy::Continue {
+        out.push(risk(
+            "on_failure_continue",
+            id,
+            format!("a failure of step `{id}` no longer stops the run"),
+        ));
+    }
+}
+
+fn added(n: &StepView, out: &mut Vec<Risk>) {
+    let id = n.id.as_str();
+    if n.side_effects && !n.rollback && !n.idempotent {
+        out.push(risk(
+            "unguarded_side_effect",
+            id,
+            format!("new step `{id}` has side effects and neither a rollback nor `idempotent`"),
+        ));
+    }
+}
+
+/// Who gained the right to approve: a role's new members, or a whole `roles` block removed
+/// (then anyone may approve), or the initiator allowed to approve again.
+fn roles(old: &View, new: &View) -> Vec<Risk> {
+    let header = |message: String| Risk { kind: "role_widened", step: None, message };
+    let mut out = Vec::new();
+    match (&old.roles, &new.roles) {
+        (Some(_), None) => {
+            out.push(header("the `roles` block was removed: anyone may approve any gate".into()))
+        }
+        (Some(o), Some(n)) => {
+            for (name, members) in n {
+                let Some((_, before)) = o.iter().find(|(r, _)| r == name) else { continue };
+                let gained: Vec<&str> =
+                    members.iter().filter(|m| !before.contains(m)).map(String::as_str).collect();
+                if !gained.is_empty() {
+                    out.push(header(format!("role `{name}` gained {}", gained.join(", "))));
+                }
+            }
+        }
+        _ => {}
+    }
+    if old.exclude_initiator && !new.exclude_initiator {
+        out.push(header("the initiator of a run may approve its gates again".into()));
+    }
+    out
+}
