@@ -77,6 +77,10 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = 65_536,
               value_parser = clap::value_parser!(u64).range(1_000..))]
         max_chars: u64,
+        /// Markdown only: put the semantic diff against the runbook at git revision REV
+        /// (`drbook diff --git REV FILE`) right after the summary.
+        #[arg(long, value_name = "REV")]
+        diff_base: Option<String>,
     },
     /// Run a runbook: steps in dependency order, journaled durably, timed against the RTO.
     Run {

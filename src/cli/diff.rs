@@ -31,6 +31,18 @@ pub struct DiffRequest {
 type Pair = (String, Option<PathBuf>, Option<PathBuf>);
 
 pub fn diff(req: &DiffRequest) -> Result<Outcome, CliError> {
+    let diffs = compare(req)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    render(req, &diffs, &mut out)
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::Failed(format!("cannot write the diff: {e}")))?;
+    let differ = diffs.iter().any(|(_, d)| !d.is_empty());
+    Ok(if differ && !req.exit_zero { Outcome::Failed } else { Outcome::Succeeded })
+}
+
+/// Each pair the request names, loaded, checked and compared.
+fn compare(req: &DiffRequest) -> Result<Vec<(String, Diff)>, CliError> {
     let mut tree = None;
     let pairs: Vec<Pair> = match &req.git {
         Some(rev) => {
@@ -72,13 +84,25 @@ pub fn diff(req: &DiffRequest) -> Result<Outcome, CliError> {
         diffs.push((name.clone(), diff::diff(o.as_ref().map(side), n.as_ref().map(side))));
     }
     drop(tree);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    render(req, &diffs, &mut out)
-        .and_then(|()| out.flush())
-        .map_err(|e| CliError::Failed(format!("cannot write the diff: {e}")))?;
-    let differ = diffs.iter().any(|(_, d)| !d.is_empty());
-    Ok(if differ && !req.exit_zero { Outcome::Failed } else { Outcome::Succeeded })
+    Ok(diffs)
+}
+
+/// The markdown diff of `file` at git revision `rev` against the working tree, for
+/// `plan --format markdown --diff-base REV`.
+pub fn markdown_at(rev: &str, file: &Path, options: &Options) -> Result<String, CliError> {
+    let req = DiffRequest {
+        files: vec![file.to_path_buf()],
+        git: Some(rev.to_string()),
+        format: DiffFormat::Markdown,
+        exit_zero: true,
+        options: options.clone(),
+        color: false,
+    };
+    let diffs = compare(&req)?;
+    let mut out = Vec::new();
+    render(&req, &diffs, &mut out)
+        .map_err(|e| CliError::Failed(format!("cannot render the diff: {e}")))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 fn render(req: &DiffRequest, diffs: &[(String, Diff)], out: &mut dyn Write) -> std::io::Result<()> {

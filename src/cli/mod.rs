@@ -135,12 +135,24 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             let options = input::options(today.as_deref(), params, strict, false)?;
             check::check(&check::CheckRequest { files, options, format, color, root })
         }
-        Command::Plan { file, params, params_file, format, today, strict, root, max_chars } => {
+        Command::Plan {
+            file,
+            params,
+            params_file,
+            format,
+            today,
+            strict,
+            root,
+            max_chars,
+            diff_base,
+        } => {
             let params_file = params_file.or_else(|| params_file::beside(&file));
             let params = input::params(params_file.as_deref(), &params, color)?;
             let options = input::options(today.as_deref(), params, strict, true)?;
             let max_chars = usize::try_from(max_chars).unwrap_or(usize::MAX);
-            plan::plan(&plan::PlanRequest { file, options, format, color, root, max_chars })
+            let req =
+                plan::PlanRequest { file, options, format, color, root, max_chars, diff_base };
+            plan::plan(&req)
         }
         Command::Diff { files, git, format, exit_zero, params, today } => {
             let params = input::params(None, &params, color)?;

@@ -22,6 +22,8 @@ pub struct PlanRequest {
     pub root: Option<PathBuf>,
     /// `--max-chars`: the markdown plan's size budget.
     pub max_chars: usize,
+    /// `--diff-base REV`: the markdown plan shows the diff against the runbook at REV.
+    pub diff_base: Option<String>,
 }
 
 pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
@@ -29,6 +31,16 @@ pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
         input::checked_runbook(&req.file, req.root.as_deref(), &req.options, req.color)?;
     let (Some(rb), Some(dag)) = (&checked.runbook, &checked.dag) else {
         return Ok(Outcome::Invalid);
+    };
+    // The diff against the base revision, read before anything is written.
+    let diff = match (&req.diff_base, req.format) {
+        (Some(rev), PlanFormat::Markdown) => {
+            Some(super::diff::markdown_at(rev, &req.file, &req.options)?)
+        }
+        (Some(_), _) => {
+            return Err(CliError::invalid("`--diff-base` is for `--format markdown`"));
+        }
+        (None, _) => None,
     };
     let warnings = checked.diags.iter().map(|d| warning(&loaded.sources, d)).collect();
     let plan = plan::build(rb, dag, &checked.values, warnings);
@@ -42,7 +54,7 @@ pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
             let opts = plan::markdown::Options {
                 max_chars: req.max_chars,
                 source: req.file.display().to_string(),
-                diff: None,
+                diff,
             };
             plan::markdown::render_with(&plan, &opts, &mut Escaped::new(&mut out))
         }

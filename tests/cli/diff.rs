@@ -304,6 +304,23 @@ fn diff_git_compares_a_revision_with_the_working_tree() {
     let doc = json(&out);
     assert_eq!(doc["files"][0]["risks"][0]["kind"], "rollback_removed");
 
+    // The PR comment: the plan's summary first, then the same diff, then the plan.
+    let out = t.cmd(&[
+        "plan",
+        "books/a.drbook",
+        "--format",
+        "markdown",
+        "--diff-base",
+        "HEAD",
+        "--today",
+        TODAY,
+    ]);
+    out.expect_status(0);
+    let md = &out.stdout;
+    let (summary, diff_at) = (md.find("estimated RTO"), md.find("rollback_removed"));
+    assert!(summary.is_some() && diff_at.is_some() && summary < diff_at, "{md}");
+    t.cmd(&["plan", "books/a.drbook", "--format", "json", "--diff-base", "HEAD"]).expect_status(2);
+
     // A revision that does not exist is invalid input.
     t.cmd(&["diff", "--git", "no-such-rev", "books/a.drbook"]).expect_status(2);
 }
