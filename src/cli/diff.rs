@@ -87,9 +87,9 @@ fn compare(req: &DiffRequest) -> Result<Vec<(String, Diff)>, CliError> {
     Ok(diffs)
 }
 
-/// The markdown diff of `file` at git revision `rev` against the working tree, for
-/// `plan --format markdown --diff-base REV`.
-pub fn markdown_at(rev: &str, file: &Path, options: &Options) -> Result<String, CliError> {
+/// The markdown diff of `file` at git revision `rev` against the working tree, and how many
+/// risk labels it has, for `plan --format markdown --diff-base REV`.
+pub fn markdown_at(rev: &str, file: &Path, options: &Options) -> Result<(String, usize), CliError> {
     let req = DiffRequest {
         files: vec![file.to_path_buf()],
         git: Some(rev.to_string()),
@@ -102,7 +102,8 @@ pub fn markdown_at(rev: &str, file: &Path, options: &Options) -> Result<String, 
     let mut out = Vec::new();
     render(&req, &diffs, &mut out)
         .map_err(|e| CliError::Failed(format!("cannot render the diff: {e}")))?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    let risks = diffs.iter().map(|(_, d)| d.risks.len()).sum();
+    Ok((String::from_utf8_lossy(&out).into_owned(), risks))
 }
 
 fn render(req: &DiffRequest, diffs: &[(String, Diff)], out: &mut dyn Write) -> std::io::Result<()> {
@@ -148,7 +149,7 @@ fn side(lc: &Book) -> Side<'_> {
     let (loaded, checked) = lc;
     let rb = checked.runbook.as_ref().expect("load_checked keeps runbooks only");
     let dag = checked.dag.as_ref().expect("load_checked keeps runbooks with a graph only");
-    let warnings = checked.diags.iter().map(|d| super::plan::warning(&loaded.sources, d)).collect();
+    let warnings = checked.diags.iter().map(|d| report::plan_warning(&loaded.sources, d)).collect();
     Side { rb, dag, values: &checked.values, warnings }
 }
 

@@ -7,7 +7,6 @@ use super::outcome::{CliError, Outcome};
 use super::report;
 use crate::check::Options;
 use crate::diag::escape::Escaped;
-use crate::diag::Sources;
 use crate::plan;
 use std::io::Write;
 use std::path::PathBuf;
@@ -42,7 +41,7 @@ pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
         }
         (None, _) => None,
     };
-    let warnings = checked.diags.iter().map(|d| warning(&loaded.sources, d)).collect();
+    let warnings = checked.diags.iter().map(|d| report::plan_warning(&loaded.sources, d)).collect();
     let plan = plan::build(rb, dag, &checked.values, warnings);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -67,16 +66,5 @@ pub fn plan(req: &PlanRequest) -> Result<Outcome, CliError> {
         Ok(()) => Ok(Outcome::Succeeded),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Outcome::Succeeded),
         Err(e) => Err(CliError::Failed(format!("cannot write the plan: {e}"))),
-    }
-}
-
-pub(super) fn warning(sources: &Sources, d: &crate::diag::Diagnostic) -> plan::PlanWarning {
-    let j = report::to_json(sources, d);
-    plan::PlanWarning {
-        code: j.code.to_string(),
-        message: j.message,
-        file: j.file,
-        line: j.line,
-        column: j.column,
     }
 }

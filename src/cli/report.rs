@@ -234,3 +234,15 @@ pub fn counts(errors: usize, warnings: usize) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
 }
+
+/// A diagnostic as a plan lists it among its warnings.
+pub fn plan_warning(sources: &Sources, d: &Diagnostic) -> crate::plan::PlanWarning {
+    let j = to_json(sources, d);
+    crate::plan::PlanWarning {
+        code: j.code.to_string(),
+        message: j.message,
+        file: j.file,
+        line: j.line,
+        column: j.column,
+    }
+}

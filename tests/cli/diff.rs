@@ -319,6 +319,7 @@ fn diff_git_compares_a_revision_with_the_working_tree() {
     let md = &out.stdout;
     let (summary, diff_at) = (md.find("estimated RTO"), md.find("rollback_removed"));
     assert!(summary.is_some() && diff_at.is_some() && summary < diff_at, "{md}");
+    assert!(md.lines().next().is_some_and(|l| l.ends_with(" · 1 risk")), "{md}");
     t.cmd(&["plan", "books/a.drbook", "--format", "json", "--diff-base", "HEAD"]).expect_status(2);
 
     // A revision that does not exist is invalid input.

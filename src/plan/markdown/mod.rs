@@ -38,8 +38,9 @@ pub struct Options {
     pub max_chars: usize,
     /// The runbook file as the user named it, for the command a cut notice suggests.
     pub source: String,
-    /// A markdown section placed right after the summary (a diff against a base version).
-    pub diff: Option<String>,
+    /// A markdown section placed right after the summary (a diff against a base version),
+    /// and how many risk labels it holds (named in the summary line).
+    pub diff: Option<(String, usize)>,
 }
 
 impl Default for Options {
@@ -58,8 +59,9 @@ pub fn render_with(plan: &Plan, opts: &Options, out: &mut dyn Write) -> io::Resu
     out.flush()
 }
 
-/// The one line a reviewer reads first.
-pub fn summary_line(plan: &Plan) -> String {
+/// The one line a reviewer reads first; `risks`: the risk labels of the diff, when there is
+/// one.
+pub fn summary_line(plan: &Plan, risks: Option<usize>) -> String {
     let emoji = match plan.budget {
         Budget::Within => "✅",
         Budget::Over => "❌",
@@ -68,8 +70,9 @@ pub fn summary_line(plan: &Plan) -> String {
     let without_rollback = plan.steps.iter().filter(|s| !s.rollback).count();
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let risks = risks.map_or(String::new(), |n| format!(" · {}", plural(n, "risk", "risks")));
     format!(
-        "{emoji} **{}**: {} · {} · {} · {} without rollback",
+        "{emoji} **{}**: {} · {} · {} · {} without rollback{risks}",
         text(&plan.runbook),
         text(&plan.verdict()),
         plural(plan.steps.len(), "step", "steps"),
@@ -79,7 +82,8 @@ pub fn summary_line(plan: &Plan) -> String {
 }
 
 fn blocks(plan: &Plan, opts: &Options) -> Vec<Block> {
-    let mut head = format!("{}\n\n", summary_line(plan));
+    let risks = opts.diff.as_ref().map(|(_, n)| *n);
+    let mut head = format!("{}\n\n", summary_line(plan, risks));
     if let Some(title) = &plan.title {
         head.push_str(&format!("**{}**\n\n", text(title)));
     }
@@ -117,7 +121,7 @@ fn blocks(plan: &Plan, opts: &Options) -> Vec<Block> {
         ));
     }
     let mut out = vec![Block::fixed("the summary", 100, head)];
-    if let Some(diff) = &opts.diff {
+    if let Some((diff, _)) = &opts.diff {
         out.push(Block::fixed("the diff", 90, format!("{}\n\n", diff.trim_end())));
     }
     out.push(steps::table(plan));
