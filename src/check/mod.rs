@@ -273,6 +273,7 @@ fn runbook(
         signers: h.signers,
         drills: h.drills,
         notify_drills: h.notify_drills,
+        trigger: None,
     };
     approvals::lint(cx, &model, rb.name.span, h.spans.get("approvals").copied());
     if let (Some(dag), Some(&span)) = (&dag, h.spans.get("drills")) {

@@ -73,6 +73,9 @@ impl Values<'_> {
                 .ended
                 .map(|e| e.get(*f).to_string())
                 .ok_or_else(|| format!("`run.{}` is known only once the run has ended", f.name())),
+            Ref::Trigger(f) => {
+                Err(format!("`trigger.{}` is known only when a trigger fires", f.name()))
+            }
         }
     }
 
@@ -173,6 +176,7 @@ impl Values<'_> {
             Ref::RunId => "run.id".to_string(),
             Ref::RunbookName => "runbook.name".to_string(),
             Ref::RunEnd(f) => format!("run.{}", f.name()),
+            Ref::Trigger(f) => format!("trigger.{}", f.name()),
         }
     }
 

@@ -193,6 +193,7 @@ enum RefDef<'a> {
     RunId,
     RunbookName,
     RunEnd(&'static str),
+    Trigger(&'static str),
 }
 
 #[derive(Serialize)]
@@ -307,6 +308,7 @@ impl<'a> Namer<'a> {
             Ref::RunId => RefDef::RunId,
             Ref::RunbookName => RefDef::RunbookName,
             Ref::RunEnd(f) => RefDef::RunEnd(f.name()),
+            Ref::Trigger(f) => RefDef::Trigger(f.name()),
         }
     }
 

@@ -11,11 +11,13 @@ mod expr;
 pub mod hash;
 mod text;
 pub mod time;
+pub mod trigger;
 
 pub use crate::syntax::ast::BinOp;
 pub use drill::{DrillCadence, DrillKind};
 pub use expr::quote;
 pub use text::{shell_word, Part, Text};
+pub use trigger::{Trigger, TriggerField};
 
 use crate::diag::{FileId, Span};
 
@@ -55,6 +57,8 @@ pub struct Runbook {
     pub drills: Vec<DrillCadence>,
     /// The header's `notify_drills`: where a drill posts its summary (a URL, or a secret).
     pub notify_drills: Option<Text>,
+    /// The header's `trigger { }` block: when `drbook watch` starts a run by itself.
+    pub trigger: Option<Trigger>,
 }
 
 /// How a runbook tells people apart at its gates (issue 11 §1).
@@ -458,6 +462,8 @@ pub enum Ref {
     /// `${run.status}`, `${run.elapsed}`, `${run.rto_met}`, `${run.rpo}`: how the run ended,
     /// in `finally` steps only.
     RunEnd(RunEndField),
+    /// `${trigger.fired_at}`, `${trigger.detected_at}`: in the trigger block's `params` only.
+    Trigger(TriggerField),
 }
 
 /// What a `finally` step may know of the run's end.
@@ -560,6 +566,7 @@ pub mod tests_support {
             signers: None,
             drills: Vec::new(),
             notify_drills: None,
+            trigger: None,
         }
     }
 }

@@ -47,6 +47,7 @@ impl<'a> Ctx<'a> {
             Ref::RunId => "${run.id}".to_string(),
             Ref::RunbookName => quote(self.rb.name.clone()),
             Ref::RunEnd(f) => format!("${{run.{}}}", f.name()),
+            Ref::Trigger(f) => format!("${{trigger.{}}}", f.name()),
         }
     }
 
@@ -160,6 +161,7 @@ impl<'a> Ctx<'a> {
             Ref::RunId => "run.id".to_string(),
             Ref::RunbookName => "runbook.name".to_string(),
             Ref::RunEnd(f) => format!("run.{}", f.name()),
+            Ref::Trigger(f) => format!("trigger.{}", f.name()),
         }
     }
 }

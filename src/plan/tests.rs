@@ -50,6 +50,7 @@ pub(super) fn runbook(name: &str, rto: Option<u64>, steps: Vec<Step>) -> Runbook
         signers: None,
         drills: Vec::new(),
         notify_drills: None,
+        trigger: None,
     }
 }
 
