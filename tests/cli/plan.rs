@@ -31,7 +31,11 @@ pub fn plan_params(path: &str) -> Vec<String> {
         let Some(decl) = code.strip_prefix("param ") else { continue };
         let Some((name, ty)) = decl.split_once(':') else { continue };
         let name = name.trim();
-        if ty.contains('=') || params.iter().any(|p| p.starts_with(&format!("{name}="))) {
+        // `param url = "https://..."`: the `:` is the default's, not a type's.
+        if name.contains('=')
+            || ty.contains('=')
+            || params.iter().any(|p| p.starts_with(&format!("{name}=")))
+        {
             continue;
         }
         let value = match ty.trim() {
