@@ -100,10 +100,13 @@ fn a_runbook_without_trigger_has_none() {
     assert!(checked(src).runbook.expect("a runbook").trigger.is_none());
 }
 
+/// (header lines, trigger settings, the expected errors as (code, spanned text)).
+type Case = (String, String, Vec<(&'static str, &'static str)>);
+
 #[test]
 fn every_trigger_error_has_its_code_and_span() {
     let ok = "    rpo_gate lag\n    requires approval";
-    let cases: Vec<(String, String, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<Case> = vec![
         ("".into(), ok.into(), vec![("drbook::check::no_probe", "trigger {\n    rpo_gate lag\n    requires approval\n  }")]),
         ("".into(), format!("    probe a run \"x\"\n    probe a run \"y\"\n{ok}"), vec![("drbook::check::duplicate_probe", "a")]),
         ("".into(), format!("    probe a http POST \"https://x\"\n{ok}"), vec![("drbook::check::probe_not_read_only", "http POST \"https://x\"")]),
