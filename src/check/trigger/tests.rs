@@ -176,6 +176,10 @@ fn the_rpo_gate_needs_rpo_a_capture_and_one_lag() {
         found(&base("  rpo 15m\n", cap2)),
         [("drbook::check::rpo_gate_ambiguous", "g".to_string())]
     );
+    let reads = "  step first {\n    duration 1m\n    run \"x\"\n    capture host from stdout\n    idempotent\n  }\n";
+    let gate_reads = base("  rpo 15m\n", "    needs first\n    run \"lag\"\n    capture a from stdout\n    check steps.first.host != \"\"\n")
+        .replace("  step g {", &format!("{reads}  step g {{"));
+    assert_eq!(found(&gate_reads), [("drbook::check::rpo_gate_uses_capture", "g".to_string())]);
     let measured = format!("{cap2}    measure rpo from b\n");
     let c = checked(&base("  rpo 15m\n", &measured));
     assert_eq!(c.errors(), 0, "{:#?}", c.diags);
