@@ -64,7 +64,7 @@ pub fn trigger(
             cx.error(
                 Diagnostic::warning(
                     "drbook::lint::trigger_without_rpo_gate",
-                    span,
+                    keyword(span),
                     "the trigger may fail over without measuring the replication lag",
                 )
                 .label("no `rpo_gate`")
@@ -151,14 +151,14 @@ fn read(
     }
     if r.probes.is_empty() {
         cx.error(
-            Diagnostic::error("drbook::check::no_probe", span, "the trigger has no probe")
+            Diagnostic::error("drbook::check::no_probe", keyword(span), "the trigger has no probe")
                 .label("nothing would tell it that the primary is down")
                 .help("add `probe primary http GET \"https://.../health\"` (or `probe NAME run \"...\"`)"),
         );
     }
     if !r.requires_seen {
         cx.error(
-            Diagnostic::error("drbook::check::missing_requires", span, "the trigger does not say what firing needs")
+            Diagnostic::error("drbook::check::missing_requires", keyword(span), "the trigger does not say what firing needs")
                 .label("no `requires`")
                 .help("add `requires approval { by ROLE }` (a person decides) or `requires auto` (after a recent practice drill)"),
         );
@@ -230,6 +230,11 @@ fn read(
         notify: r.notify,
         span,
     })
+}
+
+/// The `trigger` keyword of the block starting at `span`: where block-wide findings point.
+fn keyword(span: Span) -> Span {
+    Span { end: span.start + "trigger".len() as u32, ..span }
 }
 
 /// A duration above zero.
