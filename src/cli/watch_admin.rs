@@ -61,26 +61,10 @@ pub(super) fn watched(file: &Path, color: bool) -> Result<Runbook, CliError> {
     Ok(rb)
 }
 
-/// The refusal for a runbook without watch state in `state_dir`.
-pub(super) fn never_watched(rb: &Runbook, state_dir: &Path, what: &str) -> CliError {
-    if rb.trigger.is_none() {
-        return CliError::invalid(format!(
-            "runbook `{}` has no `trigger` block and no watch state in `{}`: nothing watches it",
-            rb.name,
-            state_dir.display()
-        ));
-    }
-    CliError::invalid(format!(
-        "runbook `{}` has never been watched in the state dir `{}`: there is nothing to {what}",
-        rb.name,
-        state_dir.display()
-    ))
-}
-
 fn submit(rb: &Runbook, file: &Path, state_dir: &Path, req: Request) -> Result<Outcome, CliError> {
     let store = WatchStore::at(state_dir, &rb.name);
     if !store.exists() {
-        return Err(never_watched(rb, state_dir, what(&req)));
+        return Err(super::watch_status::never_watched(rb, state_dir, what(&req)));
     }
     let (_, state) = store.read()?;
     if let Err(why) = decide(&state, &req, &clock::now()) {
