@@ -79,5 +79,5 @@ pub use scope::drill_skips;
 pub use secrets::Secrets;
 pub use simulate::{simulate, Slot};
 pub use standalone::{bound, Ran, Standalone};
-pub use values::seconds;
 pub use step::backoff;
+pub use values::seconds;

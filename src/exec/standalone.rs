@@ -146,10 +146,9 @@ impl<'a> Standalone<'a> {
         let limit = std::time::Duration::from_millis(timeout.saturating_add(2_000));
         let attempt = match tokio::time::timeout(limit, run_action(&env, action)).await {
             Ok(a) => a,
-            Err(_) => Attempt::Failed(format!(
-                "timed out after {}",
-                crate::model::fmt_duration(timeout)
-            )),
+            Err(_) => {
+                Attempt::Failed(format!("timed out after {}", crate::model::fmt_duration(timeout)))
+            }
         };
         let ms = started.elapsed().as_millis() as u64;
         let shown = lines.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -161,7 +160,9 @@ impl<'a> Standalone<'a> {
             }
             Attempt::Failed(why) => (false, why, String::new()),
             Attempt::Stopped => (false, "stopped before it ended".into(), String::new()),
-            Attempt::Person(_) => (false, "a manual action cannot run on its own".into(), String::new()),
+            Attempt::Person(_) => {
+                (false, "a manual action cannot run on its own".into(), String::new())
+            }
         };
         let ran = Ran { ok, detail: self.bound(&detail), ms, captures: BTreeMap::new() };
         (ran, output)

@@ -19,7 +19,10 @@ mod round;
 mod rpo;
 
 pub use crate::journal::watch::{Block, ProbeOutcome, RoundLine, WatchEvent, WatchState};
-pub use decide::{approval_gate, decide, after_checks, cooldown_until, timed_out, Decision, Next, Round};
+pub use decide::{
+    approval_gate, cooldown_until, decide, fire_events, judge, ready_to_fire, round_failed,
+    timed_out, Decision, Next, Round, Verdict, ANYONE,
+};
 pub use practice::practice;
 pub use round::round;
-pub use rpo::{rpo_gate, lag_ms};
+pub use rpo::{lag_ms, rpo_gate};

@@ -119,7 +119,10 @@ mod tests {
         let runs = [drill("d1", "full", 10, true, "h")];
         assert_eq!(practice(&rb, "h", &runs, now()), Ok("d1".into()));
         let rb = rb_partial();
-        assert_eq!(practice(&rb, "h", &[drill("p", "partial", 3, true, "h")], now()), Ok("p".into()));
+        assert_eq!(
+            practice(&rb, "h", &[drill("p", "partial", 3, true, "h")], now()),
+            Ok("p".into())
+        );
     }
 
     fn rb_none() -> Runbook {

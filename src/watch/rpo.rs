@@ -10,7 +10,8 @@
 
 use super::Block;
 use crate::exec::Standalone;
-use crate::model::{RpoGate, Runbook};
+use crate::model::trigger::RpoGate;
+use crate::model::Runbook;
 
 /// Runs the gate; `Ok(lag_ms)` when the lag is within the runbook's `rpo`.
 pub async fn rpo_gate(sa: &Standalone<'_>, rb: &Runbook, gate: &RpoGate) -> Result<u64, Block> {
