@@ -46,3 +46,59 @@ async fn join_all<'a, T>(mut futs: Vec<Pin<Box<dyn Future<Output = T> + Send + '
     .await;
     done.into_iter().flatten().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::Secrets;
+    use crate::model::trigger::{Probe, Requires};
+    use crate::model::{Action, Text};
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    fn probe(name: &str, script: &str, timeout: u64) -> Probe {
+        Probe {
+            name: name.into(),
+            action: Action::Run { script: Text::literal(script) },
+            timeout,
+            span: Default::default(),
+        }
+    }
+
+    #[test]
+    fn probes_run_at_once_each_within_its_timeout_and_secrets_are_masked() {
+        let rb = crate::model::tests_support::runbook_with_durations(&[], &[]);
+        let t = Trigger {
+            probes: vec![
+                probe("up", "echo fine", 5_000),
+                probe("down", "echo broken >&2; exit 3", 5_000),
+                probe("slow", "sleep 5", 300),
+                probe("leaky", "echo hunter2-token; exit 1", 5_000),
+            ],
+            every: 30_000,
+            failures: 3,
+            quorum: 4,
+            cooldown: 0,
+            rpo_gate: None,
+            requires: Requires::Auto,
+            params: Vec::new(),
+            notify: None,
+            span: Default::default(),
+        };
+        let values = HashMap::new();
+        let secrets = Secrets::from_pairs(vec![("tok".into(), "hunter2-token".into())]);
+        let shell = crate::exec::find_shell(None).unwrap_or_else(|e| panic!("{e}"));
+        let sa = Standalone::new(&rb, &values, &secrets, Path::new("."), &shell, None);
+        let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+        let started = std::time::Instant::now();
+        let out = rt.block_on(round(&sa, &t));
+        // The slow probe was cut at its own timeout, and the others did not wait for it.
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+        let names: Vec<_> = out.iter().map(|p| (p.name.as_str(), p.ok)).collect();
+        assert_eq!(names, [("up", true), ("down", false), ("slow", false), ("leaky", false)]);
+        assert_eq!(out[0].detail, "fine");
+        assert!(out[1].detail.contains("broken"), "{}", out[1].detail);
+        assert!(out[2].detail.contains("timed out"), "{}", out[2].detail);
+        assert!(!out[3].detail.contains("hunter2"), "{}", out[3].detail);
+    }
+}

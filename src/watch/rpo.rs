@@ -67,3 +67,49 @@ mod tests {
         assert_eq!(lag_ms(""), None);
     }
 }
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+    use crate::exec::Secrets;
+    use crate::model::{Action, Capture, CaptureFrom, Text};
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    /// The runbook's only step prints `script`'s output and captures it as `lag`.
+    fn gate(script: &str, rpo: Option<u64>) -> Result<u64, Block> {
+        let mut rb = crate::model::tests_support::runbook_with_durations(&[1], &[&[]]);
+        rb.rpo = rpo;
+        rb.steps[0].id = "replica_lag".into();
+        rb.steps[0].action = Some(Action::Run { script: Text::literal(script) });
+        rb.steps[0].captures = vec![Capture { name: "lag".into(), from: CaptureFrom::Stdout }];
+        rb.steps[0].safe = true;
+        let g = RpoGate { step: 0, capture: "lag".into() };
+        let values = HashMap::new();
+        let secrets = Secrets::default();
+        let shell = crate::exec::find_shell(None).unwrap_or_else(|e| panic!("{e}"));
+        let sa = Standalone::new(&rb, &values, &secrets, Path::new("."), &shell, None);
+        let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(rpo_gate(&sa, &rb, &g))
+    }
+
+    #[test]
+    fn the_gate_passes_within_rpo_and_blocks_over_it_or_when_it_cannot_measure() {
+        assert_eq!(gate("echo 12", Some(60_000)), Ok(12_000));
+        assert_eq!(
+            gate("echo 2m", Some(60_000)),
+            Err(Block::RpoGate { step: "replica_lag".into(), lag_ms: 120_000, rpo_ms: 60_000 })
+        );
+        let failed = |r: Result<u64, Block>| match r {
+            Err(Block::RpoGateFailed { step, error }) => (step, error),
+            other => panic!("{other:?}"),
+        };
+        let (step, error) = failed(gate("echo unknown", Some(60_000)));
+        assert_eq!(step, "replica_lag");
+        assert!(error.contains("not a number of seconds"), "{error}");
+        let (_, error) = failed(gate("exit 2", Some(60_000)));
+        assert!(error.contains("the step failed"), "{error}");
+        let (_, error) = failed(gate("echo 1", None));
+        assert!(error.contains("no `rpo`"), "{error}");
+    }
+}
