@@ -188,8 +188,15 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         } => {
             let params = input::params(params_file.as_deref(), &params, color)?;
             let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };
-            let new =
-                run::NewRun { run_id, since, allow_concurrent, dry_run, drill: None, notify: None };
+            let new = run::NewRun {
+                run_id,
+                since,
+                allow_concurrent,
+                dry_run,
+                drill: None,
+                notify: None,
+                trigger: None,
+            };
             run::run(req, &new)
         }
         Command::Drill {
