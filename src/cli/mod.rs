@@ -22,7 +22,7 @@
 //! | `verify.rs`   | `verify RUN`           | `VerifyRequest`                   |
 //! | `history.rs`  | `history [RUNBOOK]`    | `HistoryRequest` (+ `history_svg.rs`) |
 //! | `readiness.rs` | `readiness [FILES]`   | `ReadinessRequest` (+ `prometheus.rs`) |
-//! | `watch.rs`    | `watch FILE`           | `WatchOptions` (`watch_args.rs`)  |
+//! | `watch.rs`    | `watch FILE`           | `WatchOptions` (`watch_args.rs`; + `watch_fire.rs`, `watch_log.rs`) |
 //! | `watch_admin.rs` | `watch ack\|approve\|deny\|status FILE` | `WatchAdmin` (`watch_args.rs`) |
 //!
 //! Below the commands, files that import no command file:
@@ -90,6 +90,8 @@ mod verify;
 mod watch;
 mod watch_admin;
 mod watch_args;
+mod watch_fire;
+mod watch_log;
 mod watch_status;
 
 pub use args::Cli;
