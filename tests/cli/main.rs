@@ -62,6 +62,7 @@ mod signed;
 mod ssmd;
 mod state_trust;
 mod usage;
+mod watch_admin;
 mod watch_loop;
 
 use std::ffi::OsString;
