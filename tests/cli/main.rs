@@ -63,6 +63,7 @@ mod ssmd;
 mod state_trust;
 mod usage;
 mod watch_admin;
+mod watch_loop;
 
 use std::ffi::OsString;
 use std::io::Read;
