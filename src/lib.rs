@@ -32,3 +32,4 @@ pub mod load;
 pub mod model;
 pub mod plan;
 pub mod syntax;
+pub mod watch;

@@ -33,6 +33,17 @@ pub struct Cx {
     pub finally_from: usize,
     /// The directory of the root runbook: `signers` is relative to it.
     pub base_dir: Option<std::path::PathBuf>,
+    /// Set while a text of the `trigger { }` block is resolved.
+    pub trigger_at: Option<TriggerAt>,
+}
+
+/// Which part of the `trigger { }` block a text belongs to: what `${...}` may name there.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TriggerAt {
+    /// A probe's action: params and secrets only (no run exists when probes run).
+    Probe,
+    /// A value of `params { }`: also `${trigger.fired_at}` and `${trigger.detected_at}`.
+    Params,
 }
 
 impl Cx {
@@ -52,6 +63,7 @@ impl Cx {
             roles: None,
             finally_from: usize::MAX,
             base_dir: None,
+            trigger_at: None,
         }
     }
 

@@ -77,24 +77,20 @@ pub fn cadence(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
 
 /// `notify_drills "https://..."` (params and secrets may be interpolated) or
 /// `notify_drills NAME` naming a declared secret whose value is the URL.
-pub fn notify_target(cx: &mut Cx, v: &ast::Value) -> Option<Text> {
+/// `what` is the attribute (`notify_drills`, or the trigger's `notify`).
+pub fn notify_target(cx: &mut Cx, v: &ast::Value, what: &str) -> Option<Text> {
     let ValueKind::Ident(name) = &v.kind else {
         if !matches!(v.kind, ValueKind::Str(_)) {
-            cx.expected(
-                v,
-                "notify_drills",
-                "a URL or the name of a secret",
-                "notify_drills webhook",
-            );
+            cx.expected(v, what, "a URL or the name of a secret", &format!("{what} webhook"));
             return None;
         }
-        return super::header::header_text(cx, v, "notify_drills");
+        return super::header::header_text(cx, v, what);
     };
     if cx.secrets.contains(&**name) {
         return Some(Text { parts: vec![Part::Ref(Ref::Secret(name.to_string()))] });
     }
     let help = if cx.params.contains_key(&**name) {
-        format!("`{name}` is a param: write `notify_drills \"${{{name}}}\"`")
+        format!("`{name}` is a param: write `{what} \"${{{name}}}\"`")
     } else {
         suggest(name, cx.secrets.iter().map(String::as_str)).unwrap_or_else(|| {
             "name a `secret` declared in the header, or write the URL as a string".into()

@@ -384,7 +384,9 @@ pub fn attributes(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             },
             "approvals" => h.approvals = super::approvals::mode(cx, v),
             "signers" => h.signers = super::approvals::signers(cx, v),
-            "notify_drills" => h.notify_drills = super::drills::notify_target(cx, v),
+            "notify_drills" => {
+                h.notify_drills = super::drills::notify_target(cx, v, "notify_drills")
+            }
             "parallel" => {
                 h.parallel = cx.integer(v, key, 1).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
             }

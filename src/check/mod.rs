@@ -19,6 +19,9 @@ mod reparse;
 mod step;
 #[cfg(test)]
 mod tests;
+mod trigger;
+#[cfg(test)]
+mod trigger_tests;
 
 pub use header::parse_param;
 
@@ -201,6 +204,7 @@ fn runbook(
     }
     let steps = refs;
     needs(cx, &steps, &mut model_steps);
+    let trigger = trigger::trigger(cx, &rb, &h, &model_steps);
     // Finally steps run after the run has ended: they take no time of the RTO budget.
     let durations =
         model_steps.iter().map(|s| if s.finally { 0 } else { s.duration.unwrap_or(0) }).collect();
@@ -273,7 +277,7 @@ fn runbook(
         signers: h.signers,
         drills: h.drills,
         notify_drills: h.notify_drills,
-        trigger: None,
+        trigger,
     };
     approvals::lint(cx, &model, rb.name.span, h.spans.get("approvals").copied());
     if let (Some(dag), Some(&span)) = (&dag, h.spans.get("drills")) {

@@ -3,8 +3,9 @@
 //! exists (LANGUAGE.md §6: only descendants of the capturing step may use it).
 
 use super::cx::Cx;
+use super::cx::TriggerAt;
 use crate::diag::{suggest, Diagnostic};
-use crate::model::{self, Part, Ref, RunEndField, Text};
+use crate::model::{self, Part, Ref, RunEndField, Text, TriggerField};
 use crate::syntax::ast::{self, ExprKind, Path, StrPart, ValueKind};
 
 /// Where a reference is being resolved.
@@ -45,6 +46,18 @@ fn resolve_parts(cx: &mut Cx, input: &[StrPart], at: At) -> Vec<Part> {
 /// Resolves a dotted name; `None` after reporting it (or, in a template, when it is free).
 pub fn resolve(cx: &mut Cx, path: &Path, at: At) -> Option<Ref> {
     let segs: Vec<&str> = path.segments.iter().map(|s| &**s).collect();
+    if cx.trigger_at.is_some() && segs.len() > 1 && matches!(segs[0], "steps" | "run") {
+        cx.error(
+            Diagnostic::error(
+                "drbook::check::trigger_run_ref",
+                path.span,
+                format!("the trigger cannot use `{}`", path.dotted()),
+            )
+            .label("no run exists when the trigger reads this")
+            .help("a trigger's probes and params may use params, secrets and, in `params`, `${trigger.fired_at}` / `${trigger.detected_at}`"),
+        );
+        return None;
+    }
     match segs.as_slice() {
         [name] => {
             if cx.params.contains_key(*name) {
@@ -121,6 +134,7 @@ pub fn resolve(cx: &mut Cx, path: &Path, at: At) -> Option<Ref> {
             None
         }
         ["runbook", "name"] => Some(Ref::RunbookName),
+        ["trigger", field] => trigger_field(cx, path, field),
         ["steps", id, cap] => {
             let Some(&target) = cx.steps.get(*id) else {
                 if cx.in_template() {
@@ -174,11 +188,49 @@ pub fn resolve(cx: &mut Cx, path: &Path, at: At) -> Option<Ref> {
                     format!("unknown reference `{}`", path.dotted()),
                 )
                 .label("not a known reference")
-                .help("references are `NAME`, `steps.ID.NAME`, `run.id`, `runbook.name`, and in finally steps `run.status`, `run.elapsed`, `run.rto_met`, `run.rpo`"),
+                .help("references are `NAME`, `steps.ID.NAME`, `run.id`, `runbook.name`, in finally steps `run.status`, `run.elapsed`, `run.rto_met`, `run.rpo`, and in the trigger's `params` `trigger.fired_at`, `trigger.detected_at`"),
             );
             None
         }
     }
+}
+
+/// `${trigger.fired_at}` and `${trigger.detected_at}`: in the trigger's `params` only.
+fn trigger_field(cx: &mut Cx, path: &Path, field: &str) -> Option<Ref> {
+    let f = match field {
+        "fired_at" => TriggerField::FiredAt,
+        "detected_at" => TriggerField::DetectedAt,
+        other => {
+            let help = suggest(other, ["fired_at", "detected_at"]).unwrap_or_else(|| {
+                "the trigger's fields are `trigger.fired_at` and `trigger.detected_at`".into()
+            });
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::unknown_trigger_field",
+                    path.span,
+                    format!("unknown trigger field `{}`", crate::diag::shorten(other)),
+                )
+                .label("not a field of `trigger`")
+                .help(help),
+            );
+            return None;
+        }
+    };
+    if cx.trigger_at == Some(TriggerAt::Params) {
+        return Some(Ref::Trigger(f));
+    }
+    cx.error(
+        Diagnostic::error(
+            "drbook::check::trigger_params_only",
+            path.span,
+            format!("`trigger.{field}` is known only in the trigger's `params`"),
+        )
+        .label("nothing has fired when this is read")
+        .help(format!(
+            "set a param from it in `trigger {{ params {{ NAME = \"${{trigger.{field}}}\" }} }}` and use `${{NAME}}` here"
+        )),
+    );
+    None
 }
 
 pub fn expr(cx: &mut Cx, e: &ast::Expr, at: At) -> Option<model::Expr> {

@@ -227,7 +227,7 @@ fn regex(cx: &mut Cx, span: Span, pattern: String) -> Option<CaptureFrom> {
     }
 }
 
-fn approval(cx: &mut Cx, block: &ast::Block<ApprovalItem>) -> Option<Approval> {
+pub(super) fn approval(cx: &mut Cx, block: &ast::Block<ApprovalItem>) -> Option<Approval> {
     let mut roles: Vec<String> = Vec::new();
     let mut timeout = None;
     let mut by_seen = false;

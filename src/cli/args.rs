@@ -243,6 +243,9 @@ pub enum Command {
         #[arg(long)]
         allow_edited: bool,
     },
+    /// Watch a runbook's `trigger`: probe every interval and fail over by itself (or, with a
+    /// subcommand, acknowledge, approve, deny or show the watcher's state).
+    Watch(super::watch_args::WatchArgs),
     /// Show runs in the state dir, or one run's steps.
     Status {
         /// A run id; without it, every run is listed.

@@ -22,6 +22,8 @@
 //! | `verify.rs`   | `verify RUN`           | `VerifyRequest`                   |
 //! | `history.rs`  | `history [RUNBOOK]`    | `HistoryRequest` (+ `history_svg.rs`) |
 //! | `readiness.rs` | `readiness [FILES]`   | `ReadinessRequest` (+ `prometheus.rs`) |
+//! | `watch.rs`    | `watch FILE`           | `WatchOptions` (`watch_args.rs`)  |
+//! | `watch_admin.rs` | `watch ack\|approve\|deny\|status FILE` | `WatchAdmin` (`watch_args.rs`) |
 //!
 //! Below the commands, files that import no command file:
 //!
@@ -85,6 +87,9 @@ mod tabletop;
 mod term;
 mod trend;
 mod verify;
+mod watch;
+mod watch_admin;
+mod watch_args;
 
 pub use args::Cli;
 pub use outcome::{exit_code, CliError, Outcome};
@@ -308,6 +313,24 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
                 color,
             })
         }
+        Command::Watch(w) => match w.admin {
+            Some(admin) => watch_admin::admin(admin, &user(), color),
+            None => {
+                let file =
+                    w.file.ok_or_else(|| CliError::invalid("drbook watch: no runbook given"))?;
+                let params = input::params(w.params_file.as_deref(), &w.params, color)?;
+                watch::watch(watch_args::WatchOptions {
+                    file,
+                    state_dir: w.state_dir,
+                    once: w.once,
+                    dry_run: w.dry_run,
+                    params,
+                    log_format: w.log_format,
+                    user: user(),
+                    color,
+                })
+            }
+        },
         Command::Report { run_id, format, output, file, state_dir } => {
             report_cmd::report(&report_cmd::ReportRequest {
                 state_dir,

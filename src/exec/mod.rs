@@ -35,7 +35,8 @@
 //! - `note` — the UI events ([`Note`]), derived from journal events, and the masking observer;
 //! - `action/` — every action behind one entry; `leftover` — processes a dead runner left;
 //! - `values`, `secrets` — what names mean at run time; `simulate` — the dry run's timeline;
-//! - `announce` — the drill notification posted when a drill ends;
+//! - `announce` — the drill notification posted when a drill ends; `standalone` — one action
+//!   run on its own, without a run or journal (a trigger's probe, its RPO gate step);
 //! - `scope` — which steps a drill runs (the others are journaled skipped by the drill).
 
 mod action;
@@ -56,6 +57,7 @@ mod scheduler;
 mod scope;
 mod secrets;
 mod simulate;
+mod standalone;
 mod step;
 mod tabletop;
 #[cfg(test)]
@@ -76,4 +78,6 @@ pub use scheduler::{execute, execute_with};
 pub use scope::drill_skips;
 pub use secrets::Secrets;
 pub use simulate::{simulate, Slot};
+pub use standalone::{bound, Ran, Standalone};
 pub use step::backoff;
+pub use values::seconds;

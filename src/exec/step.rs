@@ -281,7 +281,7 @@ async fn manual(ctx: &Ctx, id: &str, text: &str, prior: StepState) -> Result<Don
 
 /// Captures, checks and the RPO measurement after a successful action. A failure says why,
 /// with what was captured so far (to be journaled and reported).
-fn finish(
+pub(super) fn finish(
     step: &Step,
     vals: &Values<'_>,
     output: &str,

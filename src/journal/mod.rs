@@ -82,6 +82,7 @@ pub mod summary;
 pub mod tabletop;
 mod transitions;
 mod trust;
+pub mod watch;
 mod writer;
 
 #[cfg(test)]

@@ -148,6 +148,43 @@ pub enum HeaderKind {
     Env(Block<KeyValue>),
     /// `drills { component every 7d }`: how often each drill type is due.
     Drills(Block<DrillEntry>),
+    /// `trigger { ... }`: when `drbook watch` starts a run by itself.
+    Trigger(Block<TriggerItem>),
+}
+
+/// One setting of `trigger { }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TriggerItem {
+    pub kind: TriggerKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TriggerKind {
+    /// `probe NAME [timeout DURATION] ACTION`.
+    Probe { name: Ident, timeout: Option<Value>, action: Action },
+    /// `every`, `failures`, `cooldown`, `rpo_gate`, `notify`: a keyword and one value.
+    Attr(Ident, Value),
+    /// `quorum K of N`.
+    Quorum { k: Value, n: Value },
+    /// `requires approval [{ by ...; timeout ... }]` or `requires auto`; the word is checked,
+    /// not parsed.
+    Requires { what: Ident, gate: Option<Block<ApprovalItem>> },
+    /// `params { NAME = VALUE }`.
+    Params(Block<KeyValue>),
+}
+
+impl TriggerKind {
+    /// The setting's keyword, for messages and the duplicate rule.
+    pub fn keyword(&self) -> &str {
+        match self {
+            TriggerKind::Probe { .. } => "probe",
+            TriggerKind::Attr(kw, _) => &kw.name,
+            TriggerKind::Quorum { .. } => "quorum",
+            TriggerKind::Requires { .. } => "requires",
+            TriggerKind::Params(_) => "params",
+        }
+    }
 }
 
 /// `TYPE every DURATION` inside `drills { }`; the type is checked, not parsed.

@@ -87,6 +87,7 @@ impl Builder {
             Rule::roles => HeaderKind::Roles(self.kv_block(p.into_inner().nth(1)?)),
             Rule::env => HeaderKind::Env(self.kv_block(p.into_inner().nth(1)?)),
             Rule::drills => HeaderKind::Drills(self.drills_block(p.into_inner().nth(1)?)),
+            Rule::trigger => HeaderKind::Trigger(self.trigger_block(p.into_inner().nth(1)?)),
             Rule::header_attr => {
                 let mut it = p.into_inner();
                 let kw = self.ident(it.next()?);
@@ -401,6 +402,58 @@ impl Builder {
             })
             .collect();
         Block { items, one_line, span }
+    }
+
+    /// The `{ ... }` of `trigger`.
+    fn trigger_block(&mut self, p: P) -> Block<TriggerItem> {
+        let span = self.span(&p);
+        let one_line = !p.as_str().contains('\n');
+        let items = p.into_inner().filter_map(|q| self.trigger_item(q)).collect();
+        Block { items, one_line, span }
+    }
+
+    fn trigger_item(&mut self, p: P) -> Option<TriggerItem> {
+        let span = self.span(&p);
+        let kind = match p.as_rule() {
+            Rule::probe => {
+                let mut it = p.into_inner().skip(1);
+                let name = self.ident(it.next()?);
+                let mut timeout = None;
+                let mut action = None;
+                for q in it {
+                    match q.as_rule() {
+                        Rule::value => timeout = Some(self.value(q)),
+                        Rule::action => action = self.action(q),
+                        _ => {}
+                    }
+                }
+                TriggerKind::Probe { name, timeout, action: action? }
+            }
+            Rule::trigger_attr => {
+                let mut it = p.into_inner();
+                let kw = self.ident(it.next()?);
+                TriggerKind::Attr(kw, self.value(it.next()?))
+            }
+            Rule::trigger_quorum => {
+                let mut it = p.into_inner().filter(|q| q.as_rule() == Rule::value);
+                let k = self.value(it.next()?);
+                TriggerKind::Quorum { k, n: self.value(it.next()?) }
+            }
+            Rule::trigger_requires => {
+                let mut it = p.into_inner().skip(1);
+                let what = self.ident(it.next()?);
+                let gate = it.next().map(|b| {
+                    let bspan = self.span(&b);
+                    let one_line = !b.as_str().contains('\n');
+                    let items = b.into_inner().filter_map(|q| self.approval_item(q)).collect();
+                    Block { items, one_line, span: bspan }
+                });
+                TriggerKind::Requires { what, gate }
+            }
+            Rule::trigger_params => TriggerKind::Params(self.kv_block(p.into_inner().nth(1)?)),
+            _ => return self.unknown(p, Ctx::Trigger),
+        };
+        Some(TriggerItem { kind, span })
     }
 
     fn kv_block(&mut self, p: P) -> Block<KeyValue> {

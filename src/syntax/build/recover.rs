@@ -17,6 +17,7 @@ pub(super) enum Ctx {
     Targets,
     Kv,
     Drills,
+    Trigger,
 }
 
 const TOP: &[&str] = &["import", "runbook", "template"];
@@ -44,6 +45,7 @@ const RUNBOOK: &[&str] = &[
     "signers",
     "drills",
     "notify_drills",
+    "trigger",
 ];
 const STEP: &[&str] = &[
     "owner",
@@ -70,6 +72,10 @@ const STEP: &[&str] = &[
     "wait",
     "manual",
     "notify",
+];
+/// The settings of `trigger { }`.
+const TRIGGER: &[&str] = &[
+    "probe", "every", "failures", "quorum", "cooldown", "rpo_gate", "requires", "params", "notify",
 ];
 /// The drill types of `drills { }` (model::DrillKind).
 const DRILLS: &[&str] = &["tabletop", "component", "partial", "full"];
@@ -103,6 +109,15 @@ fn usage(kw: &str) -> Option<&'static str> {
         "finally" => "finally step ID \"Title\" { ... }",
         "drills" => "drills { component every 7d; full every 365d }",
         "notify_drills" => "notify_drills \"https://hooks.example.com/...\"  or  notify_drills SECRET",
+        "trigger" => "trigger { probe primary http GET \"https://...\"; requires approval }",
+        "probe" => "probe NAME [timeout 5s] run \"...\"  or  probe NAME http GET \"https://...\"",
+        "failures" => "failures 3",
+        "every" => "every 30s",
+        "cooldown" => "cooldown 30m",
+        "quorum" => "quorum 2 of 3",
+        "rpo_gate" => "rpo_gate replica_lag",
+        "requires" => "requires approval { by lead }  or  requires auto",
+        "params" => "params { change_ticket = \"AUTO-${trigger.fired_at}\" }",
         "tabletop" | "component" | "partial" | "full" => "component every 7d",
         "safe" => "safe",
         "needs" => "needs other_step, another_step",
@@ -160,6 +175,7 @@ impl Builder {
             Ctx::Targets => (&["tag"], "in targets"),
             Ctx::Kv => (&[], "in this block"),
             Ctx::Drills => (DRILLS, "in `drills`"),
+            Ctx::Trigger => (TRIGGER, "in `trigger`"),
         };
         let d = if matches!(ctx, Ctx::Kv) {
             Diagnostic::error(

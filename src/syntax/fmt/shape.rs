@@ -19,6 +19,7 @@ pub(super) enum Node<'a> {
     Tag(&'a Tag),
     Kv(&'a KeyValue),
     Drill(&'a DrillEntry),
+    Trigger(&'a TriggerItem),
 }
 
 /// How a statement prints.
@@ -66,6 +67,7 @@ impl<'a> Node<'a> {
             Node::Tag(t) => t.span,
             Node::Kv(k) => k.span,
             Node::Drill(d) => d.span,
+            Node::Trigger(t) => t.span,
         };
         (span.start as usize, span.end as usize)
     }
@@ -98,6 +100,9 @@ impl<'a> Node<'a> {
             Node::Ssm(SsmItem::Parameters(_)) => return Some((1, "parameters")),
             // `drills { }` aligns `every` under the longest type.
             Node::Drill(d) => &d.kind.name,
+            // Probes align their names instead (see `align_name`).
+            Node::Trigger(TriggerItem { kind: TriggerKind::Probe { .. }, .. }) => return None,
+            Node::Trigger(t) => t.kind.keyword(),
             _ => return None,
         };
         Some((0, kw))
@@ -113,6 +118,9 @@ impl<'a> Node<'a> {
                 Some((0, &p.name.name))
             }
             Node::Header(HeaderItem { kind: HeaderKind::Secret(s), .. }) => Some((1, &s.name.name)),
+            Node::Trigger(TriggerItem { kind: TriggerKind::Probe { name, .. }, .. }) => {
+                Some((2, &name.name))
+            }
             _ => None,
         }
     }
@@ -201,6 +209,11 @@ impl Layout<'_> {
                 HeaderKind::Drills(b) => {
                     block("drills ".into(), b.items.iter().map(Node::Drill).collect(), b.one_line)
                 }
+                HeaderKind::Trigger(b) => block(
+                    "trigger ".into(),
+                    b.items.iter().map(Node::Trigger).collect(),
+                    b.one_line,
+                ),
                 HeaderKind::Step(st) => {
                     let prefix = if st.finally { "finally " } else { "" };
                     let mut head = format!("{prefix}step {}", st.id.name);
@@ -293,6 +306,56 @@ impl Layout<'_> {
                 leaf(format!("{key} = "), &kv.value)
             }
             Node::Drill(d) => leaf(pads.kw(0, &d.kind.name) + "every ", &d.every),
+            Node::Trigger(t) => self.trigger_item(t, indent, pads, name_w),
+        }
+    }
+
+    /// A setting of `trigger { }`.
+    fn trigger_item<'a>(
+        &self,
+        t: &'a TriggerItem,
+        indent: usize,
+        pads: &Pads,
+        name_w: usize,
+    ) -> Shape<'a> {
+        match &t.kind {
+            TriggerKind::Probe { name, timeout, action } => {
+                let mut s = format!("probe {:<name_w$} ", name.name);
+                if let Some(v) = timeout {
+                    s.push_str("timeout ");
+                    self.push(&mut s, v, indent, 0);
+                    s.push(' ');
+                }
+                self.action(&s, action, indent, &Pads::default())
+            }
+            TriggerKind::Attr(kw, v) => {
+                let mut s = pads.kw(0, &kw.name);
+                self.push(&mut s, v, indent, 0);
+                Shape::Leaf(s)
+            }
+            TriggerKind::Quorum { k, n } => {
+                let mut s = pads.kw(0, "quorum");
+                self.push(&mut s, k, indent, 0);
+                s.push_str(" of ");
+                self.push(&mut s, n, indent, 0);
+                Shape::Leaf(s)
+            }
+            TriggerKind::Requires { what, gate } => {
+                let s = format!("{}{}", pads.kw(0, "requires"), what.name);
+                match gate {
+                    Some(b) => Shape::Block {
+                        head: s + " ",
+                        nodes: b.items.iter().map(Node::Approval).collect(),
+                        one_line: b.one_line,
+                    },
+                    None => Shape::Leaf(s),
+                }
+            }
+            TriggerKind::Params(b) => Shape::Block {
+                head: pads.kw(0, "params"),
+                nodes: b.items.iter().map(Node::Kv).collect(),
+                one_line: b.one_line,
+            },
         }
     }
 

@@ -1,0 +1,587 @@
+//! The header's `trigger { }` block (issue 14) → [`model::Trigger`].
+//!
+//! Input: the runbook's syntax tree (its non-step items), the header read so far and the
+//! checked steps (the RPO gate names one). Output: the trigger with every default filled in
+//! (`model::trigger::DEFAULT_*`), or `None` when the runbook has none or it has errors, which
+//! are reported: no probe, a duplicate probe, a probe that is not read-only, a quorum that
+//! does not fit the probes, a zero interval or failure count, a probe timeout over the
+//! interval, a bad RPO gate, an unknown or missing `requires`, an approval role not in
+//! `roles`, `requires auto` without a recovering drill cadence, `params` naming unknown
+//! params or giving them values of the wrong type, duplicate settings. A lint warns when the
+//! runbook has an `rpo` and the trigger no `rpo_gate`.
+
+use super::cx::{Cx, TriggerAt};
+use super::header::Header;
+use super::names::{self, At};
+use crate::diag::{shorten, suggest, Diagnostic, Span};
+use crate::model::trigger::{self as mt, Probe, Requires, RpoGate, Trigger};
+use crate::model::{self, Approval, ParamType, Ref, Text};
+use crate::syntax::ast::{self, ActionKind, HeaderKind, HttpItem, TriggerKind, ValueKind};
+
+/// Where nothing is a step: references resolve like the header's.
+const HEADER: At<'static> = At { step: usize::MAX, own: None };
+
+/// Reads the trigger block, if any (one at most).
+pub fn trigger(
+    cx: &mut Cx,
+    rb: &ast::Runbook,
+    h: &Header,
+    steps: &[model::Step],
+) -> Option<Trigger> {
+    let mut found: Option<(Span, &ast::Block<ast::TriggerItem>)> = None;
+    for item in &rb.items {
+        let HeaderKind::Trigger(block) = &item.kind else { continue };
+        if let Some((first, _)) = found {
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::duplicate_attribute",
+                    item.span,
+                    "`trigger` given twice in the runbook header",
+                )
+                .label("second one")
+                .related(first, "first one here")
+                .help("a runbook has one trigger; put every probe in one `trigger { }` block"),
+            );
+            continue;
+        }
+        found = Some((item.span, block));
+    }
+    let (span, block) = found?;
+    let errors = cx.diags.iter().filter(|d| d.is_error()).count();
+    let t = read(cx, span, block, h, steps);
+    let ok = cx.diags.iter().filter(|d| d.is_error()).count() == errors;
+    if let Some(t) = &t {
+        if t.rpo_gate.is_none() && h.rpo.is_some() {
+            cx.error(
+                Diagnostic::warning(
+                    "drbook::lint::trigger_without_rpo_gate",
+                    span,
+                    "the trigger may fail over without measuring the replication lag",
+                )
+                .label("no `rpo_gate`")
+                .help("add `rpo_gate STEP` naming a `safe` step that captures the lag, so a failover that would lose more than `rpo` is refused"),
+            );
+        }
+    }
+    t.filter(|_| ok)
+}
+
+/// What the settings said, before the rules that relate them.
+#[derive(Default)]
+struct Read {
+    probes: Vec<(Probe, Option<Span>)>,
+    every: Option<u64>,
+    failures: Option<u32>,
+    quorum: Option<(u32, u32, Span)>,
+    cooldown: Option<u64>,
+    rpo_gate: Option<(String, Span)>,
+    requires: Option<Requires>,
+    requires_seen: bool,
+    params: Vec<(String, Text)>,
+    notify: Option<Text>,
+}
+
+fn read(
+    cx: &mut Cx,
+    span: Span,
+    block: &ast::Block<ast::TriggerItem>,
+    h: &Header,
+    steps: &[model::Step],
+) -> Option<Trigger> {
+    let mut r = Read::default();
+    let mut seen: Vec<(String, Span)> = Vec::new();
+    for item in &block.items {
+        let kw = item.kind.keyword();
+        if !matches!(item.kind, TriggerKind::Probe { .. }) {
+            if let Some((_, first)) = seen.iter().find(|(k, _)| k == kw) {
+                cx.error(
+                    Diagnostic::error(
+                        "drbook::check::duplicate_attribute",
+                        item.span,
+                        format!("`{kw}` given twice in `trigger`"),
+                    )
+                    .label("second one")
+                    .related(*first, "first one here")
+                    .help("keep one of them"),
+                );
+                continue;
+            }
+            seen.push((kw.to_string(), item.span));
+        }
+        match &item.kind {
+            TriggerKind::Probe { name, timeout, action } => {
+                probe(cx, &mut r, name, timeout.as_ref(), action, item.span)
+            }
+            TriggerKind::Attr(kw, v) => match &*kw.name {
+                "every" => r.every = positive(cx, v, "every"),
+                "failures" => {
+                    r.failures =
+                        cx.integer(v, "failures", 1).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+                }
+                "cooldown" => r.cooldown = cx.duration(v, "cooldown"),
+                "rpo_gate" => match &v.kind {
+                    ValueKind::Ident(step) => r.rpo_gate = Some((step.to_string(), v.span)),
+                    _ => cx.expected(v, "rpo_gate", "a step id", "rpo_gate replica_lag"),
+                },
+                _ => r.notify = super::drills::notify_target(cx, v, "notify"),
+            },
+            TriggerKind::Quorum { k, n } => {
+                let k = cx.integer(k, "quorum", 0);
+                let n = cx.integer(n, "quorum", 0);
+                if let (Some(k), Some(n)) = (k, n) {
+                    let c = |x: i64| u32::try_from(x).unwrap_or(u32::MAX);
+                    r.quorum = Some((c(k), c(n), item.span));
+                }
+            }
+            TriggerKind::Requires { what, gate } => {
+                r.requires_seen = true;
+                r.requires = requires(cx, what, gate.as_ref(), h);
+            }
+            TriggerKind::Params(kvs) => params(cx, &mut r, kvs),
+        }
+    }
+    if r.probes.is_empty() {
+        cx.error(
+            Diagnostic::error("drbook::check::no_probe", span, "the trigger has no probe")
+                .label("nothing would tell it that the primary is down")
+                .help("add `probe primary http GET \"https://.../health\"` (or `probe NAME run \"...\"`)"),
+        );
+    }
+    if !r.requires_seen {
+        cx.error(
+            Diagnostic::error("drbook::check::missing_requires", span, "the trigger does not say what firing needs")
+                .label("no `requires`")
+                .help("add `requires approval { by ROLE }` (a person decides) or `requires auto` (after a recent practice drill)"),
+        );
+    }
+    let every = r.every.unwrap_or(mt::DEFAULT_EVERY);
+    let mut probes = Vec::with_capacity(r.probes.len());
+    for (mut p, given) in r.probes {
+        match given {
+            Some(at) if p.timeout > every => cx.error(
+                Diagnostic::error(
+                    "drbook::check::probe_timeout_over_interval",
+                    at,
+                    format!("probe `{}` may take longer than the interval between rounds", p.name),
+                )
+                .label(format!("timeout {}", model::fmt_duration(p.timeout)))
+                .help(format!(
+                    "give it a timeout of at most `every` ({}), or probe less often",
+                    model::fmt_duration(every)
+                )),
+            ),
+            Some(_) => {}
+            None => p.timeout = p.timeout.min(every),
+        }
+        probes.push(p);
+    }
+    let count = u32::try_from(probes.len()).unwrap_or(u32::MAX);
+    let quorum = match r.quorum {
+        None => count,
+        Some((k, n, at)) => {
+            let (label, help) = if k == 0 {
+                (
+                    "a quorum of 0".to_string(),
+                    "a round fails when at least K probes fail: K is 1 or more".to_string(),
+                )
+            } else if n != count {
+                (
+                    format!("counts {n} probes, the trigger has {count}"),
+                    format!("write `quorum {k} of {count}`, N being the number of probes"),
+                )
+            } else if k > n {
+                ("a quorum larger than the probes".to_string(), format!("K is at most {n}: `quorum {n} of {n}` fails a round only when every probe fails"))
+            } else {
+                ("".to_string(), String::new())
+            };
+            if !help.is_empty() {
+                cx.error(
+                    Diagnostic::error(
+                        "drbook::check::bad_quorum",
+                        at,
+                        format!("`quorum {k} of {n}` cannot be met"),
+                    )
+                    .label(label)
+                    .help(help),
+                );
+            }
+            k
+        }
+    };
+    let rpo_gate = r.rpo_gate.and_then(|(id, at)| rpo_gate(cx, &id, at, h, steps));
+    Some(Trigger {
+        probes,
+        every,
+        failures: r.failures.unwrap_or(mt::DEFAULT_FAILURES),
+        quorum,
+        cooldown: r.cooldown.unwrap_or(mt::DEFAULT_COOLDOWN),
+        rpo_gate,
+        requires: r.requires?,
+        params: r.params,
+        notify: r.notify,
+        span,
+    })
+}
+
+/// A duration above zero.
+fn positive(cx: &mut Cx, v: &ast::Value, what: &str) -> Option<u64> {
+    let d = cx.duration(v, what)?;
+    if d == 0 {
+        cx.error(
+            Diagnostic::error("drbook::check::zero_interval", v.span, format!("`{what}` is zero"))
+                .label("an interval of zero")
+                .help(format!("give a duration above zero, e.g. `{what} 30s`")),
+        );
+        return None;
+    }
+    Some(d)
+}
+
+fn probe(
+    cx: &mut Cx,
+    r: &mut Read,
+    name: &ast::Ident,
+    timeout: Option<&ast::Value>,
+    action: &ast::Action,
+    span: Span,
+) {
+    if let Some((first, _)) = r.probes.iter().find(|(p, _)| p.name == *name.name) {
+        cx.error(
+            Diagnostic::error(
+                "drbook::check::duplicate_probe",
+                name.span,
+                format!("probe `{}` declared twice", name.name),
+            )
+            .label("second probe with this name")
+            .related(first.span, "first one here")
+            .help("give each probe its own name (rounds and evidence name probes)"),
+        );
+        return;
+    }
+    let why = match &action.kind {
+        ActionKind::Run(_) | ActionKind::SsmCommand { .. } => None,
+        ActionKind::Http { method, options, .. } => {
+            let read_only = ["GET", "HEAD"].iter().any(|m| method.name.eq_ignore_ascii_case(m));
+            let body = options.as_ref().is_some_and(|o| {
+                o.items.iter().any(|i| matches!(i, HttpItem::Attr(k, _) if &*k.name == "body"))
+            });
+            if !read_only {
+                Some("only `http GET` and `http HEAD` are read-only")
+            } else if body {
+                Some("a probe's request sends no `body`")
+            } else {
+                None
+            }
+        }
+        ActionKind::SsmAutomation { .. } => Some("an automation changes things"),
+        ActionKind::SsmPut { .. } => Some("`ssm put` overwrites a parameter"),
+        ActionKind::Notify { .. } => Some("`notify` posts a message"),
+        ActionKind::Wait(_) => Some("`wait` says nothing about the primary"),
+        ActionKind::Manual(_) => Some("a probe runs unattended, every round"),
+    };
+    if let Some(why) = why {
+        cx.error(
+            Diagnostic::error(
+                "drbook::check::probe_not_read_only",
+                action.span,
+                format!("probe `{}` cannot be a `{}` action", name.name, action.kind.keyword()),
+            )
+            .label(why)
+            .help("probe with `run \"...\"` (exit 0 is healthy), `http GET \"https://...\"` or `ssm command`; a probe runs every round and must change nothing"),
+        );
+    }
+    let given = timeout.and_then(|v| {
+        let t = cx.duration(v, "timeout")?;
+        if t == 0 {
+            cx.error(
+                Diagnostic::error("drbook::check::zero_interval", v.span, "`timeout` is zero")
+                    .label("a probe would always time out")
+                    .help("give a timeout above zero, e.g. `timeout 5s`"),
+            );
+            return None;
+        }
+        Some((t, v.span))
+    });
+    cx.trigger_at = Some(TriggerAt::Probe);
+    let lowered = super::action::action(cx, action, HEADER);
+    cx.trigger_at = None;
+    let Some(lowered) = lowered else { return };
+    r.probes.push((
+        Probe {
+            name: name.name.to_string(),
+            action: lowered,
+            timeout: given.map_or(mt::DEFAULT_PROBE_TIMEOUT, |(t, _)| t),
+            span,
+        },
+        given.map(|(_, s)| s),
+    ));
+}
+
+fn requires(
+    cx: &mut Cx,
+    what: &ast::Ident,
+    gate: Option<&ast::Block<ast::ApprovalItem>>,
+    h: &Header,
+) -> Option<Requires> {
+    match &*what.name {
+        "approval" => match gate {
+            Some(block) => super::step::approval(cx, block).map(Requires::Approval),
+            None => {
+                if let Some(roles) = &h.roles {
+                    let names: Vec<&str> = roles.iter().map(|r| r.name.as_str()).collect();
+                    cx.error(
+                        Diagnostic::error(
+                            "drbook::check::trigger_approval_roles",
+                            what.span,
+                            "the trigger's approval names no role, but the runbook declares `roles`",
+                        )
+                        .label("who approves the failover?")
+                        .help(format!(
+                            "write `requires approval {{ by {} }}` (declared roles: {})",
+                            names.first().copied().unwrap_or("ROLE"),
+                            names.join(", ")
+                        )),
+                    );
+                    return None;
+                }
+                Some(Requires::Approval(Approval { roles: Vec::new(), timeout: None }))
+            }
+        },
+        "auto" => {
+            if let Some(block) = gate {
+                cx.error(
+                    Diagnostic::error(
+                        "drbook::check::bad_value",
+                        block.span,
+                        "`requires auto` takes no block",
+                    )
+                    .label("nobody approves under `auto`")
+                    .help("write `requires auto`, or `requires approval { by ROLE }` for a person's decision"),
+                );
+                return None;
+            }
+            if !h.drills.iter().any(|d| d.kind.recovers()) {
+                cx.error(
+                    Diagnostic::error(
+                        "drbook::check::auto_without_drills",
+                        what.span,
+                        "`requires auto` needs a `full` or `partial` drill cadence",
+                    )
+                    .label("fires without a person")
+                    .help("declare `drills { full every 90d }` (or `partial`): the trigger fires by itself only after a successful drill within that schedule"),
+                );
+                return None;
+            }
+            Some(Requires::Auto)
+        }
+        other => {
+            let help = suggest(other, ["approval", "auto"]).unwrap_or_else(|| {
+                "write `requires approval { by ROLE }` or `requires auto`".into()
+            });
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::unknown_requires",
+                    what.span,
+                    format!("unknown `requires` value `{}`", shorten(other)),
+                )
+                .label("expected `approval` or `auto`")
+                .help(help),
+            );
+            None
+        }
+    }
+}
+
+/// `params { NAME = VALUE }`: declared params, values of their type.
+fn params(cx: &mut Cx, r: &mut Read, kvs: &ast::Block<ast::KeyValue>) {
+    let mut seen: Vec<(&str, Span)> = Vec::new();
+    for kv in &kvs.items {
+        let name = &*kv.key.name;
+        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::duplicate_attribute",
+                    kv.key.span,
+                    format!("param `{name}` set twice in the trigger's `params`"),
+                )
+                .label("second one")
+                .related(*first, "first one here")
+                .help("keep one of them"),
+            );
+            continue;
+        }
+        seen.push((name, kv.key.span));
+        let Some((ty, _)) = cx.params.get(name).map(|(t, v)| (*t, v.is_some())) else {
+            let help = suggest(name, cx.params.keys().map(String::as_str))
+                .unwrap_or_else(|| "declare it with `param` in the runbook header".into());
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::unknown_param",
+                    kv.key.span,
+                    format!(
+                        "the trigger sets `{}`, which is no param of this runbook",
+                        shorten(name)
+                    ),
+                )
+                .label("not a declared param")
+                .help(help),
+            );
+            continue;
+        };
+        if let Some(t) = param_value(cx, name, ty, &kv.value) {
+            r.params.push((name.to_string(), t));
+        }
+    }
+}
+
+/// A value of `params { }` as the text the run gets for param `name` of type `ty`.
+fn param_value(cx: &mut Cx, name: &str, ty: ParamType, v: &ast::Value) -> Option<Text> {
+    let found = match &v.kind {
+        ValueKind::Str(s) => {
+            cx.trigger_at = Some(TriggerAt::Params);
+            let t = names::text(cx, s, HEADER);
+            cx.trigger_at = None;
+            match s.as_literal() {
+                Some(lit) if super::header::parse_param(ty, &lit).is_some() => return Some(t),
+                Some(_) => "a string that is not one",
+                None if matches!(ty, ParamType::String | ParamType::List) => return Some(t),
+                None => "an interpolated string",
+            }
+        }
+        ValueKind::Int(_) | ValueKind::Dec(_) if ty == ParamType::Number => {
+            return Some(Text::literal(raw(v)));
+        }
+        ValueKind::Duration(_, t) if ty == ParamType::Duration => {
+            return Some(Text::literal(t.to_string()))
+        }
+        ValueKind::Bool(b) if ty == ParamType::Bool => return Some(Text::literal(b.to_string())),
+        ValueKind::List(items) if ty == ParamType::List => {
+            let words: Option<Vec<String>> =
+                items.iter().map(|i| cx.plain(i, "list param")).collect();
+            return Some(Text::literal(words?.join(",")));
+        }
+        ValueKind::Ident(word) => {
+            cx.bare_word(word, v.span, "a trigger param");
+            return None;
+        }
+        ValueKind::Invalid(_) => return None,
+        _ => describe(v),
+    };
+    cx.error(
+        Diagnostic::error(
+            "drbook::check::bad_value",
+            v.span,
+            format!("param `{name}` is a {}, the trigger gives it {found}", ty.name()),
+        )
+        .label(format!("expected a {}", ty.name()))
+        .help(format!("give `{name}` a {} written literally", ty.name())),
+    );
+    None
+}
+
+fn raw(v: &ast::Value) -> String {
+    match &v.kind {
+        ValueKind::Int(n) => n.to_string(),
+        ValueKind::Dec(t) => t.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn describe(v: &ast::Value) -> &'static str {
+    match &v.kind {
+        ValueKind::Int(_) | ValueKind::Dec(_) => "a number",
+        ValueKind::Duration(..) => "a duration",
+        ValueKind::Bool(_) => "a bool",
+        ValueKind::List(_) => "a list",
+        ValueKind::Date(..) => "a date",
+        ValueKind::Range(..) => "a range",
+        _ => "a value of another type",
+    }
+}
+
+/// `rpo_gate STEP`: a `safe` step of this runbook that captures the lag, in a runbook with an
+/// `rpo`.
+fn rpo_gate(cx: &mut Cx, id: &str, at: Span, h: &Header, steps: &[model::Step]) -> Option<RpoGate> {
+    let err = |cx: &mut Cx, code: &'static str, msg: String, label: &str, help: String| {
+        cx.error(Diagnostic::error(code, at, msg).label(label).help(help));
+    };
+    let Some(&i) = cx.steps.get(id) else {
+        let help = suggest(id, cx.steps.keys().map(String::as_str))
+            .unwrap_or_else(|| "name a `safe` step of this runbook that captures the lag".into());
+        err(
+            cx,
+            "drbook::check::unknown_step",
+            format!("unknown step `{}`", shorten(id)),
+            "no step with this id",
+            help,
+        );
+        return None;
+    };
+    let step = steps.get(i)?;
+    if h.rpo.is_none() {
+        err(
+            cx,
+            "drbook::check::rpo_gate_without_rpo",
+            "the RPO gate has no `rpo` to compare with".into(),
+            "the runbook declares no `rpo`",
+            "add `rpo 15m` (the data loss you tolerate) to the runbook header".into(),
+        );
+        return None;
+    }
+    if !step.safe {
+        err(
+            cx,
+            "drbook::check::rpo_gate_not_safe",
+            format!("RPO gate step `{id}` is not `safe`"),
+            "the watcher runs it against production before every failover",
+            format!("mark `{id}` `safe` if it only reads, or gate on a read-only step"),
+        );
+        return None;
+    }
+    let capture = match (step.captures.as_slice(), &step.measure_rpo) {
+        ([], _) => {
+            err(
+                cx,
+                "drbook::check::rpo_gate_no_capture",
+                format!("RPO gate step `{id}` captures nothing"),
+                "no lag to compare with `rpo`",
+                format!("add `capture lag_seconds from stdout` to `{id}`"),
+            );
+            return None;
+        }
+        (_, Some(m)) => m.clone(),
+        ([one], None) => one.name.clone(),
+        (many, None) => {
+            let names: Vec<&str> = many.iter().map(|c| c.name.as_str()).collect();
+            err(
+                cx,
+                "drbook::check::rpo_gate_ambiguous",
+                format!("RPO gate step `{id}` captures {} values", names.len()),
+                "which one is the lag?",
+                format!(
+                    "add `measure rpo from {}` to `{id}` to say which capture is the lag",
+                    names[0]
+                ),
+            );
+            return None;
+        }
+    };
+    let uses_captures = step
+        .action
+        .iter()
+        .flat_map(model::Action::texts)
+        .chain(step.env.iter().map(|(_, t)| t))
+        .chain(&step.workdir)
+        .any(|t| t.refs().iter().any(|r| matches!(r, Ref::Capture(..))));
+    if uses_captures {
+        err(
+            cx,
+            "drbook::check::rpo_gate_uses_capture",
+            format!("RPO gate step `{id}` uses another step's capture"),
+            "the watcher runs the gate step on its own",
+            format!("make `{id}` read only params and secrets"),
+        );
+        return None;
+    }
+    Some(RpoGate { step: i, capture })
+}
