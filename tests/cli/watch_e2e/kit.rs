@@ -293,12 +293,14 @@ pub fn book(name: &str, header: &str, trigger: &str, steps: &str) -> String {
   step promote {{
     duration 1s
     run      "echo failed-over >> effects"
+    idempotent
   }}
 
   step announce {{
     needs    promote
     duration 1s
     run      "echo announced ${{change_ticket}}"
+    idempotent
   }}
 }}
 "#
