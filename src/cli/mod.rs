@@ -90,6 +90,7 @@ mod verify;
 mod watch;
 mod watch_admin;
 mod watch_args;
+mod watch_status;
 
 pub use args::Cli;
 pub use outcome::{exit_code, CliError, Outcome};

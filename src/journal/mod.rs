@@ -20,9 +20,13 @@
 //! <state dir>/runs/<run id>/logs/<step>.<n>.log output of attempt n of a step
 //! <state dir>/runs/<run id>/inbox/<request>.json  a request from `drbook approve|deny` (`inbox`)
 //! <state dir>/runs/<run id>/summary.json        the run in short, written when a runner stops (`summaries`)
+//! <state dir>/watch/<key>/journal               the watcher's events, one framed record per line (`watch`)
+//! <state dir>/watch/<key>/lock                  flock'ed by the one running watcher; holds its pid
+//! <state dir>/watch/<key>/rounds.json           the last 20 rounds (atomically replaced; display only)
+//! <state dir>/watch/<key>/inbox/<request>.json  an ack, approval or denial from `drbook watch ack|approve|deny`
 //! ```
 //!
-//! Only this module builds these paths (`store.rs`); the rest of the program is handed a
+//! Only this module builds these paths (`store.rs`, `watch/store.rs`); the rest of the program is handed a
 //! [`RunHandle`], an [`Inbox`] or [`StepLogs`].
 //!
 //! # Crash-safety contract
@@ -145,6 +149,9 @@ pub enum JournalError {
     NoSuchRun(String, PathBuf),
     #[error("run `{run_id}` is being driven by another runner{}", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
     Locked { run_id: String, pid: Option<u32> },
+    /// Another process (`pid`, when it wrote one) holds the watcher's lock of `runbook`.
+    #[error("another watcher{} is watching `{runbook}`", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    WatchLocked { runbook: String, pid: Option<u32> },
     #[error(
         "`{0}` is not a valid run id (use 1 to 100 of A-Z a-z 0-9 . _ -, not starting with `.`)"
     )]

@@ -10,8 +10,14 @@
 //! -9; a torn last record is dropped by readers and cut away by the next lock holder. The
 //! cooldown start and the disarm are in the journal, so a restarted watcher never fires twice.
 
+pub mod describe;
 mod event;
+mod frame;
 mod replay;
+pub mod requests;
+mod store;
 
 pub use event::{Block, ProbeOutcome, RoundLine, WatchEvent, ROUNDS_KEPT, WATCH_VERSION};
 pub use replay::{replay, Phase, WatchState};
+pub use requests::{decide, Handled};
+pub use store::{key, WatchLock, WatchStore};
