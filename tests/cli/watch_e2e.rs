@@ -194,7 +194,7 @@ fn a_kill_9_right_after_firing_and_a_restart_never_fires_twice() {
     assert!(rounds(&seen).iter().all(|r| r["healthy"] == false), "{}", w.dump());
     assert!(real_runs(&t).len() <= 1, "at most the one run it fired: {:?}", real_runs(&t));
     assert!(failovers(&t) <= 2, "the drill's and at most one run's");
-    assert_eq!(watch_status(&t)["phase"], "disarmed", "{}", watch_status(&t));
+    assert_eq!(watch_status(&t)["state"]["phase"], "disarmed", "{}", watch_status(&t));
     w.stop(Signal::SIGTERM).expect_status(0);
 }
 
@@ -342,7 +342,7 @@ fn after_firing_it_stays_disarmed_until_a_person_acknowledges() {
     w.more_rounds(5);
     assert_eq!(events(&w.json(), "fired").len(), 1, "{}", w.dump());
     assert_eq!(real_runs(&t).len(), 1);
-    assert_eq!(watch_status(&t)["phase"], "disarmed", "{}", watch_status(&t));
+    assert_eq!(watch_status(&t)["state"]["phase"], "disarmed", "{}", watch_status(&t));
 
     let metrics = drb(&t, &["readiness", "f.drbook", "--format", "prometheus"]);
     assert!(matches!(metrics.status, 0 | 1), "{}", metrics.stderr);
