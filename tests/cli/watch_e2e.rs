@@ -72,7 +72,12 @@ fn fires_after_exactly_n_failed_rounds_and_not_before() {
     let started = run_started(&t, &id);
     assert!(ms(s(&started, "at")) >= ms(third_at), "{started}\n{}", w.dump());
     assert_eq!(real_runs(&t).len(), 1, "one run, the trigger's");
-    assert!(started["trigger"].is_object(), "run_started records the trigger: {started}");
+    let trigger = &started["trigger"];
+    assert_eq!(trigger["by"], "auto", "run_started records the trigger: {started}");
+    assert_eq!(trigger["watcher_pid"].as_u64(), Some(u64::from(w.pid())), "{started}");
+    assert_eq!(trigger["evidence"][0]["name"], "primary", "{started}");
+    assert_eq!(trigger["evidence"][0]["ok"], false, "{started}");
+    assert_eq!(trigger["detected_at"], started["clock_start"], "{started}");
     let ticket = started["params"]["change_ticket"].as_str().unwrap_or_default();
     assert!(ticket.starts_with("AUTO-20"), "the trigger's params: {started}");
     assert_eq!(wait_run_ended(&t, &id), "succeeded");
@@ -272,7 +277,9 @@ fn approval_from_another_shell_only_a_member_fires_it() {
     let fired = w.event("fired", 1);
     let id = s(&fired, "run_id");
     assert_eq!(real_runs(&t).len(), 1);
-    assert!(run_started(&t, id)["trigger"].is_object());
+    let started = run_started(&t, id);
+    let by = started["trigger"]["by"].as_str().unwrap_or_default();
+    assert!(by.contains("alice"), "the run records who allowed it: {started}");
     assert_eq!(wait_run_ended(&t, id), "succeeded");
     w.stop(Signal::SIGTERM).expect_status(0);
 }
@@ -515,7 +522,10 @@ fn log_format_json_prints_one_json_object_per_line() {
         (Some(1), Some(1)),
         "{degraded}"
     );
-    assert_eq!(events(&all, "recovered")[0]["after"], 2, "recovered after the 2 failed rounds");
+    // At least the 2 failed rounds that reached the threshold, and maybe more while it waited.
+    let after = events(&all, "recovered")[0]["after"].as_u64().unwrap_or_default();
+    let failed = rounds(&all).iter().filter(|r| r["healthy"] == false).count() as u64;
+    assert!(after >= 2 && after <= failed, "recovered after {after} of {failed} failed rounds");
 }
 
 #[test]
