@@ -50,8 +50,12 @@ pub fn trigger(
     let errors = cx.diags.iter().filter(|d| d.is_error()).count();
     let t = read(cx, span, block, h, steps);
     let ok = cx.diags.iter().filter(|d| d.is_error()).count() == errors;
-    if let Some(t) = &t {
-        if t.rpo_gate.is_none() && h.rpo.is_some() {
+    let gated = block
+        .items
+        .iter()
+        .any(|i| matches!(&i.kind, TriggerKind::Attr(kw, _) if &*kw.name == "rpo_gate"));
+    if t.is_some() && !gated && h.rpo.is_some() {
+        {
             cx.error(
                 Diagnostic::warning(
                     "drbook::lint::trigger_without_rpo_gate",

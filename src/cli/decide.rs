@@ -211,6 +211,7 @@ mod tests {
                 user: "ana".into(),
                 pid: 42,
                 drill: None,
+                trigger: None,
             },
             ev("s0", "started"),
             ev("s0", "succeeded"),

@@ -48,6 +48,14 @@ pub fn drill(
     }
     let drill = Some(DrillInfo { kind: ask.kind, targets: only });
     let notify = ask.notify;
-    let new = NewRun { run_id, since: None, allow_concurrent, dry_run: false, drill, notify };
+    let new = NewRun {
+        run_id,
+        since: None,
+        allow_concurrent,
+        dry_run: false,
+        drill,
+        notify,
+        trigger: None,
+    };
     run::run(req, &new)
 }

@@ -22,7 +22,7 @@
 //! | `verify.rs`   | `verify RUN`           | `VerifyRequest`                   |
 //! | `history.rs`  | `history [RUNBOOK]`    | `HistoryRequest` (+ `history_svg.rs`) |
 //! | `readiness.rs` | `readiness [FILES]`   | `ReadinessRequest` (+ `prometheus.rs`) |
-//! | `watch.rs`    | `watch FILE`           | `WatchOptions` (`watch_args.rs`)  |
+//! | `watch.rs`    | `watch FILE`           | `WatchOptions` (`watch_args.rs`; + `watch_fire.rs`, `watch_log.rs`) |
 //! | `watch_admin.rs` | `watch ack\|approve\|deny\|status FILE` | `WatchAdmin` (`watch_args.rs`) |
 //!
 //! Below the commands, files that import no command file:
@@ -90,6 +90,8 @@ mod verify;
 mod watch;
 mod watch_admin;
 mod watch_args;
+mod watch_fire;
+mod watch_log;
 mod watch_status;
 
 pub use args::Cli;
@@ -189,8 +191,15 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         } => {
             let params = input::params(params_file.as_deref(), &params, color)?;
             let req = prepare::RunRequest { file, params, flags: &common, user: user(), color };
-            let new =
-                run::NewRun { run_id, since, allow_concurrent, dry_run, drill: None, notify: None };
+            let new = run::NewRun {
+                run_id,
+                since,
+                allow_concurrent,
+                dry_run,
+                drill: None,
+                notify: None,
+                trigger: None,
+            };
             run::run(req, &new)
         }
         Command::Drill {

@@ -483,6 +483,7 @@ mod tests {
             user: "ana".into(),
             pid: 42,
             drill: None,
+            trigger: None,
         }])
         .expect("a run_started record replays")
     }

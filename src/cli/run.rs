@@ -29,6 +29,8 @@ pub struct NewRun {
     pub drill: Option<crate::journal::DrillInfo>,
     /// Set by `drill --notify URL`: where the drill's summary is posted when it ends.
     pub notify: Option<String>,
+    /// Set by `drbook watch`: its trigger fired (journaled in `run_started`).
+    pub trigger: Option<crate::journal::TriggerInfo>,
 }
 
 pub fn run(req: RunRequest<'_>, new: &NewRun) -> Result<Outcome, CliError> {
@@ -60,7 +62,11 @@ pub fn run(req: RunRequest<'_>, new: &NewRun) -> Result<Outcome, CliError> {
     let rb = &ready.book.rb;
     let budget = rb.rto.map_or("none".into(), fmt_duration);
     // `component drill ID: ...` for a drill.
-    let what = new.drill.as_ref().map_or("run".to_string(), |d| format!("{} drill", d.kind));
+    let what = match (&new.drill, &new.trigger) {
+        (Some(d), _) => format!("{} drill", d.kind),
+        (None, Some(_)) => "triggered run".to_string(),
+        (None, None) => "run".to_string(),
+    };
     let headline = format!("{what} {id}: {} ({} steps, budget {budget})", rb.name, rb.steps.len());
     say(ready.req.flags, &headline);
     let mut prepared = ready.take(store, id, handle, clock_start);
@@ -117,6 +123,7 @@ fn admit(
         user: ready.req.user.clone(),
         pid: std::process::id(),
         drill: new.drill.clone(),
+        trigger: new.trigger.clone(),
     };
     // A generated id collides only if two runs start in the same second and draw the same
     // suffix: draw again. A name given with --run-id is never changed.

@@ -168,6 +168,50 @@ impl<'a> Standalone<'a> {
         (ran, output)
     }
 
+    /// Renders `text` (not shell-quoted) with the params and secrets; `${trigger.fired_at}`
+    /// and `${trigger.detected_at}` become `fired_at` and `detected_at`.
+    pub fn render(
+        &self,
+        text: &crate::model::Text,
+        fired_at: &str,
+        detected_at: &str,
+    ) -> Result<String, String> {
+        use crate::model::{Part, Ref, TriggerField};
+        fn fill(parts: &[Part], fired: &str, detected: &str) -> Vec<Part> {
+            parts
+                .iter()
+                .map(|p| match p {
+                    Part::Ref(Ref::Trigger(TriggerField::FiredAt)) => Part::Lit(fired.into()),
+                    Part::Ref(Ref::Trigger(TriggerField::DetectedAt)) => Part::Lit(detected.into()),
+                    Part::Word(inner) => Part::Word(fill(inner, fired, detected)),
+                    other => other.clone(),
+                })
+                .collect()
+        }
+        let text = crate::model::Text { parts: fill(&text.parts, fired_at, detected_at) };
+        let steps = &self.rb.steps;
+        let cap = move |i: usize, n: &str| no_capture(steps, i, n);
+        self.values_with(&cap).render(&text, false).map_err(|e| self.secrets.scrub(&e))
+    }
+
+    /// POSTs `body` as JSON to `url` (a URL, or a text naming a secret that holds one),
+    /// within 10 s. An error says why; neither the URL nor any secret is in it.
+    pub async fn post(
+        &self,
+        url: &crate::model::Text,
+        body: &serde_json::Value,
+    ) -> Result<(), String> {
+        let steps = &self.rb.steps;
+        let cap = move |i: usize, n: &str| no_capture(steps, i, n);
+        let vals = self.values_with(&cap);
+        let url = vals.render(url, false).map_err(|e| self.secrets.scrub(&e))?;
+        let url_itself = Secrets::from_pairs(vec![("notify_url".into(), url.clone())]);
+        let timeout = std::time::Duration::from_secs(10);
+        super::action::http::post_json(&self.http, self.secrets, &url, body, timeout)
+            .await
+            .map_err(|e| url_itself.scrub(&self.secrets.scrub(&e)))
+    }
+
     /// `text` masked and cut to [`DETAIL_CHARS`], on one line.
     pub fn bound(&self, text: &str) -> String {
         bound(&self.secrets.scrub(text))

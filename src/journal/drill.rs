@@ -166,6 +166,7 @@ mod tests {
             user: "ana".into(),
             pid: 1,
             drill: kind.map(|kind| DrillInfo { kind, targets: Vec::new() }),
+            trigger: None,
         }
     }
 

@@ -96,6 +96,20 @@ pub struct DrillInfo {
     pub targets: Vec<String>,
 }
 
+/// Why `drbook watch` started a run (issue 14): the outage its trigger saw and who let it fire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriggerInfo {
+    /// The first failed round of the outage (the run's clock start).
+    pub detected_at: String,
+    pub fired_at: String,
+    /// The probes of the round that reached the threshold (details masked).
+    pub evidence: Vec<crate::journal::watch::ProbeOutcome>,
+    /// `auto` (the practice rule allowed it), or the approvers: `alice (lead), bob (manager)`.
+    pub by: String,
+    /// The watcher's process id.
+    pub watcher_pid: u32,
+}
+
 /// What a tabletop drill's team said about one step (see `RunState::findings`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -140,6 +154,9 @@ pub enum Event {
         /// Set when the run is a drill (`drbook drill`): its type and targets. Absent: a run.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         drill: Option<DrillInfo>,
+        /// Set when `drbook watch` started the run: its trigger fired. Absent: a person did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trigger: Option<TriggerInfo>,
     },
     /// A runner took the run over (`resume`).
     RunResumed {
@@ -530,6 +547,7 @@ impl Event {
                 user,
                 pid,
                 drill,
+                trigger,
             } => Event::RunStarted {
                 v: *v,
                 run_id: run_id.clone(),
@@ -546,6 +564,17 @@ impl Event {
                 user: user.clone(),
                 pid: *pid,
                 drill: drill.clone(),
+                trigger: trigger.as_ref().map(|t| TriggerInfo {
+                    evidence: t
+                        .evidence
+                        .iter()
+                        .map(|p| crate::journal::watch::ProbeOutcome {
+                            detail: mask(&p.detail),
+                            ..p.clone()
+                        })
+                        .collect(),
+                    ..t.clone()
+                }),
             },
             Event::RunResumed { at, pid, user } => {
                 Event::RunResumed { at: at.clone(), pid: *pid, user: user.clone() }

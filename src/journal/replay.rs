@@ -228,6 +228,9 @@ pub struct RunState {
     /// Set when the run is a drill: its type and targets (from `run_started`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drill: Option<DrillInfo>,
+    /// Set when `drbook watch` started the run (from `run_started`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<super::event::TriggerInfo>,
     /// A tabletop drill's answers, one per step discussed, in journal order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
@@ -273,6 +276,7 @@ impl RunState {
             user,
             pid: _,
             drill,
+            trigger,
         } = first
         else {
             return Err(impossible(
@@ -319,6 +323,7 @@ impl RunState {
             audit: Vec::new(),
             finally: None,
             drill: drill.clone(),
+            trigger: trigger.clone(),
             findings: Vec::new(),
             records: 1,
             index,

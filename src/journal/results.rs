@@ -213,6 +213,7 @@ mod tests {
             user: "ana".into(),
             pid: 1,
             drill: None,
+            trigger: None,
         }
     }
 

@@ -162,6 +162,7 @@ mod tests {
             user: "ana".into(),
             pid: 1,
             drill: drill.map(|kind| DrillInfo { kind, targets: Vec::new() }),
+            trigger: None,
         }];
         ev.push(Event::StepStarted { step: "a".into(), attempt: 1, at: t(1) });
         if fail {

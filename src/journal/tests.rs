@@ -45,6 +45,7 @@ pub(super) fn started(steps: &[&str]) -> Event {
         user: "ana".into(),
         pid: 42,
         drill: None,
+        trigger: None,
     }
 }
 

@@ -5,7 +5,9 @@
 //! `safe` or `safe_critical`; every node has one class at most, and every filled class sets a dark text colour so
 //! the diagram reads in dark mode too),
 //! edges `s_a --> s_b` in declaration order, then `classDef`/`class` lines and one
-//! `linkStyle N` per critical edge, N being the edge's index in that order.
+//! `linkStyle N` per critical edge, N being the edge's index in that order. A runbook with a
+//! `trigger` gets a `t_trigger` node with dotted edges to the steps that need nothing, after
+//! the step edges.
 //!
 //! Node names: the `s_` prefix keeps ids such as `end` from being read as keywords. Hyphens
 //! can start an arrow (`a--b`), so an id containing `-` becomes `h<index>_<id with _>`, a
@@ -26,6 +28,9 @@ pub const GATE_CRITICAL_CLASS: &str =
 pub const SAFE_CLASS: &str = "classDef safe fill:#e6f4ea,stroke:#2e7d32,color:#1a1a1a";
 pub const SAFE_CRITICAL_CLASS: &str =
     "classDef safe_critical fill:#e6f4ea,stroke:#d00,stroke-width:3px,color:#1a1a1a";
+
+/// The trigger's node: no step's node name starts with `t_`.
+const TRIGGER_NODE: &str = "t_trigger";
 
 pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     let mut w = BufWriter::new(out);
@@ -67,6 +72,21 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
                 critical_edges.push(edge);
             }
             edge += 1;
+        }
+    }
+
+    // The trigger starts the run: a dotted edge to every step that needs nothing. Drawn after
+    // the step edges so that the critical edges keep their `linkStyle` indices.
+    if let Some(t) = &plan.trigger {
+        let (k, n, f) = (t.quorum, t.probes.len(), t.failures);
+        writeln!(
+            w,
+            "    {TRIGGER_NODE}>\"trigger<br/>{k} of {n} probes fail {f} rounds in a row\"]"
+        )?;
+        for (step, name) in plan.steps.iter().zip(&names) {
+            if step.needs.is_empty() {
+                writeln!(w, "    {TRIGGER_NODE} -.-> {name}")?;
+            }
         }
     }
 

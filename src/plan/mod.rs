@@ -23,6 +23,7 @@ pub mod json;
 pub mod markdown;
 pub mod mermaid;
 pub mod text;
+pub mod trigger;
 
 #[cfg(test)]
 mod tests;
@@ -77,6 +78,10 @@ pub struct Plan {
     /// The header's `tier` label (left out of JSON when absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
+    /// The header's `trigger { }`: when `drbook watch` starts a run (left out of JSON when
+    /// absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<trigger::PlanTrigger>,
 }
 
 /// One entry of `drills { }`: `component every 7d`.
@@ -380,6 +385,9 @@ pub fn build(
         notify_drills: rb.notify_drills.as_ref().map(|t| ctx.text(t)),
         description: rb.description.clone(),
         tier: rb.tier.clone(),
+        trigger: rb.trigger.as_ref().map(|t| {
+            trigger::build(t, &ctx, |i| rb.steps.get(i).map_or_else(String::new, |s| s.id.clone()))
+        }),
     }
 }
 

@@ -5,8 +5,9 @@
 //! approvers are proved when there is a gate), the verdict line, the waves with
 //! one line per step (`* id  (5m, owner)  action`, `*` marking the critical path) and indented
 //! markers for approval, condition, timeout, env, workdir, captures, checks, `measure rpo`,
-//! retry, failure policy and rollback, then the critical path,
-//! the drills (cadence and what a component drill runs, when the runbook speaks of drills) and
+//! retry, failure policy and rollback, then the critical path, the trigger (when `drbook watch`
+//! would start a run: probes, interval, failures, quorum, cooldown, RPO gate, what firing
+//! needs, params, notify), the drills (cadence and what a component drill runs, when the runbook speaks of drills) and
 //! the warnings. Scripts are shown in full: the reviewer sees exactly what would run, with
 //! terminal control characters written as visible escapes (`crate::diag::escape`).
 
@@ -80,6 +81,14 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
             plan.critical_path.join(" -> "),
             human(plan.estimated_rto_seconds)
         )?;
+    }
+
+    if let Some(t) = &plan.trigger {
+        writeln!(w)?;
+        writeln!(w, "trigger (drbook watch starts a run when it fires)")?;
+        for f in t.facts(plan.rpo_seconds) {
+            writeln!(w, "  {}: {}", f.label, f.value)?;
+        }
     }
 
     if plan.shows_drills() {

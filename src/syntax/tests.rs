@@ -197,3 +197,41 @@ fn drill_language_parses_and_misshapen_entries_are_precise() {
         assert!(h.as_deref().unwrap_or("").contains(help), "{src}: {h:?}");
     }
 }
+
+#[test]
+fn trigger_block_parses_every_setting_and_keywords_stay_contextual() {
+    let src = "runbook \"r\" {\n  trigger {\n    probe primary http GET \"https://x/health\" { status 200..299 }\n    probe db timeout 5s run \"pg_isready\"\n    every 30s; failures 3\n    quorum 2 of 2\n    cooldown 30m\n    rpo_gate lag\n    requires approval { by lead, manager; timeout 15m }\n    params { ticket = \"AUTO-${trigger.fired_at}\" }\n    notify hook\n  }\n  param trigger = \"x\"\n  step probe {\n    run \"true\"\n  }\n}\n";
+    let f = parse_ok(src);
+    assert!(accepts_as_whole_file(src));
+    let ast::Item::Runbook(rb) = &f.items[0] else { panic!("runbook expected") };
+    let ast::HeaderKind::Trigger(b) = &rb.items[0].kind else { panic!("trigger expected") };
+    let kws: Vec<&str> = b.items.iter().map(|i| i.kind.keyword()).collect();
+    assert_eq!(
+        kws,
+        [
+            "probe", "probe", "every", "failures", "quorum", "cooldown", "rpo_gate", "requires",
+            "params", "notify"
+        ]
+    );
+    let ast::TriggerKind::Probe { name, timeout, action } = &b.items[1].kind else {
+        panic!("probe expected")
+    };
+    assert_eq!((&*name.name, action.kind.keyword()), ("db", "run"));
+    assert!(matches!(timeout, Some(ast::Value { kind: ast::ValueKind::Duration(5000, _), .. })));
+    let ast::TriggerKind::Requires { what, gate: Some(g) } = &b.items[7].kind else {
+        panic!("requires with a gate expected")
+    };
+    assert_eq!((&*what.name, g.items.len()), ("approval", 2));
+    assert!(matches!(&rb.items[1].kind, ast::HeaderKind::Param(p) if &*p.name.name == "trigger"));
+    assert!(matches!(&rb.items[2].kind, ast::HeaderKind::Step(s) if &*s.id.name == "probe"));
+
+    let (msg, _, _, help) = first_error("runbook \"r\" {\n  trigger {\n    quorum 2\n  }\n}\n");
+    assert_eq!(msg, "malformed `quorum`");
+    assert!(help.is_some_and(|h| h.contains("quorum 2 of 3")));
+    let (msg, _, _, help) = first_error("runbook \"r\" {\n  trigger {\n    cooldwn 5m\n  }\n}\n");
+    assert_eq!(msg, "unknown attribute `cooldwn` in `trigger`");
+    assert_eq!(help.as_deref(), Some("did you mean `cooldown`?"));
+    let (msg, _, _, _) =
+        first_error("runbook \"r\" {\n  trigger {\n    probe x post \"u\"\n  }\n}\n");
+    assert_eq!(msg, "malformed `probe`");
+}

@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::process::Command;
 
 /// Fixture pairs `tests/fixtures/diff/NAME.old.drbook` / `NAME.new.drbook` with golden diffs.
-const PAIRS: &[&str] = &["steps", "header", "risks", "roles-removed", "same"];
+const PAIRS: &[&str] = &["steps", "header", "risks", "roles-removed", "same", "trigger"];
 
 fn diff(name: &str, extra: &[&str]) -> Output {
     let old = format!("tests/fixtures/diff/{name}.old.drbook");

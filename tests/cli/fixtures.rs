@@ -192,6 +192,17 @@ fn ok_fixtures_cover_every_construct() {
         "drills {",
         "every 365d",
         "notify_drills",
+        "trigger {",
+        "probe ",
+        "timeout 5s run",
+        "quorum 2 of 2",
+        "failures ",
+        "cooldown ",
+        "rpo_gate ",
+        "requires approval {",
+        "params {",
+        "${trigger.fired_at}",
+        "notify dr_hook",
     ];
     let missing: Vec<&str> = constructs.iter().copied().filter(|c| !all.contains(c)).collect();
     assert!(missing.is_empty(), "no ok fixture uses {missing:?}");
@@ -243,6 +254,14 @@ fn err_fixtures_cover_every_error_of_the_language() {
         "check::duplicate_drill",
         "check::zero_drill_interval",
         "check::unknown_secret",
+        "check::probe_not_read_only",
+        "check::duplicate_probe",
+        "check::probe_timeout_over_interval",
+        "check::trigger_params_only",
+        "check::bad_quorum",
+        "check::unknown_param",
+        "check::rpo_gate_without_rpo",
+        "check::auto_without_drills",
     ];
     let missing: Vec<&str> = required
         .iter()

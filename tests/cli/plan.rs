@@ -11,13 +11,14 @@ const PLANS: &[&str] = &[
     "tests/fixtures/ok/imports.drbook",
     "tests/fixtures/warn/over-budget.drbook",
     "tests/fixtures/ok/drills.drbook",
+    "tests/fixtures/ok/trigger.drbook",
 ];
 
 /// The `--param`s `plan` needs for `path` (relative to the crate root): chosen values for the
 /// golden fixtures, and for every other required param a value of its declared type.
 pub fn plan_params(path: &str) -> Vec<String> {
     let chosen: &[&str] = match stem(path).as_str() {
-        "language-example" => &["change_ticket=CHG-1234"],
+        "language-example" | "trigger" => &["change_ticket=CHG-1234"],
         "params-secrets" => {
             &["ticket=INC-7; rm -rf /", "window=20m", "force=true", "batch=5", "zones=a,b"]
         }
@@ -30,7 +31,11 @@ pub fn plan_params(path: &str) -> Vec<String> {
         let Some(decl) = code.strip_prefix("param ") else { continue };
         let Some((name, ty)) = decl.split_once(':') else { continue };
         let name = name.trim();
-        if ty.contains('=') || params.iter().any(|p| p.starts_with(&format!("{name}="))) {
+        // `param url = "https://..."`: the `:` is the default's, not a type's.
+        if name.contains('=')
+            || ty.contains('=')
+            || params.iter().any(|p| p.starts_with(&format!("{name}=")))
+        {
             continue;
         }
         let value = match ty.trim() {

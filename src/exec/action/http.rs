@@ -215,10 +215,22 @@ pub(in crate::exec) async fn post_text(
     text: &str,
     timeout: Duration,
 ) -> Result<(), String> {
+    post_json(http, secrets, url, &serde_json::json!({ "text": text }), timeout).await
+}
+
+/// POSTs `body` as JSON to `url` within `timeout` (a watcher's transition, `watch.rs`); an
+/// error says why, with secrets masked.
+pub(in crate::exec) async fn post_json(
+    http: &super::Client,
+    secrets: &Secrets,
+    url: &str,
+    body: &serde_json::Value,
+    timeout: Duration,
+) -> Result<(), String> {
     let (url, shown) = parse_url(secrets, url)?;
     let client = http.get(&url)?;
     let place = place(&url, &shown);
-    let body = serde_json::json!({ "text": text }).to_string();
+    let body = body.to_string();
     let send = client.post(url).header(CONTENT_TYPE, "application/json").body(body).send();
     let limit = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
     let response = tokio::time::timeout(timeout, send)

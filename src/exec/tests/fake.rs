@@ -317,6 +317,7 @@ pub(super) fn run_started(book: &Book) -> Event {
         user: USER.into(),
         pid: std::process::id(),
         drill: None,
+        trigger: None,
     }
 }
 

@@ -3,13 +3,16 @@
 //! Kinds are stable snake_case strings (README lists them): `approval_removed`,
 //! `two_person_gate_reduced`, `role_widened`, `rollback_removed`, `made_non_idempotent`,
 //! `check_removed`, `measure_rpo_removed`, `timeout_removed`, `on_failure_continue`,
-//! `unguarded_side_effect`.
+//! `unguarded_side_effect`, and for the `trigger { }` block (firing becomes easier):
+//! `trigger_added`, `trigger_auto`, `trigger_approval_reduced`, `trigger_fewer_failures`,
+//! `trigger_quorum_reduced`, `trigger_cooldown_shortened`, `trigger_rpo_gate_removed`.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
 use crate::model::FailurePolicy;
+use crate::plan::trigger::{PlanRequires, PlanTrigger};
 
 use super::view::{StepView, View};
 
@@ -27,6 +30,7 @@ fn risk(kind: &'static str, step: &str, message: String) -> Risk {
 
 pub(super) fn risks(old: &View, new: &View, old_ids: &HashMap<&str, usize>) -> Vec<Risk> {
     let mut out = roles(old, new);
+    trigger(old.trigger.as_ref(), new.trigger.as_ref(), &mut out);
     for s in &new.steps {
         match old_ids.get(s.id.as_str()) {
             Some(&i) => changed(&old.steps[i], s, &mut out),
@@ -124,4 +128,79 @@ fn roles(old: &View, new: &View) -> Vec<Risk> {
         out.push(header("the initiator of a run may approve its gates again".into()));
     }
     out
+}
+
+/// Changes that make the trigger fire more easily (or at all).
+fn trigger(old: Option<&PlanTrigger>, new: Option<&PlanTrigger>, out: &mut Vec<Risk>) {
+    let mut push = |kind: &'static str, message: String| {
+        out.push(Risk { kind, step: None, message });
+    };
+    let Some(n) = new else { return };
+    let Some(o) = old else {
+        push(
+            "trigger_added",
+            "the runbook gained a `trigger`: `drbook watch` may now start it".into(),
+        );
+        if n.requires == PlanRequires::Auto {
+            push("trigger_auto", "the new trigger fires without a person (`requires auto`)".into());
+        }
+        return;
+    };
+    match (&o.requires, &n.requires) {
+        (PlanRequires::Approval { .. }, PlanRequires::Auto) => push(
+            "trigger_auto",
+            "the trigger no longer waits for an approval: it fires by itself (`requires auto`)"
+                .into(),
+        ),
+        (PlanRequires::Approval { by: a, .. }, PlanRequires::Approval { by: b, .. })
+            if b.len() < a.len() =>
+        {
+            let who = |r: &[String]| if r.is_empty() { "anyone".to_string() } else { r.join(", ") };
+            push(
+                "trigger_approval_reduced",
+                format!(
+                    "the trigger's approval needed {} ({}), now {} ({})",
+                    a.len(),
+                    who(a),
+                    b.len(),
+                    who(b)
+                ),
+            )
+        }
+        _ => {}
+    }
+    if n.failures < o.failures {
+        push(
+            "trigger_fewer_failures",
+            format!("the trigger fires after {} failed rounds, was {}", n.failures, o.failures),
+        );
+    }
+    if n.quorum < o.quorum {
+        push(
+            "trigger_quorum_reduced",
+            format!(
+                "a round fails when {} of {} probes fail, was {} of {}",
+                n.quorum,
+                n.probes.len(),
+                o.quorum,
+                o.probes.len()
+            ),
+        );
+    }
+    if n.cooldown_seconds < o.cooldown_seconds {
+        push(
+            "trigger_cooldown_shortened",
+            format!(
+                "the cooldown between failovers is {}, was {}",
+                crate::plan::human(n.cooldown_seconds),
+                crate::plan::human(o.cooldown_seconds)
+            ),
+        );
+    }
+    if o.rpo_gate.is_some() && n.rpo_gate.is_none() {
+        push(
+            "trigger_rpo_gate_removed",
+            "the trigger no longer measures the replication lag before it fires".into(),
+        );
+    }
 }

@@ -21,6 +21,8 @@ pub(super) struct View {
     pub roles: Option<Vec<(String, Vec<String>)>>,
     /// `initiator_may_approve false`.
     pub exclude_initiator: bool,
+    /// The `trigger { }` block as the plan shows it.
+    pub trigger: Option<plan::trigger::PlanTrigger>,
 }
 
 pub(super) struct StepView {
@@ -145,7 +147,12 @@ impl View {
         for (name, members) in roles.iter().flatten() {
             header.push((format!("role.{name}"), val(members)));
         }
+        header.push(("trigger".into(), val(plan.trigger.is_some())));
+        if let Some(t) = &plan.trigger {
+            trigger_fields(t, &mut header);
+        }
         View {
+            trigger: plan.trigger.clone(),
             steps,
             header,
             warnings: side.warnings.clone(),
@@ -155,4 +162,24 @@ impl View {
             exclude_initiator: rb.people.exclude_initiator,
         }
     }
+}
+
+/// The trigger's settings as header fields `trigger.*`, one per probe and per param.
+fn trigger_fields(t: &plan::trigger::PlanTrigger, header: &mut Vec<(String, Value)>) {
+    for p in &t.probes {
+        header.push((
+            format!("trigger.probe.{}", p.name),
+            json!({"timeout_seconds": p.timeout_seconds, "action": val(&p.action)}),
+        ));
+    }
+    header.push(("trigger.every".into(), val(t.every_seconds)));
+    header.push(("trigger.failures".into(), val(t.failures)));
+    header.push(("trigger.quorum".into(), val(format!("{} of {}", t.quorum, t.probes.len()))));
+    header.push(("trigger.cooldown".into(), val(t.cooldown_seconds)));
+    header.push(("trigger.rpo_gate".into(), val(&t.rpo_gate)));
+    header.push(("trigger.requires".into(), val(&t.requires)));
+    for (k, v) in &t.params.0 {
+        header.push((format!("trigger.param.{k}"), val(v)));
+    }
+    header.push(("trigger.notify".into(), val(&t.notify)));
 }

@@ -3,7 +3,8 @@
 //! Layout: one summary line first (verdict emoji, runbook, estimated RTO against the budget,
 //! steps, approval gates, steps without rollback), then the title, tier, owner, description
 //! and how approvers are proved, the place for a diff section ([`Options::diff`]), the
-//! critical path, then collapsible `<details>` sections: the steps table (open; narrow
+//! critical path, then collapsible `<details>` sections: the trigger (open, when the runbook
+//! has one), the steps table (open; narrow
 //! columns, so the gate and the rollback stay visible at comment width), every step's
 //! details (all that decides what runs, scripts in full in fenced blocks), the finally steps,
 //! params, drills, the mermaid diagram and the warnings.
@@ -124,6 +125,9 @@ fn blocks(plan: &Plan, opts: &Options) -> Vec<Block> {
     if let Some((diff, _)) = &opts.diff {
         out.push(Block::fixed("the diff", 90, format!("{}\n\n", diff.trim_end())));
     }
+    if let Some(t) = &plan.trigger {
+        out.push(Block::fixed("the trigger", 80, trigger(plan, t)));
+    }
     out.push(steps::table(plan));
     out.push(steps::details(plan));
     if !plan.finally.is_empty() {
@@ -177,6 +181,18 @@ fn blocks(plan: &Plan, opts: &Options) -> Vec<Block> {
 fn details_open(title: &str, open: bool) -> String {
     let open = if open { " open" } else { "" };
     format!("<details{open}><summary>{title}</summary>\n\n")
+}
+
+/// The trigger's facts, one bullet each.
+fn trigger(plan: &Plan, t: &super::trigger::PlanTrigger) -> String {
+    let mut s = details_open("Trigger", true);
+    s.push_str("`drbook watch` starts a run of this runbook when the trigger fires.\n\n");
+    for f in t.facts(plan.rpo_seconds) {
+        let value = if f.code { code(&f.value) } else { text(&f.value) };
+        s.push_str(&format!("- **{}:** {value}\n", text(&f.label)));
+    }
+    s.push_str("\n</details>\n\n");
+    s
 }
 
 /// The declared cadence, the steps a component drill runs, where drills report.

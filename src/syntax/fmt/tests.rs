@@ -544,3 +544,15 @@ fn drill_language_formats_canonically() {
     assert_eq!(fmt(url), url);
     round_trip(url);
 }
+
+#[test]
+fn trigger_block_formats_canonically() {
+    let src = "runbook \"t\" {\n  trigger {\n  probe primary http GET \"https://x/health\"   # the API\n      probe db timeout 5s run \"pg_isready\"\n  every 30s\n    failures   3\n  quorum 2   of 2\n  rpo_gate lag\n  requires approval { by lead; timeout 15m }\n  params {\n  ticket = \"AUTO-${trigger.fired_at}\"\n  }\n  notify hook\n  }\n}\n";
+    let expected = "runbook \"t\" {\n  trigger {\n    probe primary http GET \"https://x/health\"  # the API\n    probe db      timeout 5s run \"pg_isready\"\n    every    30s\n    failures 3\n    quorum   2 of 2\n    rpo_gate lag\n    requires approval { by lead; timeout 15m }\n    params {\n      ticket = \"AUTO-${trigger.fired_at}\"\n    }\n    notify   hook\n  }\n}\n";
+    assert_eq!(fmt(src), expected);
+    round_trip(src);
+    let one_line = "runbook \"t\" {\n  trigger { probe a run \"true\"; requires auto }\n}\n";
+    assert_eq!(fmt(one_line), one_line);
+    round_trip(one_line);
+    round_trip(include_str!("../../../tests/fixtures/ok/trigger.drbook"));
+}
