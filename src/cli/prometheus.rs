@@ -16,8 +16,11 @@
 //! | `drbook_drill_overdue` | runbook, type | 1 when a declared type is overdue, else 0 |
 //! | `drbook_review_due_timestamp_seconds` | runbook | midnight UTC of the review's due date |
 //! | `drbook_changed_since_drill` | runbook, type | 1 when the runbook changed since the last successful drill of a declared type |
+//! | `drbook_watch_state` | runbook, state | for a runbook with watch state: one sample per state (`healthy`, `degraded`, `awaiting_approval`, `disarmed`), 1 for the current one, else 0 |
+//! | `drbook_watch_consecutive_failures` | runbook | the watcher's count of consecutive failed rounds |
 
 use crate::journal::readiness::Readiness;
+use crate::journal::watch::Phase;
 use crate::model::time as clock;
 use std::fmt::Write as _;
 
@@ -55,8 +58,15 @@ fn epoch_seconds(at: &str) -> Option<f64> {
     clock::parse(at).map(|ms| ms as f64 / 1000.0)
 }
 
-/// The exposition of `judged`.
-pub fn render(judged: &[Readiness]) -> String {
+/// The watcher's state of one runbook, for the `drbook_watch_*` families.
+pub struct Watched {
+    pub runbook: String,
+    pub phase: Phase,
+    pub consecutive: u32,
+}
+
+/// The exposition of `judged`, and of `watched` (the runbooks with watch state).
+pub fn render(judged: &[Readiness], watched: &[Watched]) -> String {
     let mut fams = vec![
         Family { name: "drbook_rto_budget_seconds", help: "The runbook's RTO budget (rto).", samples: vec![] },
         Family {
@@ -124,6 +134,23 @@ pub fn render(judged: &[Readiness]) -> String {
         }
         put(8, &rb, r.review_due_epoch.map(|s| s as f64));
     }
+    fams.push(Family {
+        name: "drbook_watch_state",
+        help: "The watcher's state of the runbook: 1 for the current state, 0 for the others.",
+        samples: vec![],
+    });
+    fams.push(Family {
+        name: "drbook_watch_consecutive_failures",
+        help: "Consecutive failed probe rounds the runbook's watcher has counted.",
+        samples: vec![],
+    });
+    for w in watched {
+        for p in Phase::ALL {
+            let l = format!("{{runbook=\"{}\",state=\"{}\"}}", escape(&w.runbook), p.as_str());
+            fams[10].samples.push((l, flag(w.phase == p)));
+        }
+        fams[11].samples.push((labels(&w.runbook, None), f64::from(w.consecutive)));
+    }
     let mut out = String::new();
     for f in fams.iter().filter(|f| !f.samples.is_empty()) {
         let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
@@ -138,6 +165,17 @@ pub fn render(judged: &[Readiness]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn watch_state_has_one_sample_per_state() {
+        let w = Watched { runbook: "db".into(), phase: Phase::Disarmed, consecutive: 2 };
+        let out = render(&[], &[w]);
+        assert!(out.contains("# TYPE drbook_watch_state gauge\n"), "{out}");
+        assert!(out.contains("drbook_watch_state{runbook=\"db\",state=\"disarmed\"} 1\n"), "{out}");
+        assert!(out.contains("drbook_watch_state{runbook=\"db\",state=\"healthy\"} 0\n"), "{out}");
+        assert!(out.contains("drbook_watch_consecutive_failures{runbook=\"db\"} 2\n"), "{out}");
+        assert!(!render(&[], &[]).contains("drbook_watch"));
+    }
 
     #[test]
     fn label_values_are_escaped() {

@@ -98,12 +98,35 @@ pub fn readiness(req: &ReadinessRequest) -> Result<Outcome, CliError> {
                 "current": current, "runbooks": judged});
             format!("{v}\n")
         }
-        ReadinessFormat::Prometheus => super::prometheus::render(&judged),
+        ReadinessFormat::Prometheus => {
+            super::prometheus::render(&judged, &watched(&req.state_dir, &judged))
+        }
     };
     // Readable by others: node_exporter's textfile collector usually runs as its own user, and
     // readiness holds no secrets (names, times and verdicts).
     write_out(req.output.as_deref(), &text, "the readiness report", 0o644)?;
     Ok(if current { Outcome::Succeeded } else { Outcome::Failed })
+}
+
+/// The watcher's state of each judged runbook that has watch state; one that cannot be read
+/// is warned about and left out.
+fn watched(state_dir: &Path, judged: &[Readiness]) -> Vec<super::prometheus::Watched> {
+    let mut out = Vec::new();
+    for r in judged {
+        let store = crate::journal::watch::WatchStore::at(state_dir, &r.runbook);
+        if !store.exists() {
+            continue;
+        }
+        match store.read() {
+            Ok((_, s)) => out.push(super::prometheus::Watched {
+                runbook: r.runbook.clone(),
+                phase: s.phase,
+                consecutive: s.consecutive,
+            }),
+            Err(e) => eprint(&format!("warning: the watch state of `{}`: {e}", r.runbook)),
+        }
+    }
+    out
 }
 
 /// The runbook files `path` names: itself (explicit), or a directory's `*.drbook` files, sorted.

@@ -45,7 +45,8 @@ pub fn admin(cmd: WatchAdmin, user: &str, color: bool) -> Result<Outcome, CliErr
     }
 }
 
-/// The runbook at `file`, checked, with its `trigger` block.
+/// The runbook at `file`, checked. It need not have a `trigger` block any more: a watcher
+/// disarmed before the block was removed can still be seen and acknowledged.
 pub(super) fn watched(file: &Path, color: bool) -> Result<Runbook, CliError> {
     let opts = crate::check::Options {
         today: super::input::today(),
@@ -57,24 +58,29 @@ pub(super) fn watched(file: &Path, color: bool) -> Result<Runbook, CliError> {
     let rb = checked.runbook.ok_or_else(|| {
         CliError::invalid(format!("`{}` is a module of templates, not a runbook", file.display()))
     })?;
-    if rb.trigger.is_none() {
-        return Err(CliError::invalid(format!(
-            "runbook `{}` has no `trigger` block: nothing watches it",
-            rb.name
-        )));
-    }
     Ok(rb)
+}
+
+/// The refusal for a runbook without watch state in `state_dir`.
+pub(super) fn never_watched(rb: &Runbook, state_dir: &Path, what: &str) -> CliError {
+    if rb.trigger.is_none() {
+        return CliError::invalid(format!(
+            "runbook `{}` has no `trigger` block and no watch state in `{}`: nothing watches it",
+            rb.name,
+            state_dir.display()
+        ));
+    }
+    CliError::invalid(format!(
+        "runbook `{}` has never been watched in the state dir `{}`: there is nothing to {what}",
+        rb.name,
+        state_dir.display()
+    ))
 }
 
 fn submit(rb: &Runbook, file: &Path, state_dir: &Path, req: Request) -> Result<Outcome, CliError> {
     let store = WatchStore::at(state_dir, &rb.name);
     if !store.exists() {
-        return Err(CliError::invalid(format!(
-            "runbook `{}` has never been watched in the state dir `{}`: there is nothing to {}",
-            rb.name,
-            state_dir.display(),
-            what(&req)
-        )));
+        return Err(never_watched(rb, state_dir, what(&req)));
     }
     let (_, state) = store.read()?;
     if let Err(why) = decide(&state, &req, &clock::now()) {

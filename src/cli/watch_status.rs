@@ -22,14 +22,20 @@ pub fn status(
     state_dir: &Path,
     format: WatchStatusFormat,
 ) -> Result<Outcome, CliError> {
-    let trigger =
-        rb.trigger.as_ref().expect("invariant: `watched` returns runbooks with a trigger");
     let store = WatchStore::at(state_dir, &rb.name);
+    if rb.trigger.is_none() && !store.exists() {
+        return Err(super::watch_admin::never_watched(rb, state_dir, "show"));
+    }
+    // Without the block (removed since), the defaults stand in and the status says so.
+    let (failures, cooldown_ms) = rb.trigger.as_ref().map_or(
+        (crate::model::trigger::DEFAULT_FAILURES, crate::model::trigger::DEFAULT_COOLDOWN),
+        |t| (t.failures, t.cooldown),
+    );
     let (events, state) = if store.exists() { store.read()? } else { Default::default() };
     let holder = if store.exists() { store.holder()? } else { None };
     let rounds = store.rounds();
     let now = clock::now();
-    let cooldown = state.cooldown_block(trigger.cooldown, &now);
+    let cooldown = state.cooldown_block(cooldown_ms, &now);
     let transitions: Vec<&WatchEvent> = events
         .iter()
         .filter(|e| !matches!(e, WatchEvent::RoundFailed { .. }))
@@ -49,7 +55,8 @@ pub fn status(
                 "runbook": rb.name,
                 "watched": store.exists(),
                 "state": state,
-                "failures": trigger.failures,
+                "failures": failures,
+                "has_trigger": rb.trigger.is_some(),
                 "cooldown_until": until,
                 "watcher": {
                     "running": holder.is_some(),
@@ -69,7 +76,13 @@ pub fn status(
                 None => "not running".into(),
             };
             let _ = writeln!(s, "  watcher:   {watcher}");
-            let _ = writeln!(s, "  phase:     {}", phase(&state, trigger.failures, store.exists()));
+            if rb.trigger.is_none() {
+                let _ = writeln!(
+                    s,
+                    "  note:      the runbook has no `trigger` block now; the default threshold and cooldown are shown"
+                );
+            }
+            let _ = writeln!(s, "  phase:     {}", phase(&state, failures, store.exists()));
             let cool = match &cooldown {
                 Some(b) => b.describe(),
                 None => "none".into(),
@@ -106,7 +119,7 @@ pub fn status(
             if !rounds.is_empty() {
                 let _ = writeln!(s, "rounds:");
                 for r in &rounds {
-                    let _ = writeln!(s, "  {} {}", r.at, describe::round(r, trigger.failures));
+                    let _ = writeln!(s, "  {} {}", r.at, describe::round(r, failures));
                 }
             }
             if !transitions.is_empty() {

@@ -63,6 +63,7 @@ mod signed;
 mod ssmd;
 mod state_trust;
 mod usage;
+mod watch_admin;
 mod watch_e2e;
 
 use std::ffi::OsString;

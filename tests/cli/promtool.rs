@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// The metrics `drbook readiness --format prometheus` writes (issue 12, README).
-const METRICS: [&str; 10] = [
+const METRICS: [&str; 12] = [
     "drbook_rto_budget_seconds",
     "drbook_estimated_rto_seconds",
     "drbook_rpo_objective_seconds",
@@ -24,6 +24,8 @@ const METRICS: [&str; 10] = [
     "drbook_drill_overdue",
     "drbook_review_due_timestamp_seconds",
     "drbook_changed_since_drill",
+    "drbook_watch_state",
+    "drbook_watch_consecutive_failures",
 ];
 
 fn contrib() -> PathBuf {

@@ -21,3 +21,6 @@ pub use event::{Block, ProbeOutcome, RoundLine, WatchEvent, ROUNDS_KEPT, WATCH_V
 pub use replay::{replay, Phase, WatchState};
 pub use requests::{decide, Handled};
 pub use store::{key, WatchLock, WatchStore};
+
+#[cfg(test)]
+mod tests;
