@@ -14,8 +14,8 @@ mod kit;
 
 use crate::runkit::{drb, files_under, journal, runbook, STATE};
 use kit::{
-    book, drill, events, ms, probe_a, real_runs, rounds, run_started, test_with, wait_run_ended,
-    watch_status, Health, Watcher,
+    book, drill, events, ms, probe_a, real_runs, rounds, run_started, test_with, wait_run,
+    wait_run_ended, watch_status, Health, Watcher,
 };
 use nix::sys::signal::Signal;
 use serde_json::Value;
@@ -226,6 +226,7 @@ fn the_rpo_gate_blocks_over_the_rpo_and_lets_it_fire_under() {
     std::fs::write(t.path("lag"), "10\n").expect("lower the lag");
     let fired = w.event("fired", 1);
     let id = s(&fired, "run_id");
+    wait_run(&t, id);
     assert_eq!(real_runs(&t).len(), 1);
     assert_eq!(wait_run_ended(&t, id), "succeeded");
     // The outage was re-judged after another 3 failed rounds, not at once.
@@ -276,6 +277,7 @@ fn approval_from_another_shell_only_a_member_fires_it() {
     assert!(approved.to_string().contains("alice"), "{approved}");
     let fired = w.event("fired", 1);
     let id = s(&fired, "run_id");
+    wait_run(&t, id);
     assert_eq!(real_runs(&t).len(), 1);
     let started = run_started(&t, id);
     let by = started["trigger"]["by"].as_str().unwrap_or_default();
@@ -323,6 +325,7 @@ fn requires_auto_is_refused_without_a_recent_drill_and_fires_after_one() {
     // A full drill of this very content, while the watcher keeps probing.
     drill(&t);
     let fired = w.event("fired", 1);
+    wait_run(&t, s(&fired, "run_id"));
     assert_eq!(real_runs(&t).len(), 1);
     assert_eq!(wait_run_ended(&t, s(&fired, "run_id")), "succeeded");
     w.stop(Signal::SIGTERM).expect_status(0);
@@ -377,6 +380,7 @@ fn after_firing_it_stays_disarmed_until_a_person_acknowledges() {
     assert_eq!(acked["by"], "bob", "{acked}");
     let again = w.event("fired", 2);
     assert_ne!(s(&again, "run_id"), id);
+    wait_run(&t, s(&again, "run_id"));
     assert_eq!(real_runs(&t).len(), 2, "re-armed, it fired a second run");
     w.stop(Signal::SIGTERM).expect_status(0);
 }

@@ -345,9 +345,21 @@ pub fn real_runs(t: &Test) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The `run_started` record of run `id`.
+/// Polls until run `id` is listed by `drbook status` (a watcher prints `fired` before the
+/// run it starts has written its journal).
+#[track_caller]
+pub fn wait_run(t: &Test, id: &str) {
+    let start = Instant::now();
+    while !real_runs(t).iter().any(|(r, _)| r == id) {
+        assert!(start.elapsed() < LIMIT, "run {id} did not appear within {LIMIT:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The `run_started` record of run `id` (waiting for the run to exist).
 #[track_caller]
 pub fn run_started(t: &Test, id: &str) -> Value {
+    wait_run(t, id);
     let records = crate::runkit::journal(t, id);
     let first = records.first().unwrap_or_else(|| panic!("run {id} has an empty journal"));
     assert_eq!(first["event"], "run_started", "{first}");
