@@ -5,7 +5,7 @@
 //! denial from another shell; `requires auto` and the practice-run rule; disarm and `ack`;
 //! `--once` exit codes, a runbook without a trigger, one watcher per runbook; `--dry-run` and
 //! SIGTERM; the RTO clock starting at the first failed round; `--log-format json`; secrets in
-//! probes never shown.
+//! probes never shown; every transition posted to the `notify` webhook.
 //!
 //! Rounds are 300 ms apart so the tests are quick; every wait polls the watcher's output for
 //! up to a minute (the harness is in `watch_e2e/kit.rs`), never a fixed sleep.
@@ -490,6 +490,11 @@ fn log_format_json_prints_one_json_object_per_line() {
     w.event("awaiting_approval", 1);
     h.set("/a", true);
     w.event("recovered", 1);
+    // Down again, approved, fired: the run it starts prints JSON too (or nothing).
+    h.set("/a", false);
+    w.event("awaiting_approval", 2);
+    drb(&t, &["watch", "approve", "f.drbook", "--as", "alice"]).expect_status(0);
+    w.event("run_ended", 1);
     w.more_rounds(1);
     let out = w.stop(Signal::SIGTERM);
     out.expect_status(0);
@@ -517,8 +522,18 @@ fn log_format_json_prints_one_json_object_per_line() {
                 assert!(v["event"].is_string(), "{v}");
                 ms(s(v, "at"));
             }
-            _ => panic!("a line that is neither a round nor an event: {v}"),
+            // The fired run's own JSON log (`drbook run --log-format json`'s lines).
+            None if v["run_id"].is_string() => assert!(v["event"].is_string(), "{v}"),
+            // A message that is no transition (a request answered, a run's outcome).
+            Some("info") => {
+                assert!(v["message"].is_string(), "{v}");
+                ms(s(v, "at"));
+            }
+            _ => panic!("a line that is neither a round, an event nor the run's log: {v}"),
         }
+    }
+    for e in ["degraded", "awaiting_approval", "recovered", "approved", "fired", "disarmed"] {
+        assert!(!events(&all, e).is_empty(), "no `{e}` event in\n{}", out.stdout);
     }
     let degraded = &events(&all, "degraded")[0];
     assert_eq!(
@@ -584,4 +599,38 @@ fn a_secret_used_by_a_probe_never_appears_in_output_journals_or_rounds() {
         assert!(!leaked, "the secret leaked into {}", p.display());
     }
     assert!(!journal(&t, s(&fired, "run_id")).is_empty());
+}
+
+#[test]
+fn every_transition_is_posted_to_the_notify_webhook() {
+    let h = Health::start();
+    h.server.route("/hook", crate::httpd::Reply::new(200, "ok"));
+    let trigger = format!("{}\nnotify \"{}\"", auto(&h, "0s"), h.url("/hook"));
+    let t = test_with(&book("hooked", "", &trigger, ""));
+    drill(&t);
+    let mut w = watch_json(&t, &[]);
+    h.set("/a", false);
+    let fired = w.event("fired", 1);
+    w.event("run_ended", 1);
+    let posted = || -> Vec<Value> {
+        h.server
+            .requests_to("/hook")
+            .iter()
+            .map(|r| serde_json::from_str(&r.body_text()).expect("a JSON body"))
+            .collect()
+    };
+    let start = std::time::Instant::now();
+    while !posted().iter().any(|b| b["event"] == "run_ended") {
+        assert!(start.elapsed() < kit::LIMIT, "no run_ended post: {:?}", posted());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let bodies = posted();
+    let names: Vec<&str> = bodies.iter().filter_map(|b| b["event"].as_str()).collect();
+    for e in ["degraded", "fired", "disarmed", "run_ended"] {
+        assert!(names.contains(&e), "no `{e}` posted: {names:?}");
+    }
+    let post = bodies.iter().find(|b| b["event"] == "fired").expect("the fired post");
+    assert!(post.to_string().contains(s(&fired, "run_id")), "{post}");
+    assert!(h.server.requests_to("/hook").iter().all(|r| r.method == "POST"));
+    w.stop(Signal::SIGTERM).expect_status(0);
 }
