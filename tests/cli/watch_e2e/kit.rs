@@ -396,7 +396,7 @@ pub fn wait_run_ended(t: &Test, id: &str) -> String {
 /// fraction optional, `Z` or `+00:00`).
 #[track_caller]
 pub fn ms(at: &str) -> i64 {
-    let bad = || panic!("not an RFC 3339 UTC time: {at:?}");
+    let bad = || -> ! { panic!("not an RFC 3339 UTC time: {at:?}") };
     let b = at.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[10] != b'T' {
         bad();
