@@ -20,8 +20,6 @@ mod step;
 #[cfg(test)]
 mod tests;
 mod trigger;
-#[cfg(test)]
-mod trigger_tests;
 
 pub use header::parse_param;
 

@@ -45,6 +45,9 @@ pub struct Report {
     /// A drill's result (`journal::drill::drill_result`); absent for a plain run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drill: Option<crate::journal::drill::DrillResult>,
+    /// Set when `drbook watch` started the run: its trigger fired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<crate::journal::TriggerInfo>,
     /// What the fields above were taken from, for the text renderers.
     #[serde(skip)]
     pub got: Results,
@@ -214,6 +217,7 @@ pub fn build_with(s: &RunState, rb: Option<&Runbook>) -> Report {
         audit: s.audit.clone(),
         journal_head: None,
         drill: crate::journal::drill::drill_result(s, clock::now_ms()),
+        trigger: s.trigger.clone(),
         shows_rto: measures(s.drill.as_ref()).0,
         shows_rpo: measures(s.drill.as_ref()).1,
         got,
@@ -304,9 +308,27 @@ fn undo_detail(u: &UndoReport) -> String {
     }
 }
 
+/// `started by the trigger (drbook watch, pid N) at FIRED: outage detected at DETECTED,
+/// allowed by BY; evidence: NAME: DETAIL; ...` (the failed probes).
+pub fn trigger_line(t: &crate::journal::TriggerInfo) -> String {
+    let failed: Vec<String> =
+        t.evidence.iter().filter(|p| !p.ok).map(|p| format!("{}: {}", p.name, p.detail)).collect();
+    let evidence = match failed.is_empty() {
+        true => String::new(),
+        false => format!("; evidence: {}", failed.join("; ")),
+    };
+    format!(
+        "started by the trigger (drbook watch, pid {}) at {}: outage detected at {}, allowed by {}{evidence}",
+        t.watcher_pid, t.fired_at, t.detected_at, t.by
+    )
+}
+
 /// The summary printed at the end of `run` and `resume`.
 pub fn text(r: &Report) -> String {
     let mut out = format!("\nrun {} of {}: {}\n", r.run_id, r.runbook, r.status);
+    if let Some(t) = &r.trigger {
+        out.push_str(&format!("{}\n", trigger_line(t)));
+    }
     // `skipped (drill)` widens the status column.
     let w = r.steps.iter().map(|s| s.shown_status().len()).max().unwrap_or(0).max(12);
     out.push_str(&format!(
@@ -427,6 +449,9 @@ fn journal_head_line(r: &Report) -> String {
 pub fn markdown(r: &Report) -> String {
     let mut out =
         format!("# Run report: {}\n\nRun `{}` — **{}**\n\n", r.runbook, r.run_id, r.status);
+    if let Some(t) = &r.trigger {
+        out.push_str(&format!("{}\n\n", crate::diag::escape::escape(&trigger_line(t))));
+    }
     let rto = match &r.got.forward {
         _ if !r.shows_rto => "not measured (see the drill result)".to_string(),
         Forward::Recovered { .. } => d(r.results.achieved_rto_seconds),

@@ -134,6 +134,9 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     kind_line(&s),
                     s.started_at
                 );
+                if let Some(t) = &s.trigger {
+                    let _ = writeln!(out, "{}", super::runreport::trigger_line(t));
+                }
                 let _ = writeln!(out, "{}", super::verify::journal_line(&info));
                 if let Some(r) = &s.rollback {
                     let _ =

@@ -65,13 +65,12 @@ pub fn watch(opts: WatchOptions) -> Result<Outcome, CliError> {
     );
     let again = super::again::invocation(&opts.state_dir);
     let file = crate::model::shell_word(&opts.file.display().to_string());
-    let who = crate::model::shell_word(&opts.user);
     let log = Log {
         format: opts.log_format,
         failures: trigger.failures,
         approve: again.command(&format!("watch approve {file} --as NAME")),
         deny: again.command(&format!("watch deny {file} --as NAME --reason TEXT")),
-        ack: again.command(&format!("watch ack {file} --as {who}")),
+        ack: again.command(&format!("watch ack {file} --as NAME")),
     };
     let mut watcher = Watcher {
         opts: &opts,
@@ -117,7 +116,9 @@ impl Watcher<'_> {
             let _in = rt.enter();
             Signals::new().map_err(CliError::invalid)?
         };
-        let mut number = self.store.read()?.1.last_round.unwrap_or(0);
+        // Healthy rounds are not journaled: `rounds.json` may know a later one.
+        let journaled = self.store.read()?.1.last_round.unwrap_or(0);
+        let mut number = journaled.max(self.rounds.last().map_or(0, |r| r.round));
         loop {
             let began = Instant::now();
             self.inbox()?;

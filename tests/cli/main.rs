@@ -65,6 +65,7 @@ mod state_trust;
 mod usage;
 mod watch_admin;
 mod watch_e2e;
+mod watch_loop;
 
 use std::ffi::OsString;
 use std::io::Read;

@@ -10,16 +10,21 @@
 //! params or giving them values of the wrong type, duplicate settings. A lint warns when the
 //! runbook has an `rpo` and the trigger no `rpo_gate`.
 
+mod gate;
+mod params;
+#[cfg(test)]
+mod tests;
+
 use super::cx::{Cx, TriggerAt};
 use super::header::Header;
-use super::names::{self, At};
+use super::names::At;
 use crate::diag::{shorten, suggest, Diagnostic, Span};
-use crate::model::trigger::{self as mt, Probe, Requires, RpoGate, Trigger};
-use crate::model::{self, Approval, ParamType, Ref, Text};
+use crate::model::trigger::{self as mt, Probe, Requires, Trigger};
+use crate::model::{self, Approval, Text};
 use crate::syntax::ast::{self, ActionKind, HeaderKind, HttpItem, TriggerKind, ValueKind};
 
 /// Where nothing is a step: references resolve like the header's.
-const HEADER: At<'static> = At { step: usize::MAX, own: None };
+pub(super) const HEADER: At<'static> = At { step: usize::MAX, own: None };
 
 /// Reads the trigger block, if any (one at most).
 pub fn trigger(
@@ -141,7 +146,7 @@ fn read(
                 r.requires_seen = true;
                 r.requires = requires(cx, what, gate.as_ref(), h);
             }
-            TriggerKind::Params(kvs) => params(cx, &mut r, kvs),
+            TriggerKind::Params(kvs) => r.params = params::params(cx, kvs),
         }
     }
     if r.probes.is_empty() {
@@ -212,7 +217,7 @@ fn read(
             k
         }
     };
-    let rpo_gate = r.rpo_gate.and_then(|(id, at)| rpo_gate(cx, &id, at, h, steps));
+    let rpo_gate = r.rpo_gate.and_then(|(id, at)| gate::rpo_gate(cx, &id, at, h, steps));
     Some(Trigger {
         probes,
         every,
@@ -394,198 +399,4 @@ fn requires(
             None
         }
     }
-}
-
-/// `params { NAME = VALUE }`: declared params, values of their type.
-fn params(cx: &mut Cx, r: &mut Read, kvs: &ast::Block<ast::KeyValue>) {
-    let mut seen: Vec<(&str, Span)> = Vec::new();
-    for kv in &kvs.items {
-        let name = &*kv.key.name;
-        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-            cx.error(
-                Diagnostic::error(
-                    "drbook::check::duplicate_attribute",
-                    kv.key.span,
-                    format!("param `{name}` set twice in the trigger's `params`"),
-                )
-                .label("second one")
-                .related(*first, "first one here")
-                .help("keep one of them"),
-            );
-            continue;
-        }
-        seen.push((name, kv.key.span));
-        let Some((ty, _)) = cx.params.get(name).map(|(t, v)| (*t, v.is_some())) else {
-            let help = suggest(name, cx.params.keys().map(String::as_str))
-                .unwrap_or_else(|| "declare it with `param` in the runbook header".into());
-            cx.error(
-                Diagnostic::error(
-                    "drbook::check::unknown_param",
-                    kv.key.span,
-                    format!(
-                        "the trigger sets `{}`, which is no param of this runbook",
-                        shorten(name)
-                    ),
-                )
-                .label("not a declared param")
-                .help(help),
-            );
-            continue;
-        };
-        if let Some(t) = param_value(cx, name, ty, &kv.value) {
-            r.params.push((name.to_string(), t));
-        }
-    }
-}
-
-/// A value of `params { }` as the text the run gets for param `name` of type `ty`.
-fn param_value(cx: &mut Cx, name: &str, ty: ParamType, v: &ast::Value) -> Option<Text> {
-    let found = match &v.kind {
-        ValueKind::Str(s) => {
-            cx.trigger_at = Some(TriggerAt::Params);
-            let t = names::text(cx, s, HEADER);
-            cx.trigger_at = None;
-            match s.as_literal() {
-                Some(lit) if super::header::parse_param(ty, &lit).is_some() => return Some(t),
-                Some(_) => "a string that is not one",
-                None if matches!(ty, ParamType::String | ParamType::List) => return Some(t),
-                None => "an interpolated string",
-            }
-        }
-        ValueKind::Int(_) | ValueKind::Dec(_) if ty == ParamType::Number => {
-            return Some(Text::literal(raw(v)));
-        }
-        ValueKind::Duration(_, t) if ty == ParamType::Duration => {
-            return Some(Text::literal(t.to_string()))
-        }
-        ValueKind::Bool(b) if ty == ParamType::Bool => return Some(Text::literal(b.to_string())),
-        ValueKind::List(items) if ty == ParamType::List => {
-            let words: Option<Vec<String>> =
-                items.iter().map(|i| cx.plain(i, "list param")).collect();
-            return Some(Text::literal(words?.join(",")));
-        }
-        ValueKind::Ident(word) => {
-            cx.bare_word(word, v.span, "a trigger param");
-            return None;
-        }
-        ValueKind::Invalid(_) => return None,
-        _ => describe(v),
-    };
-    cx.error(
-        Diagnostic::error(
-            "drbook::check::bad_value",
-            v.span,
-            format!("param `{name}` is a {}, the trigger gives it {found}", ty.name()),
-        )
-        .label(format!("expected a {}", ty.name()))
-        .help(format!("give `{name}` a {} written literally", ty.name())),
-    );
-    None
-}
-
-fn raw(v: &ast::Value) -> String {
-    match &v.kind {
-        ValueKind::Int(n) => n.to_string(),
-        ValueKind::Dec(t) => t.to_string(),
-        _ => String::new(),
-    }
-}
-
-fn describe(v: &ast::Value) -> &'static str {
-    match &v.kind {
-        ValueKind::Int(_) | ValueKind::Dec(_) => "a number",
-        ValueKind::Duration(..) => "a duration",
-        ValueKind::Bool(_) => "a bool",
-        ValueKind::List(_) => "a list",
-        ValueKind::Date(..) => "a date",
-        ValueKind::Range(..) => "a range",
-        _ => "a value of another type",
-    }
-}
-
-/// `rpo_gate STEP`: a `safe` step of this runbook that captures the lag, in a runbook with an
-/// `rpo`.
-fn rpo_gate(cx: &mut Cx, id: &str, at: Span, h: &Header, steps: &[model::Step]) -> Option<RpoGate> {
-    let err = |cx: &mut Cx, code: &'static str, msg: String, label: &str, help: String| {
-        cx.error(Diagnostic::error(code, at, msg).label(label).help(help));
-    };
-    let Some(&i) = cx.steps.get(id) else {
-        let help = suggest(id, cx.steps.keys().map(String::as_str))
-            .unwrap_or_else(|| "name a `safe` step of this runbook that captures the lag".into());
-        err(
-            cx,
-            "drbook::check::unknown_step",
-            format!("unknown step `{}`", shorten(id)),
-            "no step with this id",
-            help,
-        );
-        return None;
-    };
-    let step = steps.get(i)?;
-    if h.rpo.is_none() {
-        err(
-            cx,
-            "drbook::check::rpo_gate_without_rpo",
-            "the RPO gate has no `rpo` to compare with".into(),
-            "the runbook declares no `rpo`",
-            "add `rpo 15m` (the data loss you tolerate) to the runbook header".into(),
-        );
-        return None;
-    }
-    if !step.safe {
-        err(
-            cx,
-            "drbook::check::rpo_gate_not_safe",
-            format!("RPO gate step `{id}` is not `safe`"),
-            "the watcher runs it against production before every failover",
-            format!("mark `{id}` `safe` if it only reads, or gate on a read-only step"),
-        );
-        return None;
-    }
-    let capture = match (step.captures.as_slice(), &step.measure_rpo) {
-        ([], _) => {
-            err(
-                cx,
-                "drbook::check::rpo_gate_no_capture",
-                format!("RPO gate step `{id}` captures nothing"),
-                "no lag to compare with `rpo`",
-                format!("add `capture lag_seconds from stdout` to `{id}`"),
-            );
-            return None;
-        }
-        (_, Some(m)) => m.clone(),
-        ([one], None) => one.name.clone(),
-        (many, None) => {
-            let names: Vec<&str> = many.iter().map(|c| c.name.as_str()).collect();
-            err(
-                cx,
-                "drbook::check::rpo_gate_ambiguous",
-                format!("RPO gate step `{id}` captures {} values", names.len()),
-                "which one is the lag?",
-                format!(
-                    "add `measure rpo from {}` to `{id}` to say which capture is the lag",
-                    names[0]
-                ),
-            );
-            return None;
-        }
-    };
-    let uses_captures = step
-        .action
-        .iter()
-        .flat_map(model::Action::texts)
-        .chain(step.env.iter().map(|(_, t)| t))
-        .chain(&step.workdir)
-        .any(|t| t.refs().iter().any(|r| matches!(r, Ref::Capture(..))));
-    if uses_captures {
-        err(
-            cx,
-            "drbook::check::rpo_gate_uses_capture",
-            format!("RPO gate step `{id}` uses another step's capture"),
-            "the watcher runs the gate step on its own",
-            format!("make `{id}` read only params and secrets"),
-        );
-        return None;
-    }
-    Some(RpoGate { step: i, capture })
 }

@@ -1,7 +1,7 @@
 //! Table tests of the `trigger { }` block: its model (defaults included) and every error it
 //! can cause, as (code, the source text the span covers).
 
-use super::{check, Checked, Options};
+use crate::check::{check, Checked, Options};
 use crate::load::load_text;
 use crate::model::trigger::{Requires, DEFAULT_COOLDOWN, DEFAULT_FAILURES, DEFAULT_PROBE_TIMEOUT};
 use crate::model::{Action, Date, Part, Ref, TriggerField};
