@@ -7,6 +7,7 @@
 //!      --graph--> Dag --plan--> Plan --render--> text | markdown | mermaid | json
 //!                      \--exec--> events --> journal (durable, masked)
 //!                                        \-> notes --> terminal / JSON lines / step logs
+//! model::Trigger --watch--> rounds of probes --> decide --> watch journal (fire: a normal run)
 //! ```
 //!
 //! A review compares two versions: (Runbook, Dag) x 2 --plan::diff--> Diff --render--> text |
@@ -17,6 +18,10 @@
 //! makes is one journal event, whose note the terminal shows once the event is durable.
 //! `journal` owns the state dir: the append-only events, their pure replay, the store and its
 //! layout, and the one writer thread per run that makes records durable in groups.
+//!
+//! `watch` is the automated failover trigger's judgement: its probes run through
+//! `exec::Standalone` (one action without a run journal), a pure `decide` says what a round
+//! means against the watch journal's replayed state; `cli/watch.rs` drives it.
 //!
 //! `cli` sits at the edge: one file per command, one preparation path for `run`, `resume` and
 //! `rollback`, errors printed once in `cli::main` with their exit code; it is the only module

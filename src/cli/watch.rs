@@ -98,14 +98,14 @@ pub fn watch(opts: WatchOptions) -> Result<Outcome, CliError> {
 }
 
 /// Everything a watcher holds while it watches.
-pub(super) struct Watcher<'a> {
-    pub(super) opts: &'a WatchOptions,
-    pub(super) ready: &'a Ready<'a>,
-    pub(super) trigger: &'a Trigger,
-    pub(super) store: WatchStore,
-    pub(super) lock: WatchLock,
-    pub(super) log: Log,
-    pub(super) sa: Standalone<'a>,
+struct Watcher<'a> {
+    opts: &'a WatchOptions,
+    ready: &'a Ready<'a>,
+    trigger: &'a Trigger,
+    store: WatchStore,
+    lock: WatchLock,
+    log: Log,
+    sa: Standalone<'a>,
     rounds: Vec<RoundLine>,
 }
 
@@ -229,8 +229,37 @@ impl Watcher<'_> {
             Verdict::Ask(gate) => {
                 self.journal(vec![WatchEvent::AwaitingApproval { at: now, gate, detected_at }])
             }
-            Verdict::Fire => watch_fire::fire(self, &state, evidence),
+            Verdict::Fire => self.fire(&state, evidence),
         }
+    }
+
+    /// Fires: `fired` (+ `disarmed`) durably, then the run, then `run_ended`.
+    fn fire(
+        &mut self,
+        state: &crate::journal::watch::WatchState,
+        evidence: Vec<crate::journal::watch::ProbeOutcome>,
+    ) -> Result<(), CliError> {
+        let f = match watch_fire::prepare(self.opts, &self.sa, self.trigger, state, evidence) {
+            Ok(f) => f,
+            // The same would happen at every firing: the watcher stops, nothing fired.
+            Err(reason) => {
+                self.stop(&reason)?;
+                return Err(CliError::invalid(reason).then("nothing fired; the watcher stopped"));
+            }
+        };
+        self.journal(f.events.clone())?;
+        if self.opts.dry_run {
+            return Ok(());
+        }
+        let run_id = f.run_id.clone();
+        let status = match watch_fire::start(self.opts, &self.ready.secrets, f) {
+            Ok(status) => status,
+            Err(why) => {
+                self.log.warn(&clock::now(), &format!("run {run_id} could not start: {why}"));
+                format!("not started: {}", why.lines().next().unwrap_or_default())
+            }
+        };
+        self.journal(vec![WatchEvent::RunEnded { at: clock::now(), run_id, status }])
     }
 
     /// The practice rule, from the state dir's run summaries.
@@ -268,7 +297,7 @@ impl Watcher<'_> {
     }
 
     /// Journals `events` durably in one write, then shows and posts them.
-    pub(super) fn journal(&mut self, events: Vec<WatchEvent>) -> Result<(), CliError> {
+    fn journal(&mut self, events: Vec<WatchEvent>) -> Result<(), CliError> {
         self.store.append(&self.lock, &events)?;
         self.shown(&events);
         Ok(())

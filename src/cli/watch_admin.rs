@@ -61,33 +61,29 @@ pub(super) fn watched(file: &Path, color: bool) -> Result<Runbook, CliError> {
     Ok(rb)
 }
 
-/// The refusal for a runbook without watch state in `state_dir`.
-pub(super) fn never_watched(rb: &Runbook, state_dir: &Path, what: &str) -> CliError {
-    if rb.trigger.is_none() {
-        return CliError::invalid(format!(
-            "runbook `{}` has no `trigger` block and no watch state in `{}`: nothing watches it",
-            rb.name,
-            state_dir.display()
-        ));
-    }
-    CliError::invalid(format!(
-        "runbook `{}` has never been watched in the state dir `{}`: there is nothing to {what}",
-        rb.name,
-        state_dir.display()
-    ))
-}
-
 fn submit(rb: &Runbook, file: &Path, state_dir: &Path, req: Request) -> Result<Outcome, CliError> {
     let store = WatchStore::at(state_dir, &rb.name);
     if !store.exists() {
-        return Err(never_watched(rb, state_dir, what(&req)));
+        return Err(super::watch_status::never_watched(rb, state_dir, what(&req)));
     }
-    let (_, state) = store.read()?;
+    let state = match store.read() {
+        Ok((_, state)) => state,
+        // Another account's watcher with a shared inbox (`approvals os`): its journal is not
+        // ours to read, but the inbox takes our request and the watcher says who we are.
+        Err(e @ JournalError::Untrusted { .. }) => {
+            let inbox = store.inbox();
+            if !inbox.is_shared() {
+                return Err(e.into());
+            }
+            return hand_over(&inbox, &req);
+        }
+        Err(e) => return Err(e.into()),
+    };
     if let Err(why) = decide(&state, &req, &clock::now()) {
         return Err(CliError::invalid(why).then("nothing was recorded"));
     }
     let inbox = store.inbox();
-    let mut submitted = None;
+    let mut submitted: Option<(crate::journal::RequestRef, Instant)> = None;
     loop {
         match store.lock() {
             // No watcher: journal it ourselves, under the lock.
@@ -104,32 +100,52 @@ fn submit(rb: &Runbook, file: &Path, state_dir: &Path, req: Request) -> Result<O
                 return finish(h.outcome);
             }
             Err(JournalError::WatchLocked { pid, .. }) => {
-                let (r, since) = match &submitted {
-                    Some(s) => s.clone(),
-                    None => {
-                        let r = inbox.submit(&req).map_err(|e| {
-                            CliError::invalid(format!("cannot write to the watcher's inbox: {e}"))
-                        })?;
-                        let who = pid.map_or(String::new(), |p| format!(" (pid {p})"));
-                        eprint(&format!("handing it to the running watcher{who}..."));
-                        submitted = Some((r, Instant::now()));
-                        submitted.clone().expect("invariant: just set")
+                if let Some((r, since)) = &submitted {
+                    if let Some(reply) = inbox.take_reply(&req.id) {
+                        return finish(from_reply(reply));
                     }
-                };
-                if let Some(reply) = inbox.take_reply(&req.id) {
-                    return finish(from_reply(reply));
+                    if since.elapsed() > WATCHER_ANSWERS_WITHIN && inbox.withdraw(r) {
+                        return Err(not_taken());
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                    continue;
                 }
-                if since.elapsed() > WATCHER_ANSWERS_WITHIN && inbox.withdraw(&r) {
-                    return Err(CliError::Failed(format!(
-                        "the watcher did not take the request within {}s; nothing was recorded",
-                        WATCHER_ANSWERS_WITHIN.as_secs()
-                    )));
-                }
-                std::thread::sleep(Duration::from_millis(100));
+                let r = inbox.submit(&req).map_err(|e| {
+                    CliError::invalid(format!("cannot write to the watcher's inbox: {e}"))
+                })?;
+                let who = pid.map_or(String::new(), |p| format!(" (pid {p})"));
+                eprint(&format!("handing it to the running watcher{who}..."));
+                submitted = Some((r, Instant::now()));
             }
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// Leaves `req` in another account's shared inbox and waits for its watcher's answer; the
+/// watcher records it as by the OS account that owns the request file.
+fn hand_over(inbox: &crate::journal::Inbox, req: &Request) -> Result<Outcome, CliError> {
+    let r = inbox.submit(req).map_err(|e| {
+        CliError::invalid(format!("cannot write to the watcher's shared inbox: {e}"))
+    })?;
+    eprint("handing it to the watcher (shared inbox)...");
+    let since = Instant::now();
+    loop {
+        if let Some(reply) = inbox.take_reply(&req.id) {
+            return finish(from_reply(reply));
+        }
+        if since.elapsed() > WATCHER_ANSWERS_WITHIN && inbox.withdraw(&r) {
+            return Err(not_taken());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn not_taken() -> CliError {
+    CliError::Failed(format!(
+        "the watcher did not take the request within {}s; nothing was recorded",
+        WATCHER_ANSWERS_WITHIN.as_secs()
+    ))
 }
 
 fn what(req: &Request) -> &'static str {

@@ -6,16 +6,16 @@
 //! `run_started.trigger` saying what fired it. When the run ends, `run_ended` is journaled;
 //! the watcher stays disarmed until a person acknowledges.
 //!
-//! Input: the watcher and the state it fires from. Output: the journaled events, the run's own
+//! Input: the watcher's options, its probes' context and the state it fires from. Output: the journaled events, the run's own
 //! output (as `drbook run` prints it), and the helpers the watcher needs to start
 //! ([`run_flags`], [`sha256`], [`probes_aws`]).
 
 use super::args::{LogFormat as RunLogFormat, RunFlags};
 use super::prepare::{Ready, RunRequest};
 use super::run::{self, NewRun};
-use super::watch::Watcher;
 use super::watch_args::{LogFormat, WatchOptions};
 use super::CliError;
+use crate::exec::Standalone;
 use crate::journal::watch::{ProbeOutcome, WatchEvent, WatchState};
 use crate::journal::TriggerInfo;
 use crate::model::time as clock;
@@ -70,16 +70,27 @@ pub(super) fn probes_aws(
     }
 }
 
-/// Fires from `state` with `evidence` (the probes of the round that reached the threshold).
-pub(super) fn fire(
-    w: &mut Watcher<'_>,
+/// A firing, prepared: what to journal before the run starts, and the run to start.
+pub(super) struct Firing {
+    pub run_id: String,
+    /// `fired` (and `disarmed`), journaled durably in one write before [`start`].
+    pub events: Vec<WatchEvent>,
+    params: Vec<(String, String)>,
+    info: TriggerInfo,
+}
+
+/// Prepares the firing from `state` with `evidence` (the probes of the round that reached the
+/// threshold). `Err`: a trigger param could not be rendered (nothing may fire).
+pub(super) fn prepare(
+    opts: &WatchOptions,
+    sa: &Standalone<'_>,
+    t: &Trigger,
     state: &WatchState,
     evidence: Vec<ProbeOutcome>,
-) -> Result<(), CliError> {
-    let rb = &w.ready.book.rb;
+) -> Result<Firing, String> {
     let now = clock::now();
     let detected_at = state.detected_at.clone().unwrap_or_else(|| now.clone());
-    let run_id = crate::journal::new_run_id(&rb.name, &now);
+    let run_id = crate::journal::new_run_id(&sa.rb.name, &now);
     let by = match &state.awaiting {
         Some((_, approvals)) if !approvals.is_empty() => approvals
             .iter()
@@ -88,67 +99,54 @@ pub(super) fn fire(
             .join(", "),
         _ => "auto".to_string(),
     };
-    let mut params = w.opts.params.clone();
-    for (name, text) in &w.trigger.params {
-        match w.sa.render(text, &now, &detected_at) {
-            Ok(v) => {
-                params.retain(|(k, _)| k != name);
-                params.push((name.clone(), v));
-            }
-            // Before anything is journaled: the trigger never fires with a param it could
-            // not render; the same would happen at every firing, so the watcher stops.
-            Err(why) => {
-                let reason = format!("the trigger's param `{name}` cannot be rendered: {why}");
-                w.journal(vec![WatchEvent::WatchStopped { at: now, reason: reason.clone() }])?;
-                return Err(CliError::invalid(reason).then("nothing fired; the watcher stopped"));
-            }
-        }
+    let mut params = opts.params.clone();
+    for (name, text) in &t.params {
+        let v = sa
+            .render(text, &now, &detected_at)
+            .map_err(|why| format!("the trigger's param `{name}` cannot be rendered: {why}"))?;
+        params.retain(|(k, _)| k != name);
+        params.push((name.clone(), v));
     }
-    let shown_id = if w.opts.dry_run { String::new() } else { run_id.clone() };
-    let events =
-        crate::watch::fire_events(state, &shown_id, w.opts.dry_run, evidence.clone(), &now);
-    w.journal(events)?;
-    if w.opts.dry_run {
-        return Ok(());
-    }
-    let info = TriggerInfo {
-        detected_at: detected_at.clone(),
-        fired_at: now.clone(),
-        evidence,
-        by,
-        watcher_pid: std::process::id(),
-    };
-    let flags = run_flags(w.opts);
+    let shown_id = if opts.dry_run { String::new() } else { run_id.clone() };
+    let events = crate::watch::fire_events(state, &shown_id, opts.dry_run, evidence.clone(), &now);
+    let info =
+        TriggerInfo { detected_at, fired_at: now, evidence, by, watcher_pid: std::process::id() };
+    Ok(Firing { run_id, events, params, info })
+}
+
+/// Starts the prepared run through `drbook run`'s path and waits for it; its status as its
+/// journal says, or why it could not start (masked).
+pub(super) fn start(
+    opts: &WatchOptions,
+    secrets: &crate::exec::Secrets,
+    f: Firing,
+) -> Result<String, String> {
+    let flags = run_flags(opts);
     let req = RunRequest {
-        file: w.opts.file.clone(),
-        params,
+        file: opts.file.clone(),
+        params: f.params,
         flags: &flags,
-        user: w.opts.user.clone(),
-        color: w.opts.color,
+        user: opts.user.clone(),
+        color: opts.color,
     };
     let new = NewRun {
-        run_id: Some(run_id.clone()),
-        since: Some(detected_at),
+        run_id: Some(f.run_id.clone()),
+        since: Some(f.info.detected_at.clone()),
         allow_concurrent: false,
         dry_run: false,
         drill: None,
         notify: None,
-        trigger: Some(info),
+        trigger: Some(f.info),
     };
-    let status = match run::run(req, &new) {
-        Ok(_) => run_status(w, &run_id),
-        Err(e) => {
-            let why = w.ready.secrets.scrub(&e.to_string());
-            w.log.warn(&clock::now(), &format!("run {run_id} could not start: {why}"));
-            format!("not started: {}", why.lines().next().unwrap_or_default())
-        }
-    };
-    w.journal(vec![WatchEvent::RunEnded { at: clock::now(), run_id, status }])
+    match run::run(req, &new) {
+        Ok(_) => Ok(run_status(opts, &f.run_id)),
+        Err(e) => Err(secrets.scrub(&e.to_string())),
+    }
 }
 
 /// The run's status as its journal says (`succeeded`, `failed`, `paused`, ...).
-fn run_status(w: &Watcher<'_>, run_id: &str) -> String {
-    let read = crate::journal::Store::open(&w.opts.state_dir).and_then(|s| s.read_run(run_id));
+fn run_status(opts: &WatchOptions, run_id: &str) -> String {
+    let read = crate::journal::Store::open(&opts.state_dir).and_then(|s| s.read_run(run_id));
     match read {
         Ok((s, _)) => serde_json::to_value(s.status)
             .ok()

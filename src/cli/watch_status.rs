@@ -24,7 +24,7 @@ pub fn status(
 ) -> Result<Outcome, CliError> {
     let store = WatchStore::at(state_dir, &rb.name);
     if rb.trigger.is_none() && !store.exists() {
-        return Err(super::watch_admin::never_watched(rb, state_dir, "show"));
+        return Err(never_watched(rb, state_dir, "show"));
     }
     // Without the block (removed since), the defaults stand in and the status says so.
     let (failures, cooldown_ms) = rb.trigger.as_ref().map_or(
@@ -152,4 +152,20 @@ fn phase(state: &WatchState, failures: u32, watched: bool) -> String {
         Phase::AwaitingApproval => format!("awaiting approval{outage}"),
         Phase::Disarmed => format!("disarmed{outage}"),
     }
+}
+
+/// The refusal for a runbook without watch state in `state_dir`.
+pub(super) fn never_watched(rb: &Runbook, state_dir: &Path, what: &str) -> CliError {
+    if rb.trigger.is_none() {
+        return CliError::invalid(format!(
+            "runbook `{}` has no `trigger` block and no watch state in `{}`: nothing watches it",
+            rb.name,
+            state_dir.display()
+        ));
+    }
+    CliError::invalid(format!(
+        "runbook `{}` has never been watched in the state dir `{}`: there is nothing to {what}",
+        rb.name,
+        state_dir.display()
+    ))
 }

@@ -11,7 +11,9 @@
 //! journaled. A step's texts may not use other steps' captures here (no run holds them): such
 //! a reference fails the action with a clear reason.
 
-use super::action::{run_action, ActionEnv, Attempt, BoxFuture, Client, Hooks, Spawned, Stream};
+use super::action::{
+    aws::Aws, http, run_action, ActionEnv, Attempt, BoxFuture, Client, Hooks, Spawned, Stream,
+};
 use super::secrets::Secrets;
 use super::values::Values;
 use crate::model::{Action, Millis, ParamValue, Runbook, Step};
@@ -34,7 +36,7 @@ pub struct Standalone<'a> {
     /// Directory of the runbook file: relative `workdir`s start here.
     pub base_dir: &'a Path,
     pub shell: &'a Path,
-    pub aws: Option<&'a Arc<super::Aws>>,
+    pub aws: Option<&'a Arc<Aws>>,
     /// One HTTP client (connection pool) for every action run through this value.
     pub http: Client,
 }
@@ -57,7 +59,7 @@ impl<'a> Standalone<'a> {
         secrets: &'a Secrets,
         base_dir: &'a Path,
         shell: &'a Path,
-        aws: Option<&'a Arc<super::Aws>>,
+        aws: Option<&'a Arc<Aws>>,
     ) -> Standalone<'a> {
         Standalone { rb, values, secrets, base_dir, shell, aws, http: Client::default() }
     }
@@ -207,7 +209,7 @@ impl<'a> Standalone<'a> {
         let url = vals.render(url, false).map_err(|e| self.secrets.scrub(&e))?;
         let url_itself = Secrets::from_pairs(vec![("notify_url".into(), url.clone())]);
         let timeout = std::time::Duration::from_secs(10);
-        super::action::http::post_json(&self.http, self.secrets, &url, body, timeout)
+        http::post_json(&self.http, self.secrets, &url, body, timeout)
             .await
             .map_err(|e| url_itself.scrub(&self.secrets.scrub(&e)))
     }

@@ -2,14 +2,20 @@
 //! transition or a round and what `drbook watch status` lists.
 //!
 //! Input: a [`WatchEvent`] or a [`RoundLine`]. Output: a line without its time stamp (the
-//! caller adds `<at> `); probe details are as journaled (masked, bounded).
+//! caller adds `<at> `); probe details are as journaled (masked, bounded), their line
+//! breaks made spaces.
 
 use super::event::{ProbeOutcome, RoundLine, WatchEvent};
 
 /// `primary: <detail>; db: <detail>` for the probes that failed.
 pub fn failed_probes(probes: &[ProbeOutcome]) -> String {
-    let failed: Vec<String> =
-        probes.iter().filter(|p| !p.ok).map(|p| format!("{}: {}", p.name, p.detail)).collect();
+    // One line per round or transition: a detail's own line breaks become spaces.
+    let flat = |s: &str| s.replace(['\n', '\r'], " ");
+    let failed: Vec<String> = probes
+        .iter()
+        .filter(|p| !p.ok)
+        .map(|p| format!("{}: {}", p.name, flat(&p.detail)))
+        .collect();
     failed.join("; ")
 }
 

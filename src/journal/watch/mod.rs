@@ -19,7 +19,7 @@ mod store;
 
 pub use event::{Block, ProbeOutcome, RoundLine, WatchEvent, ROUNDS_KEPT, WATCH_VERSION};
 pub use replay::{replay, Phase, WatchState};
-pub use requests::{decide, Handled};
+pub use requests::{decide, trigger_gate, Handled};
 pub use store::{key, WatchLock, WatchStore};
 
 #[cfg(test)]

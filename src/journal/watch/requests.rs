@@ -203,3 +203,43 @@ impl WatchStore {
         Ok(done)
     }
 }
+
+/// The role of a bare `requires approval` (no roles listed): one approval by anyone (or,
+/// when the runbook declares `roles`, by a member of any of them).
+pub const ANY_APPROVER: &str = "approver";
+
+/// The gate a trigger's `requires approval { ... }` opens at `at`, for `awaiting_approval`:
+/// its roles with their members from the runbook's `roles` (as step gates have them), its
+/// timeout, the runbook's `approvals` mode, and nobody excluded (a trigger has no initiator).
+/// A bare `requires approval` is one role, [`ANY_APPROVER`], which anyone may hold, or any
+/// member of a declared role.
+pub fn trigger_gate(
+    rb: &crate::model::Runbook,
+    approval: &crate::model::Approval,
+    at: &str,
+) -> crate::journal::Gate {
+    let bare = approval.roles.is_empty();
+    let roles = if bare { vec![ANY_APPROVER.to_string()] } else { approval.roles.clone() };
+    let members = rb.roles.as_ref().map(|declared| {
+        if bare {
+            let everyone: Vec<String> =
+                declared.iter().flat_map(|r| r.members.iter().cloned()).collect();
+            [(ANY_APPROVER.to_string(), everyone)].into_iter().collect()
+        } else {
+            declared
+                .iter()
+                .filter(|r| approval.roles.contains(&r.name))
+                .map(|r| (r.name.clone(), r.members.clone()))
+                .collect()
+        }
+    });
+    crate::journal::Gate {
+        roles,
+        members,
+        timeout_ms: approval.timeout,
+        requested_at: at.to_string(),
+        excluded: None,
+        approvals: rb.approvals,
+        signers: None,
+    }
+}

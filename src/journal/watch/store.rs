@@ -100,10 +100,12 @@ impl WatchStore {
             .filter_map(|e| {
                 let bytes = fsx::read(&e.path().join(JOURNAL)).ok()?;
                 let decoded = frame::decode(&bytes).ok()?;
-                decoded.events.iter().rev().find_map(|ev| match ev {
+                let name = decoded.events.iter().rev().find_map(|ev| match ev {
                     WatchEvent::WatchStarted { runbook, .. } => Some(runbook.clone()),
                     _ => None,
-                })
+                })?;
+                // A directory copied or renamed under another key is not this runbook's.
+                (e.file_name().to_str() == Some(key(&name).as_str())).then_some(name)
             })
             .collect();
         names.sort();

@@ -436,3 +436,33 @@ fn approvals_and_denials_of_the_pending_failover() {
     let why = decide(&state, &requests::approve("alice", None, None), &at(95)).expect_err("signed");
     assert!(why.contains("need `approvals typed` or `approvals os`"), "{why}");
 }
+
+#[test]
+fn a_trigger_gate_takes_its_members_from_the_runbook_and_a_bare_one_is_one_approver() {
+    use crate::model::{Approval, Role};
+    let mut rb = crate::model::tests_support::runbook_with_durations(&[], &[]);
+    rb.roles = Some(vec![
+        Role { name: "lead".into(), members: vec!["alice".into()] },
+        Role { name: "manager".into(), members: vec!["carol".into()] },
+    ]);
+    let g = trigger_gate(&rb, &Approval { roles: vec!["lead".into()], timeout: Some(900_000) }, T0);
+    assert_eq!(
+        (g.roles.clone(), g.timeout_ms, g.excluded.clone()),
+        (vec!["lead".to_string()], Some(900_000), None)
+    );
+    assert!(g.may_hold("alice", "lead") && !g.may_hold("carol", "lead"));
+    let bare = trigger_gate(&rb, &Approval { roles: vec![], timeout: None }, T0);
+    assert_eq!(bare.roles, vec![requests::ANY_APPROVER.to_string()]);
+    assert!(bare.may_hold("carol", requests::ANY_APPROVER));
+    assert!(!bare.may_hold("mallory", requests::ANY_APPROVER));
+    rb.roles = None;
+    let open = trigger_gate(&rb, &Approval { roles: vec![], timeout: None }, T0);
+    assert!(open.may_hold("anyone", requests::ANY_APPROVER));
+    let awaiting = WatchEvent::AwaitingApproval { at: at(90), gate: open, detected_at: at(0) };
+    let base = vec![started(), degraded(0), awaiting];
+    let s = replay(&base).expect("a bare gate replays");
+    let (events, said) = decide(&s, &requests::approve("dave", None, None), &at(91)).expect("dave");
+    assert!(said.contains("every role has approved"), "{said}");
+    let s = replay(&[base, events].concat()).expect("approved");
+    assert!(s.awaiting.is_some_and(|(g, a)| g.missing(&a).is_empty()));
+}
