@@ -87,7 +87,9 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         writeln!(w)?;
         writeln!(w, "trigger (drbook watch starts a run when it fires)")?;
         for f in t.facts(plan.rpo_seconds) {
-            writeln!(w, "  {}: {}", f.label, f.value)?;
+            let head = format!("  {}: ", f.label);
+            let indent = format!("\n{}", " ".repeat(head.chars().count()));
+            writeln!(w, "{head}{}", f.value.replace('\n', &indent))?;
         }
     }
 

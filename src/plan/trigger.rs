@@ -83,8 +83,9 @@ pub(super) fn build(t: &Trigger, ctx: &Ctx, step_id: impl Fn(usize) -> String) -
     }
 }
 
-/// One labelled line of the trigger section; `code` when the value is runbook text (an
-/// action, a param value, a URL) that markdown shows as code.
+/// One labelled fact of the trigger section; `code` when the value is runbook text (an
+/// action, a param value, a URL) that markdown shows as code. A probe's script is given in
+/// full and may span lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fact {
     pub label: String,
@@ -118,7 +119,7 @@ impl PlanTrigger {
         for p in &self.probes {
             out.push(fact(
                 &format!("probe {} (timeout {})", p.name, human(p.timeout_seconds)),
-                p.action.summary(),
+                p.action.describe(),
                 true,
             ));
         }

@@ -235,3 +235,33 @@ fn trigger_block_parses_every_setting_and_keywords_stay_contextual() {
         first_error("runbook \"r\" {\n  trigger {\n    probe x post \"u\"\n  }\n}\n");
     assert_eq!(msg, "malformed `probe`");
 }
+
+/// Every file of the repository that the statement-at-a-time parser reads without a
+/// diagnostic is accepted by the grammar's single `file` rule too: both define one language.
+#[test]
+fn the_file_rule_accepts_every_cleanly_parsed_fixture() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut checked = 0;
+    for dir in [
+        "runbooks",
+        "stdlib",
+        "tests/fixtures/ok",
+        "tests/fixtures/ok/modules",
+        "tests/fixtures/err",
+        "tests/fixtures/warn",
+        "tests/fixtures/diff",
+    ] {
+        let Ok(entries) = std::fs::read_dir(format!("{root}/{dir}")) else { continue };
+        for path in entries.flatten().map(|e| e.path()) {
+            if !path.extension().is_some_and(|e| e == "drbook") {
+                continue;
+            }
+            let src = std::fs::read_to_string(&path).expect("readable fixture");
+            if parse(&src, FileId(0)).1.is_empty() {
+                assert!(accepts_as_whole_file(&src), "`file` rejects {}", path.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} files parsed cleanly");
+}

@@ -372,3 +372,68 @@ fn every_shipped_runbook_diffed_with_itself_has_no_difference() {
     }
     report(failures);
 }
+
+#[test]
+fn diff_labels_every_change_that_makes_the_trigger_fire_more_easily() {
+    let doc = diff_json("trigger");
+    let got: Vec<String> = kinds(&doc)
+        .into_iter()
+        .map(|(k, step)| {
+            assert_eq!(step, Value::Null, "{k} is a header risk");
+            k
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "trigger_auto",
+            "trigger_fewer_failures",
+            "trigger_quorum_reduced",
+            "trigger_cooldown_shortened",
+            "trigger_rpo_gate_removed"
+        ]
+    );
+    // The other way round, firing becomes harder: no risk, but every change is listed.
+    let back = Test::new()
+        .in_crate_root()
+        .args(&[
+            "diff",
+            "tests/fixtures/diff/trigger.new.drbook",
+            "tests/fixtures/diff/trigger.old.drbook",
+            "--today",
+            TODAY,
+            "--format",
+            "json",
+        ])
+        .run();
+    let back = json(&back);
+    assert_eq!(kinds(&back), []);
+    let fields: Vec<&str> = back["header"]
+        .as_array()
+        .expect("header changes")
+        .iter()
+        .map(|c| c["field"].as_str().expect("a field"))
+        .collect();
+    assert!(fields.contains(&"trigger.requires") && fields.contains(&"trigger.probe.dns"));
+}
+
+#[test]
+fn diff_labels_a_new_trigger_and_one_that_needs_fewer_approvers() {
+    let base = "runbook \"t\" {\n  owner \"o\"\n  rto 1h\n  roles {\n    lead = [\"a\"]\n    manager = [\"b\"]\n  }\n  drills {\n    full every 90d\n  }\nTRIGGER\n  step a {\n    duration 1m\n    run \"x\"\n    idempotent\n  }\n}\n";
+    let trigger = |requires: &str| {
+        format!("  trigger {{\n    probe p run \"true\"\n    requires {requires}\n  }}")
+    };
+    let t = Test::new()
+        .file("none.drbook", &base.replace("TRIGGER", ""))
+        .file("auto.drbook", &base.replace("TRIGGER", &trigger("auto")))
+        .file("two.drbook", &base.replace("TRIGGER", &trigger("approval { by lead, manager }")))
+        .file("one.drbook", &base.replace("TRIGGER", &trigger("approval { by lead }")));
+    let risks = |old: &str, new: &str| {
+        let out = t.cmd(&["diff", old, new, "--today", TODAY, "--format", "json"]);
+        kinds(&json(&out)).into_iter().map(|(k, _)| k).collect::<Vec<_>>()
+    };
+    assert_eq!(risks("none.drbook", "auto.drbook"), ["trigger_added", "trigger_auto"]);
+    assert_eq!(risks("none.drbook", "two.drbook"), ["trigger_added"]);
+    assert_eq!(risks("two.drbook", "one.drbook"), ["trigger_approval_reduced"]);
+    assert_eq!(risks("one.drbook", "two.drbook"), Vec::<String>::new());
+}

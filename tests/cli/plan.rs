@@ -446,3 +446,39 @@ fn plan_lists_what_a_component_drill_really_runs() {
     let doc = plan_json(file.to_str().expect("utf-8 path"), &[]);
     assert_eq!(doc["component_drill_steps"], serde_json::json!(["fresh"]));
 }
+
+#[test]
+fn plan_json_shows_the_trigger_and_leaves_it_out_without_one() {
+    let doc = plan_json("tests/fixtures/ok/trigger.drbook", &[]);
+    let t = &doc["trigger"];
+    let probes: Vec<(&str, u64)> = t["probes"]
+        .as_array()
+        .expect("probes")
+        .iter()
+        .map(|p| (p["name"].as_str().expect("a name"), p["timeout_seconds"].as_u64().expect("s")))
+        .collect();
+    assert_eq!(probes, [("primary", 10), ("db", 5)]);
+    // Params are filled in, like a step's action.
+    assert_eq!(t["probes"][0]["action"]["url"], "https://api.us-east-1.example.com/health");
+    assert_eq!(
+        (&t["every_seconds"], &t["failures"], &t["quorum"], &t["cooldown_seconds"]),
+        (
+            &serde_json::json!(30),
+            &serde_json::json!(3),
+            &serde_json::json!(2),
+            &serde_json::json!(1800)
+        )
+    );
+    assert_eq!(t["rpo_gate"], serde_json::json!({"step": "replica_lag", "capture": "lag_seconds"}));
+    assert_eq!(
+        t["requires"],
+        serde_json::json!({"kind": "approval", "by": ["oncall_lead", "eng_manager"], "timeout_seconds": 900})
+    );
+    assert_eq!(t["params"], serde_json::json!({"change_ticket": "AUTO-${trigger.fired_at}"}));
+    // A secret named by `notify` stays a placeholder.
+    assert_eq!(t["notify"], "<secret:dr_hook>");
+    let plain = plan_json("tests/fixtures/ok/minimal.drbook", &[]);
+    assert!(plain.get("trigger").is_none());
+    let mermaid = plan("tests/fixtures/ok/minimal.drbook", "mermaid", &[]);
+    assert!(!mermaid.stdout.contains("t_trigger"));
+}

@@ -88,7 +88,9 @@ pub(super) fn rpo_gate(
         .flat_map(model::Action::texts)
         .chain(step.env.iter().map(|(_, t)| t))
         .chain(&step.workdir)
-        .any(|t| t.refs().iter().any(|r| matches!(r, Ref::Capture(..))));
+        .chain(step.verify.iter().flat_map(model::Action::texts))
+        .any(|t| t.refs().iter().any(|r| matches!(r, Ref::Capture(..))))
+        || step.when.iter().chain(&step.checks).any(reads_capture);
     if uses_captures {
         err(
             cx,
@@ -100,4 +102,14 @@ pub(super) fn rpo_gate(
         return None;
     }
     Some(RpoGate { step: i, capture })
+}
+
+/// Whether an expression names another step's capture.
+fn reads_capture(e: &model::Expr) -> bool {
+    match e {
+        model::Expr::Ref(r) => matches!(r, Ref::Capture(..)),
+        model::Expr::Not(x) => reads_capture(x),
+        model::Expr::Binary(_, l, r) => reads_capture(l) || reads_capture(r),
+        _ => false,
+    }
 }

@@ -64,7 +64,7 @@ pub fn trigger(
             cx.error(
                 Diagnostic::warning(
                     "drbook::lint::trigger_without_rpo_gate",
-                    span,
+                    keyword(span),
                     "the trigger may fail over without measuring the replication lag",
                 )
                 .label("no `rpo_gate`")
@@ -151,14 +151,14 @@ fn read(
     }
     if r.probes.is_empty() {
         cx.error(
-            Diagnostic::error("drbook::check::no_probe", span, "the trigger has no probe")
+            Diagnostic::error("drbook::check::no_probe", keyword(span), "the trigger has no probe")
                 .label("nothing would tell it that the primary is down")
                 .help("add `probe primary http GET \"https://.../health\"` (or `probe NAME run \"...\"`)"),
         );
     }
     if !r.requires_seen {
         cx.error(
-            Diagnostic::error("drbook::check::missing_requires", span, "the trigger does not say what firing needs")
+            Diagnostic::error("drbook::check::missing_requires", keyword(span), "the trigger does not say what firing needs")
                 .label("no `requires`")
                 .help("add `requires approval { by ROLE }` (a person decides) or `requires auto` (after a recent practice drill)"),
         );
@@ -188,27 +188,12 @@ fn read(
     let quorum = match r.quorum {
         None => count,
         Some((k, n, at)) => {
-            let (label, help) = if k == 0 {
-                (
-                    "a quorum of 0".to_string(),
-                    "a round fails when at least K probes fail: K is 1 or more".to_string(),
-                )
-            } else if n != count {
-                (
-                    format!("counts {n} probes, the trigger has {count}"),
-                    format!("write `quorum {k} of {count}`, N being the number of probes"),
-                )
-            } else if k > n {
-                ("a quorum larger than the probes".to_string(), format!("K is at most {n}: `quorum {n} of {n}` fails a round only when every probe fails"))
-            } else {
-                ("".to_string(), String::new())
-            };
-            if !help.is_empty() {
+            if let Some((label, help)) = quorum_problem(k, n, count) {
                 cx.error(
                     Diagnostic::error(
                         "drbook::check::bad_quorum",
                         at,
-                        format!("`quorum {k} of {n}` cannot be met"),
+                        format!("`quorum {k} of {n}` does not fit the trigger's {count} probes"),
                     )
                     .label(label)
                     .help(help),
@@ -230,6 +215,35 @@ fn read(
         notify: r.notify,
         span,
     })
+}
+
+/// What is wrong with `quorum K of N` for a trigger of `count` probes: a label and a help.
+fn quorum_problem(k: u32, n: u32, count: u32) -> Option<(String, String)> {
+    if k == 0 {
+        Some((
+            "a quorum of 0".into(),
+            "a round fails when at least K probes fail: K is 1 or more".into(),
+        ))
+    } else if n != count {
+        Some((
+            format!("counts {n} probes, the trigger has {count}"),
+            format!("write `quorum {} of {count}`, N being the number of probes", k.min(count)),
+        ))
+    } else if k > n {
+        Some((
+            "a quorum larger than the probes".into(),
+            format!(
+                "K is at most {n}: `quorum {n} of {n}` fails a round only when every probe fails"
+            ),
+        ))
+    } else {
+        None
+    }
+}
+
+/// The `trigger` keyword of the block starting at `span`: where block-wide findings point.
+fn keyword(span: Span) -> Span {
+    Span { end: span.start + "trigger".len() as u32, ..span }
 }
 
 /// A duration above zero.

@@ -100,43 +100,177 @@ fn a_runbook_without_trigger_has_none() {
     assert!(checked(src).runbook.expect("a runbook").trigger.is_none());
 }
 
+/// (header lines, trigger settings, the expected errors as (code, spanned text)).
+type Case = (String, String, Vec<(&'static str, &'static str)>);
+
 #[test]
 fn every_trigger_error_has_its_code_and_span() {
     let ok = "    rpo_gate lag\n    requires approval";
-    let cases: Vec<(String, String, Vec<(&str, &str)>)> = vec![
-        ("".into(), ok.into(), vec![("drbook::check::no_probe", "trigger {\n    rpo_gate lag\n    requires approval\n  }")]),
-        ("".into(), format!("    probe a run \"x\"\n    probe a run \"y\"\n{ok}"), vec![("drbook::check::duplicate_probe", "a")]),
-        ("".into(), format!("    probe a http POST \"https://x\"\n{ok}"), vec![("drbook::check::probe_not_read_only", "http POST \"https://x\"")]),
-        ("".into(), format!("    probe a http GET \"https://x\" {{ body \"b\" }}\n{ok}"), vec![("drbook::check::probe_not_read_only", "http GET \"https://x\" { body \"b\" }")]),
-        ("".into(), format!("    probe a ssm put \"/x\" = \"y\"\n{ok}"), vec![("drbook::check::probe_not_read_only", "ssm put \"/x\" = \"y\"")]),
-        ("".into(), format!("    probe a notify \"https://x\" \"m\"\n{ok}"), vec![("drbook::check::probe_not_read_only", "notify \"https://x\" \"m\"")]),
-        ("".into(), format!("    probe a wait 5s\n{ok}"), vec![("drbook::check::probe_not_read_only", "wait 5s")]),
-        ("".into(), format!("    probe a manual \"look\"\n{ok}"), vec![("drbook::check::probe_not_read_only", "manual \"look\"")]),
-        ("".into(), format!("{PROBES}\n    quorum 3 of 2\n{ok}"), vec![("drbook::check::bad_quorum", "quorum 3 of 2")]),
-        ("".into(), format!("{PROBES}\n    quorum 2 of 3\n{ok}"), vec![("drbook::check::bad_quorum", "quorum 2 of 3")]),
-        ("".into(), format!("{PROBES}\n    quorum 0 of 2\n{ok}"), vec![("drbook::check::bad_quorum", "quorum 0 of 2")]),
-        ("".into(), format!("{PROBES}\n    failures 0\n{ok}"), vec![("drbook::check::bad_value", "0")]),
-        ("".into(), format!("{PROBES}\n    every 0s\n{ok}"), vec![("drbook::check::zero_interval", "0s")]),
-        ("".into(), format!("    probe a timeout 1m run \"x\"\n{ok}"), vec![("drbook::check::probe_timeout_over_interval", "1m")]),
-        ("".into(), format!("{PROBES}\n    every 30s\n    every 1m\n{ok}"), vec![("drbook::check::duplicate_attribute", "every 1m")]),
-        ("".into(), format!("{PROBES}\n    rpo_gate lga\n    requires approval"), vec![("drbook::check::unknown_step", "lga")]),
-        ("".into(), format!("{PROBES}\n    rpo_gate go\n    requires approval"), vec![("drbook::check::rpo_gate_not_safe", "go")]),
-        ("".into(), format!("{PROBES}\n    requires approval\n    requires auto\n    rpo_gate lag"), vec![("drbook::check::duplicate_attribute", "requires auto")]),
-        ("".into(), format!("{PROBES}\n    rpo_gate lag"), vec![("drbook::check::missing_requires", "trigger {\n    probe primary http GET \"https://api.${primary}.example.com/health\"\n    probe db timeout 5s run \"pg_isready\"\n    rpo_gate lag\n  }")]),
-        ("".into(), format!("{PROBES}\n    rpo_gate lag\n    requires approvl"), vec![("drbook::check::unknown_requires", "approvl")]),
-        ("".into(), format!("{PROBES}\n    rpo_gate lag\n    requires auto"), vec![("drbook::check::auto_without_drills", "auto")]),
-        ("  drills {\n    component every 7d\n  }".into(), format!("{PROBES}\n    rpo_gate lag\n    requires auto"), vec![("drbook::check::auto_without_drills", "auto")]),
-        ("  roles {\n    lead = [\"a\"]\n  }".into(), format!("{PROBES}\n    rpo_gate lag\n    requires approval"), vec![("drbook::check::trigger_approval_roles", "approval")]),
-        ("  roles {\n    lead = [\"a\"]\n  }".into(), format!("{PROBES}\n    rpo_gate lag\n    requires approval {{ by leed }}"), vec![("drbook::check::unknown_role", "leed")]),
-        ("".into(), format!("{PROBES}\n{ok}\n    params {{ tickt = \"x\" }}"), vec![("drbook::check::unknown_param", "tickt")]),
-        ("".into(), format!("{PROBES}\n{ok}\n    params {{ tries = \"many\" }}"), vec![("drbook::check::bad_value", "\"many\"")]),
-        ("".into(), format!("{PROBES}\n{ok}\n    params {{ tries = \"${{trigger.fired_at}}\" }}"), vec![("drbook::check::bad_value", "\"${trigger.fired_at}\"")]),
-        ("".into(), format!("{PROBES}\n{ok}\n    params {{ ticket = \"${{trigger.fired}}\" }}"), vec![("drbook::check::unknown_trigger_field", "${trigger.fired}")]),
-        ("".into(), format!("    probe a run \"x ${{trigger.fired_at}}\"\n{ok}"), vec![("drbook::check::trigger_params_only", "${trigger.fired_at}")]),
-        ("".into(), format!("    probe a run \"x ${{steps.lag.lag_seconds}} ${{run.id}}\"\n{ok}"), vec![("drbook::check::trigger_run_ref", "${steps.lag.lag_seconds}"), ("drbook::check::trigger_run_ref", "${run.id}")]),
-        ("".into(), format!("    probe a run \"x ${{nope}}\"\n{ok}"), vec![("drbook::check::unknown_name", "${nope}")]),
-        ("".into(), format!("{PROBES}\n{ok}\n    notify hok"), vec![("drbook::check::unknown_secret", "hok")]),
-        ("".into(), format!("{PROBES}\n{ok}\n    notify 3"), vec![("drbook::check::bad_value", "3")]),
+    let cases: Vec<Case> = vec![
+        ("".into(), ok.into(), vec![("drbook::check::no_probe", "trigger")]),
+        (
+            "".into(),
+            format!("    probe a run \"x\"\n    probe a run \"y\"\n{ok}"),
+            vec![("drbook::check::duplicate_probe", "a")],
+        ),
+        (
+            "".into(),
+            format!("    probe a http POST \"https://x\"\n{ok}"),
+            vec![("drbook::check::probe_not_read_only", "http POST \"https://x\"")],
+        ),
+        (
+            "".into(),
+            format!("    probe a http GET \"https://x\" {{ body \"b\" }}\n{ok}"),
+            vec![("drbook::check::probe_not_read_only", "http GET \"https://x\" { body \"b\" }")],
+        ),
+        (
+            "".into(),
+            format!("    probe a ssm put \"/x\" = \"y\"\n{ok}"),
+            vec![("drbook::check::probe_not_read_only", "ssm put \"/x\" = \"y\"")],
+        ),
+        (
+            "".into(),
+            format!("    probe a notify \"https://x\" \"m\"\n{ok}"),
+            vec![("drbook::check::probe_not_read_only", "notify \"https://x\" \"m\"")],
+        ),
+        (
+            "".into(),
+            format!("    probe a wait 5s\n{ok}"),
+            vec![("drbook::check::probe_not_read_only", "wait 5s")],
+        ),
+        (
+            "".into(),
+            format!("    probe a manual \"look\"\n{ok}"),
+            vec![("drbook::check::probe_not_read_only", "manual \"look\"")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n    quorum 3 of 2\n{ok}"),
+            vec![("drbook::check::bad_quorum", "quorum 3 of 2")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n    quorum 2 of 3\n{ok}"),
+            vec![("drbook::check::bad_quorum", "quorum 2 of 3")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n    quorum 0 of 2\n{ok}"),
+            vec![("drbook::check::bad_quorum", "quorum 0 of 2")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n    failures 0\n{ok}"),
+            vec![("drbook::check::bad_value", "0")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n    every 0s\n{ok}"),
+            vec![("drbook::check::zero_interval", "0s")],
+        ),
+        (
+            "".into(),
+            format!("    probe a timeout 1m run \"x\"\n{ok}"),
+            vec![("drbook::check::probe_timeout_over_interval", "1m")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n    every 30s\n    every 1m\n{ok}"),
+            vec![("drbook::check::duplicate_attribute", "every 1m")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n    rpo_gate lga\n    requires approval"),
+            vec![("drbook::check::unknown_step", "lga")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n    rpo_gate go\n    requires approval"),
+            vec![("drbook::check::rpo_gate_not_safe", "go")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n    requires approval\n    requires auto\n    rpo_gate lag"),
+            vec![("drbook::check::duplicate_attribute", "requires auto")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n    rpo_gate lag"),
+            vec![("drbook::check::missing_requires", "trigger")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n    rpo_gate lag\n    requires approvl"),
+            vec![("drbook::check::unknown_requires", "approvl")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n    rpo_gate lag\n    requires auto"),
+            vec![("drbook::check::auto_without_drills", "auto")],
+        ),
+        (
+            "  drills {\n    component every 7d\n  }".into(),
+            format!("{PROBES}\n    rpo_gate lag\n    requires auto"),
+            vec![("drbook::check::auto_without_drills", "auto")],
+        ),
+        (
+            "  roles {\n    lead = [\"a\"]\n  }".into(),
+            format!("{PROBES}\n    rpo_gate lag\n    requires approval"),
+            vec![("drbook::check::trigger_approval_roles", "approval")],
+        ),
+        (
+            "  roles {\n    lead = [\"a\"]\n  }".into(),
+            format!("{PROBES}\n    rpo_gate lag\n    requires approval {{ by leed }}"),
+            vec![("drbook::check::unknown_role", "leed")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n{ok}\n    params {{ tickt = \"x\" }}"),
+            vec![("drbook::check::unknown_param", "tickt")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n{ok}\n    params {{ tries = \"many\" }}"),
+            vec![("drbook::check::bad_value", "\"many\"")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n{ok}\n    params {{ tries = \"${{trigger.fired_at}}\" }}"),
+            vec![("drbook::check::bad_value", "\"${trigger.fired_at}\"")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n{ok}\n    params {{ ticket = \"${{trigger.fired}}\" }}"),
+            vec![("drbook::check::unknown_trigger_field", "${trigger.fired}")],
+        ),
+        (
+            "".into(),
+            format!("    probe a run \"x ${{trigger.fired_at}}\"\n{ok}"),
+            vec![("drbook::check::trigger_params_only", "${trigger.fired_at}")],
+        ),
+        (
+            "".into(),
+            format!("    probe a run \"x ${{steps.lag.lag_seconds}} ${{run.id}}\"\n{ok}"),
+            vec![
+                ("drbook::check::trigger_run_ref", "${steps.lag.lag_seconds}"),
+                ("drbook::check::trigger_run_ref", "${run.id}"),
+            ],
+        ),
+        (
+            "".into(),
+            format!("    probe a run \"x ${{nope}}\"\n{ok}"),
+            vec![("drbook::check::unknown_name", "${nope}")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n{ok}\n    notify hok"),
+            vec![("drbook::check::unknown_secret", "hok")],
+        ),
+        (
+            "".into(),
+            format!("{PROBES}\n{ok}\n    notify 3"),
+            vec![("drbook::check::bad_value", "3")],
+        ),
     ];
     for (header, trigger, want) in cases {
         let src = runbook(&header, &trigger);
@@ -173,6 +307,10 @@ fn the_rpo_gate_needs_rpo_a_capture_and_one_lag() {
         found(&base("  rpo 15m\n", cap2)),
         [("drbook::check::rpo_gate_ambiguous", "g".to_string())]
     );
+    let reads = "  step first {\n    duration 1m\n    run \"x\"\n    capture host from stdout\n    idempotent\n  }\n";
+    let gate_reads = base("  rpo 15m\n", "    needs first\n    run \"lag\"\n    capture a from stdout\n    check steps.first.host != \"\"\n")
+        .replace("  step g {", &format!("{reads}  step g {{"));
+    assert_eq!(found(&gate_reads), [("drbook::check::rpo_gate_uses_capture", "g".to_string())]);
     let measured = format!("{cap2}    measure rpo from b\n");
     let c = checked(&base("  rpo 15m\n", &measured));
     assert_eq!(c.errors(), 0, "{:#?}", c.diags);

@@ -188,8 +188,13 @@ fn trigger(plan: &Plan, t: &super::trigger::PlanTrigger) -> String {
     let mut s = details_open("Trigger", true);
     s.push_str("`drbook watch` starts a run of this runbook when the trigger fires.\n\n");
     for f in t.facts(plan.rpo_seconds) {
-        let value = if f.code { code(&f.value) } else { text(&f.value) };
-        s.push_str(&format!("- **{}:** {value}\n", text(&f.label)));
+        let label = text(&f.label);
+        if f.code && f.value.contains('\n') {
+            s.push_str(&format!("- **{label}:**\n\n{}\n", cells::block(&f.value)));
+        } else {
+            let value = if f.code { code(&f.value) } else { text(&f.value) };
+            s.push_str(&format!("- **{label}:** {value}\n"));
+        }
     }
     s.push_str("\n</details>\n\n");
     s

@@ -188,7 +188,16 @@ impl Builder {
         } else if here.contains(&name) {
             Diagnostic::error("drbook::syntax::malformed", span, format!("malformed `{name}`"))
                 .label("cannot read this statement")
-                .with_help(usage(name).map(|u| format!("write it as `{u}`")))
+                .with_help(
+                    match (ctx, name) {
+                        // In a trigger, `notify` and `timeout` are settings, not an action.
+                        (Ctx::Trigger, "notify") => {
+                            Some("notify \"https://hooks.example.com/...\"  or  notify SECRET")
+                        }
+                        _ => usage(name),
+                    }
+                    .map(|u| format!("write it as `{u}`")),
+                )
         } else {
             let elsewhere = [
                 (TOP, "at the top of a file"),
