@@ -253,7 +253,7 @@ fn the_file_rule_accepts_every_cleanly_parsed_fixture() {
     ] {
         let Ok(entries) = std::fs::read_dir(format!("{root}/{dir}")) else { continue };
         for path in entries.flatten().map(|e| e.path()) {
-            if !path.extension().is_some_and(|e| e == "drbook") {
+            if path.extension().is_none_or(|e| e != "drbook") {
                 continue;
             }
             let src = std::fs::read_to_string(&path).expect("readable fixture");

@@ -161,34 +161,13 @@ pub fn judge(
     }
 }
 
-/// The role of a bare `requires approval` (no roles listed): anyone may hold it.
-pub const ANYONE: &str = "approver";
+/// The role of a bare `requires approval` (no roles listed).
+pub use crate::journal::watch::requests::ANY_APPROVER as ANYONE;
 
-/// The gate firing waits at, from the trigger's approval and the runbook's people rules.
+/// The gate firing waits at, from the trigger's approval and the runbook's people rules (the
+/// watch journal's own rule, which `drbook watch approve` judges by).
 pub fn approval_gate(rb: &Runbook, a: &Approval, now: &str) -> Gate {
-    let roles = match a.roles.is_empty() {
-        true => vec![ANYONE.to_string()],
-        false => a.roles.clone(),
-    };
-    let members = match (a.roles.is_empty(), &rb.roles) {
-        (false, Some(declared)) => Some(
-            declared
-                .iter()
-                .filter(|r| roles.contains(&r.name))
-                .map(|r| (r.name.clone(), r.members.clone()))
-                .collect(),
-        ),
-        _ => None,
-    };
-    Gate {
-        roles,
-        members,
-        timeout_ms: a.timeout,
-        requested_at: now.to_string(),
-        excluded: None,
-        approvals: rb.approvals,
-        signers: rb.signers.clone(),
-    }
+    crate::journal::watch::requests::trigger_gate(rb, a, now)
 }
 
 /// A pending approval whose timeout has passed at `now`: the block to journal.
