@@ -4,6 +4,7 @@
 //! run with `DRBOOK_BLESS=1` to rewrite them from the actual output, then read the diff.
 
 mod ci_workflows;
+mod contrib_files;
 mod corpus;
 mod diag_formats;
 mod diff;
@@ -63,6 +64,7 @@ mod ssmd;
 mod state_trust;
 mod usage;
 mod watch_admin;
+mod watch_e2e;
 mod watch_loop;
 
 use std::ffi::OsString;
