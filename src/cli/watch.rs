@@ -21,7 +21,7 @@ use crate::journal::watch::{
 };
 use crate::journal::JournalError;
 use crate::model::time as clock;
-use crate::model::Trigger;
+use crate::model::{fmt_duration, Trigger};
 use crate::watch::{self as w, Next, Round, Verdict};
 use std::time::{Duration, Instant};
 
@@ -206,6 +206,14 @@ impl Watcher<'_> {
             None => None,
         };
         let now = clock::now();
+        if let (Some(Ok(lag)), Some(g), Some(rpo)) = (&rpo, &self.trigger.rpo_gate, rb.rpo) {
+            let step = rb.steps.get(g.step).map_or("?", |s| s.id.as_str());
+            let (lag, rpo) = (fmt_duration(*lag), fmt_duration(rpo));
+            self.log.info(
+                &now,
+                &format!("rpo gate: step {step} measured a lag of {lag}, within rpo {rpo}"),
+            );
+        }
         let (_, state) = self.store.read()?;
         let approved = evidence.is_none();
         let verdict = match (approved, rpo) {

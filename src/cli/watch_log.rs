@@ -133,26 +133,8 @@ impl Log {
 /// `<at> round <n>: healthy`, or `<at> round <n>: failing (<k> of <n> probes failed; <c> of
 /// <failures> consecutive) - NAME: DETAIL; ...`, with `note` after it.
 pub fn round_text(line: &RoundLine, failures: u32, note: Option<&str>) -> String {
-    let mut text = match line.healthy {
-        true => format!("{} round {}: healthy", line.at, line.round),
-        false => {
-            let details: Vec<String> = line
-                .probes
-                .iter()
-                .filter(|p| !p.ok)
-                .map(|p| format!("{}: {}", p.name, p.detail))
-                .collect();
-            format!(
-                "{} round {}: failing ({} of {} probes failed; {} of {failures} consecutive) - {}",
-                line.at,
-                line.round,
-                line.failed,
-                line.of,
-                line.consecutive,
-                details.join("; ")
-            )
-        }
-    };
+    let mut text =
+        format!("{} {}", line.at, crate::journal::watch::describe::round(line, failures));
     if let Some(n) = note {
         text.push_str(&format!(" [{n}]"));
     }

@@ -25,10 +25,13 @@ pub fn round(r: &RoundLine, failures: u32) -> String {
     if r.healthy {
         return format!("round {}: healthy", r.round);
     }
-    let mut s = format!(
-        "round {}: failing ({} of {} probes failed; {} of {failures} consecutive)",
-        r.round, r.failed, r.of, r.consecutive
-    );
+    // Past the threshold (awaiting approval, disarmed, blocked), the count goes on.
+    let count = match r.consecutive > failures {
+        true => format!("{} consecutive, threshold {failures}", r.consecutive),
+        false => format!("{} of {failures} consecutive", r.consecutive),
+    };
+    let mut s =
+        format!("round {}: failing ({} of {} probes failed; {count})", r.round, r.failed, r.of);
     let probes = failed_probes(&r.probes);
     if !probes.is_empty() {
         s.push_str(" - ");
