@@ -94,6 +94,7 @@ pub fn watch(opts: WatchOptions) -> Result<Outcome, CliError> {
         dry_run: opts.dry_run,
     };
     watcher.journal(vec![started])?;
+    watcher.left_over()?;
     watcher.watch()
 }
 
@@ -169,6 +170,30 @@ impl Watcher<'_> {
                 self.judged(None)?;
             }
         }
+    }
+
+    /// Says what became of the run this watcher fired when an earlier watcher died while it
+    /// ran (no `run_ended`): a person resumes it, or starts it when it never began.
+    fn left_over(&mut self) -> Result<(), CliError> {
+        let (_, state) = self.store.read()?;
+        let (Some(id), None) = (&state.last_run, &state.last_run_status) else {
+            return Ok(());
+        };
+        let again = super::again::invocation(&self.opts.state_dir);
+        let text = match crate::journal::Store::at(&self.opts.state_dir).read_run(id) {
+            Ok((run, _)) => format!(
+                "run {id}, fired by an earlier watcher, did not end under it (it is {}): `{}` continues it",
+                match run.status {
+                    // Its runner was the earlier watcher, which is gone.
+                    crate::journal::RunStatus::Running => "interrupted".to_string(),
+                    other => other.to_string(),
+                },
+                again.command(&format!("resume {id}"))
+            ),
+            Err(e) => format!("run {id}, fired by an earlier watcher, cannot be read ({e}): it may never have started"),
+        };
+        self.log.info(&clock::now(), &text);
+        Ok(())
     }
 
     /// One round: probes, decision, journal, lines; `true` when it was healthy.

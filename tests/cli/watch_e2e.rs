@@ -200,6 +200,17 @@ fn a_kill_9_right_after_firing_and_a_restart_never_fires_twice() {
     assert!(real_runs(&t).len() <= 1, "at most the one run it fired: {:?}", real_runs(&t));
     assert!(failovers(&t) <= 2, "the drill's and at most one run's");
     assert_eq!(watch_status(&t)["state"]["phase"], "disarmed", "{}", watch_status(&t));
+    // The new watcher says what became of the run the killed one was driving (when the kill
+    // came before that run ended).
+    let ended = !watch_status(&t)["state"]["last_run_status"].is_null();
+    let left = seen
+        .iter()
+        .find(|l| l["type"] == "info" && s(l, "message").contains("fired by an earlier watcher"));
+    match (ended, left) {
+        (true, _) => {}
+        (false, Some(left)) => assert!(s(left, "message").contains("resume "), "{left}"),
+        (false, None) => panic!("no word of the run left behind\n{}", w.dump()),
+    }
     w.stop(Signal::SIGTERM).expect_status(0);
 }
 
