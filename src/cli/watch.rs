@@ -190,7 +190,16 @@ impl Watcher<'_> {
                 },
                 again.command(&format!("resume {id}"))
             ),
-            Err(e) => format!("run {id}, fired by an earlier watcher, cannot be read ({e}): it may never have started"),
+            // Killed between `fired` and the run's first record: the run never started.
+            Err(e) => format!(
+                "run {id}, fired by an earlier watcher, cannot be read ({e}): it may never have started; `{}` starts it by hand, the RTO clock at the outage's detection ({})",
+                again.command(&format!(
+                    "run {} --since {}",
+                    crate::model::shell_word(&self.opts.file.display().to_string()),
+                    state.detected_at.as_deref().unwrap_or("?")
+                )),
+                state.detected_at.as_deref().unwrap_or("?")
+            ),
         };
         self.log.info(&clock::now(), &text);
         Ok(())

@@ -509,15 +509,32 @@ fn sync_dir(dir: &Path) -> Result<(), JournalError> {
 }
 
 /// Takes the run's lock (exclusive `flock`, per open file description, so it conflicts even
-/// within one process) and writes our pid into it. A `status` probe holds a shared lock for
-/// an instant, so a refusal is retried briefly before it is believed.
+/// within one process) and writes our pid into it.
 fn lock(dir: &Path, run_id: &str) -> Result<File, JournalError> {
     let path = dir.join(LOCK);
+    lock_file(&path)?
+        .ok_or_else(|| JournalError::Locked { run_id: run_id.to_string(), pid: holder(&path) })
+}
+
+/// Whether a runner holds the lock, and its pid. The shared lock taken to find out is
+/// released at once.
+pub(super) fn probe(dir: &Path) -> Result<(bool, Option<u32>), JournalError> {
+    Ok(match lock_holder(&dir.join(LOCK))? {
+        Some(pid) => (true, pid),
+        None => (false, None),
+    })
+}
+
+/// Takes the exclusive, non-blocking `flock` of the lock file at `path` (a run's or a
+/// watcher's) and writes our pid into it, synced; `None` when another holds it. A `status`
+/// probe holds a shared lock for an instant, so a refusal is retried briefly before it is
+/// believed.
+pub(super) fn lock_file(path: &Path) -> Result<Option<File>, JournalError> {
     let mut file = fsx::open(
         OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600),
-        &path,
+        path,
     )
-    .map_err(|e| JournalError::io(&path, e))?;
+    .map_err(|e| JournalError::io(path, e))?;
     let mut tries = 0;
     loop {
         match file.try_lock() {
@@ -526,41 +543,36 @@ fn lock(dir: &Path, run_id: &str) -> Result<File, JournalError> {
                 tries += 1;
                 std::thread::sleep(Duration::from_millis(10));
             }
-            Err(TryLockError::WouldBlock) => {
-                return Err(JournalError::Locked {
-                    run_id: run_id.to_string(),
-                    pid: holder(&path),
-                });
-            }
-            Err(TryLockError::Error(e)) => return Err(JournalError::io(&path, e)),
+            Err(TryLockError::WouldBlock) => return Ok(None),
+            Err(TryLockError::Error(e)) => return Err(JournalError::io(path, e)),
         }
     }
     file.set_len(0)
         .and_then(|()| file.write_all(format!("{}\n", std::process::id()).as_bytes()))
-        .and_then(|()| file.flush())
-        .map_err(|e| JournalError::io(&path, e))?;
-    Ok(file)
+        .and_then(|()| file.sync_data())
+        .map_err(|e| JournalError::io(path, e))?;
+    Ok(Some(file))
 }
 
-/// Whether a runner holds the lock, and its pid. The shared lock taken to find out is
+/// Whether someone holds the lock file at `path` now: `Some(pid)` (the pid it wrote, when
+/// readable), `None` when the file is missing or free. The shared lock taken to find out is
 /// released at once.
-pub(super) fn probe(dir: &Path) -> Result<(bool, Option<u32>), JournalError> {
-    let path = dir.join(LOCK);
-    let file = match fsx::open(OpenOptions::new().read(true), &path) {
+pub(super) fn lock_holder(path: &Path) -> Result<Option<Option<u32>>, JournalError> {
+    let file = match fsx::open(OpenOptions::new().read(true), path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((false, None)),
-        Err(e) => return Err(JournalError::io(&path, e)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(JournalError::io(path, e)),
     };
     match file.try_lock_shared() {
         Ok(()) => {
-            file.unlock().map_err(|e| JournalError::io(&path, e))?;
-            Ok((false, None))
+            file.unlock().map_err(|e| JournalError::io(path, e))?;
+            Ok(None)
         }
-        Err(TryLockError::WouldBlock) => Ok((true, holder(&path))),
-        Err(TryLockError::Error(e)) => Err(JournalError::io(&path, e)),
+        Err(TryLockError::WouldBlock) => Ok(Some(holder(path))),
+        Err(TryLockError::Error(e)) => Err(JournalError::io(path, e)),
     }
 }
 
-fn holder(lock: &Path) -> Option<u32> {
+pub(super) fn holder(lock: &Path) -> Option<u32> {
     String::from_utf8(fsx::read(lock).ok()?).ok()?.trim().parse().ok()
 }

@@ -18,13 +18,11 @@
 use super::event::{RoundLine, WatchEvent, ROUNDS_KEPT};
 use super::frame;
 use super::replay::WatchState;
-use crate::journal::{fsx, trust, Inbox, JournalError};
+use crate::journal::{fsx, store, trust, Inbox, JournalError};
 use sha2::{Digest, Sha256};
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 const WATCH: &str = "watch";
 const JOURNAL: &str = "journal";
@@ -150,33 +148,10 @@ impl WatchStore {
         self.trusted()?;
         fsx::dir(&self.dir, 0o700).map_err(|e| JournalError::io(&self.dir, e))?;
         let path = self.dir.join(LOCK);
-        let mut file = fsx::open(
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600),
-            &path,
-        )
-        .map_err(|e| JournalError::io(&path, e))?;
-        let mut tries = 0;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                // `status` probes with a shared lock for an instant: retry briefly.
-                Err(TryLockError::WouldBlock) if tries < 3 => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(TryLockError::WouldBlock) => {
-                    return Err(JournalError::WatchLocked {
-                        runbook: self.runbook.clone(),
-                        pid: holder(&path),
-                    })
-                }
-                Err(TryLockError::Error(e)) => return Err(JournalError::io(&path, e)),
-            }
-        }
-        file.set_len(0)
-            .and_then(|()| file.write_all(format!("{}\n", std::process::id()).as_bytes()))
-            .and_then(|()| file.sync_data())
-            .map_err(|e| JournalError::io(&path, e))?;
+        let file = store::lock_file(&path)?.ok_or_else(|| JournalError::WatchLocked {
+            runbook: self.runbook.clone(),
+            pid: store::holder(&path),
+        })?;
         let lock = WatchLock { _file: file, dir: self.dir.clone() };
         self.repair(&lock)?;
         Ok(lock)
@@ -184,20 +159,7 @@ impl WatchStore {
 
     /// Whether a watcher holds the lock now, and its pid.
     pub fn holder(&self) -> Result<Option<Option<u32>>, JournalError> {
-        let path = self.dir.join(LOCK);
-        let file = match fsx::open(OpenOptions::new().read(true), &path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(JournalError::io(&path, e)),
-        };
-        match file.try_lock_shared() {
-            Ok(()) => {
-                file.unlock().map_err(|e| JournalError::io(&path, e))?;
-                Ok(None)
-            }
-            Err(TryLockError::WouldBlock) => Ok(Some(holder(&path))),
-            Err(TryLockError::Error(e)) => Err(JournalError::io(&path, e)),
-        }
+        store::lock_holder(&self.dir.join(LOCK))
     }
 
     /// The journal and its replayed state; a missing journal is an empty one. A torn tail
@@ -304,9 +266,4 @@ impl WatchStore {
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
     }
-}
-
-/// The pid the lock holder wrote.
-fn holder(lock: &Path) -> Option<u32> {
-    String::from_utf8(fsx::read(lock).ok()?).ok()?.trim().parse().ok()
 }
