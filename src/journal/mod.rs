@@ -75,6 +75,7 @@ mod handle;
 pub mod identity;
 pub mod inbox;
 mod logs;
+mod masked;
 pub mod readiness;
 mod record;
 mod replay;
