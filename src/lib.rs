@@ -27,9 +27,11 @@
 //! `rollback`, errors printed once in `cli::main` with their exit code; it is the only module
 //! that prints, prompts or picks colours.
 
+pub mod advise;
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod drplan;
 pub mod exec;
 pub mod graph;
 pub mod journal;

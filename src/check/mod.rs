@@ -276,6 +276,8 @@ fn runbook(
         drills: h.drills,
         notify_drills: h.notify_drills,
         trigger,
+        objectives: Vec::new(),
+        impact: None,
     };
     approvals::lint(cx, &model, rb.name.span, h.spans.get("approvals").copied());
     if let (Some(dag), Some(&span)) = (&dag, h.spans.get("drills")) {

@@ -51,6 +51,7 @@ pub fn step(
         span,
         finally: false,
         safe: false,
+        restores: Vec::new(),
     };
     super::drills::safe_step(cx, id, items);
     // A dozen keys at most: a list beats a hash map here (one of these per step).

@@ -265,6 +265,7 @@ fn probe_step(name: &str) -> Step {
         span: crate::diag::Span::default(),
         finally: false,
         safe: true,
+        restores: Vec::new(),
     }
 }
 

@@ -426,6 +426,7 @@ mod tests {
             span: Span::default(),
             finally: false,
             safe: false,
+            restores: Vec::new(),
         };
         let script = Text {
             parts: vec![

@@ -9,6 +9,7 @@
 pub mod drill;
 mod expr;
 pub mod hash;
+pub mod objectives;
 mod text;
 pub mod time;
 pub mod trigger;
@@ -16,6 +17,7 @@ pub mod trigger;
 pub use crate::syntax::ast::BinOp;
 pub use drill::{DrillCadence, DrillKind};
 pub use expr::quote;
+pub use objectives::{ImpactDecl, ServiceObjective};
 pub use text::{shell_word, Part, Text};
 pub use trigger::{Trigger, TriggerField};
 
@@ -59,6 +61,10 @@ pub struct Runbook {
     pub notify_drills: Option<Text>,
     /// The header's `trigger { }` block: when `drbook watch` starts a run by itself.
     pub trigger: Option<Trigger>,
+    /// The header's `objectives { }` block: per-service RTO/RPO/tier (declaration order).
+    pub objectives: Vec<ServiceObjective>,
+    /// The header's `impact { }` block: the business impact the advisor judges objectives by.
+    pub impact: Option<ImpactDecl>,
 }
 
 /// How a runbook tells people apart at its gates (issue 11 §1).
@@ -263,6 +269,8 @@ pub struct Step {
     /// `safe`: read-only, no side effects, safe to run against production at any time (a
     /// component drill runs it).
     pub safe: bool,
+    /// `restores "svc", ...`: the services (names from `objectives`) this step restores.
+    pub restores: Vec<String>,
 }
 
 impl Step {
@@ -541,6 +549,7 @@ pub mod tests_support {
                 span: Span::default(),
                 finally: false,
                 safe: false,
+                restores: Vec::new(),
             })
             .collect();
         Runbook {
@@ -567,6 +576,8 @@ pub mod tests_support {
             drills: Vec::new(),
             notify_drills: None,
             trigger: None,
+            objectives: Vec::new(),
+            impact: None,
         }
     }
 }

@@ -51,6 +51,8 @@ pub(super) fn runbook(name: &str, rto: Option<u64>, steps: Vec<Step>) -> Runbook
         drills: Vec::new(),
         notify_drills: None,
         trigger: None,
+        objectives: Vec::new(),
+        impact: None,
     }
 }
 
@@ -87,6 +89,7 @@ pub(super) fn step(id: &str, minutes: u64, needs: &[usize], action: Option<Actio
         span: Span::default(),
         finally: false,
         safe: false,
+        restores: Vec::new(),
     }
 }
 
