@@ -16,7 +16,7 @@ fn imp(rev: f64, tx: f64, reg: Regulatory, ci: CustomerImpact, cost: f64) -> Imp
 #[test]
 fn the_guides_payment_system() {
     let a = advise(&imp(50000.0, 5000.0, Regulatory::Strict, CustomerImpact::Critical, 500000.0))
-        .unwrap();
+        .expect("test");
     assert_eq!(a.rto_hours, 0.25);
     assert_eq!(a.rpo_hours, 0.12);
     assert_eq!(a.recommended_strategy, Strategy::HotStandbySyncReplication);
@@ -26,7 +26,7 @@ fn the_guides_payment_system() {
 
 #[test]
 fn the_guides_internal_reporting() {
-    let a = advise(&imp(100.0, 50.0, Regulatory::None, CustomerImpact::Low, 1000.0)).unwrap();
+    let a = advise(&imp(100.0, 50.0, Regulatory::None, CustomerImpact::Low, 1000.0)).expect("test");
     assert_eq!(a.rto_hours, 23.76);
     assert_eq!(a.rpo_hours, 24.0);
     assert_eq!(a.recommended_strategy, Strategy::ColdStandby);
@@ -68,14 +68,15 @@ fn cost_boundaries() {
 #[test]
 fn rto_floor_and_rpo_caps() {
     // Revenue at the cap: the formula gives 0, the floor makes it 15 minutes.
-    let a = advise(&imp(10000.0, 0.0, Regulatory::None, CustomerImpact::Low, 0.0)).unwrap();
+    let a = advise(&imp(10000.0, 0.0, Regulatory::None, CustomerImpact::Low, 0.0)).expect("test");
     assert_eq!(a.rto_hours, 0.25);
     // Revenue over the cap counts as the cap.
-    let b = advise(&imp(1e9, 0.0, Regulatory::None, CustomerImpact::Low, 0.0)).unwrap();
+    let b = advise(&imp(1e9, 0.0, Regulatory::None, CustomerImpact::Low, 0.0)).expect("test");
     assert_eq!(a, b);
     // RPO caps: 24 hours (cheap data), 4 hours (costly), 1 hour (very costly or busy).
-    let low =
-        |cost, tx| advise(&imp(0.0, tx, Regulatory::None, CustomerImpact::Low, cost)).unwrap();
+    let low = |cost, tx| {
+        advise(&imp(0.0, tx, Regulatory::None, CustomerImpact::Low, cost)).expect("test")
+    };
     assert_eq!(low(0.0, 0.0).rpo_hours, 24.0);
     assert_eq!(low(10000.0, 1000.0).rpo_hours, 24.0);
     assert_eq!(low(10000.01, 0.0).rpo_hours, 4.0);
@@ -88,9 +89,11 @@ fn rto_floor_and_rpo_caps() {
 #[test]
 fn bad_amounts_are_refused() {
     for bad in [-1.0, f64::NAN, f64::INFINITY] {
-        let e = advise(&imp(bad, 0.0, Regulatory::None, CustomerImpact::Low, 0.0)).unwrap_err();
+        let e = advise(&imp(bad, 0.0, Regulatory::None, CustomerImpact::Low, 0.0))
+            .expect_err("refused");
         assert_eq!(e.field, "hourly_revenue");
-        let e = advise(&imp(0.0, 0.0, Regulatory::None, CustomerImpact::Low, bad)).unwrap_err();
+        let e = advise(&imp(0.0, 0.0, Regulatory::None, CustomerImpact::Low, bad))
+            .expect_err("refused");
         assert_eq!(e.field, "data_recreation_cost");
     }
 }
@@ -101,15 +104,15 @@ fn agrees_with_the_guides_function_on_every_row_of_the_table() {
     let mut rows = 0;
     for line in table.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
-        let n = |i: usize| f[i].parse::<f64>().unwrap();
+        let n = |i: usize| f[i].parse::<f64>().expect("test");
         let a = advise(&imp(
             n(0),
             n(1),
-            Regulatory::parse(f[2]).unwrap(),
-            CustomerImpact::parse(f[3]).unwrap(),
+            Regulatory::parse(f[2]).expect("test"),
+            CustomerImpact::parse(f[3]).expect("test"),
             n(4),
         ))
-        .unwrap();
+        .expect("test");
         assert_eq!((a.rpo_hours, a.rto_hours), (n(5), n(6)), "{line}");
         assert_eq!(a.recommended_strategy.name(), f[7], "{line}");
         assert_eq!(a.estimated_annual_cost.name(), f[8], "{line}");

@@ -271,18 +271,19 @@ mod tests {
     #[test]
     fn the_guides_template_reads_into_the_types() {
         let text = include_str!("../../tests/fixtures/dr-plan/guide-template.yaml");
-        let doc: DrPlan = serde_saphyr::from_str(text).unwrap();
-        let failover = doc.procedures.as_ref().unwrap().failover.as_ref().unwrap();
+        let doc: DrPlan = serde_saphyr::from_str(text).expect("test");
+        let failover = doc.procedures.as_ref().expect("test").failover.as_ref().expect("test");
         assert_eq!(failover.steps.len(), 7);
         assert_eq!(
             failover.steps[2].command.as_deref(),
             Some("kubectl cnpg promote production-db-dr")
         );
-        let by = &doc.recovery_objectives.as_ref().unwrap().by_service;
+        let by = &doc.recovery_objectives.as_ref().expect("test").by_service;
         assert_eq!(by[0].service, "api-gateway");
         assert_eq!(by[2].rto.as_deref(), Some("4 hours"));
-        assert_eq!(doc.architecture.as_ref().unwrap()["dr_region"], "us-west-2");
-        let back: DrPlan = serde_saphyr::from_str(&serde_saphyr::to_string(&doc).unwrap()).unwrap();
+        assert_eq!(doc.architecture.as_ref().expect("test")["dr_region"], "us-west-2");
+        let back: DrPlan =
+            serde_saphyr::from_str(&serde_saphyr::to_string(&doc).expect("test")).expect("test");
         assert_eq!(back, doc);
     }
 }
