@@ -7,6 +7,8 @@
 //! What only drbook knows (step ids, dependencies, approvals, the content hash) lives under
 //! `x-drbook` keys, which a consumer of the template ignores.
 
+pub mod prose;
+
 use serde::{Deserialize, Serialize};
 
 /// The whole document.
