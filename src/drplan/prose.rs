@@ -19,7 +19,7 @@ pub fn duration(ms: Millis) -> String {
     if ms == 0 {
         return "0 minutes".into();
     }
-    if ms % SEC != 0 {
+    if !ms.is_multiple_of(SEC) {
         return plural(ms as f64 / 1000.0, "second");
     }
     let mut parts = Vec::new();
