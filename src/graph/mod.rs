@@ -189,6 +189,15 @@ impl Dag {
     ///
     /// Returns `(total_ms, path from root to end)`. Empty DAG → `(0, vec![])`.
     pub fn critical_path(&self) -> (u64, Vec<usize>) {
+        let all: Vec<usize> = (0..self.len()).collect();
+        self.critical_path_to(&all)
+    }
+
+    /// The longest chain ending in any of `ends` (a service's steps, say): the end with the
+    /// greatest earliest finish (lowest index among equals) and the chain of chosen
+    /// predecessors leading to it, as [`Dag::critical_path`] chooses them. Ends out of range
+    /// are ignored; no end → `(0, vec![])`.
+    pub fn critical_path_to(&self, ends: &[usize]) -> (u64, Vec<usize>) {
         let n = self.len();
         let mut finish = vec![0u64; n];
         let mut pred: Vec<Option<usize>> = vec![None; n];
@@ -200,19 +209,16 @@ impl Dag {
                     best = Some((finish[p], p));
                 }
             }
-            let base = best.map_or(0, |(f, _)| f);
-            finish[v] = base.saturating_add(self.durations[v]);
+            finish[v] = best.map_or(0, |(f, _)| f).saturating_add(self.durations[v]);
             pred[v] = best.map(|(_, p)| p);
         }
         let mut end: Option<usize> = None;
-        for (v, &f) in finish.iter().enumerate() {
-            if end.is_none_or(|e| f > finish[e]) {
-                end = Some(v);
+        for &e in ends.iter().filter(|&&e| e < n) {
+            if end.is_none_or(|b| finish[e] > finish[b] || (finish[e] == finish[b] && e < b)) {
+                end = Some(e);
             }
         }
-        let Some(end) = end else {
-            return (0, Vec::new());
-        };
+        let Some(end) = end else { return (0, Vec::new()) };
         let mut path = vec![end];
         let mut cur = end;
         while let Some(p) = pred[cur] {

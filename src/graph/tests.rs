@@ -269,3 +269,17 @@ fn undo_order_undoes_dependents_first_latest_declared_first() {
     assert_eq!(g.undo_order(&[true, false, false, true]), vec![3, 0]);
     assert_eq!(g.undo_order(&[false; 4]), Vec::<usize>::new());
 }
+
+#[test]
+fn critical_path_to_a_service_ends_at_its_latest_step() {
+    // 0 (10) -> 1 (5) -> 3 (1); 0 -> 2 (30). Service ends {1, 3}: 3 finishes at 16.
+    let d = dag(&[10, 5, 30, 1], &[&[], &[0], &[0], &[1]]);
+    assert_eq!(d.critical_path_to(&[1, 3]), (16, vec![0, 1, 3]));
+    assert_eq!(d.critical_path_to(&[2]), (40, vec![0, 2]));
+    assert_eq!(d.critical_path(), (40, vec![0, 2]));
+    // Equal finishes: the lower index wins, whatever order the ends come in.
+    let e = dag(&[5, 5], &[&[], &[]]);
+    assert_eq!(e.critical_path_to(&[1, 0]), (5, vec![0]));
+    assert_eq!(d.critical_path_to(&[]), (0, vec![]));
+    assert_eq!(d.critical_path_to(&[9]), (0, vec![]));
+}

@@ -17,6 +17,7 @@
 //! searching, so a 100,000-step runbook plans in well under a second.
 
 mod resolve;
+pub mod services;
 
 pub mod diff;
 pub mod json;
@@ -82,6 +83,9 @@ pub struct Plan {
     /// absent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trigger: Option<trigger::PlanTrigger>,
+    /// The header's `objectives { }`, one entry per service (left out of JSON when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<services::PlanService>,
 }
 
 /// One entry of `drills { }`: `component every 7d`.
@@ -388,6 +392,7 @@ pub fn build(
         trigger: rb.trigger.as_ref().map(|t| {
             trigger::build(t, &ctx, |i| rb.steps.get(i).map_or_else(String::new, |s| s.id.clone()))
         }),
+        services: services::build(rb, dag),
     }
 }
 
