@@ -35,11 +35,13 @@ pub fn header(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             HeaderKind::Impact(_) => "impact",
             _ => continue,
         };
+        // Findings about a whole block point at its keyword.
+        let at = Span { end: item.span.start + key.len() as u32, ..item.span };
         if let Some(first) = h.spans.get(key) {
             cx.error(
                 Diagnostic::error(
                     "drbook::check::duplicate_attribute",
-                    item.span,
+                    at,
                     format!("`{key}` given twice in the runbook header"),
                 )
                 .label("second one")
@@ -48,14 +50,10 @@ pub fn header(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             );
             continue;
         }
-        h.spans.insert(key, item.span);
+        h.spans.insert(key, at);
         match &item.kind {
             HeaderKind::Objectives(block) => bad_names = objectives(cx, block, h),
-            HeaderKind::Impact(block) => {
-                // Findings about the whole block point at its keyword.
-                let at = Span { end: item.span.start + "impact".len() as u32, ..item.span };
-                h.impact = impact(cx, block, at)
-            }
+            HeaderKind::Impact(block) => h.impact = impact(cx, block, at),
             _ => {}
         }
     }

@@ -120,7 +120,7 @@ fn objectives_errors() {
         (
             &format!("{SERVICES}\n  objectives {{ service \"x\" {{}} }}"),
             "drbook::check::duplicate_attribute",
-            "objectives { service \"x\" {} }",
+            "objectives",
         ),
     ];
     for (header, code, at) in table {
@@ -169,10 +169,7 @@ fn impact_errors() {
         assert_eq!(found(&src, true), vec![(*code, at.to_string())], "{to}");
     }
     let both = fine(&format!("{SERVICES}\n{IMPACT}\n  impact {{}}"));
-    assert_eq!(
-        found(&both, true),
-        vec![("drbook::check::duplicate_attribute", "impact {}".into())]
-    );
+    assert_eq!(found(&both, true), vec![("drbook::check::duplicate_attribute", "impact".into())]);
 }
 
 #[test]
