@@ -9,7 +9,7 @@ use crate::advise::{advise, Advice, CustomerImpact, Regulatory, Strategy};
 use crate::diag::{shorten, suggest, Diagnostic, Span};
 use crate::graph::Dag;
 use crate::model::{fmt_duration, ImpactDecl, Runbook, ServiceObjective};
-use crate::syntax::ast::{self, HeaderKind, Setting, ValueKind};
+use crate::syntax::ast::{self, HeaderKind, Setting, StrPart, ValueKind};
 
 /// The settings of a `service { }`.
 const SERVICE: &[&str] = &["rto", "rpo", "tier"];
@@ -390,7 +390,7 @@ pub fn restores(cx: &mut Cx, span: Span, vs: &[ast::Value], out: &mut Vec<String
         return;
     };
     for v in vs {
-        let Some(name) = cx.plain(v, "restores") else { continue };
+        let Some(name) = restored_name(cx, v) else { continue };
         if !services.contains(&name) {
             let help = suggest(&name, services.iter().map(String::as_str))
                 .unwrap_or_else(|| format!("declared services: {}", services.join(", ")));
@@ -406,6 +406,32 @@ pub fn restores(cx: &mut Cx, span: Span, vs: &[ast::Value], out: &mut Vec<String
         } else if !out.contains(&name) {
             out.push(name);
         }
+    }
+}
+
+/// A name of `restores`: a literal string, or one a template made of its literal argument
+/// (`restores "${svc}"` used with `svc = "api"`).
+fn restored_name(cx: &mut Cx, v: &ast::Value) -> Option<String> {
+    fn flat(parts: &[StrPart], out: &mut String) -> Result<(), Option<ast::Ident>> {
+        for p in parts {
+            match p {
+                StrPart::Lit(t) => out.push_str(t),
+                StrPart::Word(inner) => flat(inner, out)?,
+                StrPart::Bare(word) => return Err(Some(word.clone())),
+                StrPart::Ref(_) => return Err(None),
+            }
+        }
+        Ok(())
+    }
+    let ValueKind::Str(s) = &v.kind else { return cx.plain(v, "restores") };
+    let mut out = String::new();
+    match flat(&s.parts, &mut out) {
+        Ok(()) => Some(out),
+        Err(Some(word)) => {
+            cx.bare_word(&word.name, word.span, "`restores`");
+            None
+        }
+        Err(None) => cx.plain(v, "restores"),
     }
 }
 

@@ -275,3 +275,37 @@ fn the_header_is_weighed_against_the_impact_advice() {
         "`tier critical` means hot standby, but `impact` advises warm standby"
     );
 }
+
+#[test]
+fn restores_in_a_template_land_on_the_step_that_uses_it() {
+    let module = "template bring(svc) {\n  restores \"${svc}\", \"db\"\n  idempotent\n  run \"systemctl start ${svc}\"\n}\n";
+    let dir = std::env::temp_dir().join(format!("drbook-restores-tpl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("m.drbook"), module).expect("module");
+    let run = |arg: &str| -> Checked {
+        let src = format!(
+            "import \"./m.drbook\"\nrunbook \"t\" {{\n  owner \"o\"\n  rto 1h\n{SERVICES}\n  step a {{\n    duration 1m\n    use m.bring(svc = {arg})\n  }}\n}}\n"
+        );
+        let path = dir.join("t.drbook");
+        let mut loaded =
+            load_text(path.to_str().expect("utf-8 path"), Some(path.clone()), src.into());
+        let opts = Options {
+            today: Date { year: 2026, month: 11, day: 23 },
+            params: Vec::new(),
+            require_params: false,
+            strict: false,
+        };
+        check(&mut loaded, &opts)
+    };
+    let ok = run("\"api\"");
+    let typo = run("\"apii\"");
+    let bare = run("api");
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(ok.diags.is_empty(), "{:#?}", ok.diags);
+    assert_eq!(ok.runbook.expect("a runbook").steps[0].restores, ["api", "db"]);
+    let codes = |c: &Checked| -> Vec<&str> {
+        c.diags.iter().filter(|d| d.is_error()).map(|d| d.code).collect()
+    };
+    assert_eq!(codes(&typo), ["drbook::check::unknown_service"]);
+    assert_eq!(codes(&bare), ["drbook::check::bare_word"]);
+}
