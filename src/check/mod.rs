@@ -7,6 +7,7 @@
 //! template, with template parameters left open.
 
 mod action;
+mod advice;
 mod approvals;
 mod cx;
 #[cfg(test)]
