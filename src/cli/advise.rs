@@ -12,10 +12,10 @@ use std::io::Write;
 #[derive(clap::Args, Debug)]
 pub struct AdviseArgs {
     /// Revenue the service brings in per hour (0 or more).
-    #[arg(long, value_name = "N", value_parser = amount, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = amount, allow_hyphen_values = true)]
     pub hourly_revenue: f64,
     /// Transactions per hour (0 or more).
-    #[arg(long, value_name = "N", value_parser = amount, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = amount, allow_hyphen_values = true)]
     pub transactions_per_hour: f64,
     /// How strictly regulation binds the service.
     #[arg(long, value_enum, value_name = "LEVEL")]
@@ -24,7 +24,7 @@ pub struct AdviseArgs {
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub customer_impact: CustomerImpactArg,
     /// What recreating lost data by hand would cost (0 or more).
-    #[arg(long, value_name = "N", value_parser = amount, allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", value_parser = amount, allow_hyphen_values = true)]
     pub data_recreation_cost: f64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = AdviseFormat::Text)]
@@ -151,12 +151,20 @@ fn impact_block(i: &Impact) -> String {
         CustomerImpact::High => "high",
         CustomerImpact::Critical => "critical",
     };
-    format!(
-        "impact {{\n  hourly_revenue {}\n  transactions_per_hour {}\n  regulatory {regulatory}\n  customer_impact {customer}\n  data_recreation_cost {}\n}}\n",
-        number(i.hourly_revenue),
-        number(i.transactions_per_hour),
-        number(i.data_recreation_cost),
-    )
+    // Aligned as `drbook fmt` aligns a block's values.
+    let lines = [
+        ("hourly_revenue", number(i.hourly_revenue)),
+        ("transactions_per_hour", number(i.transactions_per_hour)),
+        ("regulatory", regulatory.to_string()),
+        ("customer_impact", customer.to_string()),
+        ("data_recreation_cost", number(i.data_recreation_cost)),
+    ];
+    let mut out = String::from("impact {\n");
+    for (key, value) in lines {
+        out.push_str(&format!("  {key:<21} {value}\n"));
+    }
+    out.push_str("}\n");
+    out
 }
 
 fn text(impact: &Impact, a: &Advice) -> String {
