@@ -278,7 +278,11 @@ fn hostile_child(case: &str, krate: &str) -> Res<()> {
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     let outcome = match &result {
         Ok(doc) => describe(doc),
-        Err(e) => format!("error: {}", clip(&e.to_string().replace(['\n', '\t'], " "), 100)),
+        Err(e) => {
+            let said = e.to_string().replace(['\n', '\t'], " ");
+            let said = said.strip_prefix("error: ").unwrap_or(&said);
+            format!("error: {}", clip(said, 100))
+        }
     };
     println!("{ms:.1}\t{:.1}\t{outcome}", peak_rss_mib());
     Ok(())
