@@ -369,6 +369,9 @@ pub enum Command {
         #[arg(long)]
         diff: bool,
     },
+    /// Recommend an RTO, RPO, standby strategy and cost tier from the business impact of an
+    /// outage (the DR planning guide's calculator), with the lines to put in a runbook.
+    Advise(super::advise::AdviseArgs),
     /// Print a shell completion script: `drbook completions bash > ~/.local/share/bash-completion/completions/drbook`.
     Completions {
         /// The shell.

@@ -24,6 +24,7 @@
 //! | `readiness.rs` | `readiness [FILES]`   | `ReadinessRequest` (+ `prometheus.rs`) |
 //! | `watch.rs`    | `watch FILE`           | `WatchOptions` (`watch_args.rs`; + `watch_fire.rs`, `watch_log.rs`) |
 //! | `watch_admin.rs` | `watch ack\|approve\|deny\|status FILE` | `WatchAdmin` (`watch_args.rs`) |
+//! | `advise.rs`   | `advise --hourly-revenue N ...` | `AdviseArgs`            |
 //!
 //! Below the commands, files that import no command file:
 //!
@@ -48,6 +49,7 @@
 //! verdict.
 
 mod achieved;
+mod advise;
 mod again;
 mod annotate;
 mod approve;
@@ -177,6 +179,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Command::Fmt { files, check, diff } => {
             fmt::fmt(&fmt::FmtRequest { files, check_only: check, diff, color })
         }
+        Command::Advise(args) => advise::advise(&args),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out_dir } => docs::man(out_dir.as_deref()),
         Command::Run {

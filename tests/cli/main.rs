@@ -3,6 +3,7 @@
 //! Golden files (`tests/fixtures/**/*.expected`, `tests/golden/**`) are compared byte for byte;
 //! run with `DRBOOK_BLESS=1` to rewrite them from the actual output, then read the diff.
 
+mod advise;
 mod ci_workflows;
 mod contrib_files;
 mod corpus;
