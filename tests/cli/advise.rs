@@ -206,7 +206,6 @@ fn advise_help_lists_the_values() {
 /// What `advise` prints under "in a runbook:", put in a runbook's header: `check` accepts it
 /// without a warning and `fmt` leaves the `impact { }` block as it is.
 #[test]
-#[ignore = "needs the `objectives`/`impact` language of the lang slice"]
 fn advise_snippet_pastes_into_a_runbook() {
     let out = run(&with(PAYMENT, &[]));
     out.expect_status(0);
