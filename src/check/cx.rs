@@ -35,6 +35,8 @@ pub struct Cx {
     pub base_dir: Option<std::path::PathBuf>,
     /// Set while a text of the `trigger { }` block is resolved.
     pub trigger_at: Option<TriggerAt>,
+    /// The service names of the header's `objectives { }` (`None`: no such block).
+    pub services: Option<Vec<String>>,
 }
 
 /// Which part of the `trigger { }` block a text belongs to: what `${...}` may name there.
@@ -64,6 +66,7 @@ impl Cx {
             finally_from: usize::MAX,
             base_dir: None,
             trigger_at: None,
+            services: None,
         }
     }
 

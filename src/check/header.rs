@@ -39,6 +39,9 @@ pub struct Header {
     /// `drills { }` and `notify_drills`.
     pub drills: Vec<model::DrillCadence>,
     pub notify_drills: Option<model::Text>,
+    /// `objectives { }` and `impact { }`.
+    pub objectives: Vec<model::ServiceObjective>,
+    pub impact: Option<model::ImpactDecl>,
 }
 
 const TYPES: &[&str] = &["string", "number", "bool", "duration", "list"];

@@ -15,6 +15,7 @@ mod drills;
 mod header;
 mod lints;
 mod names;
+mod objectives;
 mod reparse;
 mod step;
 #[cfg(test)]
@@ -119,6 +120,7 @@ fn runbook(
     header::attributes(cx, &rb, &mut h);
     header::env(cx, &rb, &mut h);
     drills::cadence(cx, &rb, &mut h);
+    objectives::header(cx, &rb, &mut h);
     let name = cx.plain(&rb.name, "runbook name").unwrap_or_default();
     // `finally` steps take the indices after every other step's.
     let (mut ordered, mut finally): (Vec<ast::Step>, Vec<ast::Step>) = (Vec::new(), Vec::new());
@@ -276,8 +278,8 @@ fn runbook(
         drills: h.drills,
         notify_drills: h.notify_drills,
         trigger,
-        objectives: Vec::new(),
-        impact: None,
+        objectives: h.objectives,
+        impact: h.impact,
     };
     approvals::lint(cx, &model, rb.name.span, h.spans.get("approvals").copied());
     if let (Some(dag), Some(&span)) = (&dag, h.spans.get("drills")) {
@@ -286,6 +288,7 @@ fn runbook(
     if let Some(dag) = &dag {
         let (estimated, critical) = dag.critical_path();
         lints::runbook(cx, &model, rb.name.span, estimated, &critical, opts.today);
+        objectives::lint(cx, &model, dag);
     }
     out.runbook = Some(model);
     out.dag = dag;

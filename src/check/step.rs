@@ -157,6 +157,9 @@ pub fn step(
             StepKind::Rollback(rb) => s.rollback = rollback(cx, rb, at),
             StepKind::Action(a) => s.action = action(cx, a, at),
             StepKind::Verify(a) => s.verify = verify(cx, a, at),
+            StepKind::Restores(vs) => {
+                super::objectives::restores(cx, item.span, vs, &mut s.restores)
+            }
             StepKind::Use(u) => {
                 // Only reachable in module checking: `use` inside a template body is spliced
                 // at the use site; nothing to check here beyond the alias, done by the loader.

@@ -261,6 +261,7 @@ fn subst_item(item: &StepItem, b: &HashMap<String, Value>) -> StepItem {
         })),
         StepKind::Action(a) => StepKind::Action(subst_action(a, b)),
         StepKind::Verify(a) => StepKind::Verify(subst_action(a, b)),
+        StepKind::Restores(vs) => StepKind::Restores(vs.iter().map(|v| subst(v, b)).collect()),
         StepKind::Use(u) => StepKind::Use(Use {
             args: u
                 .args

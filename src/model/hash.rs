@@ -82,6 +82,9 @@ struct StepDef<'a> {
     /// Left out when false, so that every step without `safe` hashes as before it existed.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     safe: bool,
+    /// The services the step restores; left out when none, so other steps keep their hashes.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    restores: &'a [String],
 }
 
 /// Names the things a step refers to by what they are.
@@ -118,6 +121,7 @@ impl<'a> StepDef<'a> {
             verify: s.verify.as_ref().map(|a| n.action(a)),
             finally: s.finally,
             safe: s.safe,
+            restores: &s.restores,
         }
     }
 }
@@ -494,6 +498,21 @@ mod tests {
         assert!(doc.ends_with(r#""rollback":null,"safe":true}"#), "{doc}");
         assert_ne!(step_hash(&steps, &steps[1]), before);
         steps[1].safe = false;
+        assert_eq!(step_hash(&steps, &steps[1]), before);
+    }
+
+    #[test]
+    fn restores_change_the_hash_only_when_present() {
+        let mut steps = steps();
+        let before = step_hash(&steps, &steps[1]);
+        steps[1].restores = vec!["user-service".into()];
+        let doc = String::from_utf8(document(&steps, &steps[1])).expect("JSON is UTF-8");
+        assert!(doc.ends_with(r#""restores":["user-service"]}"#), "{doc}");
+        let with = step_hash(&steps, &steps[1]);
+        assert_ne!(with, before);
+        steps[1].restores = vec!["reporting-service".into()];
+        assert_ne!(step_hash(&steps, &steps[1]), with);
+        steps[1].restores.clear();
         assert_eq!(step_hash(&steps, &steps[1]), before);
     }
 

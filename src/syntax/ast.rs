@@ -150,6 +150,26 @@ pub enum HeaderKind {
     Drills(Block<DrillEntry>),
     /// `trigger { ... }`: when `drbook watch` starts a run by itself.
     Trigger(Block<TriggerItem>),
+    /// `objectives { service "NAME" { rto 15m; rpo 0s; tier critical } ... }`.
+    Objectives(Block<Service>),
+    /// `impact { hourly_revenue 50000; ... }`: the business impact of an outage.
+    Impact(Block<Setting>),
+}
+
+/// `service "NAME" { rto D; rpo D; tier IDENT }` inside `objectives { }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Service {
+    pub name: Value,
+    pub settings: Block<Setting>,
+    pub span: Span,
+}
+
+/// `NAME VALUE` inside a `service { }` or `impact { }`; the name is checked, not parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Setting {
+    pub name: Ident,
+    pub value: Value,
+    pub span: Span,
 }
 
 /// One setting of `trigger { }`.
@@ -297,11 +317,13 @@ pub enum StepKind {
     Verify(Action),
     Action(Action),
     Use(Use),
+    /// `restores "api-gateway", "user-service"`: the services this step brings back.
+    Restores(Vec<Value>),
 }
 
 impl StepKind {
     /// The key under which an item may appear only once in a step (`None` for `needs`,
-    /// `capture`, `check` and `use`, which may repeat). Template splicing and the checker's
+    /// `capture`, `check`, `restores` and `use`, which may repeat). Template splicing and the checker's
     /// duplicate rule both use it.
     pub fn once_key(&self) -> Option<&'static str> {
         Some(match self {
@@ -325,6 +347,7 @@ impl StepKind {
             StepKind::Needs(_)
             | StepKind::Capture { .. }
             | StepKind::Check(_)
+            | StepKind::Restores(_)
             | StepKind::Use(_) => return None,
         })
     }

@@ -88,6 +88,12 @@ impl Builder {
             Rule::env => HeaderKind::Env(self.kv_block(p.into_inner().nth(1)?)),
             Rule::drills => HeaderKind::Drills(self.drills_block(p.into_inner().nth(1)?)),
             Rule::trigger => HeaderKind::Trigger(self.trigger_block(p.into_inner().nth(1)?)),
+            Rule::objectives => {
+                HeaderKind::Objectives(self.objectives_block(p.into_inner().nth(1)?))
+            }
+            Rule::impact => {
+                HeaderKind::Impact(self.settings_block(p.into_inner().nth(1)?, Ctx::Impact))
+            }
             Rule::header_attr => {
                 let mut it = p.into_inner();
                 let kw = self.ident(it.next()?);
@@ -230,6 +236,9 @@ impl Builder {
                 StepKind::Use(Use { alias, template, args })
             }
             Rule::action => StepKind::Action(self.action(p)?),
+            Rule::restores => {
+                StepKind::Restores(p.into_inner().skip(1).map(|q| self.value(q)).collect())
+            }
             _ => return self.unknown(p, Ctx::Step),
         };
         Some(StepItem { kind, span })
@@ -399,6 +408,45 @@ impl Builder {
                 let kind = self.ident(it.next()?);
                 let every = self.value(it.nth(1)?);
                 Some(DrillEntry { kind, every, span: espan })
+            })
+            .collect();
+        Block { items, one_line, span }
+    }
+
+    /// The `{ service "NAME" { ... } ... }` of `objectives`.
+    fn objectives_block(&mut self, p: P) -> Block<Service> {
+        let span = self.span(&p);
+        let one_line = !p.as_str().contains('\n');
+        let items = p
+            .into_inner()
+            .filter_map(|q| {
+                if q.as_rule() != Rule::service {
+                    return self.unknown(q, Ctx::Objectives);
+                }
+                let sspan = self.span(&q);
+                let mut it = q.into_inner().skip(1);
+                let name = self.value(it.next()?);
+                let settings = self.settings_block(it.next()?, Ctx::Service);
+                Some(Service { name, settings, span: sspan })
+            })
+            .collect();
+        Block { items, one_line, span }
+    }
+
+    /// The `{ NAME VALUE ... }` of a `service` or of `impact`.
+    fn settings_block(&mut self, p: P, ctx: Ctx) -> Block<Setting> {
+        let span = self.span(&p);
+        let one_line = !p.as_str().contains('\n');
+        let items = p
+            .into_inner()
+            .filter_map(|q| {
+                if q.as_rule() != Rule::setting {
+                    return self.unknown(q, ctx);
+                }
+                let sspan = self.span(&q);
+                let mut it = q.into_inner();
+                let name = self.ident(it.next()?);
+                Some(Setting { name, value: self.value(it.next()?), span: sspan })
             })
             .collect();
         Block { items, one_line, span }

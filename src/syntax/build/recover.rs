@@ -18,6 +18,9 @@ pub(super) enum Ctx {
     Kv,
     Drills,
     Trigger,
+    Objectives,
+    Service,
+    Impact,
 }
 
 const TOP: &[&str] = &["import", "runbook", "template"];
@@ -46,6 +49,8 @@ const RUNBOOK: &[&str] = &[
     "drills",
     "notify_drills",
     "trigger",
+    "objectives",
+    "impact",
 ];
 const STEP: &[&str] = &[
     "owner",
@@ -65,6 +70,7 @@ const STEP: &[&str] = &[
     "measure",
     "rollback",
     "verify",
+    "restores",
     "use",
     "run",
     "http",
@@ -76,6 +82,16 @@ const STEP: &[&str] = &[
 /// The settings of `trigger { }`.
 const TRIGGER: &[&str] = &[
     "probe", "every", "failures", "quorum", "cooldown", "rpo_gate", "requires", "params", "notify",
+];
+/// The settings of a `service { }` in `objectives { }`.
+const SERVICE: &[&str] = &["rto", "rpo", "tier"];
+/// The settings of `impact { }`.
+const IMPACT: &[&str] = &[
+    "hourly_revenue",
+    "transactions_per_hour",
+    "regulatory",
+    "customer_impact",
+    "data_recreation_cost",
 ];
 /// The drill types of `drills { }` (model::DrillKind).
 const DRILLS: &[&str] = &["tabletop", "component", "partial", "full"];
@@ -119,6 +135,13 @@ fn usage(kw: &str) -> Option<&'static str> {
         "requires" => "requires approval { by lead }  or  requires auto",
         "params" => "params { change_ticket = \"AUTO-${trigger.fired_at}\" }",
         "tabletop" | "component" | "partial" | "full" => "component every 7d",
+        "objectives" => "objectives { service \"api\" { rto 15m; rpo 0s; tier critical } }",
+        "service" => "service \"api\" { rto 15m; rpo 0s; tier critical }",
+        "impact" => "impact { hourly_revenue 50000; transactions_per_hour 5000; regulatory strict; customer_impact critical; data_recreation_cost 500000 }",
+        "restores" => "restores \"api\", \"database\"",
+        "hourly_revenue" | "transactions_per_hour" | "data_recreation_cost" => "hourly_revenue 50000",
+        "regulatory" => "regulatory none | moderate | strict",
+        "customer_impact" => "customer_impact low | medium | high | critical",
         "safe" => "safe",
         "needs" => "needs other_step, another_step",
         "when" => "when include_app_check == true",
@@ -176,6 +199,9 @@ impl Builder {
             Ctx::Kv => (&[], "in this block"),
             Ctx::Drills => (DRILLS, "in `drills`"),
             Ctx::Trigger => (TRIGGER, "in `trigger`"),
+            Ctx::Objectives => (&["service"], "in `objectives`"),
+            Ctx::Service => (SERVICE, "in a `service`"),
+            Ctx::Impact => (IMPACT, "in `impact`"),
         };
         let d = if matches!(ctx, Ctx::Kv) {
             Diagnostic::error(

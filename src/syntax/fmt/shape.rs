@@ -20,6 +20,8 @@ pub(super) enum Node<'a> {
     Kv(&'a KeyValue),
     Drill(&'a DrillEntry),
     Trigger(&'a TriggerItem),
+    Service(&'a Service),
+    Setting(&'a Setting),
 }
 
 /// How a statement prints.
@@ -68,6 +70,8 @@ impl<'a> Node<'a> {
             Node::Kv(k) => k.span,
             Node::Drill(d) => d.span,
             Node::Trigger(t) => t.span,
+            Node::Service(x) => x.span,
+            Node::Setting(x) => x.span,
         };
         (span.start as usize, span.end as usize)
     }
@@ -88,6 +92,7 @@ impl<'a> Node<'a> {
                 StepKind::Measure { .. } => "measure",
                 StepKind::Use(_) => "use",
                 StepKind::Verify(_) => "verify",
+                StepKind::Restores(_) => "restores",
                 StepKind::Action(a) => action_key(a)?,
                 _ => return None,
             },
@@ -103,6 +108,7 @@ impl<'a> Node<'a> {
             // Probes align their names instead (see `align_name`).
             Node::Trigger(TriggerItem { kind: TriggerKind::Probe { .. }, .. }) => return None,
             Node::Trigger(t) => t.kind.keyword(),
+            Node::Setting(x) => &x.name.name,
             _ => return None,
         };
         Some((0, kw))
@@ -214,6 +220,14 @@ impl Layout<'_> {
                     b.items.iter().map(Node::Trigger).collect(),
                     b.one_line,
                 ),
+                HeaderKind::Objectives(b) => block(
+                    "objectives ".into(),
+                    b.items.iter().map(Node::Service).collect(),
+                    b.one_line,
+                ),
+                HeaderKind::Impact(b) => {
+                    block("impact ".into(), b.items.iter().map(Node::Setting).collect(), b.one_line)
+                }
                 HeaderKind::Step(st) => {
                     let prefix = if st.finally { "finally " } else { "" };
                     let mut head = format!("{prefix}step {}", st.id.name);
@@ -269,6 +283,16 @@ impl Layout<'_> {
                 StepKind::Verify(a) => {
                     self.action(&pads.kw(0, "verify"), a, indent, &Pads::default())
                 }
+                StepKind::Restores(vs) => {
+                    let mut s = pads.kw(0, "restores");
+                    for (i, v) in vs.iter().enumerate() {
+                        if i > 0 {
+                            s.push_str(", ");
+                        }
+                        self.push(&mut s, v, indent, 0);
+                    }
+                    Shape::Leaf(s)
+                }
                 StepKind::Use(u) => {
                     let s = pads.kw(0, "use");
                     let call = self.use_call(u, indent, indent + width(&s));
@@ -307,6 +331,14 @@ impl Layout<'_> {
             }
             Node::Drill(d) => leaf(pads.kw(0, &d.kind.name) + "every ", &d.every),
             Node::Trigger(t) => self.trigger_item(t, indent, pads, name_w),
+            // One service per line: `service "api" { rto 15m; rpo 0s; tier critical }`.
+            Node::Service(x) => {
+                let mut head = "service ".to_string();
+                self.push(&mut head, &x.name, indent, 2);
+                head.push(' ');
+                block(head, x.settings.items.iter().map(Node::Setting).collect(), true)
+            }
+            Node::Setting(x) => leaf(pads.kw(0, &x.name.name), &x.value),
         }
     }
 

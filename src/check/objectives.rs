@@ -1,0 +1,449 @@
+//! Recovery objectives and business impact: the header's `objectives { service ... }` and
+//! `impact { }` blocks, the steps' `restores`, and the warnings that weigh them: a service no
+//! step restores, a service whose steps take longer than its `rto`, and a runbook whose `rto`,
+//! `rpo` or `tier` is looser than what its `impact` advises (`crate::advise`).
+
+use super::cx::Cx;
+use super::header::Header;
+use crate::advise::{advise, Advice, CustomerImpact, Regulatory, Strategy};
+use crate::diag::{shorten, suggest, Diagnostic, Span};
+use crate::graph::Dag;
+use crate::model::{fmt_duration, ImpactDecl, Runbook, ServiceObjective};
+use crate::syntax::ast::{self, HeaderKind, Setting, ValueKind};
+
+/// The settings of a `service { }`.
+const SERVICE: &[&str] = &["rto", "rpo", "tier"];
+/// The settings of `impact { }`, all required.
+const IMPACT: &[&str] = &[
+    "hourly_revenue",
+    "transactions_per_hour",
+    "regulatory",
+    "customer_impact",
+    "data_recreation_cost",
+];
+const REGULATORY: &[&str] = &["none", "moderate", "strict"];
+const CUSTOMER_IMPACT: &[&str] = &["low", "medium", "high", "critical"];
+
+/// Reads `objectives { }` and `impact { }` (one each at most) into the header, makes the
+/// service names known to `restores`, and weighs the header's `rto`, `rpo` and `tier` against
+/// what the impact advises. Runs after the header's attributes.
+pub fn header(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
+    for item in &rb.items {
+        let key = match &item.kind {
+            HeaderKind::Objectives(_) => "objectives",
+            HeaderKind::Impact(_) => "impact",
+            _ => continue,
+        };
+        if let Some(first) = h.spans.get(key) {
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::duplicate_attribute",
+                    item.span,
+                    format!("`{key}` given twice in the runbook header"),
+                )
+                .label("second one")
+                .related(*first, "first one here")
+                .help(format!("declare everything in one `{key} {{ }}` block")),
+            );
+            continue;
+        }
+        h.spans.insert(key, item.span);
+        match &item.kind {
+            HeaderKind::Objectives(block) => objectives(cx, block, h),
+            HeaderKind::Impact(block) => {
+                // Findings about the whole block point at its keyword.
+                let at = Span { end: item.span.start + "impact".len() as u32, ..item.span };
+                h.impact = impact(cx, block, at)
+            }
+            _ => {}
+        }
+    }
+    if h.spans.contains_key("objectives") {
+        cx.services = Some(h.objectives.iter().map(|s| s.name.clone()).collect());
+    }
+    if let Some(decl) = &h.impact {
+        match advise(&decl.impact()) {
+            Ok(a) => judge(cx, h, decl, &a),
+            Err(bad) => cx.error(
+                Diagnostic::error(
+                    "drbook::check::bad_impact",
+                    decl.span,
+                    format!("cannot advise objectives: {bad}"),
+                )
+                .label("the objectives calculator refused this impact")
+                .help(format!("give `{}` a finite amount of 0 or more", bad.field)),
+            ),
+        }
+    }
+}
+
+fn objectives(cx: &mut Cx, block: &ast::Block<ast::Service>, h: &mut Header) {
+    let mut first: Vec<(String, Span)> = Vec::new();
+    for svc in &block.items {
+        let Some(name) = cx.plain(&svc.name, "service") else { continue };
+        if let Some((_, at)) = first.iter().find(|(n, _)| *n == name) {
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::duplicate_service",
+                    svc.name.span,
+                    format!("service `{}` declared twice", shorten(&name)),
+                )
+                .label("second one")
+                .related(*at, "first one here")
+                .help("give each service one `service \"NAME\" { ... }` line"),
+            );
+            continue;
+        }
+        first.push((name.clone(), svc.name.span));
+        let mut o =
+            ServiceObjective { name, rto: None, rpo: None, tier: None, span: svc.name.span };
+        let what = format!("service `{}`", shorten(&o.name));
+        for (key, st) in settings(cx, &svc.settings, SERVICE, &what) {
+            let v = &st.value;
+            match key {
+                "rto" => o.rto = cx.duration(v, "rto"),
+                "rpo" => o.rpo = cx.duration(v, "rpo"),
+                _ => {
+                    o.tier = match &v.kind {
+                        ValueKind::Ident(t) => Some(t.to_string()),
+                        _ => cx.plain(v, "tier"),
+                    }
+                }
+            }
+        }
+        h.objectives.push(o);
+    }
+}
+
+/// The known settings of a block, each once, in order; unknown and repeated ones reported.
+fn settings<'b>(
+    cx: &mut Cx,
+    block: &'b ast::Block<Setting>,
+    known: &'static [&'static str],
+    what: &str,
+) -> Vec<(&'static str, &'b Setting)> {
+    let mut out: Vec<(&'static str, &'b Setting)> = Vec::new();
+    for st in &block.items {
+        let Some(&key) = known.iter().find(|k| **k == &*st.name.name) else {
+            let help = suggest(&st.name.name, known.iter().copied())
+                .unwrap_or_else(|| format!("the settings of {what}: {}", known.join(", ")));
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::unknown_setting",
+                    st.name.span,
+                    format!("unknown setting `{}` in {what}", shorten(&st.name.name)),
+                )
+                .label("not a setting here")
+                .help(help),
+            );
+            continue;
+        };
+        if let Some((_, prev)) = out.iter().find(|(k, _)| *k == key) {
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::duplicate_attribute",
+                    st.span,
+                    format!("`{key}` given twice in {what}"),
+                )
+                .label("second one")
+                .related(prev.span, "first one here")
+                .help("keep one of them"),
+            );
+            continue;
+        }
+        out.push((key, st));
+    }
+    out
+}
+
+fn impact(cx: &mut Cx, block: &ast::Block<Setting>, span: Span) -> Option<ImpactDecl> {
+    let given = settings(cx, block, IMPACT, "`impact`");
+    let missing: Vec<&str> =
+        IMPACT.iter().copied().filter(|k| !given.iter().any(|(g, _)| g == k)).collect();
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+        cx.error(
+            Diagnostic::error(
+                "drbook::check::missing_impact_setting",
+                span,
+                format!("`impact` lacks {}", list.join(", ")),
+            )
+            .label("incomplete impact")
+            .help(format!(
+                "`impact` needs all of {}, as in `impact {{ hourly_revenue 50000; transactions_per_hour 5000; regulatory strict; customer_impact critical; data_recreation_cost 500000 }}`",
+                IMPACT.join(", ")
+            )),
+        );
+    }
+    let (mut revenue, mut volume, mut cost) = (None, None, None);
+    let (mut regulatory, mut customer) = (None, None);
+    for (key, st) in given {
+        let v = &st.value;
+        match key {
+            "hourly_revenue" => revenue = amount(cx, v, key),
+            "transactions_per_hour" => volume = amount(cx, v, key),
+            "data_recreation_cost" => cost = amount(cx, v, key),
+            "regulatory" => {
+                regulatory = cx.choice(v, key, REGULATORY).and_then(|w| Regulatory::parse(&w))
+            }
+            _ => {
+                customer =
+                    cx.choice(v, key, CUSTOMER_IMPACT).and_then(|w| CustomerImpact::parse(&w))
+            }
+        }
+    }
+    Some(ImpactDecl {
+        hourly_revenue: revenue?,
+        transactions_per_hour: volume?,
+        regulatory: regulatory?,
+        customer_impact: customer?,
+        data_recreation_cost: cost?,
+        span,
+    })
+}
+
+/// A number of 0 or more (a whole number or a decimal).
+fn amount(cx: &mut Cx, v: &ast::Value, what: &str) -> Option<f64> {
+    let n = match &v.kind {
+        ValueKind::Int(n) => *n as f64,
+        ValueKind::Dec(d) => d.parse::<f64>().ok()?,
+        _ => {
+            cx.expected(v, what, "a number", &format!("{what} 50000"));
+            return None;
+        }
+    };
+    if n < 0.0 {
+        cx.error(
+            Diagnostic::error(
+                "drbook::check::bad_value",
+                v.span,
+                format!("`{what}` cannot be negative"),
+            )
+            .label("a negative amount")
+            .help(format!("give `{what}` as an amount of 0 or more")),
+        );
+        return None;
+    }
+    Some(n)
+}
+
+/// Standby classes that tier words and advised strategies share.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Standby {
+    Hot,
+    Warm,
+    Cold,
+}
+
+impl Standby {
+    /// `critical`|`hot`, `important`|`warm`, `standard`|`cold`; any other tier is free.
+    fn of_tier(tier: &str) -> Option<Standby> {
+        Some(match tier {
+            "critical" | "hot" => Standby::Hot,
+            "important" | "warm" => Standby::Warm,
+            "standard" | "cold" => Standby::Cold,
+            _ => return None,
+        })
+    }
+
+    fn of_strategy(s: Strategy) -> Standby {
+        match s {
+            Strategy::HotStandbySyncReplication | Strategy::HotStandbyAsyncReplication => {
+                Standby::Hot
+            }
+            Strategy::WarmStandby => Standby::Warm,
+            Strategy::ColdStandby => Standby::Cold,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Standby::Hot => "hot standby",
+            Standby::Warm => "warm standby",
+            Standby::Cold => "cold standby",
+        }
+    }
+}
+
+fn regulatory_word(r: Regulatory) -> &'static str {
+    match r {
+        Regulatory::None => "none",
+        Regulatory::Moderate => "moderate",
+        Regulatory::Strict => "strict",
+    }
+}
+
+fn customer_word(c: CustomerImpact) -> &'static str {
+    match c {
+        CustomerImpact::Low => "low",
+        CustomerImpact::Medium => "medium",
+        CustomerImpact::High => "high",
+        CustomerImpact::Critical => "critical",
+    }
+}
+
+/// `hot standby (sync replication)`.
+fn strategy_words(s: Strategy) -> &'static str {
+    match s {
+        Strategy::HotStandbySyncReplication => "hot standby (sync replication)",
+        Strategy::HotStandbyAsyncReplication => "hot standby (async replication)",
+        Strategy::WarmStandby => "warm standby",
+        Strategy::ColdStandby => "cold standby",
+    }
+}
+
+/// The header's `rto`, `rpo` and `tier` against the advice of `impact`.
+fn judge(cx: &mut Cx, h: &Header, decl: &ImpactDecl, a: &Advice) {
+    let advised = format!(
+        "`impact` advises RTO {}, RPO {}, {} (the DR planning guide's calculator, from hourly_revenue {}, transactions_per_hour {}, regulatory {}, customer_impact {}, data_recreation_cost {})",
+        fmt_duration(a.rto_ms()),
+        fmt_duration(a.rpo_ms()),
+        strategy_words(a.recommended_strategy),
+        decl.hourly_revenue,
+        decl.transactions_per_hour,
+        regulatory_word(decl.regulatory),
+        customer_word(decl.customer_impact),
+        decl.data_recreation_cost,
+    );
+    let objectives = [
+        ("rto", h.rto, a.rto_ms(), "drbook::lint::rto_above_advice"),
+        ("rpo", h.rpo, a.rpo_ms(), "drbook::lint::rpo_above_advice"),
+    ];
+    for (key, have, want, code) in objectives {
+        let (Some(have), Some(&at)) = (have, h.spans.get(key)) else { continue };
+        if have > want {
+            cx.error(
+                Diagnostic::warning(
+                    code,
+                    at,
+                    format!(
+                        "`{key}` of {} is looser than the {} that `impact` advises",
+                        fmt_duration(have),
+                        fmt_duration(want)
+                    ),
+                )
+                .label("looser than advised")
+                .related(decl.span, "impact declared here")
+                .help(format!(
+                    "{advised}; tighten `{key}` to {} or less, or revisit `impact`",
+                    fmt_duration(want)
+                )),
+            );
+        }
+    }
+    let want = Standby::of_strategy(a.recommended_strategy);
+    let (Some(tier), Some(&at)) = (&h.tier, h.spans.get("tier")) else { return };
+    let Some(have) = Standby::of_tier(tier) else { return };
+    if have != want {
+        cx.error(
+            Diagnostic::warning(
+                "drbook::lint::tier_advice",
+                at,
+                format!(
+                    "`tier {tier}` means {}, but `impact` advises {}",
+                    have.name(),
+                    want.name()
+                ),
+            )
+            .label("disagrees with the advised strategy")
+            .related(decl.span, "impact declared here")
+            .help(format!(
+                "{advised}; tier words: critical|hot = hot standby, important|warm = warm standby, standard|cold = cold standby"
+            )),
+        );
+    }
+}
+
+/// A step's `restores "A", "B"`: names of services declared in `objectives { }`.
+pub fn restores(cx: &mut Cx, span: Span, vs: &[ast::Value], out: &mut Vec<String>) {
+    if cx.in_template() {
+        // A module's template: the runbook that uses it declares the services.
+        for v in vs {
+            if let ValueKind::Str(s) = &v.kind {
+                out.extend(s.as_literal());
+            }
+        }
+        return;
+    }
+    let Some(services) = cx.services.clone() else {
+        cx.error(
+            Diagnostic::error(
+                "drbook::check::restores_without_objectives",
+                span,
+                "`restores` names services, but the runbook has no `objectives`",
+            )
+            .label("no services declared")
+            .help("declare the services in the header: `objectives { service \"api\" { rto 15m; rpo 0s; tier critical } }`"),
+        );
+        return;
+    };
+    for v in vs {
+        let Some(name) = cx.plain(v, "restores") else { continue };
+        if !services.contains(&name) {
+            let help = suggest(&name, services.iter().map(String::as_str))
+                .unwrap_or_else(|| format!("declared services: {}", services.join(", ")));
+            cx.error(
+                Diagnostic::error(
+                    "drbook::check::unknown_service",
+                    v.span,
+                    format!("unknown service `{}`", shorten(&name)),
+                )
+                .label("not declared in `objectives`")
+                .help(help),
+            );
+        } else if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+}
+
+/// Services no step restores, and services whose restoring steps (finally steps aside) end
+/// later than the service's own `rto` allows.
+pub fn lint(cx: &mut Cx, rb: &Runbook, dag: &Dag) {
+    for svc in &rb.objectives {
+        let restoring = |finally_too: bool| -> Vec<usize> {
+            (rb.steps.iter().enumerate())
+                .filter(|(_, s)| (finally_too || !s.finally) && s.restores.contains(&svc.name))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        if restoring(true).is_empty() {
+            cx.error(
+                Diagnostic::warning(
+                    "drbook::lint::service_not_restored",
+                    svc.span,
+                    format!("no step restores service `{}`", shorten(&svc.name)),
+                )
+                .label("declared, restored by no step")
+                .help(format!(
+                    "add `restores \"{}\"` to the step that brings it back, or remove the service",
+                    svc.name
+                )),
+            );
+            continue;
+        }
+        let ends = restoring(false);
+        let Some(rto) = svc.rto else { continue };
+        if ends.is_empty() {
+            continue;
+        }
+        let (estimated, path) = dag.critical_path_to(&ends);
+        if estimated > rto {
+            let path: Vec<&str> = path.iter().map(|&i| rb.steps[i].id.as_str()).collect();
+            cx.error(
+                Diagnostic::warning(
+                    "drbook::lint::service_over_budget",
+                    svc.span,
+                    format!(
+                        "service `{}` is restored after {}, over its `rto` of {}",
+                        shorten(&svc.name),
+                        fmt_duration(estimated),
+                        fmt_duration(rto)
+                    ),
+                )
+                .label(format!("`{}`", path.join(" -> ")))
+                .help("shorten or parallelise the steps that restore it, or revisit its budget"),
+            );
+        }
+    }
+}
