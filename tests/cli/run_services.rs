@@ -161,3 +161,40 @@ fn without_objectives_no_report_mentions_services() {
     assert!(!drb(&t, &["status", "p"]).stdout.contains("services"));
     assert!(!t.cmd(&["plan", "p.drbook"]).stdout.contains("services"));
 }
+
+#[test]
+fn diff_labels_a_loosened_or_removed_service_and_a_dropped_restores_as_risks() {
+    let new = BOOK
+        .replace(
+            r#"service "api-gateway" { rto 15m; rpo 0s; tier critical }"#,
+            r#"service "api-gateway" { rto 1h; tier critical }"#,
+        )
+        .replace("    service \"reporting-service\" { rto 4h; rpo 1h; tier standard }\n", "")
+        .replace(r#"wait 1500ms; restores "user-service""#, "wait 1500ms")
+        .replace(r#"; restores "reporting-service""#, "");
+    let t = Test::new().file("old.drbook", BOOK).file("new.drbook", &new);
+    let out = t.cmd(&["diff", "old.drbook", "new.drbook", "--format", "json"]);
+    out.expect_status(1);
+    let doc = crate::json(&out);
+    let risks: Vec<(String, String)> = doc["risks"]
+        .as_array()
+        .expect("a risks array")
+        .iter()
+        .map(|r| {
+            let kind = r["kind"].as_str().expect("a kind").to_string();
+            (kind, r["message"].as_str().expect("a message").to_string())
+        })
+        .collect();
+    let want = [
+        ("service_objective_loosened", "service `api-gateway`'s rto is 1h, was 15m"),
+        ("service_objective_loosened", "service `api-gateway`'s rpo is none, was 0s"),
+        ("service_removed", "service `reporting-service` was removed from `objectives`: its RTO is no longer judged"),
+        ("restores_removed", "step `slow` no longer restores `user-service`: the service counts as restored without it"),
+    ];
+    let want: Vec<(String, String)> =
+        want.iter().map(|(k, m)| (k.to_string(), m.to_string())).collect();
+    assert_eq!(risks, want, "{doc}");
+    // Tightened the other way round: every change listed, no risk (a new service is none).
+    let back = t.cmd(&["diff", "new.drbook", "old.drbook", "--format", "json"]);
+    assert_eq!(crate::json(&back)["risks"], serde_json::json!([]), "{}", back.stdout);
+}
