@@ -246,9 +246,12 @@ pub fn service_lines(got: &[ServiceResult]) -> Vec<String> {
     let width = got.iter().map(|r| r.name.chars().count()).max().unwrap_or(0).min(28);
     let mut out = vec!["services:".to_string()];
     for r in got {
-        let against = match r.rto_ms {
-            Some(rto) => format!(" against {}: {}", d(Some(secs(rto))), verdict(r.met)),
-            None => " (no rto)".to_string(),
+        let against = match (r.rto_ms, &r.restored) {
+            (None, _) => " (no rto)".to_string(),
+            (Some(rto), Restored::NotYet | Restored::OutsideDrill) => {
+                format!("; rto {}", d(Some(secs(rto))))
+            }
+            (Some(rto), _) => format!(" against {}: {}", d(Some(secs(rto))), verdict(r.met)),
         };
         out.push(format!("  {:<width$}  {}{against}", r.name, service_achieved(r)));
     }

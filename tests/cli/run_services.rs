@@ -109,10 +109,7 @@ fn a_service_still_to_be_restored_when_the_run_pauses_has_no_verdict_yet() {
     assert_ne!(out.status, 0, "{}", out.stdout);
     let status = drb(&t, &["status", "rf"]);
     let got = service_lines(&status.stdout);
-    assert_eq!(
-        got[2],
-        ("reporting-service".to_string(), "not restored yet against 4h: n/a".into())
-    );
+    assert_eq!(got[2], ("reporting-service".to_string(), "not restored yet; rto 4h".into()));
     assert_eq!(service(&status_json(&t, "rf"), "reporting-service")["rto_met"], Value::Null);
 }
 
@@ -197,4 +194,22 @@ fn diff_labels_a_loosened_or_removed_service_and_a_dropped_restores_as_risks() {
     // Tightened the other way round: every change listed, no risk (a new service is none).
     let back = t.cmd(&["diff", "new.drbook", "old.drbook", "--format", "json"]);
     assert_eq!(crate::json(&back)["risks"], serde_json::json!([]), "{}", back.stdout);
+}
+
+#[test]
+fn a_partial_drill_judges_only_the_services_it_restores() {
+    let t = Test::new().file("rf.drbook", BOOK);
+    let out =
+        drb(&t, &["drill", "rf.drbook", "--type", "partial", "--only", "db", "--run-id", "d"]);
+    out.expect_status(0);
+    let got = service_lines(&out.stdout);
+    assert!(got[0].1.starts_with("restored in ") && got[0].1.ends_with("against 15m: PASS"));
+    assert_eq!(got[1].1, "outside the drill; rto 1.0s", "{}", out.stdout);
+    let s = status_json(&t, "d");
+    assert_eq!(service(&s, "reporting-service")["status"], "outside_drill", "{s}");
+    assert_eq!(service(&s, "reporting-service")["rto_met"], Value::Null, "{s}");
+    // A component drill restores nothing: no service is judged.
+    let out = drb(&t, &["drill", "rf.drbook", "--type", "component", "--run-id", "c"]);
+    assert!(!out.stdout.contains("services:"), "{}", out.stdout);
+    assert!(status_json(&t, "c").get("services").is_none());
 }
