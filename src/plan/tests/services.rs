@@ -1,7 +1,7 @@
 //! Per-service objectives in the plan: the JSON fields, the text lines and the markdown table,
 //! and that a runbook without `objectives { }` shows none of it.
 
-use super::{diamond, json_of, markdown, plan_of, rendered, text, MIN};
+use super::{diamond, json_of, markdown, mermaid, plan_of, rendered, text, MIN};
 use crate::diag::Span;
 use crate::model::{Runbook, ServiceObjective};
 
@@ -95,6 +95,19 @@ fn markdown_has_a_table_by_service_and_over_budget_services_stand_out() {
 }
 
 #[test]
+fn mermaid_marks_the_step_that_completes_each_service() {
+    let out = rendered(&plan_of(&with_services()), mermaid::render);
+    assert!(out.contains("s_promote{{\"promote<br/>"), "{out}");
+    let promote = out.lines().find(|l| l.contains("s_promote{{")).expect("the promote node");
+    assert!(promote.ends_with("<br/>10m<br/>restores api-gateway\"}}"), "{promote}");
+    let finish = out.lines().find(|l| l.trim_start().starts_with("s_finish[")).expect("finish");
+    assert!(finish.ends_with("<br/>restores user-service\"]"), "{finish}");
+    let announce =
+        out.lines().find(|l| l.trim_start().starts_with("s_announce[")).expect("announce");
+    assert!(announce.ends_with("<br/>restores search\"]"), "{announce}");
+}
+
+#[test]
 fn without_objectives_no_format_mentions_services() {
     let mut rb = with_services();
     rb.objectives.clear();
@@ -103,4 +116,5 @@ fn without_objectives_no_format_mentions_services() {
     assert!(!rendered(&plan, text::render).contains("services"));
     let md = rendered(&plan, markdown::render);
     assert!(!md.contains("Recovery objectives") && !md.contains("over RTO"));
+    assert!(!rendered(&plan, mermaid::render).contains("restores"));
 }
