@@ -16,6 +16,8 @@ mod header;
 mod lints;
 mod names;
 mod objectives;
+#[cfg(test)]
+mod objectives_tests;
 mod reparse;
 mod step;
 #[cfg(test)]

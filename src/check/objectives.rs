@@ -28,17 +28,20 @@ const CUSTOMER_IMPACT: &[&str] = &["low", "medium", "high", "critical"];
 /// service names known to `restores`, and weighs the header's `rto`, `rpo` and `tier` against
 /// what the impact advises. Runs after the header's attributes.
 pub fn header(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
+    let mut bad_names = Vec::new();
     for item in &rb.items {
         let key = match &item.kind {
             HeaderKind::Objectives(_) => "objectives",
             HeaderKind::Impact(_) => "impact",
             _ => continue,
         };
+        // Findings about a whole block point at its keyword.
+        let at = Span { end: item.span.start + key.len() as u32, ..item.span };
         if let Some(first) = h.spans.get(key) {
             cx.error(
                 Diagnostic::error(
                     "drbook::check::duplicate_attribute",
-                    item.span,
+                    at,
                     format!("`{key}` given twice in the runbook header"),
                 )
                 .label("second one")
@@ -47,19 +50,16 @@ pub fn header(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
             );
             continue;
         }
-        h.spans.insert(key, item.span);
+        h.spans.insert(key, at);
         match &item.kind {
-            HeaderKind::Objectives(block) => objectives(cx, block, h),
-            HeaderKind::Impact(block) => {
-                // Findings about the whole block point at its keyword.
-                let at = Span { end: item.span.start + "impact".len() as u32, ..item.span };
-                h.impact = impact(cx, block, at)
-            }
+            HeaderKind::Objectives(block) => bad_names = objectives(cx, block, h),
+            HeaderKind::Impact(block) => h.impact = impact(cx, block, at),
             _ => {}
         }
     }
     if h.spans.contains_key("objectives") {
-        cx.services = Some(h.objectives.iter().map(|s| s.name.clone()).collect());
+        // Names already reported as malformed still count, so `restores` adds no error.
+        cx.services = Some(h.objectives.iter().map(|s| s.name.clone()).chain(bad_names).collect());
     }
     if let Some(decl) = &h.impact {
         match advise(&decl.impact()) {
@@ -77,10 +77,17 @@ pub fn header(cx: &mut Cx, rb: &ast::Runbook, h: &mut Header) {
     }
 }
 
-fn objectives(cx: &mut Cx, block: &ast::Block<ast::Service>, h: &mut Header) {
+/// Reads the services into `h.objectives`; returns the names written as bare words (reported).
+fn objectives(cx: &mut Cx, block: &ast::Block<ast::Service>, h: &mut Header) -> Vec<String> {
     let mut first: Vec<(String, Span)> = Vec::new();
+    let mut bad = Vec::new();
     for svc in &block.items {
-        let Some(name) = cx.plain(&svc.name, "service") else { continue };
+        let Some(name) = cx.plain(&svc.name, "service") else {
+            if let ValueKind::Ident(w) = &svc.name.kind {
+                bad.push(w.to_string());
+            }
+            continue;
+        };
         if let Some((_, at)) = first.iter().find(|(n, _)| *n == name) {
             cx.error(
                 Diagnostic::error(
@@ -98,7 +105,7 @@ fn objectives(cx: &mut Cx, block: &ast::Block<ast::Service>, h: &mut Header) {
         let mut o =
             ServiceObjective { name, rto: None, rpo: None, tier: None, span: svc.name.span };
         let what = format!("service `{}`", shorten(&o.name));
-        for (key, st) in settings(cx, &svc.settings, SERVICE, &what) {
+        for (key, st) in settings(cx, &svc.settings, SERVICE, &what).0 {
             let v = &st.value;
             match key {
                 "rto" => o.rto = cx.duration(v, "rto"),
@@ -113,16 +120,19 @@ fn objectives(cx: &mut Cx, block: &ast::Block<ast::Service>, h: &mut Header) {
         }
         h.objectives.push(o);
     }
+    bad
 }
 
-/// The known settings of a block, each once, in order; unknown and repeated ones reported.
+/// The known settings of a block, each once, in order, and whether an unknown one was
+/// reported; unknown and repeated ones are reported.
 fn settings<'b>(
     cx: &mut Cx,
     block: &'b ast::Block<Setting>,
     known: &'static [&'static str],
     what: &str,
-) -> Vec<(&'static str, &'b Setting)> {
+) -> (Vec<(&'static str, &'b Setting)>, bool) {
     let mut out: Vec<(&'static str, &'b Setting)> = Vec::new();
+    let mut unknown = false;
     for st in &block.items {
         let Some(&key) = known.iter().find(|k| **k == &*st.name.name) else {
             let help = suggest(&st.name.name, known.iter().copied())
@@ -136,6 +146,7 @@ fn settings<'b>(
                 .label("not a setting here")
                 .help(help),
             );
+            unknown = true;
             continue;
         };
         if let Some((_, prev)) = out.iter().find(|(k, _)| *k == key) {
@@ -153,14 +164,15 @@ fn settings<'b>(
         }
         out.push((key, st));
     }
-    out
+    (out, unknown)
 }
 
 fn impact(cx: &mut Cx, block: &ast::Block<Setting>, span: Span) -> Option<ImpactDecl> {
-    let given = settings(cx, block, IMPACT, "`impact`");
+    let (given, misspelt) = settings(cx, block, IMPACT, "`impact`");
     let missing: Vec<&str> =
         IMPACT.iter().copied().filter(|k| !given.iter().any(|(g, _)| g == k)).collect();
-    if !missing.is_empty() {
+    // A misspelt setting is also a missing one: say it once.
+    if !missing.is_empty() && !misspelt {
         let list: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
         cx.error(
             Diagnostic::error(

@@ -265,3 +265,44 @@ fn the_file_rule_accepts_every_cleanly_parsed_fixture() {
     }
     assert!(checked >= 30, "only {checked} files parsed cleanly");
 }
+
+#[test]
+fn objectives_impact_and_restores_parse_and_keywords_stay_contextual() {
+    let src = "runbook \"r\" {\n  objectives {\n    service \"api\" { rto 15m; rpo 0s; tier critical }\n    service \"db\" {\n      rto 30m\n    }\n  }\n  impact { hourly_revenue 500.5; regulatory strict }\n  param impact = \"x\"\n  step restores {\n    restores \"api\", \"db\"\n    run \"true\"\n  }\n}\n";
+    let f = parse_ok(src);
+    assert!(accepts_as_whole_file(src));
+    let ast::Item::Runbook(rb) = &f.items[0] else { panic!("runbook expected") };
+    let ast::HeaderKind::Objectives(b) = &rb.items[0].kind else { panic!("objectives expected") };
+    assert_eq!(b.items.len(), 2);
+    assert!(
+        matches!(&b.items[0].name.kind, ast::ValueKind::Str(s) if s.as_literal().as_deref() == Some("api"))
+    );
+    let names: Vec<&str> = b.items[0].settings.items.iter().map(|s| &*s.name.name).collect();
+    assert_eq!(names, ["rto", "rpo", "tier"]);
+    assert!(b.items[0].settings.one_line && !b.items[1].settings.one_line);
+    let ast::HeaderKind::Impact(i) = &rb.items[1].kind else { panic!("impact expected") };
+    assert!(matches!(i.items[0].value.kind, ast::ValueKind::Dec(ref d) if &**d == "500.5"));
+    assert!(matches!(&rb.items[2].kind, ast::HeaderKind::Param(p) if &*p.name.name == "impact"));
+    let ast::HeaderKind::Step(s) = &rb.items[3].kind else { panic!("step expected") };
+    assert_eq!(&*s.id.name, "restores");
+    let ast::StepKind::Restores(vs) = &s.items[0].kind else { panic!("restores expected") };
+    assert_eq!(vs.len(), 2);
+
+    // Statements the blocks cannot read: recovery says what belongs there.
+    let (msg, _, _, help) =
+        first_error("runbook \"r\" {\n  objectives {\n    servce \"api\" { rto 1m }\n  }\n}\n");
+    assert_eq!(msg, "unknown attribute `servce` in `objectives`");
+    assert_eq!(help.as_deref(), Some("did you mean `service`?"));
+    let (msg, _, _, help) =
+        first_error("runbook \"r\" {\n  objectives {\n    service \"api\" { rto }\n  }\n}\n");
+    assert_eq!(msg, "malformed `rto`");
+    assert!(help.expect("help").contains("rto 1h30m"));
+    let (msg, _, _, help) = first_error("runbook \"r\" {\n  impact {\n    regulatory\n  }\n}\n");
+    assert_eq!(msg, "malformed `regulatory`");
+    assert!(help.expect("help").contains("none | moderate | strict"));
+    let (msg, _, _, help) = first_error("runbook \"r\" {\n  step a {\n    restores\n  }\n}\n");
+    assert_eq!(msg, "malformed `restores`");
+    assert!(help.expect("help").contains("restores \"api\""));
+    let (msg, _, _, _) = first_error("runbook \"r\" {\n  impct { }\n}\n");
+    assert_eq!(msg, "unknown attribute `impct` in a runbook header");
+}

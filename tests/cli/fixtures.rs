@@ -203,6 +203,10 @@ fn ok_fixtures_cover_every_construct() {
         "params {",
         "${trigger.fired_at}",
         "notify dr_hook",
+        "objectives {",
+        "service \"",
+        "impact {",
+        "restores \"",
     ];
     let missing: Vec<&str> = constructs.iter().copied().filter(|c| !all.contains(c)).collect();
     assert!(missing.is_empty(), "no ok fixture uses {missing:?}");
@@ -262,6 +266,12 @@ fn err_fixtures_cover_every_error_of_the_language() {
         "check::unknown_param",
         "check::rpo_gate_without_rpo",
         "check::auto_without_drills",
+        "check::duplicate_service",
+        "check::unknown_setting",
+        "check::missing_impact_setting",
+        "check::bad_impact",
+        "check::unknown_service",
+        "check::restores_without_objectives",
     ];
     let missing: Vec<&str> = required
         .iter()

@@ -79,6 +79,11 @@ fn without_layout(f: &File) -> File {
                     match &mut h.kind {
                         HeaderKind::Roles(b) | HeaderKind::Env(b) => b.one_line = false,
                         HeaderKind::Drills(b) => b.one_line = false,
+                        HeaderKind::Impact(b) => b.one_line = false,
+                        HeaderKind::Objectives(b) => {
+                            b.one_line = false;
+                            b.items.iter_mut().for_each(|x| x.settings.one_line = false);
+                        }
                         HeaderKind::Step(s) => steps(&mut s.items),
                         _ => {}
                     }
@@ -555,4 +560,15 @@ fn trigger_block_formats_canonically() {
     assert_eq!(fmt(one_line), one_line);
     round_trip(one_line);
     round_trip(include_str!("../../../tests/fixtures/ok/trigger.drbook"));
+}
+
+#[test]
+fn objectives_impact_and_restores_format_canonically() {
+    let src = "runbook \"o\" {\n  rto 1h\n  objectives {\n  service \"api-gateway\" {\n    rto 15m\n  rpo 0s\n      tier critical\n  }\n    service   \"user-service\" { rto 30m; rpo 5m }  # the users\n  }\n  impact { hourly_revenue 50000; transactions_per_hour 5000\n  regulatory strict # the law\n  customer_impact critical\n    data_recreation_cost 500000.5 }\n  step a {\n    run \"true\"\n  restores   \"api-gateway\",\"user-service\"\n  }\n}\n";
+    let expected = "runbook \"o\" {\n  rto 1h\n  objectives {\n    service \"api-gateway\" { rto 15m; rpo 0s; tier critical }\n    service \"user-service\" { rto 30m; rpo 5m }  # the users\n  }\n  impact {\n    hourly_revenue        50000\n    transactions_per_hour 5000\n    regulatory            strict  # the law\n    customer_impact       critical\n    data_recreation_cost  500000.5\n  }\n\n  step a {\n    run      \"true\"\n    restores \"api-gateway\", \"user-service\"\n  }\n}\n";
+    assert_eq!(round_trip(src), expected);
+    // A comment inside a service keeps it on several lines; an empty block closes at once.
+    let commented = "runbook \"o\" {\n  objectives {\n    service \"api\" {\n      rto 15m  # tight\n      rpo 0s\n    }\n  }\n  impact {}\n}\n";
+    assert_eq!(round_trip(commented), commented);
+    round_trip(include_str!("../../../tests/fixtures/ok/objectives.drbook"));
 }
