@@ -191,6 +191,18 @@ fn diff_labels_a_loosened_or_removed_service_and_a_dropped_restores_as_risks() {
     let want: Vec<(String, String)> =
         want.iter().map(|(k, m)| (k.to_string(), m.to_string())).collect();
     assert_eq!(risks, want, "{doc}");
+    // A removed step that restored a service is a lost restore too.
+    let gone = BOOK
+        .replace(
+            "  step slow { needs db; duration 2s; wait 1500ms; restores \"user-service\" }\n",
+            "",
+        )
+        .replace("needs slow", "needs db");
+    let t = t.file("gone.drbook", &gone);
+    let out = t.cmd(&["diff", "old.drbook", "gone.drbook", "--format", "json"]);
+    let doc = crate::json(&out);
+    assert_eq!(doc["risks"][0]["kind"], "restores_removed", "{doc}");
+    assert_eq!(doc["risks"][0]["step"], "slow", "{doc}");
     // Tightened the other way round: every change listed, no risk (a new service is none).
     let back = t.cmd(&["diff", "new.drbook", "old.drbook", "--format", "json"]);
     assert_eq!(crate::json(&back)["risks"], serde_json::json!([]), "{}", back.stdout);

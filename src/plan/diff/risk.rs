@@ -43,6 +43,19 @@ pub(super) fn risks(old: &View, new: &View, old_ids: &HashMap<&str, usize>) -> V
             None => added(s, &mut out),
         }
     }
+    // A removed step that restored a service still declared: the service lost a step.
+    for o in old.steps.iter().filter(|o| !new.steps.iter().any(|n| n.id == o.id)) {
+        for svc in o.restores.iter().filter(|r| new.services.iter().any(|(n, _, _)| n == *r)) {
+            out.push(risk(
+                "restores_removed",
+                &o.id,
+                format!(
+                    "step `{}` was removed and no longer restores `{svc}`: the service counts as restored without it",
+                    o.id
+                ),
+            ));
+        }
+    }
     out
 }
 
