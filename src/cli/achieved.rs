@@ -1,9 +1,12 @@
 //! What a run achieved, as the report and `status` show it: the RTO (achieved, or not
 //! achieved and when the run stopped), the RPO with each measurement and the one that counts,
-//! and the rollback as its own phase. The definitions are [`crate::journal::results`]'s; this
-//! file only renders them, as report fields (JSON) and as lines (text).
+//! the rollback as its own phase, and, when the runbook declares `objectives { }`, each
+//! service (restored when, against its own `rto`). The definitions are
+//! [`crate::journal::results`]'s and [`crate::journal::services`]'s; this file only renders
+//! them, as report fields (JSON) and as lines (text).
 
 use crate::journal::results::{self, Forward, Results};
+use crate::journal::services::{self, Restored, ServiceResult};
 use crate::journal::RunState;
 use crate::model::fmt_duration;
 use crate::model::time as clock;
@@ -172,4 +175,111 @@ pub fn rto_cell(got: &Results) -> String {
         Forward::Stopped { ms, .. } => format!("not achieved (stopped after {})", whole(*ms)),
         Forward::Going { ms } => format!("{} so far", whole(*ms)),
     }
+}
+
+/// One service of `objectives { }` in a run (report and `status`, JSON).
+#[derive(Serialize)]
+pub struct ServiceReport {
+    pub name: String,
+    pub rto_seconds: Option<f64>,
+    /// The steps that restore it.
+    pub restored_by: Vec<String>,
+    /// `restored`, `not_restored`, `not_restored_yet` or `outside_drill`.
+    pub status: &'static str,
+    /// From the RTO clock's start to when the last of its steps finished (restored only).
+    pub achieved_seconds: Option<f64>,
+    pub restored_at: Option<String>,
+    pub rto_met: Option<bool>,
+    /// Why it was not restored.
+    pub reason: Option<String>,
+}
+
+/// Each service's result in the run `s`, with the objectives of its runbook `rb` (none
+/// without a runbook, or without `objectives { }`).
+pub fn services_of(
+    s: &crate::journal::RunState,
+    rb: Option<&crate::model::Runbook>,
+) -> Vec<ServiceResult> {
+    rb.map_or_else(Vec::new, |rb| services::services(s, &services::Objective::of(rb)))
+}
+
+pub fn service_reports(got: &[ServiceResult]) -> Vec<ServiceReport> {
+    got.iter()
+        .map(|r| {
+            let (status, achieved, at, reason) = match &r.restored {
+                Restored::Yes { ms, at } => ("restored", Some(secs(*ms)), Some(at.clone()), None),
+                Restored::No { why } => ("not_restored", None, None, Some(why.clone())),
+                Restored::NotYet => ("not_restored_yet", None, None, None),
+                Restored::OutsideDrill => ("outside_drill", None, None, None),
+            };
+            ServiceReport {
+                name: r.name.clone(),
+                rto_seconds: r.rto_ms.map(secs),
+                restored_by: r.restored_by.clone(),
+                status,
+                achieved_seconds: achieved,
+                restored_at: at,
+                rto_met: r.met,
+                reason,
+            }
+        })
+        .collect()
+}
+
+/// What a service achieved, in words: `restored in 12.3s`, `not restored (`promote` failed)`,
+/// `not restored yet`, `outside the drill`.
+pub fn service_achieved(r: &ServiceResult) -> String {
+    match &r.restored {
+        Restored::Yes { ms, .. } => format!("restored in {}", d(Some(secs(*ms)))),
+        Restored::No { why } => format!("not restored ({why})"),
+        Restored::NotYet => "not restored yet".to_string(),
+        Restored::OutsideDrill => "outside the drill".to_string(),
+    }
+}
+
+/// `services:` and one line per service (`  api-gateway  restored in 12.3s against 15m: PASS`);
+/// empty when the runbook declares no objectives.
+pub fn service_lines(got: &[ServiceResult]) -> Vec<String> {
+    if got.is_empty() {
+        return Vec::new();
+    }
+    let width = got.iter().map(|r| r.name.chars().count()).max().unwrap_or(0).min(28);
+    let mut out = vec!["services:".to_string()];
+    for r in got {
+        let against = match (r.rto_ms, &r.restored) {
+            (None, _) => " (no rto)".to_string(),
+            (Some(rto), Restored::NotYet | Restored::OutsideDrill) => {
+                format!("; rto {}", d(Some(secs(rto))))
+            }
+            (Some(rto), _) => format!(" against {}: {}", d(Some(secs(rto))), verdict(r.met)),
+        };
+        out.push(format!("  {:<width$}  {}{against}", r.name, service_achieved(r)));
+    }
+    out
+}
+
+/// The markdown table of [`service_lines`] (empty without objectives).
+pub fn services_markdown(got: &[ServiceResult]) -> String {
+    if got.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "| service | achieved | objective | verdict | restored by |\n|---|---|---:|---|---|\n",
+    );
+    for r in got {
+        let by: Vec<String> = r.restored_by.iter().map(|id| format!("`{id}`")).collect();
+        let v = match r.met {
+            Some(false) => "**FAIL**",
+            met => verdict(met),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {v} | {} |\n",
+            r.name.replace('|', "\\|"),
+            service_achieved(r).replace('|', "\\|"),
+            d(r.rto_ms.map(secs)),
+            if by.is_empty() { "-".to_string() } else { by.join(", ") }
+        ));
+    }
+    out.push('\n');
+    out
 }

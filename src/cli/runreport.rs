@@ -2,7 +2,8 @@
 //! the end): each step's expected and actual duration, attempts, status and error; the
 //! achieved RTO against `rto` (the time to recovery: a run that did not recover says when it
 //! stopped) and the achieved RPO against `rpo` with each measurement, with PASS/FAIL; and,
-//! once a run rolls back, the rollback as its own phase (start, duration, outcome, why) and
+//! when the runbook declares `objectives { }`, each service's achieved time against its own
+//! `rto` (`crate::journal::services`); and, once a run rolls back, the rollback as its own phase (start, duration, outcome, why) and
 //! each step's rollback (undone, undo failed, not undone), in the order they happened. What
 //! counts as achieved is [`crate::journal::results`]'s, for every format.
 
@@ -42,6 +43,9 @@ pub struct Report {
     /// The journal's chain head (`sha256:…`) when the report was made; absent for a journal
     /// that is not chained. `drbook verify RUN --head` checks a journal against it.
     pub journal_head: Option<String>,
+    /// Each service of `objectives { }` (absent when the runbook declares none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<super::achieved::ServiceReport>,
     /// A drill's result (`journal::drill::drill_result`); absent for a plain run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drill: Option<crate::journal::drill::DrillResult>,
@@ -51,6 +55,8 @@ pub struct Report {
     /// What the fields above were taken from, for the text renderers.
     #[serde(skip)]
     pub got: Results,
+    #[serde(skip)]
+    pub got_services: Vec<crate::journal::services::ServiceResult>,
     /// Whether the text renderers show the generic RTO and RPO lines (see [`measures`]).
     #[serde(skip)]
     pub shows_rto: bool,
@@ -174,6 +180,8 @@ pub fn build_with(s: &RunState, rb: Option<&Runbook>) -> Report {
         rb.and_then(|rb| rb.steps.iter().find(|st| st.id == id)).and_then(|st| st.duration)
     };
     let got = results_now(s);
+    // A component or tabletop drill restored nothing: no service is judged.
+    let got_services = super::achieved::services_of(s, rb.filter(|_| measures(s.drill.as_ref()).0));
     let word = |v: serde_json::Value| v.as_str().unwrap_or_default().to_string();
     Report {
         run_id: s.run_id.clone(),
@@ -182,6 +190,8 @@ pub fn build_with(s: &RunState, rb: Option<&Runbook>) -> Report {
         started_at: s.started_at.clone(),
         finished_at: s.finished_at.clone(),
         results: ResultsReport::new(&got),
+        services: super::achieved::service_reports(&got_services),
+        got_services,
         approvals: approvals(s),
         steps: s
             .steps
@@ -360,6 +370,10 @@ pub fn text(r: &Report) -> String {
         out.push_str(&rto_line(&r.got));
         out.push('\n');
     }
+    for l in super::achieved::service_lines(&r.got_services) {
+        out.push_str(&l);
+        out.push('\n');
+    }
     for l in rpo_lines(&r.got).into_iter().filter(|_| r.shows_rpo) {
         out.push_str(&l);
         out.push('\n');
@@ -466,6 +480,7 @@ pub fn markdown(r: &Report) -> String {
         "| | achieved | objective | verdict |\n|---|---:|---:|---|\n| RTO | {rto} | {} | {} |\n| RPO | {} | {} | {} |\n\n",
         d(r.results.rto_seconds), if r.shows_rto { verdict(r.results.rto_met) } else { "-" }, d(r.results.achieved_rpo_seconds), d(r.results.rpo_seconds), verdict(r.results.rpo_met)
     ));
+    out.push_str(&super::achieved::services_markdown(&r.got_services));
     if !r.results.rpo_measurements.is_empty() {
         out.push_str("RPO measurements (the largest counts: the run lost as much data as its worst measurement):\n\n| step | measured | counts |\n|---|---:|---|\n");
         for m in &r.results.rpo_measurements {

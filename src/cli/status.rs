@@ -3,7 +3,8 @@
 //! run's audit trail; as text or JSON on standard output. It only reads: the state dir is
 //! never created, no lock is taken, and a run whose runner is gone shows as interrupted, as
 //! does each step it left running, with what `resume` will do with it (`exec::on_resume`:
-//! rerun it, re-attach, or ask a person; the runbook, read quietly, says which).
+//! rerun it, re-attach, or ask a person; the runbook, read quietly, says which) and, when it
+//! declares `objectives { }`, how each service stands against its own `rto`.
 
 use super::achieved;
 use super::args::StatusFormat;
@@ -118,6 +119,10 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                     "rollback": rollback, "steps": steps, "audit": s.audit,
                     "journal": super::verify::journal_json(&info)});
                 super::tabletop::add_json(&mut v, &s);
+                let services = achieved::service_reports(&services_now(&s));
+                if let (Some(v), false) = (v.as_object_mut(), services.is_empty()) {
+                    v.insert("services".into(), serde_json::json!(services));
+                }
                 if let (Some(v), Ok(serde_json::Value::Object(r))) =
                     (v.as_object_mut(), serde_json::to_value(achieved::ResultsReport::new(&got)))
                 {
@@ -226,6 +231,7 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
                 let (rto, rpo) = super::runreport::measures(s.drill.as_ref());
                 let lines = std::iter::once(achieved::rto_line(&got))
                     .filter(|_| rto)
+                    .chain(achieved::service_lines(&services_now(&s)))
                     .chain(achieved::rpo_lines(&got).into_iter().filter(|_| rpo))
                     .chain(achieved::rollback_phase_line(&got));
                 for l in lines {
@@ -271,6 +277,15 @@ pub fn status(asked: &StatusRequest) -> Result<Outcome, CliError> {
         }
     }
     Ok(Outcome::Succeeded)
+}
+
+/// Each service of the run's `objectives { }`, from its runbook read quietly (none when it
+/// cannot be read, or for a component or tabletop drill: those restore nothing).
+fn services_now(s: &RunState) -> Vec<crate::journal::services::ServiceResult> {
+    if !super::runreport::measures(s.drill.as_ref()).0 {
+        return Vec::new();
+    }
+    achieved::services_of(s, super::report_cmd::runbook_of(s, None).as_ref())
 }
 
 /// For a step (or rollback) in flight when its runner died: its recorded process, and whether

@@ -80,6 +80,7 @@ pub mod readiness;
 mod record;
 mod replay;
 pub mod results;
+pub mod services;
 pub mod sign;
 mod store;
 mod summaries;

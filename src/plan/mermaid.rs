@@ -1,4 +1,6 @@
 //! Mermaid renderer: a `flowchart TD` of the steps, the critical path drawn in red.
+//! With `objectives { }`, the step that completes a service (the last of its chain) says so in
+//! its label (`restores api-gateway`).
 //!
 //! Nodes are `s_<id>["id<br/>title<br/>5m"]` (approval gates are hexagons of class `gate`, or
 //! `gate_critical` on the critical path so they keep its red outline; `safe` steps are of class
@@ -40,6 +42,13 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     let by_id: HashMap<&str, usize> =
         plan.steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
 
+    // Each service's last step (the end of its chain) names the services it completes.
+    let mut restored_here: HashMap<&str, Vec<&str>> = HashMap::new();
+    for sv in &plan.services {
+        if let Some(last) = sv.critical_path.last() {
+            restored_here.entry(last.as_str()).or_default().push(sv.name.as_str());
+        }
+    }
     for (step, name) in plan.steps.iter().zip(&names) {
         let mut label = escape(&step.id);
         if let Some(title) = &step.title {
@@ -49,6 +58,10 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
         if let Some(d) = step.duration_seconds {
             label.push_str("<br/>");
             label.push_str(&human(d));
+        }
+        if let Some(services) = restored_here.get(step.id.as_str()) {
+            label.push_str("<br/>restores ");
+            label.push_str(&escape(&services.join(", ")));
         }
         if step.approval.is_some() {
             writeln!(w, "    {name}{{{{\"{label}\"}}}}")?;

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::{seconds, Budget};
+use super::{human, seconds, Budget};
 use crate::graph::Dag;
 use crate::model;
 
@@ -65,4 +65,30 @@ pub fn build(rb: &model::Runbook, dag: &Dag) -> Vec<PlanService> {
             }
         })
         .collect()
+}
+
+impl PlanService {
+    /// `estimated 12m within rto 15m (slack 3m)`, `estimated 20m OVER rto 15m by 5m`,
+    /// `estimated 12m (no rto)`, or `no step restores it`.
+    pub fn verdict(&self) -> String {
+        let Some(est) = self.estimated_rto_seconds else {
+            return "no step restores it".to_string();
+        };
+        match (self.budget, self.rto_seconds) {
+            (Budget::Within, Some(rto)) => format!(
+                "estimated {} within rto {} (slack {})",
+                human(est),
+                human(rto),
+                human(rto.saturating_sub(est))
+            ),
+            (Budget::Over, Some(rto)) => format!(
+                "estimated {} OVER rto {} by {}",
+                human(est),
+                human(rto),
+                // Sub-second overruns round to equal seconds; never claim "by 0s".
+                human(est.saturating_sub(rto).max(1))
+            ),
+            _ => format!("estimated {} (no rto)", human(est)),
+        }
+    }
 }

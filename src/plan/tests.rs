@@ -19,6 +19,7 @@ use crate::syntax::ast::BinOp;
 
 mod actions;
 mod comment;
+mod services;
 
 pub(super) const MIN: u64 = 60_000;
 

@@ -2,7 +2,8 @@
 //!
 //! Layout: a header (runbook, title, owner, RTO budget, RPO, tier, the shell if not `sh`, the
 //! description, how
-//! approvers are proved when there is a gate), the verdict line, the waves with
+//! approvers are proved when there is a gate), the verdict line, one line per service of
+//! `objectives { }` (its estimate against its own `rto`, rpo, tier, chain), the waves with
 //! one line per step (`* id  (5m, owner)  action`, `*` marking the critical path) and indented
 //! markers for approval, condition, timeout, env, workdir, captures, checks, `measure rpo`,
 //! retry, failure policy and rollback, then the critical path, the trigger (when `drbook watch`
@@ -50,6 +51,7 @@ pub fn render(plan: &Plan, out: &mut dyn Write) -> io::Result<()> {
     }
     writeln!(w)?;
     writeln!(w, "{}", plan.verdict())?;
+    services(&mut w, plan)?;
 
     let width =
         plan.steps.iter().chain(&plan.finally).map(|s| s.id.chars().count()).max().unwrap_or(0);
@@ -212,6 +214,32 @@ fn drills(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
     }
     if let Some(url) = &plan.notify_drills {
         writeln!(w, "  drill results are posted to {url}")?;
+    }
+    Ok(())
+}
+
+/// One line per service of `objectives { }`: its estimate against its own `rto`, its `rpo`,
+/// its tier and the chain that restores it.
+fn services(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+    if plan.services.is_empty() {
+        return Ok(());
+    }
+    writeln!(w)?;
+    writeln!(w, "services (each estimated by the longest chain to its last restoring step)")?;
+    let width = plan.services.iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
+    let width = width.min(MAX_ID_WIDTH);
+    for s in &plan.services {
+        let mut line = format!("  {:<width$}  {}", s.name, s.verdict());
+        if let Some(rpo) = s.rpo_seconds {
+            line.push_str(&format!("; rpo {}", human(rpo)));
+        }
+        if let Some(tier) = &s.tier {
+            line.push_str(&format!("; tier {tier}"));
+        }
+        if !s.critical_path.is_empty() {
+            line.push_str(&format!("; chain {}", s.critical_path.join(" -> ")));
+        }
+        writeln!(w, "{line}")?;
     }
     Ok(())
 }

@@ -53,6 +53,7 @@ mod run_results;
 mod run_resume;
 mod run_rollback;
 mod run_safety;
+mod run_services;
 mod run_ssm;
 mod run_tamper;
 mod run_verify;

@@ -5,7 +5,9 @@
 //! `check_removed`, `measure_rpo_removed`, `timeout_removed`, `on_failure_continue`,
 //! `unguarded_side_effect`, and for the `trigger { }` block (firing becomes easier):
 //! `trigger_added`, `trigger_auto`, `trigger_approval_reduced`, `trigger_fewer_failures`,
-//! `trigger_quorum_reduced`, `trigger_cooldown_shortened`, `trigger_rpo_gate_removed`.
+//! `trigger_quorum_reduced`, `trigger_cooldown_shortened`, `trigger_rpo_gate_removed`, and for
+//! `objectives { }` (a service's promise weakened): `service_removed`,
+//! `service_objective_loosened` (its `rto` or `rpo` raised or dropped), `restores_removed`.
 
 use std::collections::HashMap;
 
@@ -31,10 +33,27 @@ fn risk(kind: &'static str, step: &str, message: String) -> Risk {
 pub(super) fn risks(old: &View, new: &View, old_ids: &HashMap<&str, usize>) -> Vec<Risk> {
     let mut out = roles(old, new);
     trigger(old.trigger.as_ref(), new.trigger.as_ref(), &mut out);
+    services(old, new, &mut out);
     for s in &new.steps {
         match old_ids.get(s.id.as_str()) {
-            Some(&i) => changed(&old.steps[i], s, &mut out),
+            Some(&i) => {
+                changed(&old.steps[i], s, &mut out);
+                restores(&old.steps[i], s, new, &mut out);
+            }
             None => added(s, &mut out),
+        }
+    }
+    // A removed step that restored a service still declared: the service lost a step.
+    for o in old.steps.iter().filter(|o| !new.steps.iter().any(|n| n.id == o.id)) {
+        for svc in o.restores.iter().filter(|r| new.services.iter().any(|(n, _, _)| n == *r)) {
+            out.push(risk(
+                "restores_removed",
+                &o.id,
+                format!(
+                    "step `{}` was removed and no longer restores `{svc}`: the service counts as restored without it",
+                    o.id
+                ),
+            ));
         }
     }
     out
@@ -89,6 +108,51 @@ fn changed(o: &StepView, n: &StepView, out: &mut Vec<Risk>) {
             id,
             format!("a failure of step `{id}` no longer stops the run"),
         ));
+    }
+}
+
+/// A service removed from `objectives { }`, or its `rto`/`rpo` raised or dropped.
+fn services(old: &View, new: &View, out: &mut Vec<Risk>) {
+    let header = |kind: &'static str, message: String| Risk { kind, step: None, message };
+    let human = |s: Option<u64>| s.map_or_else(|| "none".to_string(), crate::plan::human);
+    // Raised, or dropped (no objective at all is the loosest).
+    let loosened = |o: Option<u64>, n: Option<u64>| match (o, n) {
+        (Some(o), Some(n)) => n > o,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    for (name, rto, rpo) in &old.services {
+        let Some((_, n_rto, n_rpo)) = new.services.iter().find(|(n, _, _)| n == name) else {
+            out.push(header(
+                "service_removed",
+                format!(
+                    "service `{name}` was removed from `objectives`: its RTO is no longer judged"
+                ),
+            ));
+            continue;
+        };
+        for (what, o, n) in [("rto", rto, n_rto), ("rpo", rpo, n_rpo)] {
+            if loosened(*o, *n) {
+                out.push(header(
+                    "service_objective_loosened",
+                    format!("service `{name}`'s {what} is {}, was {}", human(*n), human(*o)),
+                ));
+            }
+        }
+    }
+}
+
+/// A step that no longer restores a service it restored (and that still exists).
+fn restores(o: &StepView, n: &StepView, new: &View, out: &mut Vec<Risk>) {
+    let id = n.id.as_str();
+    for svc in o.restores.iter().filter(|r| !n.restores.contains(r)) {
+        if new.services.iter().any(|(name, _, _)| name == svc) {
+            out.push(risk(
+                "restores_removed",
+                id,
+                format!("step `{id}` no longer restores `{svc}`: the service counts as restored without it"),
+            ));
+        }
     }
 }
 

@@ -23,6 +23,8 @@ pub(super) struct View {
     pub exclude_initiator: bool,
     /// The `trigger { }` block as the plan shows it.
     pub trigger: Option<plan::trigger::PlanTrigger>,
+    /// `objectives { }`: each service's name, `rto` and `rpo` in seconds.
+    pub services: Vec<(String, Option<u64>, Option<u64>)>,
 }
 
 pub(super) struct StepView {
@@ -35,6 +37,8 @@ pub(super) struct StepView {
     pub measure_rpo: Option<String>,
     pub timeout: bool,
     pub on_failure: FailurePolicy,
+    /// `restores`: the services it restores.
+    pub restores: Vec<String>,
     /// Not `safe`, not a read-only `http GET`/`HEAD`, not `wait` or `manual`, and has an action.
     pub side_effects: bool,
 }
@@ -92,6 +96,7 @@ impl View {
                     ("env".into(), Value::Object(env)),
                     ("workdir".into(), val(s.workdir.as_ref().map(|w| ctx.text(w)))),
                     ("finally".into(), val(s.finally)),
+                    ("restores".into(), val(&s.restores)),
                 ];
                 let quiet =
                     matches!(s.action, None | Some(Action::Wait { .. } | Action::Manual { .. }));
@@ -105,6 +110,7 @@ impl View {
                     measure_rpo: s.measure_rpo.clone(),
                     timeout: s.timeout.is_some(),
                     on_failure: s.on_failure,
+                    restores: s.restores.clone(),
                     side_effects: !quiet && !s.drill_safe(),
                 }
             })
@@ -147,11 +153,22 @@ impl View {
         for (name, members) in roles.iter().flatten() {
             header.push((format!("role.{name}"), val(members)));
         }
+        for sv in &plan.services {
+            header.push((
+                format!("service.{}", sv.name),
+                json!({"rto": sv.rto_seconds, "rpo": sv.rpo_seconds, "tier": sv.tier}),
+            ));
+        }
         header.push(("trigger".into(), val(plan.trigger.is_some())));
         if let Some(t) = &plan.trigger {
             trigger_fields(t, &mut header);
         }
         View {
+            services: plan
+                .services
+                .iter()
+                .map(|sv| (sv.name.clone(), sv.rto_seconds, sv.rpo_seconds))
+                .collect(),
             trigger: plan.trigger.clone(),
             steps,
             header,

@@ -3,7 +3,8 @@
 //! Layout: one summary line first (verdict emoji, runbook, estimated RTO against the budget,
 //! steps, approval gates, steps without rollback), then the title, tier, owner, description
 //! and how approvers are proved, the place for a diff section ([`Options::diff`]), the
-//! critical path, then collapsible `<details>` sections: the trigger (open, when the runbook
+//! critical path, then collapsible `<details>` sections: the recovery objectives by service
+//! (open, when the runbook declares `objectives { }`), the trigger (open, when the runbook
 //! has one), the steps table (open; narrow
 //! columns, so the gate and the rollback stay visible at comment width), every step's
 //! details (all that decides what runs, scripts in full in fenced blocks), the finally steps,
@@ -20,6 +21,7 @@
 mod cells;
 mod diagram;
 mod fit;
+mod services;
 mod steps;
 
 use std::io::{self, Write};
@@ -72,8 +74,12 @@ pub fn summary_line(plan: &Plan, risks: Option<usize>) -> String {
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let risks = risks.map_or(String::new(), |n| format!(" · {}", plural(n, "risk", "risks")));
+    let services = match services::over(plan) {
+        0 => String::new(),
+        n => format!(" · ❌ {} over RTO", plural(n, "service", "services")),
+    };
     format!(
-        "{emoji} **{}**: {} · {} · {} · {} without rollback{risks}",
+        "{emoji} **{}**: {} · {} · {} · {} without rollback{services}{risks}",
         text(&plan.runbook),
         text(&plan.verdict()),
         plural(plan.steps.len(), "step", "steps"),
@@ -124,6 +130,9 @@ fn blocks(plan: &Plan, opts: &Options) -> Vec<Block> {
     let mut out = vec![Block::fixed("the summary", 100, head)];
     if let Some((diff, _)) = &opts.diff {
         out.push(Block::fixed("the diff", 90, format!("{}\n\n", diff.trim_end())));
+    }
+    if !plan.services.is_empty() {
+        out.push(services::table(plan));
     }
     if let Some(t) = &plan.trigger {
         out.push(Block::fixed("the trigger", 80, trigger(plan, t)));
