@@ -12,9 +12,6 @@
 
 pub mod command;
 
-#[cfg(test)]
-mod tests;
-
 use std::collections::HashMap;
 
 use crate::advise::{self, Strategy};
