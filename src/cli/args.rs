@@ -82,6 +82,29 @@ pub enum Command {
         #[arg(long, value_name = "REV")]
         diff_base: Option<String>,
     },
+    /// Export a runbook as the DR planning guide's DR plan document (YAML).
+    Export {
+        /// The runbook.
+        file: PathBuf,
+        /// The document to write.
+        #[arg(long, value_enum, default_value_t = ExportFormat::DrPlan)]
+        format: ExportFormat,
+        /// Write to FILE atomically (temporary file + rename beside it) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Set a param (NAME=VALUE); repeatable. Required params must be given.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Read params from FILE; `--param` wins. Default: RUNBOOK.params beside the runbook.
+        #[arg(long, value_name = "FILE")]
+        params_file: Option<PathBuf>,
+        /// The date the stale-review warning compares against (YYYY-MM-DD); default today.
+        #[arg(long, value_name = "DATE")]
+        today: Option<String>,
+        /// The project root: imports must stay inside it (default: the runbook's directory).
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+    },
     /// Run a runbook: steps in dependency order, journaled durably, timed against the RTO.
     Run {
         /// The runbook.
@@ -491,6 +514,12 @@ pub enum PlanFormat {
     Json,
     Markdown,
     Mermaid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// The guide's `disaster-recovery-plan.yaml` template, filled in.
+    DrPlan,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

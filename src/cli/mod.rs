@@ -10,6 +10,7 @@
 //! | `check.rs`    | `check FILE...`        | `CheckRequest`                    |
 //! | `plan.rs`     | `plan FILE`            | `PlanRequest`                     |
 //! | `diff.rs`     | `diff OLD NEW`, `--git`| `DiffRequest`                     |
+//! | `export.rs`   | `export FILE --format dr-plan` | `ExportRequest`           |
 //! | `fmt.rs`      | `fmt FILE...`          | `FmtRequest`                      |
 //! | `run.rs`      | `run FILE`             | `RunRequest` + `NewRun`           |
 //! | `drill.rs`    | `drill FILE --type T`  | `RunRequest` + `DrillRequest`     |
@@ -64,6 +65,7 @@ mod drill_end;
 mod drillreport;
 mod drive;
 mod dry;
+mod export;
 mod fmt;
 mod history;
 mod history_svg;
@@ -163,6 +165,12 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             let req =
                 plan::PlanRequest { file, options, format, color, root, max_chars, diff_base };
             plan::plan(&req)
+        }
+        Command::Export { file, format, output, params, params_file, today, root } => {
+            let params_file = params_file.or_else(|| params_file::beside(&file));
+            let params = input::params(params_file.as_deref(), &params, color)?;
+            let options = input::options(today.as_deref(), params, false, true)?;
+            export::export(&export::ExportRequest { file, options, format, color, root, output })
         }
         Command::Diff { files, git, format, exit_zero, params, today } => {
             let params = input::params(None, &params, color)?;

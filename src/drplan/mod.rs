@@ -188,6 +188,9 @@ pub struct XStep {
     /// The step is on the critical path.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub critical: bool,
+    /// A `manual` action's instructions, when the step's title is its `action` text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -20,6 +20,7 @@ mod resolve;
 pub mod services;
 
 pub mod diff;
+pub mod drplan;
 pub mod json;
 pub mod markdown;
 pub mod mermaid;
