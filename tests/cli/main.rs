@@ -13,6 +13,7 @@ mod drill_notify;
 mod drill_resume;
 mod drill_runs;
 mod drill_tabletop;
+mod export;
 mod first_minutes;
 mod fixtures;
 mod fmt;

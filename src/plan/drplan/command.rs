@@ -111,3 +111,40 @@ pub fn conditions(t: &PlanTrigger) -> Vec<String> {
     out.push(format!("Requires {}", t.requires_text()));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_action_kind_has_its_command() {
+        let run = PlanAction::Run { script: "systemctl start api\n".into() };
+        assert_eq!(command(&run).as_deref(), Some("systemctl start api"));
+        let http = PlanAction::Http {
+            method: "GET".into(),
+            url: "https://api.example.com/health".into(),
+            headers: Default::default(),
+            body: None,
+            status: vec!["200".into()],
+            body_contains: None,
+        };
+        assert_eq!(command(&http).as_deref(), Some("GET https://api.example.com/health"));
+        assert_eq!(command(&PlanAction::Wait { seconds: 300 }).as_deref(), Some("wait 5m"));
+        let manual = PlanAction::Manual { instructions: "Post the update".into() };
+        assert_eq!(command(&manual), None, "a person acts: no command");
+        let notify =
+            PlanAction::Notify { url: "<secret:hook>".into(), text: "failover started".into() };
+        let line = command(&notify).expect("notify has a command");
+        assert!(!line.contains('\n') && line.contains("<secret:hook>"), "{line}");
+        for (action, k) in
+            [(&run, "run"), (&http, "http"), (&manual, "manual"), (&notify, "notify")]
+        {
+            assert_eq!(kind(action), k);
+        }
+    }
+
+    #[test]
+    fn one_line_joins_trimmed_lines() {
+        assert_eq!(one_line("  a\n\n   b  \n c"), "a b c");
+    }
+}

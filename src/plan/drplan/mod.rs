@@ -274,3 +274,21 @@ fn contacts(rb: &model::Runbook) -> Option<drplan::Contacts> {
     (primary_oncall.is_some() || !stakeholders.is_empty())
         .then_some(drplan::Contacts { primary_oncall, stakeholders })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tier_words_name_a_strategy_and_other_labels_do_not() {
+        for (tier, strategy) in [
+            ("critical", Some("hot standby")),
+            ("hot", Some("hot standby")),
+            ("important", Some("warm standby")),
+            ("warm", Some("warm standby")),
+            ("standard", Some("cold standby")),
+            ("cold", Some("cold standby")),
+            ("gold", None),
+        ] {
+            assert_eq!(super::tier_strategy(tier), strategy, "{tier}");
+        }
+    }
+}
