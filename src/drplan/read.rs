@@ -151,7 +151,7 @@ pub fn parse(text: &str, file: FileId) -> Result<DrPlan, Diagnostic> {
     } else if message.contains("tab") {
         "indent YAML with spaces, not tabs"
     } else {
-        "compare the document with the DR planning guide's template (`tests/fixtures/dr-plan/guide-template.yaml`)"
+        "compare the document with the DR planning guide's template (README, \"The DR plan document\")"
     };
     let end = text[at..].find('\n').map_or(text.len(), |n| at + n).min(at + 1).max(at);
     Err(Diagnostic::error(
