@@ -170,6 +170,7 @@ fn first_line(s: &str) -> String {
         Some(n) => &line[..n],
         None => line,
     };
+    let line = line.split(", set DuplicateKeyPolicy").next().unwrap_or(line);
     crate::diag::printable(line).chars().take(200).collect()
 }
 
