@@ -5,10 +5,8 @@
 //! with `--force`. Warnings (what became a comment, what was made up) go to standard error.
 //! Exit 0, or 2 when the document is refused (nothing is written).
 
-use super::history::write_out;
 use super::outcome::{CliError, Outcome};
 use super::report;
-use super::term::eprint;
 use crate::drplan::read;
 use std::path::{Path, PathBuf};
 
@@ -116,4 +114,29 @@ fn finish(
             "{rendered}internal error: the runbook generated from the document does not check; please report this with the document"
         ))
     })
+}
+
+/// Writes `text` to `output` (atomically, a new file, never through a link) or to standard
+/// output.
+fn write_out(output: Option<&Path>, text: &str, what: &str, mode: u32) -> Result<(), CliError> {
+    match output {
+        Some(path) => crate::journal::fsx::write_atomic(path, text.as_bytes(), mode).map_err(|e| {
+            CliError::Failed(format!("cannot write {what} to `{}`: {e}", path.display()))
+        }),
+        None => {
+            use std::io::Write;
+            match std::io::stdout().lock().write_all(text.as_bytes()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(CliError::Failed(format!("cannot write {what}: {e}")))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// One line on standard error (terminal escapes in it shown escaped).
+fn eprint(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{}", crate::diag::printable(line));
 }

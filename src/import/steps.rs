@@ -140,15 +140,14 @@ pub fn steps(steps: &[ProcedureStep], set: &Settings) -> Steps {
         if let Some(o) = s.owner.as_deref().filter(|o| !o.trim().is_empty()) {
             out.push_str(&format!("    owner {}\n", quote(o.trim())));
         }
-        match s.duration.as_deref().map(str::trim) {
-            Some(d) => match prose::parse_duration(d) {
+        if let Some(d) = s.duration.as_deref().map(str::trim) {
+            match prose::parse_duration(d) {
                 Some(ms) => out.push_str(&format!("    duration {}\n", duration(ms))),
                 None => {
                     out.push_str(&format!("    # duration: {}\n", crate::diag::printable(d)));
                     prose_durations.push(format!("{} step {} (`{d}`)", set.procedure, s.step));
                 }
-            },
-            None => {}
+            }
         }
         for r in x.map(|x| x.restores.as_slice()).unwrap_or_default() {
             out.push_str(&format!("    restores {}\n", quote(r)));

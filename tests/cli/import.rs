@@ -139,8 +139,7 @@ fn import_then_export_keeps_every_steps_action_owner_duration_and_command() {
             }
         }
     }
-    let fb =
-        parsed(&t.cmd(&["export", "--today", TODAY, "guide-template-failback.drbook"]).stdout);
+    let fb = parsed(&t.cmd(&["export", "--today", TODAY, "guide-template-failback.drbook"]).stdout);
     let first = &steps(&fb, false)[0];
     assert_eq!(first.action.as_deref(), Some("Confirm the failback prerequisites"));
 }
