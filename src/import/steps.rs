@@ -118,6 +118,9 @@ pub fn steps(steps: &[ProcedureStep], set: &Settings) -> Steps {
     let any_x_gate =
         steps.iter().any(|s| s.x_drbook.as_ref().is_some_and(|x| !x.approval.is_empty()));
     let mut gate = if any_x_gate { None } else { set.gate.clone() };
+    // `x-drbook.needs` naming no step of the document would not check: such names are dropped.
+    let known: Vec<String> =
+        steps.iter().filter_map(|s| s.x_drbook.as_ref()).map(|x| x.id.clone()).collect();
     for (n, s) in steps.iter().enumerate() {
         let x = s.x_drbook.as_ref();
         let action = s.action.as_deref().map(str::trim).filter(|a| !a.is_empty());
@@ -131,7 +134,7 @@ pub fn steps(steps: &[ProcedureStep], set: &Settings) -> Steps {
         out.push_str(&format!("\n  step {id}{title} {{\n"));
         // With x-drbook ids the dependencies are the document's own, not its order.
         let needs: Vec<String> = match x.filter(|x| !x.id.is_empty()) {
-            Some(x) => x.needs.clone(),
+            Some(x) => x.needs.iter().filter(|n| known.contains(n)).cloned().collect(),
             None => previous.iter().cloned().collect(),
         };
         if !needs.is_empty() {
@@ -218,6 +221,38 @@ mod tests {
         );
         assert_eq!(roles[1].members, ["carol"]);
         assert!(authorization("any one person", &[]).is_empty());
+    }
+
+    #[test]
+    fn x_drbook_ids_and_needs_are_kept_and_unknown_needs_dropped() {
+        let x = |id: &str, needs: &[&str]| {
+            Some(crate::drplan::XStep {
+                id: id.into(),
+                needs: needs.iter().map(|n| n.to_string()).collect(),
+                ..Default::default()
+            })
+        };
+        let a = ProcedureStep {
+            step: 1,
+            action: Some("A".into()),
+            x_drbook: x("first", &[]),
+            ..Default::default()
+        };
+        let b = ProcedureStep {
+            step: 2,
+            action: Some("B".into()),
+            x_drbook: x("second", &[]),
+            ..Default::default()
+        };
+        let c = ProcedureStep {
+            step: 3,
+            action: Some("C".into()),
+            x_drbook: x("third", &["first", "nope"]),
+            ..Default::default()
+        };
+        let out = steps(&[a, b, c], &Settings { procedure: "failover", gate: None, first: None });
+        assert!(out.text.contains("step second \"B\" {\n    manual"), "{}", out.text);
+        assert!(out.text.contains("step third \"C\" {\n    needs first\n"), "{}", out.text);
     }
 
     #[test]
