@@ -65,7 +65,18 @@ pub fn convert(doc: &DrPlan, name: &str) -> Imported {
     body.push_str(&header::drills(doc, &mut warnings));
     body.push_str(&comments(&failover));
     let gate = (!roles.is_empty()).then(|| roles.iter().map(|r| r.name.clone()).collect());
-    let set = steps::Settings { procedure: "failover", gate, first: None };
+    let services = doc
+        .recovery_objectives
+        .as_ref()
+        .map(|r| {
+            r.by_service
+                .iter()
+                .map(|s| s.service.clone())
+                .filter(|s| !s.trim().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let set = steps::Settings { procedure: "failover", gate, first: None, services };
     let main = steps::steps(&failover.steps, &set);
     body.push_str(&main.text);
     let mut prose = main.prose_durations;
@@ -77,7 +88,8 @@ pub fn convert(doc: &DrPlan, name: &str) -> Imported {
                 fb.prerequisites.join("; "),
             )
         });
-        let set = steps::Settings { procedure: "failback", gate: None, first };
+        let set =
+            steps::Settings { procedure: "failback", gate: None, first, services: Vec::new() };
         let out = steps::steps(&fb.steps, &set);
         prose.extend(out.prose_durations);
         let owner =

@@ -98,6 +98,8 @@ pub struct Settings<'a> {
     pub gate: Option<Vec<String>>,
     /// A first `manual` step (id, title, instructions), e.g. failback's prerequisites.
     pub first: Option<(String, String, String)>,
+    /// The services of the runbook's `objectives`: `x-drbook.restores` naming others is dropped.
+    pub services: Vec<String>,
 }
 
 /// Writes `steps` (two-space indented, inside the runbook block).
@@ -152,7 +154,8 @@ pub fn steps(steps: &[ProcedureStep], set: &Settings) -> Steps {
                 }
             }
         }
-        for r in x.map(|x| x.restores.as_slice()).unwrap_or_default() {
+        let restores = x.map(|x| x.restores.as_slice()).unwrap_or_default();
+        for r in restores.iter().filter(|r| set.services.contains(r)) {
             out.push_str(&format!("    restores {}\n", quote(r)));
         }
         if x.is_some_and(|x| x.safe) {
@@ -250,7 +253,10 @@ mod tests {
             x_drbook: x("third", &["first", "nope"]),
             ..Default::default()
         };
-        let out = steps(&[a, b, c], &Settings { procedure: "failover", gate: None, first: None });
+        let out = steps(
+            &[a, b, c],
+            &Settings { procedure: "failover", gate: None, first: None, services: Vec::new() },
+        );
         assert!(out.text.contains("step second \"B\" {\n    manual"), "{}", out.text);
         assert!(out.text.contains("step third \"C\" {\n    needs first\n"), "{}", out.text);
     }
@@ -276,6 +282,7 @@ mod tests {
                 procedure: "failback",
                 gate: Some(vec!["a".into(), "b".into()]),
                 first: None,
+                services: Vec::new(),
             },
         );
         assert_eq!(out.prose_durations, ["failback step 1 (`24 hours before`)"]);

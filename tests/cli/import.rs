@@ -169,3 +169,47 @@ fn an_exported_document_imports_back_with_its_ids_and_gates() {
     );
     t2.cmd(&["check", "--today", TODAY, "again.drbook"]).expect_status(0);
 }
+
+/// `restores` and `safe` from a runbook survive export and import.
+#[test]
+fn restores_and_safe_survive_export_then_import() {
+    let t = Test::new().file(
+        "svc.drbook",
+        r#"runbook "svc" {
+  owner "team"
+  rto   1h
+  objectives {
+    service "api" { rto 15m; rpo 0s; tier critical }
+  }
+
+  step probe "Probe the API" {
+    duration 1m
+    safe
+    run      "true"
+  }
+
+  step bring_up "Bring the API up" {
+    needs    probe
+    duration 5m
+    restores "api"
+    run      "echo up"
+  }
+}
+"#,
+    );
+    let doc = t.cmd(&["export", "--today", TODAY, "svc.drbook", "--output", "svc.yaml"]);
+    doc.expect_status(0);
+    t.cmd(&["import", "svc.yaml", "--output", "back.drbook"]).expect_status(0);
+    let back = t.read("back.drbook");
+    let flat = back.split_whitespace().collect::<Vec<_>>().join(" ");
+    for want in [
+        "step probe \"Probe the API\" {",
+        "safe",
+        "step bring_up \"Bring the API up\" { needs probe",
+        "restores \"api\"",
+        "run \"echo up\"",
+    ] {
+        assert!(flat.contains(want), "{want} in\n{back}");
+    }
+    t.cmd(&["check", "--today", TODAY, "back.drbook"]).expect_status(0);
+}
