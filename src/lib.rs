@@ -34,6 +34,7 @@ pub mod diag;
 pub mod drplan;
 pub mod exec;
 pub mod graph;
+pub mod import;
 pub mod journal;
 pub mod load;
 pub mod model;

@@ -395,6 +395,9 @@ pub enum Command {
     /// Recommend an RTO, RPO, standby strategy and cost tier from the business impact of an
     /// outage (the DR planning guide's calculator), with the lines to put in a runbook.
     Advise(super::advise::AdviseArgs),
+    /// Turn a DR plan document (the DR planning guide's YAML template) into a runbook, checked
+    /// and formatted; the failback procedure becomes a second runbook.
+    Import(super::import::ImportArgs),
     /// Print a shell completion script: `drbook completions bash > ~/.local/share/bash-completion/completions/drbook`.
     Completions {
         /// The shell.

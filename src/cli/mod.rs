@@ -26,6 +26,7 @@
 //! | `watch.rs`    | `watch FILE`           | `WatchOptions` (`watch_args.rs`; + `watch_fire.rs`, `watch_log.rs`) |
 //! | `watch_admin.rs` | `watch ack\|approve\|deny\|status FILE` | `WatchAdmin` (`watch_args.rs`) |
 //! | `advise.rs`   | `advise --hourly-revenue N ...` | `AdviseArgs`            |
+//! | `import.rs`   | `import PLAN.yaml`     | `ImportArgs`                      |
 //!
 //! Below the commands, files that import no command file:
 //!
@@ -69,6 +70,7 @@ mod export;
 mod fmt;
 mod history;
 mod history_svg;
+mod import;
 mod input;
 mod live;
 mod outcome;
@@ -188,6 +190,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
             fmt::fmt(&fmt::FmtRequest { files, check_only: check, diff, color })
         }
         Command::Advise(args) => advise::advise(&args),
+        Command::Import(args) => import::import(&args, color),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out_dir } => docs::man(out_dir.as_deref()),
         Command::Run {

@@ -8,6 +8,7 @@
 //! `x-drbook` keys, which a consumer of the template ignores.
 
 pub mod prose;
+pub mod read;
 
 use serde::{Deserialize, Serialize};
 

@@ -23,6 +23,7 @@ mod head_sign;
 mod history;
 mod hostile;
 mod httpd;
+mod import;
 mod inputs;
 mod layout;
 mod os_accounts;
