@@ -184,6 +184,16 @@ impl Strategy {
             Strategy::ColdStandby => "cold_standby",
         }
     }
+
+    /// The strategy in words: `hot standby (sync replication)`.
+    pub fn words(self) -> &'static str {
+        match self {
+            Strategy::HotStandbySyncReplication => "hot standby (sync replication)",
+            Strategy::HotStandbyAsyncReplication => "hot standby (async replication)",
+            Strategy::WarmStandby => "warm standby",
+            Strategy::ColdStandby => "cold standby",
+        }
+    }
 }
 
 impl CostTier {

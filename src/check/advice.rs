@@ -62,23 +62,13 @@ fn customer_word(c: CustomerImpact) -> &'static str {
     }
 }
 
-/// `hot standby (sync replication)`.
-fn strategy_words(s: Strategy) -> &'static str {
-    match s {
-        Strategy::HotStandbySyncReplication => "hot standby (sync replication)",
-        Strategy::HotStandbyAsyncReplication => "hot standby (async replication)",
-        Strategy::WarmStandby => "warm standby",
-        Strategy::ColdStandby => "cold standby",
-    }
-}
-
 /// The header's `rto`, `rpo` and `tier` against the advice of `impact`.
 pub fn judge(cx: &mut Cx, h: &Header, decl: &ImpactDecl, a: &Advice) {
     let advised = format!(
         "`impact` advises RTO {}, RPO {}, {} (the DR planning guide's calculator, from hourly_revenue {}, transactions_per_hour {}, regulatory {}, customer_impact {}, data_recreation_cost {})",
         fmt_duration(a.rto_ms()),
         fmt_duration(a.rpo_ms()),
-        strategy_words(a.recommended_strategy),
+        a.recommended_strategy.words(),
         decl.hourly_revenue,
         decl.transactions_per_hour,
         regulatory_word(decl.regulatory),

@@ -1,20 +1,10 @@
 //! Table tests of the drill language: `safe`, `drills { }` and `notify_drills`, their model
 //! and every error they can cause (code and span).
 
-use super::{check, Checked, Options};
+use super::{check, Options};
+use crate::check::tests::checked;
 use crate::load::load_text;
 use crate::model::{Date, DrillCadence, DrillKind, Part, Ref};
-
-fn checked(src: &str) -> Checked {
-    let mut loaded = load_text("t.drbook", None, src.into());
-    let opts = Options {
-        today: Date { year: 2026, month: 11, day: 23 },
-        params: Vec::new(),
-        require_params: false,
-        strict: false,
-    };
-    check(&mut loaded, &opts)
-}
 
 /// The errors as (code, the source text the span covers).
 fn found(src: &str) -> Vec<(&'static str, String)> {

@@ -10,17 +10,8 @@ use crate::diag::{shorten, suggest, Diagnostic, Span};
 use crate::graph::Dag;
 use crate::model::{fmt_duration, ImpactDecl, Runbook, ServiceObjective};
 use crate::syntax::ast::{self, HeaderKind, Setting, StrPart, ValueKind};
+use crate::syntax::ast::{IMPACT_SETTINGS as IMPACT, SERVICE_SETTINGS as SERVICE};
 
-/// The settings of a `service { }`.
-const SERVICE: &[&str] = &["rto", "rpo", "tier"];
-/// The settings of `impact { }`, all required.
-const IMPACT: &[&str] = &[
-    "hourly_revenue",
-    "transactions_per_hour",
-    "regulatory",
-    "customer_impact",
-    "data_recreation_cost",
-];
 const REGULATORY: &[&str] = &["none", "moderate", "strict"];
 const CUSTOMER_IMPACT: &[&str] = &["low", "medium", "high", "critical"];
 

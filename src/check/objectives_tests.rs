@@ -3,19 +3,9 @@
 
 use super::{check, Checked, Options};
 use crate::advise::{CustomerImpact, Regulatory};
+use crate::check::tests::checked;
 use crate::load::load_text;
 use crate::model::Date;
-
-fn checked(src: &str) -> Checked {
-    let mut loaded = load_text("t.drbook", None, src.into());
-    let opts = Options {
-        today: Date { year: 2026, month: 11, day: 23 },
-        params: Vec::new(),
-        require_params: false,
-        strict: false,
-    };
-    check(&mut loaded, &opts)
-}
 
 /// The diagnostics as (code, the source text the span covers), errors or warnings.
 fn found(src: &str, errors: bool) -> Vec<(&'static str, String)> {

@@ -1,12 +1,14 @@
 //! Table tests of check findings on small runbooks written as text: which codes come out, and
 //! what their help says.
 
-use super::{check, Options};
+use super::{check, Checked, Options};
 use crate::diag::Diagnostic;
 use crate::load::load_text;
 use crate::model::Date;
 
-fn diags(src: &str) -> Vec<Diagnostic> {
+/// `src` loaded as `t.drbook` and checked on 2026-11-23, with no params (shared by the
+/// check's table tests).
+pub(super) fn checked(src: &str) -> Checked {
     let mut loaded = load_text("t.drbook", None, src.into());
     let opts = Options {
         today: Date { year: 2026, month: 11, day: 23 },
@@ -14,7 +16,11 @@ fn diags(src: &str) -> Vec<Diagnostic> {
         require_params: false,
         strict: false,
     };
-    check(&mut loaded, &opts).diags
+    check(&mut loaded, &opts)
+}
+
+fn diags(src: &str) -> Vec<Diagnostic> {
+    checked(src).diags
 }
 
 fn codes(src: &str) -> Vec<&'static str> {

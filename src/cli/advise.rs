@@ -103,15 +103,6 @@ pub fn tier(strategy: Strategy) -> &'static str {
     }
 }
 
-fn strategy_words(s: Strategy) -> &'static str {
-    match s {
-        Strategy::HotStandbySyncReplication => "hot standby (sync replication)",
-        Strategy::HotStandbyAsyncReplication => "hot standby (async replication)",
-        Strategy::WarmStandby => "warm standby",
-        Strategy::ColdStandby => "cold standby",
-    }
-}
-
 fn cost_words(c: CostTier) -> &'static str {
     match c {
         CostTier::VeryHigh => "very high (2x or more of the primary infrastructure)",
@@ -173,7 +164,7 @@ fn text(impact: &Impact, a: &Advice) -> String {
         "recommended RTO  {} h ({rto})\nrecommended RPO  {} h ({rpo})\nstrategy         {}\nannual cost      {}\n\nin a runbook:\n",
         hours(a.rto_hours),
         hours(a.rpo_hours),
-        strategy_words(a.recommended_strategy),
+        a.recommended_strategy.words(),
         cost_words(a.estimated_annual_cost),
     );
     out.push_str(&format!("  rto {rto}\n  rpo {rpo}\n  tier {}\n", tier(a.recommended_strategy)));

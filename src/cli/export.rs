@@ -37,7 +37,7 @@ pub fn export(req: &ExportRequest) -> Result<Outcome, CliError> {
         ExportFormat::DrPlan => plan::drplan::to_yaml(&plan::drplan::build(rb, &plan, &hash))
             .map_err(CliError::Failed)?,
     };
-    super::history::write_out(req.output.as_deref(), &text, "the DR plan", 0o644)?;
+    super::output::write_out(req.output.as_deref(), &text, "the DR plan", 0o644)?;
     if let Some(out) = &req.output {
         super::term::eprint(&format!("wrote {}", out.display()));
     }

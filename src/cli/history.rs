@@ -33,7 +33,7 @@ use crate::model::time as clock;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What `history` is asked.
 pub struct HistoryRequest {
@@ -107,27 +107,8 @@ pub fn history(req: &HistoryRequest) -> Result<Outcome, CliError> {
         HistoryFormat::Svg => super::history_svg::render(&trends),
     };
     // Issues found carry (masked) step errors: owner-only, like reports.
-    write_out(req.output.as_deref(), &text, "the history", 0o600)?;
+    super::output::write_out(req.output.as_deref(), &text, "the history", 0o600)?;
     Ok(Outcome::Succeeded)
-}
-
-/// Writes `text` to `output` (atomically, a new file with `mode`, never through a link) or
-/// to standard output.
-pub fn write_out(output: Option<&Path>, text: &str, what: &str, mode: u32) -> Result<(), CliError> {
-    match output {
-        Some(path) => crate::journal::fsx::write_atomic(path, text.as_bytes(), mode).map_err(|e| {
-            CliError::Failed(format!("cannot write {what} to `{}`: {e}", path.display()))
-        }),
-        None => {
-            use std::io::Write;
-            match std::io::stdout().lock().write_all(text.as_bytes()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(CliError::Failed(format!("cannot write {what}: {e}")))
-                }
-                _ => Ok(()),
-            }
-        }
-    }
 }
 
 /// `--since`: a date (its midnight, UTC) or an RFC 3339 timestamp.

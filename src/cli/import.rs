@@ -70,13 +70,13 @@ pub fn import(args: &ImportArgs, color: bool) -> Result<Outcome, CliError> {
     for w in &imported.warnings {
         eprint(&format!("warning: {w}"));
     }
-    write_out(args.output.as_deref(), &main, "the runbook", 0o644)?;
+    super::output::write_out(args.output.as_deref(), &main, "the runbook", 0o644)?;
     if let Some(out) = &args.output {
         eprint(&format!("wrote {}", out.display()));
     }
     match (failback, failback_path) {
         (Some(text), Some(path)) => {
-            write_out(Some(&path), &text, "the failback runbook", 0o644)?;
+            super::output::write_out(Some(&path), &text, "the failback runbook", 0o644)?;
             eprint(&format!("wrote {} (the failback procedure)", path.display()));
         }
         (Some(_), None) => eprint(&format!(
@@ -114,25 +114,6 @@ fn finish(
             "{rendered}internal error: the runbook generated from the document does not check; please report this with the document"
         ))
     })
-}
-
-/// Writes `text` to `output` (atomically, a new file, never through a link) or to standard
-/// output.
-fn write_out(output: Option<&Path>, text: &str, what: &str, mode: u32) -> Result<(), CliError> {
-    match output {
-        Some(path) => crate::journal::fsx::write_atomic(path, text.as_bytes(), mode).map_err(|e| {
-            CliError::Failed(format!("cannot write {what} to `{}`: {e}", path.display()))
-        }),
-        None => {
-            use std::io::Write;
-            match std::io::stdout().lock().write_all(text.as_bytes()) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err(CliError::Failed(format!("cannot write {what}: {e}")))
-                }
-                _ => Ok(()),
-            }
-        }
-    }
 }
 
 /// One line on standard error (terminal escapes in it shown escaped).

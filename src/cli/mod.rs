@@ -74,6 +74,7 @@ mod import;
 mod input;
 mod live;
 mod outcome;
+mod output;
 mod params_file;
 mod plan;
 mod prepare;

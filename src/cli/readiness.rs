@@ -24,8 +24,9 @@
 //! ```
 
 use super::args::ReadinessFormat;
-use super::history::{sha256, write_out};
+use super::history::sha256;
 use super::outcome::{CliError, Outcome};
+use super::output::write_out;
 use super::report;
 use super::term::eprint;
 use crate::check::{self, Options};

@@ -460,6 +460,20 @@ impl Plan {
 }
 
 impl PlanAction {
+    /// The action's kind as the language writes it: `run`, `http`, `ssm command`, ...
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PlanAction::Run { .. } => "run",
+            PlanAction::Http { .. } => "http",
+            PlanAction::SsmCommand { .. } => "ssm command",
+            PlanAction::SsmAutomation { .. } => "ssm automation",
+            PlanAction::SsmPut { .. } => "ssm put",
+            PlanAction::Wait { .. } => "wait",
+            PlanAction::Manual { .. } => "manual",
+            PlanAction::Notify { .. } => "notify",
+        }
+    }
+
     /// A description that may span lines (scripts and instructions keep all their lines;
     /// continuation lines are indented to sit under the first line's content).
     pub fn describe(&self) -> String {

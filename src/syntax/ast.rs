@@ -498,3 +498,14 @@ impl BinOp {
         }
     }
 }
+
+/// The settings of a `service { }` in `objectives { }`.
+pub const SERVICE_SETTINGS: &[&str] = &["rto", "rpo", "tier"];
+/// The settings of `impact { }`, all required.
+pub const IMPACT_SETTINGS: &[&str] = &[
+    "hourly_revenue",
+    "transactions_per_hour",
+    "regulatory",
+    "customer_impact",
+    "data_recreation_cost",
+];

@@ -1,21 +1,9 @@
 //! Table tests of the `trigger { }` block: its model (defaults included) and every error it
 //! can cause, as (code, the source text the span covers).
 
-use crate::check::{check, Checked, Options};
-use crate::load::load_text;
+use crate::check::tests::checked;
 use crate::model::trigger::{Requires, DEFAULT_COOLDOWN, DEFAULT_FAILURES, DEFAULT_PROBE_TIMEOUT};
-use crate::model::{Action, Date, Part, Ref, TriggerField};
-
-fn checked(src: &str) -> Checked {
-    let mut loaded = load_text("t.drbook", None, src.into());
-    let opts = Options {
-        today: Date { year: 2026, month: 11, day: 23 },
-        params: Vec::new(),
-        require_params: false,
-        strict: false,
-    };
-    check(&mut loaded, &opts)
-}
+use crate::model::{Action, Part, Ref, TriggerField};
 
 fn found(src: &str) -> Vec<(&'static str, String)> {
     checked(src)

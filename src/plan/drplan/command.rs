@@ -23,20 +23,6 @@ pub fn command(action: &PlanAction) -> Option<String> {
     })
 }
 
-/// The action's kind as the runbook spells it: `run`, `http`, `ssm command`, ...
-pub fn kind(action: &PlanAction) -> &'static str {
-    match action {
-        PlanAction::Run { .. } => "run",
-        PlanAction::Http { .. } => "http",
-        PlanAction::SsmCommand { .. } => "ssm command",
-        PlanAction::SsmAutomation { .. } => "ssm automation",
-        PlanAction::SsmPut { .. } => "ssm put",
-        PlanAction::Wait { .. } => "wait",
-        PlanAction::Manual { .. } => "manual",
-        PlanAction::Notify { .. } => "notify",
-    }
-}
-
 /// Every line trimmed and joined by one space.
 fn one_line(text: &str) -> String {
     text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
@@ -139,7 +125,7 @@ mod tests {
         for (action, k) in
             [(&run, "run"), (&http, "http"), (&manual, "manual"), (&notify, "notify")]
         {
-            assert_eq!(kind(action), k);
+            assert_eq!(action.kind(), k);
         }
     }
 

@@ -165,7 +165,7 @@ fn failover(rb: &model::Runbook, plan: &Plan, order: &[&PlanStep]) -> drplan::Pr
                         .as_ref()
                         .map(|a| if a.by.is_empty() { vec!["any".into()] } else { a.by.clone() })
                         .unwrap_or_default(),
-                    kind: s.action.as_ref().map(|a| command::kind(a).to_string()),
+                    kind: s.action.as_ref().map(|a| a.kind().to_string()),
                     safe: s.safe,
                     restores: restores(&s.id),
                     critical: s.critical,
@@ -204,7 +204,7 @@ fn failback(order: &[&PlanStep]) -> Option<drplan::Procedure> {
                 command: command::command(a),
                 x_drbook: Some(drplan::XStep {
                     id: s.id.clone(),
-                    kind: Some(command::kind(a).to_string()),
+                    kind: Some(a.kind().to_string()),
                     instructions: match a {
                         PlanAction::Manual { instructions } => {
                             Some(instructions.trim_end().to_string())

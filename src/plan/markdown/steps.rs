@@ -8,20 +8,6 @@ use super::{details_open, human, Plan, NONE};
 use crate::model::FailurePolicy;
 use crate::plan::{PlanAction, PlanRetry, PlanStep};
 
-/// The kind of an action, as the language writes it (`run`, `http`, `ssm command`, ...).
-fn kind(a: &PlanAction) -> &'static str {
-    match a {
-        PlanAction::Run { .. } => "run",
-        PlanAction::Http { .. } => "http",
-        PlanAction::SsmCommand { .. } => "ssm command",
-        PlanAction::SsmAutomation { .. } => "ssm automation",
-        PlanAction::SsmPut { .. } => "ssm put",
-        PlanAction::Wait { .. } => "wait",
-        PlanAction::Manual { .. } => "manual",
-        PlanAction::Notify { .. } => "notify",
-    }
-}
-
 fn gate(s: &PlanStep) -> String {
     let Some(a) = &s.approval else { return NONE.to_string() };
     let mut g = if a.by.is_empty() {
@@ -37,7 +23,7 @@ fn gate(s: &PlanStep) -> String {
 
 fn rollback(s: &PlanStep) -> String {
     let Some(a) = &s.rollback_action else { return NONE.to_string() };
-    let mut r = format!("↩ {}", kind(a));
+    let mut r = format!("↩ {}", a.kind());
     if let Some(retry) = &s.rollback_retry {
         r.push_str(&format!(", retry {}", retry.attempts));
     }

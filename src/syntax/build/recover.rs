@@ -3,6 +3,7 @@
 
 use super::{Builder, P};
 use crate::diag::{shorten, suggest, Diagnostic};
+use crate::syntax::ast::{IMPACT_SETTINGS as IMPACT, SERVICE_SETTINGS as SERVICE};
 
 /// Where a statement stands, for "unknown attribute" messages.
 #[derive(Clone, Copy)]
@@ -82,16 +83,6 @@ const STEP: &[&str] = &[
 /// The settings of `trigger { }`.
 const TRIGGER: &[&str] = &[
     "probe", "every", "failures", "quorum", "cooldown", "rpo_gate", "requires", "params", "notify",
-];
-/// The settings of a `service { }` in `objectives { }`.
-const SERVICE: &[&str] = &["rto", "rpo", "tier"];
-/// The settings of `impact { }`.
-const IMPACT: &[&str] = &[
-    "hourly_revenue",
-    "transactions_per_hour",
-    "regulatory",
-    "customer_impact",
-    "data_recreation_cost",
 ];
 /// The drill types of `drills { }` (model::DrillKind).
 const DRILLS: &[&str] = &["tabletop", "component", "partial", "full"];
