@@ -23,6 +23,9 @@
 //! `exec::Standalone` (one action without a run journal), a pure `decide` says what a round
 //! means against the watch journal's replayed state; `cli/watch.rs` drives it.
 //!
+//! `lsp` is the editors' view of the same front end: each open document through syntax, load,
+//! check and plan, answered over the Language Server Protocol (`drbook lsp`).
+//!
 //! `cli` sits at the edge: one file per command, one preparation path for `run`, `resume` and
 //! `rollback`, errors printed once in `cli::main` with their exit code; it is the only module
 //! that prints, prompts or picks colours.
@@ -37,6 +40,7 @@ pub mod graph;
 pub mod import;
 pub mod journal;
 pub mod load;
+pub mod lsp;
 pub mod model;
 pub mod plan;
 pub mod syntax;

@@ -398,6 +398,10 @@ pub enum Command {
     /// Turn a DR plan document (the DR planning guide's YAML template) into a runbook, checked
     /// and formatted; the failback procedure becomes a second runbook.
     Import(super::import::ImportArgs),
+    /// Serve the Language Server Protocol on standard input and output, for editors:
+    /// diagnostics as `check` gives them, hover, go to definition, references, completion,
+    /// quick fixes, outline, formatting and plan hints (README, "Editor support").
+    Lsp,
     /// Print a shell completion script: `drbook completions bash > ~/.local/share/bash-completion/completions/drbook`.
     Completions {
         /// The shell.

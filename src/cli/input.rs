@@ -34,10 +34,7 @@ pub fn check_as(as_user: Option<&str>) -> Result<(), CliError> {
 
 /// Today's date (UTC).
 pub fn today() -> Date {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    Date::from_days((secs / 86_400) as i64)
+    Date::today()
 }
 
 /// `--param NAME=VALUE` values, split.

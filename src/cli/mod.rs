@@ -73,6 +73,7 @@ mod history_svg;
 mod import;
 mod input;
 mod live;
+mod lsp;
 mod outcome;
 mod output;
 mod params_file;
@@ -194,6 +195,7 @@ fn dispatch(cli: Cli) -> Result<Outcome, CliError> {
         Command::Import(args) => import::import(&args, color),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { out_dir } => docs::man(out_dir.as_deref()),
+        Command::Lsp => lsp::lsp(),
         Command::Run {
             file,
             params,

@@ -28,6 +28,9 @@ pub struct Loaded {
     pub diags: Vec<Diagnostic>,
     /// Whether the root file parsed at all (structure intact).
     pub parsed: bool,
+    /// The syntax trees of the imported modules, as written (for editor support: template
+    /// definitions and their parameters).
+    pub modules: Vec<(FileId, ast::File)>,
 }
 
 /// A parsed file and what its imports resolved to.
@@ -46,6 +49,8 @@ struct Loader {
     stack: Vec<FileId>,
     /// The project root (canonical): relative imports must resolve inside it.
     root: PathBuf,
+    /// The root file's parse, when the caller parsed it already.
+    preparsed: Option<(Option<syntax::Parsed>, Vec<Diagnostic>)>,
 }
 
 /// Loads `text` as the file `name` (a path on disk, or anything for stdin).
@@ -60,18 +65,44 @@ pub fn load_text(name: &str, path: Option<PathBuf>, text: Arc<str>) -> Loaded {
 
 /// Loads `text` with imports confined to `root` (a canonical directory).
 pub fn load_text_in(name: &str, path: Option<PathBuf>, text: Arc<str>, root: PathBuf) -> Loaded {
+    load(name, path, text, root, None)
+}
+
+/// [`load_text_in`] for a root file the caller has parsed already, as `syntax::parse(text,
+/// FileId(0))` (the root is always the first file), so it is not parsed twice.
+pub fn load_parsed_in(
+    name: &str,
+    path: Option<PathBuf>,
+    text: Arc<str>,
+    root: PathBuf,
+    parse: (Option<syntax::Parsed>, Vec<Diagnostic>),
+) -> Loaded {
+    load(name, path, text, root, Some(parse))
+}
+
+fn load(
+    name: &str,
+    path: Option<PathBuf>,
+    text: Arc<str>,
+    root: PathBuf,
+    preparsed: Option<(Option<syntax::Parsed>, Vec<Diagnostic>)>,
+) -> Loaded {
     let mut l = Loader {
         sources: Sources::new(),
         modules: HashMap::new(),
         diags: Vec::new(),
         stack: Vec::new(),
         root,
+        preparsed,
     };
     let root = l.sources.add(name.to_string(), path, text);
     l.load_file(root);
     let parsed = l.modules.get(&root).is_some_and(|m| m.file.is_some());
     let (runbook, templates) = l.root_items(root);
-    Loaded { sources: l.sources, root, runbook, templates, diags: l.diags, parsed }
+    let mut modules: Vec<(FileId, ast::File)> =
+        l.modules.into_iter().filter_map(|(id, m)| Some((id, m.file?))).collect();
+    modules.sort_by_key(|(id, _)| id.0);
+    Loaded { sources: l.sources, root, runbook, templates, diags: l.diags, parsed, modules }
 }
 
 /// Reads and loads a file from disk; its directory is the project root.
@@ -185,7 +216,10 @@ fn normalize(path: &Path) -> PathBuf {
 impl Loader {
     fn load_file(&mut self, id: FileId) {
         let text = self.sources.get(id).text.clone();
-        let (parsed, diags) = syntax::parse(&text, id);
+        let (parsed, diags) = match self.preparsed.take() {
+            Some(done) if id.0 == 0 => done,
+            _ => syntax::parse(&text, id),
+        };
         self.diags.extend(diags);
         self.stack.push(id);
         let mut aliases = HashMap::new();

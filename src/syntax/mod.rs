@@ -8,6 +8,7 @@
 pub mod ast;
 mod build;
 pub mod fmt;
+pub mod keywords;
 pub mod lex;
 pub mod strings;
 

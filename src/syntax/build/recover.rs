@@ -4,6 +4,7 @@
 use super::{Builder, P};
 use crate::diag::{shorten, suggest, Diagnostic};
 use crate::syntax::ast::{IMPACT_SETTINGS as IMPACT, SERVICE_SETTINGS as SERVICE};
+use crate::syntax::keywords::{ACTIONS, APPROVAL, DRILLS, HTTP, RUNBOOK, SSM, STEP, TOP, TRIGGER};
 
 /// Where a statement stands, for "unknown attribute" messages.
 #[derive(Clone, Copy)]
@@ -23,74 +24,6 @@ pub(super) enum Ctx {
     Service,
     Impact,
 }
-
-const TOP: &[&str] = &["import", "runbook", "template"];
-const RUNBOOK: &[&str] = &[
-    "title",
-    "description",
-    "owner",
-    "rto",
-    "rpo",
-    "tier",
-    "reviewed",
-    "review_every",
-    "on_failure",
-    "parallel",
-    "param",
-    "secret",
-    "roles",
-    "step",
-    "env",
-    "workdir",
-    "shell",
-    "finally",
-    "initiator_may_approve",
-    "approvals",
-    "signers",
-    "drills",
-    "notify_drills",
-    "trigger",
-    "objectives",
-    "impact",
-];
-const STEP: &[&str] = &[
-    "owner",
-    "duration",
-    "timeout",
-    "needs",
-    "when",
-    "retry",
-    "on_failure",
-    "idempotent",
-    "safe",
-    "approval",
-    "env",
-    "workdir",
-    "capture",
-    "check",
-    "measure",
-    "rollback",
-    "verify",
-    "restores",
-    "use",
-    "run",
-    "http",
-    "ssm",
-    "wait",
-    "manual",
-    "notify",
-];
-/// The settings of `trigger { }`.
-const TRIGGER: &[&str] = &[
-    "probe", "every", "failures", "quorum", "cooldown", "rpo_gate", "requires", "params", "notify",
-];
-/// The drill types of `drills { }` (model::DrillKind).
-const DRILLS: &[&str] = &["tabletop", "component", "partial", "full"];
-const ACTIONS: &[&str] = &["run", "http", "ssm", "wait", "manual", "notify"];
-const APPROVAL: &[&str] = &["by", "timeout"];
-const HTTP: &[&str] = &["header", "body", "status", "body_contains"];
-const SSM: &[&str] =
-    &["targets", "instances", "parameters", "max_concurrency", "max_errors", "comment"];
 
 /// How a statement is written, for "malformed" help lines.
 fn usage(kw: &str) -> Option<&'static str> {

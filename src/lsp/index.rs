@@ -1,0 +1,599 @@
+//! Where every name of one file is declared and used, read from its syntax tree as written
+//! (before templates are spliced): the table behind hover, go to definition, references,
+//! completion and document symbols.
+//!
+//! Names are kept as the file spells them; which declaration a use means is decided when it
+//! is asked ([`Index::resolve`]): `${x}` is a capture of the step it is in when that step
+//! captures `x`, else a param or secret; `alias.NAME` is a template of the module imported as
+//! `alias`.
+
+use crate::syntax::ast::{self, HeaderKind, StepKind, ValueKind};
+
+/// A name a span stands for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Sym {
+    Step(Box<str>),
+    /// A param or a secret (they share one namespace).
+    Name(Box<str>),
+    /// A capture: (step id, capture name).
+    Capture(Box<str>, Box<str>),
+    Role(Box<str>),
+    /// A template of this file (a module).
+    Template(Box<str>),
+    /// A template of an imported module: (alias, template).
+    Use(Box<str>, Box<str>),
+    /// A template's parameter: (template, parameter).
+    TemplateParam(Box<str>, Box<str>),
+    /// A duration literal, in milliseconds: hovered, never defined.
+    Duration(u64),
+}
+
+/// One occurrence of a name: a byte range of the file.
+#[derive(Clone, Debug)]
+pub struct Occ {
+    pub start: usize,
+    pub end: usize,
+    pub sym: Sym,
+    /// The declaration, not a use.
+    pub def: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct StepDecl {
+    pub id: String,
+    pub id_span: (usize, usize),
+    /// The whole `step ... { }`.
+    pub span: (usize, usize),
+    pub title: Option<String>,
+    pub owner: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub captures: Vec<String>,
+    pub finally: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct NameDecl {
+    pub name: String,
+    pub span: (usize, usize),
+    /// `param` or `secret`.
+    pub kind: &'static str,
+    /// The param's type, or the secret's source (`env`, `file`, `ssm`).
+    pub ty: Option<String>,
+    /// The param's default, or the secret's source argument (the variable, file or parameter
+    /// name: where the value is, never the value), as written.
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RoleDecl {
+    pub name: String,
+    pub span: (usize, usize),
+    pub members: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportDecl {
+    pub alias: String,
+    /// The path as written: `std/http`, `./common.drbook`.
+    pub target: String,
+    pub span: (usize, usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct TemplateDecl {
+    pub name: String,
+    pub name_span: (usize, usize),
+    pub span: (usize, usize),
+    /// (name, default as written).
+    pub params: Vec<(String, Option<String>)>,
+    /// The `#` comment lines just above it, without the `#`.
+    pub doc: String,
+}
+
+/// A `use alias.NAME(...)`.
+#[derive(Clone, Debug)]
+pub struct UseSite {
+    pub alias: String,
+    pub template: String,
+    /// From the alias to the closing parenthesis's line: where completion of arguments
+    /// applies.
+    pub span: (usize, usize),
+    pub args: Vec<String>,
+}
+
+/// Everything named in one file.
+#[derive(Clone, Debug, Default)]
+pub struct Index {
+    /// Sorted by start.
+    pub occs: Vec<Occ>,
+    pub runbook: Option<(String, (usize, usize))>,
+    /// The runbook's header line: from `runbook` to its `{`.
+    pub header: Option<(usize, usize)>,
+    pub steps: Vec<StepDecl>,
+    pub names: Vec<NameDecl>,
+    pub roles: Vec<RoleDecl>,
+    pub imports: Vec<ImportDecl>,
+    pub templates: Vec<TemplateDecl>,
+    pub uses: Vec<UseSite>,
+}
+
+impl Index {
+    pub fn build(text: &str, file: &ast::File) -> Index {
+        let mut w = Walker { text, ix: Index::default(), step: None, template: None };
+        for item in &file.items {
+            match item {
+                ast::Item::Import(imp) => w.import(imp),
+                ast::Item::Runbook(rb) => w.runbook(rb),
+                ast::Item::Template(t) => w.template(t),
+            }
+        }
+        w.ix.occs.sort_by_key(|o| (o.start, o.end));
+        w.ix
+    }
+
+    /// The innermost occurrence at byte `offset` (touching its end counts: the cursor just
+    /// after a name).
+    pub fn at(&self, offset: usize) -> Option<&Occ> {
+        self.occs
+            .iter()
+            .filter(|o| o.start <= offset && offset <= o.end)
+            .min_by_key(|o| o.end - o.start)
+    }
+
+    pub fn step(&self, id: &str) -> Option<&StepDecl> {
+        self.steps.iter().find(|s| s.id == id)
+    }
+
+    /// The step whose braces hold `offset`.
+    pub fn step_at(&self, offset: usize) -> Option<&StepDecl> {
+        self.steps.iter().find(|s| s.span.0 <= offset && offset < s.span.1)
+    }
+
+    pub fn template_at(&self, offset: usize) -> Option<&TemplateDecl> {
+        self.templates.iter().find(|t| t.span.0 <= offset && offset < t.span.1)
+    }
+
+    pub fn name(&self, name: &str) -> Option<&NameDecl> {
+        self.names.iter().find(|n| n.name == name)
+    }
+
+    /// What a `${name}` or expression name written at `offset` means: the enclosing step's
+    /// capture, a template's own parameter, else a param or secret.
+    fn resolve_name(&self, name: &str, offset: usize) -> Sym {
+        if let Some(s) = self.step_at(offset) {
+            if s.captures.iter().any(|c| c == name) {
+                return Sym::Capture(s.id.as_str().into(), name.into());
+            }
+        }
+        if let Some(t) = self.template_at(offset) {
+            if t.params.iter().any(|(p, _)| p == name) {
+                return Sym::TemplateParam(t.name.as_str().into(), name.into());
+            }
+        }
+        Sym::Name(name.into())
+    }
+
+    /// Every occurrence of `sym` in this file, its declaration first.
+    pub fn occurrences<'a>(&'a self, sym: &'a Sym) -> impl Iterator<Item = &'a Occ> + 'a {
+        let defs = self.occs.iter().filter(move |o| o.def && &o.sym == sym);
+        defs.chain(self.occs.iter().filter(move |o| !o.def && &o.sym == sym))
+    }
+}
+
+struct Walker<'a> {
+    text: &'a str,
+    ix: Index,
+    /// The step being walked: its index in `ix.steps`.
+    step: Option<usize>,
+    template: Option<String>,
+}
+
+/// A span's byte range as a pair.
+pub fn span(s: crate::diag::Span) -> (usize, usize) {
+    let r = s.range();
+    (r.start, r.end)
+}
+
+impl Walker<'_> {
+    fn push(&mut self, (start, end): (usize, usize), sym: Sym, def: bool) {
+        self.ix.occs.push(Occ { start, end, sym, def });
+    }
+
+    fn written(&self, s: crate::diag::Span) -> String {
+        self.text.get(s.range()).unwrap_or("").to_string()
+    }
+
+    fn import(&mut self, imp: &ast::Import) {
+        let ValueKind::Str(s) = &imp.path.kind else { return };
+        let Some(target) = s.as_literal() else { return };
+        let alias = match (&imp.alias, target.strip_prefix("std/")) {
+            (Some(a), _) => a.name.to_string(),
+            (None, Some(name)) => name.to_string(),
+            (None, None) => std::path::Path::new(&target)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        self.ix.imports.push(ImportDecl { alias, target, span: span(imp.span) });
+    }
+
+    fn runbook(&mut self, rb: &ast::Runbook) {
+        self.ix.runbook = Some((self.written(rb.name.span), span(rb.span)));
+        let (start, end) = span(rb.span);
+        let open = self.text.get(start..end).and_then(|t| t.find('{')).map_or(end, |i| start + i);
+        self.ix.header = Some((start, open));
+        // Declarations first, so that uses before them resolve (a step may need a later one).
+        for item in &rb.items {
+            if let HeaderKind::Step(st) = &item.kind {
+                self.declare_step(st);
+            }
+        }
+        for item in &rb.items {
+            match &item.kind {
+                HeaderKind::Attr(_, v) => self.value(v),
+                HeaderKind::Param(p) => {
+                    self.push(span(p.name.span), Sym::Name(p.name.name.clone()), true);
+                    self.ix.names.push(NameDecl {
+                        name: p.name.name.to_string(),
+                        span: span(p.name.span),
+                        kind: "param",
+                        ty: p.ty.as_ref().map(|t| t.name.to_string()),
+                        detail: p.default.as_ref().map(|d| self.written(d.span)),
+                    });
+                    if let Some(d) = &p.default {
+                        self.value(d);
+                    }
+                }
+                HeaderKind::Secret(s) => {
+                    self.push(span(s.name.span), Sym::Name(s.name.name.clone()), true);
+                    self.ix.names.push(NameDecl {
+                        name: s.name.name.to_string(),
+                        span: span(s.name.span),
+                        kind: "secret",
+                        ty: Some(s.source.name.to_string()),
+                        detail: Some(self.written(s.arg.span)),
+                    });
+                }
+                HeaderKind::Roles(b) => {
+                    for kv in &b.items {
+                        self.push(span(kv.key.span), Sym::Role(kv.key.name.clone()), true);
+                        self.ix.roles.push(RoleDecl {
+                            name: kv.key.name.to_string(),
+                            span: span(kv.key.span),
+                            members: self.written(kv.value.span),
+                        });
+                    }
+                }
+                HeaderKind::Step(st) => self.step(st),
+                HeaderKind::Env(b) => b.items.iter().for_each(|kv| self.value(&kv.value)),
+                HeaderKind::Drills(b) => b.items.iter().for_each(|d| self.value(&d.every)),
+                HeaderKind::Trigger(b) => b.items.iter().for_each(|t| self.trigger(&t.kind)),
+                HeaderKind::Objectives(b) => {
+                    for s in &b.items {
+                        s.settings.items.iter().for_each(|x| self.value(&x.value));
+                    }
+                }
+                HeaderKind::Impact(b) => b.items.iter().for_each(|x| self.value(&x.value)),
+            }
+        }
+    }
+
+    fn trigger(&mut self, t: &ast::TriggerKind) {
+        match t {
+            ast::TriggerKind::Probe { timeout, action, .. } => {
+                if let Some(v) = timeout {
+                    self.value(v);
+                }
+                self.action(action);
+            }
+            ast::TriggerKind::Attr(_, v) => self.value(v),
+            ast::TriggerKind::Quorum { .. } => {}
+            ast::TriggerKind::Requires { gate, .. } => {
+                if let Some(g) = gate {
+                    g.items.iter().for_each(|a| self.approval(a));
+                }
+            }
+            ast::TriggerKind::Params(b) => b.items.iter().for_each(|kv| self.value(&kv.value)),
+        }
+    }
+
+    fn declare_step(&mut self, st: &ast::Step) {
+        let mut d = StepDecl {
+            id: st.id.name.to_string(),
+            id_span: span(st.id.span),
+            span: span(st.span),
+            title: st.title.as_ref().map(|t| plain(&self.written(t.span))),
+            finally: st.finally,
+            ..StepDecl::default()
+        };
+        for item in &st.items {
+            match &item.kind {
+                StepKind::Attr(kw, v) if &*kw.name == "owner" => {
+                    d.owner = Some(plain(&self.written(v.span)))
+                }
+                StepKind::Attr(kw, v) if &*kw.name == "duration" => {
+                    if let ValueKind::Duration(ms, _) = v.kind {
+                        d.duration_ms = Some(ms);
+                    }
+                }
+                StepKind::Capture { name, .. } => d.captures.push(name.name.to_string()),
+                _ => {}
+            }
+        }
+        self.ix.steps.push(d);
+    }
+
+    fn step(&mut self, st: &ast::Step) {
+        self.push(span(st.id.span), Sym::Step(st.id.name.clone()), true);
+        self.step = self.ix.steps.iter().position(|d| d.id_span == span(st.id.span));
+        if let Some(t) = &st.title {
+            self.value(t);
+        }
+        for item in &st.items {
+            self.step_item(&item.kind);
+        }
+        self.step = None;
+    }
+
+    fn template(&mut self, t: &ast::Template) {
+        self.push(span(t.name.span), Sym::Template(t.name.name.clone()), true);
+        self.ix.templates.push(TemplateDecl {
+            name: t.name.name.to_string(),
+            name_span: span(t.name.span),
+            span: span(t.span),
+            params: t
+                .params
+                .iter()
+                .map(|p| {
+                    (p.name.name.to_string(), p.default.as_ref().map(|d| self.written(d.span)))
+                })
+                .collect(),
+            doc: doc_comment(self.text, span(t.span).0),
+        });
+        for p in &t.params {
+            let sym = Sym::TemplateParam(t.name.name.clone(), p.name.name.clone());
+            self.push(span(p.name.span), sym, true);
+        }
+        self.template = Some(t.name.name.to_string());
+        for item in &t.items {
+            self.step_item(&item.kind);
+        }
+        self.template = None;
+    }
+
+    fn step_item(&mut self, kind: &StepKind) {
+        let cur: Option<Box<str>> =
+            self.step.and_then(|i| self.ix.steps.get(i)).map(|s| s.id.as_str().into());
+        match kind {
+            StepKind::Attr(_, v) => self.value(v),
+            StepKind::Needs(ids) => {
+                for id in ids {
+                    self.push(span(id.span), Sym::Step(id.name.clone()), false);
+                }
+            }
+            StepKind::When(e) | StepKind::Check(e) => self.expr(e),
+            StepKind::Retry { count, every, .. } => {
+                self.value(count);
+                if let Some(v) = every {
+                    self.value(v);
+                }
+            }
+            StepKind::Idempotent | StepKind::Safe => {}
+            StepKind::Approval(b) => b.items.iter().for_each(|a| self.approval(a)),
+            StepKind::Env(b) => b.items.iter().for_each(|kv| self.value(&kv.value)),
+            StepKind::Capture { name, source } => {
+                if let Some(step) = cur {
+                    self.push(span(name.span), Sym::Capture(step, name.name.clone()), true);
+                }
+                match source {
+                    ast::CaptureSource::Stdout => {}
+                    ast::CaptureSource::Json(v) | ast::CaptureSource::Regex(v) => self.value(v),
+                }
+            }
+            StepKind::Measure { from, .. } => {
+                if let Some(step) = cur {
+                    self.push(span(from.span), Sym::Capture(step, from.name.clone()), false);
+                }
+            }
+            StepKind::Rollback(ast::Rollback::Action(a)) => self.action(a),
+            StepKind::Rollback(ast::Rollback::Block(b)) => {
+                for item in &b.items {
+                    match item {
+                        ast::RollbackItem::Action(a) => self.action(a),
+                        ast::RollbackItem::Timeout(v, _) => self.value(v),
+                        ast::RollbackItem::Retry { count, every, .. } => {
+                            self.value(count);
+                            if let Some(v) = every {
+                                self.value(v);
+                            }
+                        }
+                    }
+                }
+            }
+            StepKind::Verify(a) | StepKind::Action(a) => self.action(a),
+            StepKind::Use(u) => {
+                let whole = (span(u.alias.span).0, span(u.template.span).1);
+                self.push(whole, Sym::Use(u.alias.name.clone(), u.template.name.clone()), false);
+                let end = span(u.args.last().map_or(u.template.span, |a| a.value.span)).1;
+                self.ix.uses.push(UseSite {
+                    alias: u.alias.name.to_string(),
+                    template: u.template.name.to_string(),
+                    span: (whole.0, end + 1),
+                    args: u.args.iter().map(|a| a.name.name.to_string()).collect(),
+                });
+                u.args.iter().for_each(|a| self.value(&a.value));
+            }
+            StepKind::Restores(vs) => vs.iter().for_each(|v| self.value(v)),
+        }
+    }
+
+    fn approval(&mut self, a: &ast::ApprovalItem) {
+        match a {
+            ast::ApprovalItem::By(roles, _) => {
+                for r in roles {
+                    self.push(span(r.span), Sym::Role(r.name.clone()), false);
+                }
+            }
+            ast::ApprovalItem::Timeout(v, _) => self.value(v),
+        }
+    }
+
+    fn action(&mut self, a: &ast::Action) {
+        match &a.kind {
+            ast::ActionKind::Run(v) | ast::ActionKind::Wait(v) | ast::ActionKind::Manual(v) => {
+                self.value(v)
+            }
+            ast::ActionKind::Http { url, options, .. } => {
+                self.value(url);
+                for item in options.iter().flat_map(|b| &b.items) {
+                    match item {
+                        ast::HttpItem::Header(k, v, _) => {
+                            self.value(k);
+                            self.value(v);
+                        }
+                        ast::HttpItem::Attr(_, v) => self.value(v),
+                    }
+                }
+            }
+            ast::ActionKind::SsmCommand { document, options }
+            | ast::ActionKind::SsmAutomation { document, options } => {
+                self.value(document);
+                for item in options.iter().flat_map(|b| &b.items) {
+                    match item {
+                        ast::SsmItem::Targets(b) => {
+                            for t in &b.items {
+                                self.value(&t.key);
+                                self.value(&t.value);
+                            }
+                        }
+                        ast::SsmItem::Parameters(b) => {
+                            b.items.iter().for_each(|kv| self.value(&kv.value))
+                        }
+                        ast::SsmItem::Attr(_, v) => self.value(v),
+                    }
+                }
+            }
+            ast::ActionKind::SsmPut { name, value, .. } => {
+                self.value(name);
+                self.value(value);
+            }
+            ast::ActionKind::Notify { url, text } => {
+                self.value(url);
+                self.value(text);
+            }
+        }
+    }
+
+    fn value(&mut self, v: &ast::Value) {
+        match &v.kind {
+            ValueKind::Str(s) => self.string(s),
+            ValueKind::Duration(ms, _) => self.push(span(v.span), Sym::Duration(*ms), false),
+            ValueKind::List(items) => items.iter().for_each(|i| self.value(i)),
+            ValueKind::Placeholder(name) => {
+                let segs = segments(self.text, span(v.span), &[name.clone()]);
+                if let Some(&s) = segs.first() {
+                    let sym = self.ix.resolve_name(name, s.0);
+                    self.push(s, sym, false);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn string(&mut self, s: &ast::Str) {
+        for part in &s.parts {
+            if let ast::StrPart::Ref(p) = part {
+                self.path(p);
+            }
+        }
+    }
+
+    fn expr(&mut self, e: &ast::Expr) {
+        match &e.kind {
+            ast::ExprKind::Lit(v) => self.value(v),
+            ast::ExprKind::Name(p) => self.path(p),
+            ast::ExprKind::Not(x) | ast::ExprKind::Paren(x) => self.expr(x),
+            ast::ExprKind::Binary(_, a, b) => {
+                self.expr(a);
+                self.expr(b);
+            }
+        }
+    }
+
+    /// `${name}`, `${steps.ID.NAME}`, `${run.id}` (built in: nothing to index).
+    fn path(&mut self, p: &ast::Path) {
+        let segs = segments(self.text, span(p.span), &p.segments);
+        match (p.segments.as_slice(), segs.as_slice()) {
+            ([one], [at]) => {
+                let sym = self.ix.resolve_name(one, at.0);
+                self.push(*at, sym, false);
+            }
+            ([steps, id, name], [_, at_id, at_name]) if &**steps == "steps" => {
+                self.push(*at_id, Sym::Step(id.clone()), false);
+                self.push(*at_name, Sym::Capture(id.clone(), name.clone()), false);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Where each dotted segment of a name is, inside `span` (which may include `${` and `}`).
+/// Fewer results than segments when the text is not laid out as expected.
+fn segments(text: &str, (start, end): (usize, usize), segs: &[Box<str>]) -> Vec<(usize, usize)> {
+    let Some(src) = text.get(start..end.min(text.len())) else { return Vec::new() };
+    let mut i = if src.starts_with("${") { 2 } else { 0 };
+    let mut out = Vec::new();
+    for (k, seg) in segs.iter().enumerate() {
+        while src[i..].starts_with(char::is_whitespace) {
+            i += src[i..].chars().next().map_or(1, char::len_utf8);
+        }
+        if k > 0 {
+            if !src[i..].starts_with('.') {
+                break;
+            }
+            i += 1;
+        }
+        if !src[i..].starts_with(&**seg) {
+            break;
+        }
+        out.push((start + i, start + i + seg.len()));
+        i += seg.len();
+    }
+    out
+}
+
+/// A string value's text without its quotes (for titles and owners).
+fn plain(written: &str) -> String {
+    written.trim_matches('"').to_string()
+}
+
+/// The `#` lines right above `start` (no blank line between), joined.
+fn doc_comment(text: &str, start: usize) -> String {
+    let before = &text[..start.min(text.len())];
+    let mut lines: Vec<&str> = Vec::new();
+    let mut rest = before.trim_end_matches([' ', '\t']);
+    rest = rest.strip_suffix('\n').unwrap_or(rest);
+    loop {
+        let (head, line) = match rest.rfind('\n') {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => ("", rest),
+        };
+        let t = line.trim();
+        match t.strip_prefix('#') {
+            Some(c) if !t.is_empty() => lines.push(c.strip_prefix(' ').unwrap_or(c)),
+            _ => break,
+        }
+        if head.is_empty() && rest.is_empty() {
+            break;
+        }
+        if !rest.contains('\n') {
+            break;
+        }
+        rest = head;
+    }
+    lines.reverse();
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests;
