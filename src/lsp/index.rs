@@ -348,7 +348,9 @@ impl Walker<'_> {
                     (p.name.name.to_string(), p.default.as_ref().map(|d| self.written(d.span)))
                 })
                 .collect(),
-            doc: doc_comment(self.text, span(t.span).0),
+            doc: Some(doc_comment(self.text, span(t.span).0))
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| module_doc(self.text, &t.name.name)),
         });
         for p in &t.params {
             let sym = Sym::TemplateParam(t.name.name.clone(), p.name.name.clone());
@@ -569,30 +571,38 @@ fn plain(written: &str) -> String {
 
 /// The `#` lines right above `start` (no blank line between), joined.
 fn doc_comment(text: &str, start: usize) -> String {
-    let before = &text[..start.min(text.len())];
+    let start = start.min(text.len());
+    let line_start = text.get(..start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
     let mut lines: Vec<&str> = Vec::new();
-    let mut rest = before.trim_end_matches([' ', '\t']);
-    rest = rest.strip_suffix('\n').unwrap_or(rest);
-    loop {
-        let (head, line) = match rest.rfind('\n') {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => ("", rest),
-        };
-        let t = line.trim();
-        match t.strip_prefix('#') {
-            Some(c) if !t.is_empty() => lines.push(c.strip_prefix(' ').unwrap_or(c)),
-            _ => break,
+    for line in text[..line_start].lines().rev() {
+        match line.trim().strip_prefix('#') {
+            Some(c) => lines.push(c.strip_prefix(' ').unwrap_or(c)),
+            None => break,
         }
-        if head.is_empty() && rest.is_empty() {
-            break;
-        }
-        if !rest.contains('\n') {
-            break;
-        }
-        rest = head;
     }
     lines.reverse();
     lines.join("\n")
+}
+
+/// A module's own description of template `name`: in the file's leading comment, the line
+/// `# name(...)` and the indented lines under it (the bundled library's layout).
+fn module_doc(text: &str, name: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let head = format!("{name}(");
+    for line in text.lines() {
+        let Some(c) = line.strip_prefix('#') else { break };
+        let c = c.strip_prefix(' ').unwrap_or(c);
+        if out.is_empty() {
+            if c.starts_with(&head) {
+                out.push(c);
+            }
+        } else if c.starts_with(' ') && !c.trim().is_empty() {
+            out.push(c.trim());
+        } else {
+            break;
+        }
+    }
+    out.join("\n")
 }
 
 #[cfg(test)]

@@ -20,14 +20,18 @@ fn cache_dir() -> Option<PathBuf> {
 /// The URI of the copy of module `name` (`std/http`) holding `text`, written when missing or
 /// different; `None` when it cannot be written.
 pub fn uri(name: &str, text: &str) -> Option<Uri> {
+    uri_in(&cache_dir()?, name, text)
+}
+
+/// [`uri`] with the copies in `dir`.
+pub fn uri_in(dir: &std::path::Path, name: &str, text: &str) -> Option<Uri> {
     let module = name.strip_prefix("std/")?;
     if module.is_empty()
         || !module.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
         return None;
     }
-    let dir = cache_dir()?;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).ok()?;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).ok()?;
     let path = dir.join(format!("{module}.drbook"));
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
         let (tmp, mut f) = crate::journal::fsx::temp_beside(&path, 0o600).ok()?;
@@ -41,4 +45,27 @@ pub fn uri(name: &str, text: &str) -> Option<Uri> {
         }
     }
     path_uri(&path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bundled_module_is_copied_read_only_and_rewritten_when_it_changes() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("std");
+        let uri = uri_in(&dir, "std/http", "template a() {}\n").expect("copied");
+        let path = crate::lsp::text::uri_path(&uri).expect("a file uri");
+        assert_eq!(path, dir.join("http.drbook"));
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "template a() {}\n");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o444, "{mode:o}");
+        let dir_mode = std::fs::metadata(&dir).expect("meta").permissions().mode();
+        assert_eq!(dir_mode & 0o777, 0o700, "{dir_mode:o}");
+        uri_in(&dir, "std/http", "template b() {}\n").expect("rewritten");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "template b() {}\n");
+        assert!(uri_in(&dir, "std/../x", "").is_none());
+        assert!(uri_in(&dir, "./local.drbook", "").is_none());
+    }
 }
