@@ -118,6 +118,9 @@ impl Server {
                     let response = self.request(c, r);
                     c.sender.send(Message::Response(response)).map_err(|e| e.to_string())?;
                 }
+                Message::Notification(n) if n.method == notif::Exit::METHOD => {
+                    return Err("the client said `exit` before `shutdown`".into())
+                }
                 Message::Notification(n) => self.notification(n),
                 Message::Response(_) => {}
             }

@@ -26,6 +26,7 @@ mod httpd;
 mod import;
 mod inputs;
 mod layout;
+mod lsp;
 mod os_accounts;
 mod params_file;
 mod pgd;
