@@ -19,6 +19,10 @@ use std::io::{BufRead, BufReader, Read as _, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The allocator of the `drbook` binary, so the in-process figure is the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn stats(name: &str, mut ms: Vec<f64>) {
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];

@@ -119,7 +119,7 @@ pub struct Index {
 
 impl Index {
     pub fn build(text: &str, file: &ast::File) -> Index {
-        let mut w = Walker { text, ix: Index::default(), step: None, template: None };
+        let mut w = Walker { text, ix: Index::default(), step: None, next_step: 0, template: None };
         for item in &file.items {
             match item {
                 ast::Item::Import(imp) => w.import(imp),
@@ -157,22 +157,6 @@ impl Index {
         self.names.iter().find(|n| n.name == name)
     }
 
-    /// What a `${name}` or expression name written at `offset` means: the enclosing step's
-    /// capture, a template's own parameter, else a param or secret.
-    fn resolve_name(&self, name: &str, offset: usize) -> Sym {
-        if let Some(s) = self.step_at(offset) {
-            if s.captures.iter().any(|c| c == name) {
-                return Sym::Capture(s.id.as_str().into(), name.into());
-            }
-        }
-        if let Some(t) = self.template_at(offset) {
-            if t.params.iter().any(|(p, _)| p == name) {
-                return Sym::TemplateParam(t.name.as_str().into(), name.into());
-            }
-        }
-        Sym::Name(name.into())
-    }
-
     /// Every occurrence of `sym` in this file, its declaration first.
     pub fn occurrences<'a>(&'a self, sym: &'a Sym) -> impl Iterator<Item = &'a Occ> + 'a {
         let defs = self.occs.iter().filter(move |o| o.def && &o.sym == sym);
@@ -185,6 +169,8 @@ struct Walker<'a> {
     ix: Index,
     /// The step being walked: its index in `ix.steps`.
     step: Option<usize>,
+    /// Where the next step's declaration is looked for in `ix.steps`.
+    next_step: usize,
     template: Option<String>,
 }
 
@@ -195,6 +181,26 @@ pub fn span(s: crate::diag::Span) -> (usize, usize) {
 }
 
 impl Walker<'_> {
+    /// What a `${name}` or expression name means where the walk is: the enclosing step's
+    /// capture, the enclosing template's own parameter, else a param or secret.
+    fn resolve(&self, name: &str) -> Sym {
+        if let Some(s) = self.step.and_then(|i| self.ix.steps.get(i)) {
+            if s.captures.iter().any(|c| c == name) {
+                return Sym::Capture(s.id.as_str().into(), name.into());
+            }
+        }
+        if let Some(t) = self
+            .template
+            .as_ref()
+            .and_then(|t| self.ix.templates.iter().rev().find(|d| &d.name == t))
+        {
+            if t.params.iter().any(|(p, _)| p == name) {
+                return Sym::TemplateParam(t.name.as_str().into(), name.into());
+            }
+        }
+        Sym::Name(name.into())
+    }
+
     fn push(&mut self, (start, end): (usize, usize), sym: Sym, def: bool) {
         self.ix.occs.push(Occ { start, end, sym, def });
     }
@@ -325,7 +331,14 @@ impl Walker<'_> {
 
     fn step(&mut self, st: &ast::Step) {
         self.push(span(st.id.span), Sym::Step(st.id.name.clone()), true);
-        self.step = self.ix.steps.iter().position(|d| d.id_span == span(st.id.span));
+        // Declared in the same order they are walked: the next one is the first after the
+        // previous step's.
+        let from = self.next_step.min(self.ix.steps.len());
+        self.step = self.ix.steps[from..]
+            .iter()
+            .position(|d| d.id_span == span(st.id.span))
+            .map(|k| k + from);
+        self.next_step = self.step.map_or(from, |k| k + 1);
         if let Some(t) = &st.title {
             self.value(t);
         }
@@ -494,7 +507,7 @@ impl Walker<'_> {
             ValueKind::Placeholder(name) => {
                 let segs = segments(self.text, span(v.span), &[name.clone()]);
                 if let Some(&s) = segs.first() {
-                    let sym = self.ix.resolve_name(name, s.0);
+                    let sym = self.resolve(name);
                     self.push(s, sym, false);
                 }
             }
@@ -527,7 +540,7 @@ impl Walker<'_> {
         let segs = segments(self.text, span(p.span), &p.segments);
         match (p.segments.as_slice(), segs.as_slice()) {
             ([one], [at]) => {
-                let sym = self.ix.resolve_name(one, at.0);
+                let sym = self.resolve(one);
                 self.push(*at, sym, false);
             }
             ([steps, id, name], [_, at_id, at_name]) if &**steps == "steps" => {
