@@ -506,3 +506,48 @@ fn half_typed_and_mangled_files_never_crash_the_server() {
     }
     assert!(cases > 1000, "{cases}");
 }
+
+#[test]
+fn every_fixture_gets_the_diagnostics_check_gives_it() {
+    let today = crate::model::Date::from_days(20_000);
+    let mut compared = 0;
+    for (path, text) in corpus() {
+        let mut loaded = crate::load::load_path(&path).expect("load");
+        let opts = crate::check::Options {
+            today,
+            params: Vec::new(),
+            require_params: false,
+            strict: false,
+        };
+        let checked = crate::check::check(&mut loaded, &opts);
+        let expected: Vec<(String, u32, u32)> = checked
+            .diags
+            .iter()
+            .filter(|d| d.span.file.0 == 0)
+            .map(|d| {
+                let (line, col) = loaded.sources.get(d.span.file).line_col(index::span(d.span).0);
+                (d.code.to_string(), line as u32 - 1, col as u32 - 1)
+            })
+            .collect();
+        let uri = text::path_uri(&std::fs::canonicalize(&path).expect("canon")).expect("uri");
+        let a = analyse(&uri, text.as_str().into(), today);
+        let lists = diagnostics::by_file(&a);
+        let got: Vec<(String, u32, u32)> = lists[0]
+            .1
+            .iter()
+            .filter(|d| !d.message.starts_with("in `"))
+            .map(|d| {
+                let code = match &d.code {
+                    Some(lsp_types::NumberOrString::String(c)) => c.clone(),
+                    other => panic!("{other:?}"),
+                };
+                // Columns: characters for check, UTF-16 units for the protocol (the same here
+                // but for astral characters, which the fixtures' diagnostics do not follow).
+                (code, d.range.start.line, d.range.start.character)
+            })
+            .collect();
+        assert_eq!(got, expected, "{}", path.display());
+        compared += usize::from(!expected.is_empty());
+    }
+    assert!(compared > 40, "only {compared} files with diagnostics");
+}
