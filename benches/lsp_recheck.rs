@@ -15,7 +15,7 @@
 //!
 //! Prints the median, p90 and max of each, in milliseconds.
 
-use std::io::{BufRead, BufReader, Read as _, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

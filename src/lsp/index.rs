@@ -505,7 +505,7 @@ impl Walker<'_> {
             ValueKind::Duration(ms, _) => self.push(span(v.span), Sym::Duration(*ms), false),
             ValueKind::List(items) => items.iter().for_each(|i| self.value(i)),
             ValueKind::Placeholder(name) => {
-                let segs = segments(self.text, span(v.span), &[name.clone()]);
+                let segs = segments(self.text, span(v.span), std::slice::from_ref(name));
                 if let Some(&s) = segs.first() {
                     let sym = self.resolve(name);
                     self.push(s, sym, false);

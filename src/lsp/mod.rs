@@ -74,6 +74,7 @@ pub fn serve() -> Result<(), String> {
 
 /// One open document.
 struct Doc {
+    uri: Uri,
     text: Arc<str>,
     /// The newest analysis (`None` until the first one after a change).
     now: Option<Analysis>,
@@ -85,11 +86,12 @@ struct Doc {
 
 #[derive(Default)]
 pub struct Server {
-    docs: HashMap<Uri, Doc>,
+    /// By URI text (the `Uri` type is not a stable map key).
+    docs: HashMap<String, Doc>,
     /// Documents changed since they were last analysed.
-    dirty: HashSet<Uri>,
+    dirty: HashSet<String>,
     /// Files other than open documents that were sent diagnostics (imported files).
-    published: HashMap<Uri, HashSet<Uri>>,
+    published: HashMap<String, Vec<Uri>>,
 }
 
 impl Server {
@@ -150,8 +152,8 @@ impl Server {
                 if let Ok(p) =
                     serde_json::from_value::<lsp_types::DidCloseTextDocumentParams>(n.params)
                 {
-                    self.docs.remove(&p.text_document.uri);
-                    self.dirty.remove(&p.text_document.uri);
+                    self.docs.remove(p.text_document.uri.as_str());
+                    self.dirty.remove(p.text_document.uri.as_str());
                 }
             }
             _ => {}
@@ -160,18 +162,21 @@ impl Server {
 
     fn set_text(&mut self, uri: Uri, text: String) {
         let text: Arc<str> = text.into();
-        match self.docs.get_mut(&uri) {
+        let key = uri.as_str().to_string();
+        match self.docs.get_mut(&key) {
             Some(d) => d.text = text,
             None => {
-                self.docs.insert(uri.clone(), Doc { text, now: None, parsed: None, clean: None });
+                self.docs
+                    .insert(key.clone(), Doc { uri, text, now: None, parsed: None, clean: None });
             }
         }
-        self.dirty.insert(uri);
+        self.dirty.insert(key);
     }
 
     /// Analyses every changed document and publishes its diagnostics.
     fn refresh_all(&mut self, c: &Connection) {
-        let dirty: Vec<Uri> = self.dirty.drain().collect();
+        let dirty: Vec<Uri> =
+            self.dirty.drain().filter_map(|k| self.docs.get(&k).map(|d| d.uri.clone())).collect();
         for uri in dirty {
             let messages = self.refresh(&uri);
             for m in messages {
@@ -182,8 +187,8 @@ impl Server {
 
     /// Analyses one document (if open) and returns its diagnostics notifications.
     pub fn refresh(&mut self, uri: &Uri) -> Vec<Notification> {
-        self.dirty.remove(uri);
-        let Some(doc) = self.docs.get_mut(uri) else { return Vec::new() };
+        self.dirty.remove(uri.as_str());
+        let Some(doc) = self.docs.get_mut(uri.as_str()) else { return Vec::new() };
         let text = doc.text.clone();
         let today = crate::model::Date::today();
         let result = catch_unwind(AssertUnwindSafe(|| analyse(uri, text, today)));
@@ -204,7 +209,9 @@ impl Server {
         };
         let lists = diagnostics::by_file(&fresh);
         if let Some(old) = doc.now.take() {
+            // `parsed`, when kept, is always newer than `clean`.
             if old.facts.is_some() {
+                doc.parsed = None;
                 doc.clean = Some(old);
             } else if old.parsed {
                 doc.parsed = Some(old);
@@ -218,18 +225,18 @@ impl Server {
         }
         doc.now = Some(fresh);
         let mut out = Vec::new();
-        let before = self.published.remove(uri).unwrap_or_default();
-        let mut now = HashSet::new();
+        let before = self.published.remove(uri.as_str()).unwrap_or_default();
+        let mut now: Vec<Uri> = Vec::new();
         for (u, list) in lists {
-            if &u != uri {
-                now.insert(u.clone());
+            if u != *uri {
+                now.push(u.clone());
             }
             out.push(publish(u, list));
         }
-        for gone in before.difference(&now) {
+        for gone in before.iter().filter(|b| !now.contains(b)) {
             out.push(publish(gone.clone(), Vec::new()));
         }
-        self.published.insert(uri.clone(), now);
+        self.published.insert(uri.as_str().to_string(), now);
         out
     }
 
@@ -255,7 +262,7 @@ impl Server {
     ) -> Result<serde_json::Value, (ErrorCode, String)> {
         let uri = document_of(&r.params);
         if let Some(u) = &uri {
-            if self.dirty.contains(u) {
+            if self.dirty.contains(u.as_str()) {
                 for m in self.refresh(u) {
                     let _ = c.sender.send(Message::Notification(m));
                 }
@@ -274,7 +281,7 @@ impl Server {
         let Some(uri) = document_of(&r.params) else {
             return Err((ErrorCode::MethodNotFound, format!("unsupported request `{method}`")));
         };
-        let Some(doc) = self.docs.get(&uri) else {
+        let Some(doc) = self.docs.get(uri.as_str()) else {
             return Ok(serde_json::Value::Null);
         };
         let Some(now) = doc.now.as_ref() else { return Ok(serde_json::Value::Null) };
