@@ -27,6 +27,7 @@ mod import;
 mod inputs;
 mod layout;
 mod lsp;
+mod lsp_nvim;
 mod os_accounts;
 mod params_file;
 mod pgd;
