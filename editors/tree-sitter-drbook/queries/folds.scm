@@ -1,0 +1,2 @@
+; Blocks and multi-line strings fold.
+[(block) (triple_string) (list) (arguments)] @fold
