@@ -16,14 +16,24 @@
 
 const sep1 = (rule, separator) => seq(rule, repeat(seq(separator, rule)));
 
+/** `open item, item, ... close`: newlines allowed anywhere inside, a trailing comma too. */
+const bracketed = ($, open, item, close) => seq(
+  open,
+  repeat($._nl),
+  optional(seq(
+    sep1(item, seq(repeat($._nl), ',', repeat($._nl))),
+    repeat($._nl),
+    optional(seq(',', repeat($._nl))),
+  )),
+  close,
+);
+
 module.exports = grammar({
   name: 'drbook',
 
   word: $ => $.identifier,
 
   extras: $ => [/[ \t\r]/, $.comment],
-
-  conflicts: $ => [],
 
   rules: {
     source_file: $ => seq(
@@ -53,16 +63,7 @@ module.exports = grammar({
       field('body', $.block),
     ),
 
-    template_parameters: $ => seq(
-      '(',
-      repeat($._nl),
-      optional(seq(
-        sep1($.template_parameter, seq(repeat($._nl), ',', repeat($._nl))),
-        repeat($._nl),
-        optional(seq(',', repeat($._nl))),
-      )),
-      ')',
-    ),
+    template_parameters: $ => bracketed($, '(', $.template_parameter, ')'),
 
     template_parameter: $ => seq(
       field('name', $.identifier),
@@ -125,16 +126,7 @@ module.exports = grammar({
       'needs',
       choice(
         sep1(field('step', $.identifier), ','),
-        seq(
-          '[',
-          repeat($._nl),
-          optional(seq(
-            sep1(field('step', $.identifier), seq(repeat($._nl), ',', repeat($._nl))),
-            repeat($._nl),
-            optional(seq(',', repeat($._nl))),
-          )),
-          ']',
-        ),
+        bracketed($, '[', field('step', $.identifier), ']'),
       ),
     ),
 
@@ -146,16 +138,7 @@ module.exports = grammar({
       field('arguments', $.arguments),
     ),
 
-    arguments: $ => seq(
-      '(',
-      repeat($._nl),
-      optional(seq(
-        sep1($.argument, seq(repeat($._nl), ',', repeat($._nl))),
-        repeat($._nl),
-        optional(seq(',', repeat($._nl))),
-      )),
-      ')',
-    ),
+    arguments: $ => bracketed($, '(', $.argument, ')'),
 
     argument: $ => seq(field('name', $.identifier), '=', field('value', $._value)),
 
@@ -270,16 +253,7 @@ module.exports = grammar({
       $.identifier,
     ),
 
-    list: $ => seq(
-      '[',
-      repeat($._nl),
-      optional(seq(
-        sep1($._value, seq(repeat($._nl), ',', repeat($._nl))),
-        repeat($._nl),
-        optional(seq(',', repeat($._nl))),
-      )),
-      ']',
-    ),
+    list: $ => bracketed($, '[', $._value, ']'),
 
     string: $ => seq(
       '"',
