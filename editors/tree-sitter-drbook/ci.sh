@@ -9,8 +9,8 @@
 #   5. the git diff driver of README / docs/editors.md names the enclosing step in hunk headers;
 #   6. the VS Code TextMate grammar (editors/vscode/) loads and tokenizes every runbook.
 #
-# The tree-sitter CLI comes from PATH, else from $DRBOOK_TOOLS/bin (default target/tools),
-# else it is built there from crates.io (`cargo install`, about 4 minutes on 2 cores). When it
+# The tree-sitter CLI (version TS_VERSION below, the one that generated src/) comes from PATH,
+# else from $DRBOOK_TOOLS/bin (default target/tools), else it is built there from crates.io (`cargo install`, about 4 minutes on 2 cores). When it
 # cannot be had, the steps that need it say SKIPPED with the reason; the others still run.
 set -euo pipefail
 
@@ -30,10 +30,12 @@ fail() {
   failed=1
 }
 
+# The pinned version only: another CLI generates a different parser.c.
+pinned() { [ -n "$1" ] && "$1" --version 2>/dev/null | grep -q "^tree-sitter $TS_VERSION\b"; }
 find_cli() {
-  if command -v tree-sitter >/dev/null 2>&1; then
+  if pinned "$(command -v tree-sitter || true)"; then
     command -v tree-sitter
-  elif [ -x "$tools/bin/tree-sitter" ]; then
+  elif pinned "$tools/bin/tree-sitter"; then
     echo "$tools/bin/tree-sitter"
   elif command -v cargo >/dev/null 2>&1 &&
     cargo install --quiet --locked --root "$tools" tree-sitter-cli --version "$TS_VERSION" >&2; then
@@ -43,7 +45,7 @@ find_cli() {
 
 ts="$(find_cli || true)"
 if [ -z "$ts" ]; then
-  echo "SKIPPED: the tree-sitter grammar checks (no tree-sitter CLI on PATH and \`cargo install tree-sitter-cli\` failed)" >&2
+  echo "SKIPPED: the tree-sitter grammar checks (no tree-sitter CLI $TS_VERSION on PATH or in $tools, and \`cargo install tree-sitter-cli --version $TS_VERSION\` failed)" >&2
 else
   echo "tree-sitter grammar: $("$ts" --version)"
   # Quiet the CLI's note about parser directories: this script names the grammar itself.
