@@ -16,7 +16,9 @@ Shape (the same in both files)
 * Every step in layer k > 0 `needs` 1..3 distinct steps of layer k-1, chosen at random.
 * Every step has an `owner` ("team-0".."team-11"), a `duration` (a whole number of minutes,
   1m..10m), a `timeout` of twice the duration, a `run` action (a short shell command using
-  ${region}) and a `rollback run` that undoes it.
+  ${region}), a `rollback run` that undoes it and a `verify run` probing its effect, so the
+  runbook is free of warnings. DIR/synthetic-N-noverify.drbook is the same runbook without the
+  probes: `drbook check` warns (drbook::lint::no_verify) about every step.
 * The runbook header has title, description, owner, rto (the exact critical path plus 25%,
   rounded up to whole hours, so `drbook check` gives no RTO warning), and `param region`.
 
@@ -30,6 +32,8 @@ SSM encoding (SSM Automation has no DAG)
 * After all the forward steps come the rollback steps (`<id>_rollback`, also `aws:runCommand`,
   `isEnd: true`) in the same order.
 * `${region}` becomes `{{ Region }}`; parameters: {Region: {type: String, default: us-west-2}}.
+* SSM has no per-step probe, so the `verify` lines have no counterpart: the .drbook file
+  carries more than the YAML documents.
 
 Sizes with the default seed: 1,000 steps -> ~0.3 MB .drbook / ~0.7 MB .yaml; 10,000 -> ~3.2 MB /
 ~7.3 MB; 100,000 -> ~33 MB / ~74 MB. The YAML is ~2.3x larger because SSM needs a separate
@@ -77,9 +81,12 @@ COMMANDS = [
     ),
 ]
 
+# The read-only probe of every step's effect (drbook's `verify run`).
+PROBE = "dr-probe --region {r} --unit {u}"
+
 
 class Step:
-    __slots__ = ("layer", "index", "id", "title", "owner", "minutes", "needs", "cmd", "undo")
+    __slots__ = ("layer", "index", "id", "title", "owner", "minutes", "needs", "cmd", "undo", "probe")
 
     def __init__(self, layer: int, index: int) -> None:
         self.layer = layer
@@ -112,6 +119,7 @@ def build_plan(n: int, width: int, seed: int) -> list[list[Step]]:
             s.cmd, s.undo = COMMANDS[rng.randrange(len(COMMANDS))]
             s.cmd = s.cmd.replace("{u}", str(unit))
             s.undo = s.undo.replace("{u}", str(unit))
+            s.probe = PROBE.replace("{u}", str(unit))
             layer.append(s)
         layers.append(layer)
         made += count
@@ -131,7 +139,9 @@ def fmt_minutes(m: int) -> str:
     return (f"{h}h" if h else "") + (f"{m}m" if m or not h else "")
 
 
-def write_drbook(path: str, name: str, layers: list[list[Step]], n: int, seed: int, cp: int) -> None:
+def write_drbook(
+    path: str, name: str, layers: list[list[Step]], n: int, seed: int, cp: int, verify: bool = True
+) -> None:
     rto_hours = math.ceil(cp * 1.25 / 60)
     out = []
     w = out.append
@@ -158,6 +168,8 @@ def write_drbook(path: str, name: str, layers: list[list[Step]], n: int, seed: i
             w(f"    timeout  {fmt_minutes(2 * s.minutes)}")
             w(f'    run      "{s.cmd.format(r="${region}")}"')
             w(f'    rollback run "{s.undo.format(r="${region}")}"')
+            if verify:
+                w(f'    verify run "{s.probe.format(r="${region}")}"')
             w("  }")
     w("}")
     with open(path, "w", encoding="utf-8", newline="\n") as f:
@@ -235,6 +247,8 @@ def main() -> int:
     ym = os.path.join(args.out, f"{name}.yaml")
     fw = os.path.join(args.out, f"{name}-forward.yaml")
     write_drbook(dr, name, layers, args.steps, args.seed, cp)
+    # The same runbook without the `verify` probes: `drbook check` warns about every step.
+    write_drbook(os.path.join(args.out, f"{name}-noverify.drbook"), name, layers, args.steps, args.seed, cp, verify=False)
     write_yaml(ym, name, layers, args.steps, args.seed)
     # The same document without the rollback steps: about the size of the .drbook file.
     write_yaml(fw, name, layers, args.steps, args.seed, rollback=False)

@@ -90,6 +90,7 @@ mod rollback;
 mod run;
 mod runreport;
 mod signing;
+mod snippet;
 mod status;
 mod tabletop;
 mod term;

@@ -1,16 +1,11 @@
 //! Rendering diagnostics: miette's graphical report for people, JSON for tools. Very long
 //! lines are shown as a window around the problem so a 10 MB line never floods a terminal.
 
+use super::snippet::{Windowed, MAX_LINE};
 use crate::diag::escape::escape;
 use crate::diag::{Diagnostic, Severity, Sources, Span};
-use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
-    MietteSpanContents, SourceCode, SourceSpan, SpanContents,
-};
-use std::sync::Arc;
-
-/// The longest line shown whole in a snippet.
-const MAX_LINE: usize = 400;
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, SourceSpan};
+use std::collections::HashMap;
 
 /// One diagnostic as `check --format json` prints it (and the GitHub and SARIF renderers
 /// read). Positions are 1-based, columns in characters; the end is exclusive (the position
@@ -96,85 +91,6 @@ pub fn unreadable(file: &str, message: String) -> JsonDiagnostic {
     }
 }
 
-/// A file's text as shown in snippets: control characters replaced (byte for byte, so spans
-/// still fit) and long lines windowed around the problem.
-struct Windowed {
-    name: String,
-    text: Arc<str>,
-}
-
-impl Windowed {
-    fn new(name: &str, text: &Arc<str>) -> Windowed {
-        let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
-        let text = if text.chars().any(unsafe_char) {
-            let clean: String = text
-                .chars()
-                .map(|c| if unsafe_char(c) { "?".repeat(c.len_utf8()) } else { c.to_string() })
-                .collect();
-            Arc::from(clean)
-        } else {
-            text.clone()
-        };
-        Windowed { name: name.to_string(), text }
-    }
-}
-
-impl SourceCode for Windowed {
-    fn read_span<'a>(
-        &'a self,
-        span: &SourceSpan,
-        before: usize,
-        after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let text: &str = &self.text;
-        let start = span.offset().min(text.len());
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        let line = text[..line_start].bytes().filter(|&b| b == b'\n').count();
-        if before == 0 && after == 0 {
-            // The position in the snippet's header: exactly where the span starts.
-            let end = (start + span.len()).min(line_end.max(start));
-            let column = text[line_start..start].chars().count();
-            return Ok(Box::new(MietteSpanContents::new_named(
-                self.name.clone(),
-                &text.as_bytes()[start..end],
-                (start, end - start).into(),
-                line,
-                column,
-                1,
-            )));
-        }
-        if line_end - line_start <= MAX_LINE {
-            let c = text.read_span(span, before, after)?;
-            return Ok(Box::new(MietteSpanContents::new_named(
-                self.name.clone(),
-                c.data(),
-                *c.span(),
-                c.line(),
-                c.column(),
-                c.line_count(),
-            )));
-        }
-        let mut from = start.saturating_sub(MAX_LINE / 2).max(line_start);
-        while !text.is_char_boundary(from) {
-            from -= 1;
-        }
-        let mut to = (start + span.len() + MAX_LINE / 2).min(line_end);
-        while !text.is_char_boundary(to) {
-            to += 1;
-        }
-        let column = text[line_start..from].chars().count();
-        Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
-            &text.as_bytes()[from..to],
-            (from, to - from).into(),
-            line,
-            column,
-            1,
-        )))
-    }
-}
-
 fn source_span(s: Span, text_len: usize) -> SourceSpan {
     let start = (s.start as usize).min(text_len);
     let len = s.len().min(text_len - start).min(MAX_LINE);
@@ -186,6 +102,9 @@ pub fn human(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();
+    // One snippet source per file, built once: its line index makes each snippet cost the
+    // lines it shows, not the file's length.
+    let mut windows: HashMap<_, Windowed> = HashMap::new();
     for d in diags {
         let file = sources.get(d.span.file);
         let len = file.text.len();
@@ -211,7 +130,9 @@ pub fn human(sources: &Sources, diags: &[Diagnostic], color: bool) -> String {
         if let Some(h) = &d.help {
             m = m.with_help(escape(h).into_owned());
         }
-        let report = miette::Report::new(m).with_source_code(Windowed::new(&file.name, &file.text));
+        let window =
+            windows.entry(d.span.file).or_insert_with(|| Windowed::new(&file.name, &file.text));
+        let report = miette::Report::new(m).with_source_code(window.clone());
         let _ = handler.render_report(&mut out, report.as_ref());
         let (line, col) = file.line_col(d.span.start as usize);
         for (s, l) in &d.related {

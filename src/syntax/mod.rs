@@ -3,10 +3,15 @@
 //! A file is parsed one statement at a time: [`lex`] checks strings and brackets and cuts the
 //! file into top-level items and the runbook body into its items; each item is parsed by pest
 //! (`grammar/drbook.pest`) and turned into AST by [`build`]. A malformed statement becomes a
-//! diagnostic and parsing goes on, so one run reports every problem in the file.
+//! diagnostic and parsing goes on, so one run reports every problem in the file. Steps in the
+//! common form are read by [`fast`] instead, which gives the same tree or leaves the statement
+//! to pest.
 
 pub mod ast;
 mod build;
+mod fast;
+#[cfg(test)]
+mod fast_tests;
 pub mod fmt;
 pub mod keywords;
 pub mod lex;
@@ -31,6 +36,21 @@ pub struct Parsed {
 /// unbalanced brackets); otherwise the tree of every statement that parsed, and diagnostics
 /// for those that did not.
 pub fn parse(text: &str, file: FileId) -> (Option<Parsed>, Vec<Diagnostic>) {
+    parse_with(text, file, Reader::Fast)
+}
+
+/// How the statements of a runbook body are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// Common `step` statements by [`fast::step`], everything else by pest: the default.
+    Fast,
+    /// Every statement by pest, the grammar of record (what the fast reader is tested against).
+    Pest,
+}
+
+/// [`parse`], choosing how body statements are read. Both readers give the same tree and the
+/// same diagnostics for every text; the tests hold them to it.
+pub fn parse_with(text: &str, file: FileId, reader: Reader) -> (Option<Parsed>, Vec<Diagnostic>) {
     let comments = match lex::scan(text) {
         Ok(c) => c,
         Err(e) => return (None, vec![lex_error(e, file)]),
@@ -38,20 +58,26 @@ pub fn parse(text: &str, file: FileId) -> (Option<Parsed>, Vec<Diagnostic>) {
     let mut b = build::Builder::new(file);
     let mut items = Vec::new();
     for (s, e) in lex::statements(text, 0, text.len()) {
-        if let Some(item) = top_item(text, s, e, &mut b) {
+        if let Some(item) = top_item(text, s, e, &mut b, reader) {
             items.push(item);
         }
     }
     (Some(Parsed { file: ast::File { items }, comments }), b.diags)
 }
 
-fn top_item(text: &str, s: usize, e: usize, b: &mut build::Builder) -> Option<ast::Item> {
+fn top_item(
+    text: &str,
+    s: usize,
+    e: usize,
+    b: &mut build::Builder,
+    reader: Reader,
+) -> Option<ast::Item> {
     let stmt = &text[s..e];
     let is_runbook = stmt.starts_with("runbook")
         && !stmt[7..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if is_runbook {
         if let Some((open, close)) = lex::outer_block(text, s, e) {
-            return runbook(text, s, e, open, close, b).map(ast::Item::Runbook);
+            return runbook(text, (s, e), (open, close), b, reader).map(ast::Item::Runbook);
         }
     }
     let pairs = run_pest(Rule::top_entry, text, s, e, b)?;
@@ -60,11 +86,10 @@ fn top_item(text: &str, s: usize, e: usize, b: &mut build::Builder) -> Option<as
 
 fn runbook(
     text: &str,
-    s: usize,
-    e: usize,
-    open: usize,
-    close: usize,
+    (s, e): (usize, usize),
+    (open, close): (usize, usize),
     b: &mut build::Builder,
+    reader: Reader,
 ) -> Option<ast::Runbook> {
     if close + 1 < e {
         let span = Span::new(b.file, close + 1, e);
@@ -77,7 +102,7 @@ fn runbook(
     let head = run_pest(Rule::runbook_open, text, s, open, b)?;
     let name = b.runbook_name(head, s)?;
     let stmts = lex::statements(text, open + 1, close);
-    let items = body_items(text, &stmts, b);
+    let items = body_items(text, &stmts, b, reader);
     Some(ast::Runbook {
         name,
         items,
@@ -95,10 +120,17 @@ fn body_items(
     text: &str,
     stmts: &[(usize, usize)],
     b: &mut build::Builder,
+    reader: Reader,
 ) -> Vec<ast::HeaderItem> {
     let parse_all = |stmts: &[(usize, usize)], b: &mut build::Builder| {
         let mut items = Vec::with_capacity(stmts.len());
         for &(s, e) in stmts {
+            if reader == Reader::Fast {
+                if let Some(item) = fast::step(text, s, e, b.file) {
+                    items.push(item);
+                    continue;
+                }
+            }
             if let Some(pairs) = run_pest(Rule::runbook_entry, text, s, e, b) {
                 items.extend(b.header_item(pairs, s));
             }
