@@ -5,7 +5,8 @@
 //!
 //! Runs the pipeline RUNS times (default 20) and prints each phase's median in milliseconds:
 //! parse (syntax tree), load (imports), check (model, graph, lints), plan (the plan document)
-//! and json (the plan written as JSON into memory).
+//! and json (the plan written as JSON into memory). With `FRONT_END_RSS` set, it also prints
+//! the peak resident memory after each phase.
 
 use drbook::check::{self, Options};
 use drbook::diag::FileId;
@@ -16,6 +17,16 @@ use std::time::Instant;
 /// The allocator of the `drbook` binary, so the figures are the command's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// This process's peak resident memory so far (`VmHWM`), as Linux reports it.
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l[6..].trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -34,6 +45,9 @@ fn main() {
         let t0 = Instant::now();
         let mut at = t0;
         let mut mark = |lap: &mut Vec<f64>| {
+            if std::env::var_os("FRONT_END_RSS").is_some() {
+                eprintln!("after phase {}: {}", lap.len() + 1, peak_rss());
+            }
             let now = Instant::now();
             lap.push((now - at).as_secs_f64() * 1e3);
             at = now;

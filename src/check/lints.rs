@@ -237,7 +237,12 @@ pub fn bidi_controls(sources: &Sources) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for id in sources.ids() {
         let text = &sources.get(id).text;
-        let found = text.char_indices().filter(|&(_, c)| is_bidi_control(c)).take(MAX_BIDI);
+        // Every bidi control is encoded with the lead byte 0xD8 (U+061C) or 0xE2 (U+2000 to
+        // U+2FFF), and a lead byte always starts a character: look only there.
+        let found = memchr::memchr2_iter(0xD8, 0xE2, text.as_bytes())
+            .filter_map(|at| Some((at, text[at..].chars().next()?)))
+            .filter(|&(_, c)| is_bidi_control(c))
+            .take(MAX_BIDI);
         for (at, c) in found {
             out.push(
                 Diagnostic::warning(

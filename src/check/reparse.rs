@@ -55,6 +55,9 @@ pub fn reparsed_interpolation(cx: &mut Cx, s: &Str) {
     let mut refs: Vec<&Path> = Vec::new();
     let mut script = String::new();
     flatten(&s.parts, &mut script, &mut refs);
+    if refs.is_empty() || !may_reparse(&script) {
+        return;
+    }
     let mut found: Vec<(usize, Construct)> = Vec::new();
     let mut lx = Lexer { chars: script.chars().collect(), at: 0, refs: 0 };
     lx.script(&mut found);
@@ -71,6 +74,19 @@ pub fn reparsed_interpolation(cx: &mut Cx, s: &Str) {
             .label("a hostile value would run as code here")
             .help(what.help()),
         );
+    }
+}
+
+/// Whether `script` can hold any of the constructs at all: each needs `<<` or a command named
+/// `eval`, `su` or `…sh`, and a command's name is its word without quotes and backslashes. Most
+/// scripts have none, and skip the lexer.
+fn may_reparse(script: &str) -> bool {
+    const NEEDLES: [&str; 4] = ["<<", "eval", "sh", "su"];
+    if script.contains(['\'', '"', '\\']) {
+        let bare: String = script.chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect();
+        NEEDLES.iter().any(|n| bare.contains(n))
+    } else {
+        NEEDLES.iter().any(|n| script.contains(n))
     }
 }
 

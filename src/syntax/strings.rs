@@ -72,50 +72,52 @@ impl Decoder {
         }
     }
 
+    /// Decodes `s` (found at `offset` in the file): plain text is copied in runs up to the
+    /// next `\\` or `$`, the only bytes that can start an escape or a reference.
     fn run(&mut self, s: &str, offset: usize) -> Result<(), Diagnostic> {
-        let mut it = s.char_indices().peekable();
-        while let Some((i, c)) = it.next() {
-            match c {
-                '\\' => match it.peek().map(|&(_, n)| n) {
-                    Some('"') => self.take(&mut it, '"'),
-                    Some('\\') => self.take(&mut it, '\\'),
-                    Some('n') => self.take(&mut it, '\n'),
-                    Some('t') => self.take(&mut it, '\t'),
-                    Some('$') if s[i + 1..].starts_with("${") => {
-                        it.next();
-                        it.next();
-                        self.lit.push_str("${");
-                    }
-                    _ => self.lit.push('\\'),
-                },
-                '$' if s[i..].starts_with("${") => {
-                    let Some(close) = s[i..].find('}') else {
-                        let span = Span::new(self.file, offset + i, offset + s.len());
-                        return Err(Diagnostic::error(
-                            "drbook::syntax::bad_interpolation",
-                            span,
-                            "unclosed `${` in string",
-                        )
-                        .label("this `${` has no closing `}`")
-                        .help("close the reference with `}`, or write `\\${` for a literal `${`"));
-                    };
-                    let inner = &s[i + 2..i + close];
-                    let span = Span::new(self.file, offset + i, offset + i + close + 1);
-                    self.flush();
-                    self.parts.push(StrPart::Ref(path(inner, span)?));
-                    while it.peek().is_some_and(|&(j, _)| j <= i + close) {
-                        it.next();
-                    }
-                }
-                c => self.lit.push(c),
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let Some(k) = memchr::memchr2(b'\\', b'$', &b[i..]) else {
+                self.lit.push_str(&s[i..]);
+                break;
+            };
+            let at = i + k;
+            self.lit.push_str(&s[i..at]);
+            if b[at] == b'\\' {
+                let (text, len) = match b.get(at + 1) {
+                    Some(b'"') => ("\"", 2),
+                    Some(b'\\') => ("\\", 2),
+                    Some(b'n') => ("\n", 2),
+                    Some(b't') => ("\t", 2),
+                    Some(b'$') if s[at + 1..].starts_with("${") => ("${", 3),
+                    // Any other backslash is kept; what follows it is read as usual.
+                    _ => ("\\", 1),
+                };
+                self.lit.push_str(text);
+                i = at + len;
+            } else if s[at..].starts_with("${") {
+                let Some(close) = s[at..].find('}') else {
+                    let span = Span::new(self.file, offset + at, offset + s.len());
+                    return Err(Diagnostic::error(
+                        "drbook::syntax::bad_interpolation",
+                        span,
+                        "unclosed `${` in string",
+                    )
+                    .label("this `${` has no closing `}`")
+                    .help("close the reference with `}`, or write `\\${` for a literal `${`"));
+                };
+                let inner = &s[at + 2..at + close];
+                let span = Span::new(self.file, offset + at, offset + at + close + 1);
+                self.flush();
+                self.parts.push(StrPart::Ref(path(inner, span)?));
+                i = at + close + 1;
+            } else {
+                self.lit.push('$');
+                i = at + 1;
             }
         }
         Ok(())
-    }
-
-    fn take(&mut self, it: &mut std::iter::Peekable<std::str::CharIndices>, c: char) {
-        it.next();
-        self.lit.push(c);
     }
 }
 
