@@ -72,6 +72,10 @@ commands_for() {
   if [ "$YAML_ONLY" -eq 0 ]; then
     printf 'drbook check\t%s check %s\n' "$DRBOOK" "$OUT/synthetic-$n.drbook"
     printf 'drbook plan --format json\t%s plan %s --format json\n' "$DRBOOK" "$OUT/synthetic-$n.drbook"
+    # The same runbook without `verify` probes: one warning per step, rendered with snippets.
+    if [ "$n" -eq 10000 ]; then
+      printf 'drbook check, a warning per step\t%s check %s\n' "$DRBOOK" "$OUT/synthetic-$n-noverify.drbook"
+    fi
   fi
   printf 'yaml_baseline (serde_norway)\t%s %s\n' "$YAML" "$OUT/synthetic-$n.yaml"
   printf 'yaml_baseline, forward steps only\t%s %s\n' "$YAML" "$OUT/synthetic-$n-forward.yaml"
@@ -170,25 +174,29 @@ def ms(x):
 print(f"Machine: {cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; "
       f"{version('rustc', '--version')}; {version('hyperfine', '--version')}")
 print()
-print("| steps | .drbook | .yaml | command | median | mean ± σ | min | peak RSS | vs yaml |")
-print("|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+print("| steps | .drbook | .yaml | command | median | mean ± σ | min | peak RSS | vs yaml | vs forward yaml |")
+print("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
 YAML_LABEL = "yaml_baseline (serde_norway)"
+FORWARD_LABEL = "yaml_baseline, forward steps only"
 for n in sizes:
     with open(os.path.join(out, f"hyperfine-{n}.json")) as f:
         results = json.load(f)["results"]
     yaml_median = next((r["median"] for r in results if r["command"] == YAML_LABEL), None)
+    fwd_median = next((r["median"] for r in results if r["command"] == FORWARD_LABEL), None)
     dsize = os.path.getsize(os.path.join(out, f"synthetic-{n}.drbook")) / 1e6
     ysize = os.path.getsize(os.path.join(out, f"synthetic-{n}.yaml")) / 1e6
     for r in results:
         label = r["command"]
-        ratio = f"{r['median'] / yaml_median:.3f}×" if yaml_median and label != YAML_LABEL else ""
+        baseline = label in (YAML_LABEL, FORWARD_LABEL)
+        ratio = f"{r['median'] / yaml_median:.3f}×" if yaml_median and not baseline else ""
+        fwd = f"{r['median'] / fwd_median:.3f}×" if fwd_median and not baseline else ""
         kb = rss.get((n, label))
         mem = f"{kb / 1024:.1f} MiB" if kb is not None else "?"
         print(f"| {n:,} | {dsize:.2f} MB | {ysize:.2f} MB | `{label}` | {ms(r['median'])} "
-              f"| {ms(r['mean'])} ± {ms(r['stddev'] or 0.0)} | {ms(r['min'])} | {mem} | {ratio} |")
+              f"| {ms(r['mean'])} ± {ms(r['stddev'] or 0.0)} | {ms(r['min'])} | {mem} | {ratio} | {fwd} |")
 print()
-print("`vs yaml` is the drbook median divided by the yaml_baseline median on the same plan "
-      "(below 1 means drbook is faster).")
+print("`vs yaml` and `vs forward yaml` are the drbook median divided by the median of the "
+      "full and the forward-only SSM document of the same plan (below 1 means drbook is faster).")
 PY
 cat "$OUT/summary.md"
 echo

@@ -166,6 +166,11 @@ pub fn quoted_interpolation(cx: &mut Cx, s: &Str) {
         /// `$(...)` or a `(` inside one.
         Sub,
     }
+    // Only a quote in the text opens shell quotes, and only a reference can be warned about.
+    let quotes = s.parts.iter().any(|p| matches!(p, StrPart::Lit(t) if t.contains(['\'', '"'])));
+    if !quotes || !s.parts.iter().any(|p| matches!(p, StrPart::Ref(_))) {
+        return;
+    }
     let mut stack: Vec<Q> = Vec::new();
     let (mut escaped, mut comment, mut dollar) = (false, false, false);
     // Whether the next character starts a word (for `#`).
