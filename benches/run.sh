@@ -133,7 +133,7 @@ for n in $SIZES; do
     read -ra argv <<< "$cmd"
     peak=0
     for _ in $(seq "$RSS_RUNS"); do
-      /usr/bin/time -v -o "$OUT/time.txt" "${argv[@]}" > /dev/null
+      /usr/bin/time -v -o "$OUT/time.txt" "${argv[@]}" > /dev/null 2>&1
       kb=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$OUT/time.txt")
       if [ "$kb" -gt "$peak" ]; then peak=$kb; fi
     done
