@@ -17,6 +17,7 @@
 use super::cx::Cx;
 use crate::diag::Diagnostic;
 use crate::syntax::ast::{Path, Str, StrPart};
+use std::borrow::Cow;
 
 /// Stands for the `i`-th reference in the flattened script (a private-use character).
 const MARK: char = '\u{E000}';
@@ -52,10 +53,13 @@ impl Construct {
 }
 
 pub fn reparsed_interpolation(cx: &mut Cx, s: &Str) {
+    if !may_reparse(&s.parts) {
+        return;
+    }
     let mut refs: Vec<&Path> = Vec::new();
     let mut script = String::new();
     flatten(&s.parts, &mut script, &mut refs);
-    if refs.is_empty() || !may_reparse(&script) {
+    if refs.is_empty() {
         return;
     }
     let mut found: Vec<(usize, Construct)> = Vec::new();
@@ -77,16 +81,33 @@ pub fn reparsed_interpolation(cx: &mut Cx, s: &Str) {
     }
 }
 
-/// Whether `script` can hold any of the constructs at all: each needs `<<` or a command named
-/// `eval`, `su` or `…sh`, and a command's name is its word without quotes and backslashes. Most
-/// scripts have none, and skip the lexer.
-fn may_reparse(script: &str) -> bool {
+/// Whether the string can hold any of the constructs at all: it needs a reference, and `<<` or
+/// a command named `eval`, `su` or `…sh` in its text; a command's name is its word without
+/// quotes and backslashes. Most scripts have none, and skip the lexer.
+fn may_reparse(parts: &[StrPart]) -> bool {
+    if !parts.iter().any(|p| matches!(p, StrPart::Ref(_) | StrPart::Word(_))) {
+        return false;
+    }
+    // Literal text between two references is one run (adjacent pieces are joined).
+    let mut run: Cow<str> = Cow::Borrowed("");
+    for p in parts {
+        match p {
+            StrPart::Lit(t) if run.is_empty() => run = Cow::Borrowed(t),
+            StrPart::Lit(t) => run.to_mut().push_str(t),
+            _ if holds_needle(&run) => return true,
+            _ => run = Cow::Borrowed(""),
+        }
+    }
+    holds_needle(&run)
+}
+
+fn holds_needle(text: &str) -> bool {
     const NEEDLES: [&str; 4] = ["<<", "eval", "sh", "su"];
-    if script.contains(['\'', '"', '\\']) {
-        let bare: String = script.chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect();
+    if text.contains(['\'', '"', '\\']) {
+        let bare: String = text.chars().filter(|c| !matches!(c, '\'' | '"' | '\\')).collect();
         NEEDLES.iter().any(|n| bare.contains(n))
     } else {
-        NEEDLES.iter().any(|n| script.contains(n))
+        NEEDLES.iter().any(|n| text.contains(n))
     }
 }
 

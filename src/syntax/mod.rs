@@ -112,7 +112,7 @@ fn runbook(
 }
 
 /// Statements below this count are parsed on the calling thread.
-const PARALLEL_FROM: usize = 4096;
+const PARALLEL_FROM: usize = 512;
 
 /// Parses the runbook body's statements; a large body is cut in halves parsed on two threads
 /// (each statement parses independently), and the results are joined in source order.
