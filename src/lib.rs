@@ -44,4 +44,6 @@ pub mod lsp;
 pub mod model;
 pub mod plan;
 pub mod syntax;
+#[cfg(test)]
+mod testkit;
 pub mod watch;

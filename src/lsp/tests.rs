@@ -6,9 +6,7 @@ use super::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
-fn crate_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::testkit::Rng;
 
 /// A server with `files` written into a temporary project; the first is opened.
 struct Fixture {
@@ -417,36 +415,7 @@ fn a_secret_value_never_reaches_an_answer() {
 
 /// Every shipped runbook, library module and fixture.
 fn corpus() -> Vec<(PathBuf, String)> {
-    fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|e| e == "drbook") {
-                if let Ok(text) = std::fs::read_to_string(&p) {
-                    out.push((p, text));
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for d in ["runbooks", "stdlib", "tests/fixtures"] {
-        walk(&crate_root().join(d), &mut out);
-    }
-    out
-}
-
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n.max(1) as u64) as usize
-    }
+    crate::testkit::corpus(&["runbooks", "stdlib", "tests/fixtures"])
 }
 
 fn floor(text: &str, mut i: usize) -> usize {
@@ -467,7 +436,7 @@ fn every_answer(path: &Path, text: &str, rng: &mut Rng) {
         let _ = hints::inlay(&a, f, 0, text.len());
     }
     for _ in 0..12 {
-        let at = floor(text, rng.next(text.len() + 1));
+        let at = floor(text, rng.below(text.len() + 1));
         let _ = hover::hover(&a, a.facts.as_ref(), at);
         let _ = navigate::definition(&a, at);
         let _ = navigate::references(&a, at, true);
@@ -491,12 +460,12 @@ fn half_typed_and_mangled_files_never_crash_the_server() {
         }
         // Editing it: a span deleted, a span duplicated, a brace or quote dropped in.
         for _ in 0..4 {
-            let a = floor(text, rng.next(len + 1));
-            let b = floor(text, (a + rng.next(40)).min(len));
+            let a = floor(text, rng.below(len + 1));
+            let b = floor(text, (a + rng.below(40)).min(len));
             let deleted = format!("{}{}", &text[..a], &text[b..]);
             let doubled = format!("{}{}", &text[..b], &text[a..]);
             let junk =
-                ["{", "}", "\"", "\"\"\"", "${", "(", ",", "\n", "needs ", "use x."][rng.next(10)];
+                ["{", "}", "\"", "\"\"\"", "${", "(", ",", "\n", "needs ", "use x."][rng.below(10)];
             let inserted = format!("{}{junk}{}", &text[..a], &text[a..]);
             for t in [deleted, doubled, inserted] {
                 every_answer(path, &t, &mut rng);

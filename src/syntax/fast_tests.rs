@@ -4,9 +4,9 @@
 
 use super::{fast, lex, parse_with, Reader};
 use crate::diag::FileId;
+use crate::testkit::Rng;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use std::path::Path;
 
 /// Both readers' answers for `text`, as text (Debug shows spans; `PartialEq` ignores them).
 fn both(text: &str) -> (String, String) {
@@ -43,28 +43,10 @@ fn fast_count(text: &str) -> usize {
         .count()
 }
 
-fn drbook_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            drbook_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "drbook") {
-            out.push(p);
-        }
-    }
-}
-
 fn repository_texts() -> Vec<(String, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    for d in ["runbooks", "stdlib", "tests/fixtures", "examples", "docs"] {
-        drbook_files(&root.join(d), &mut files);
-    }
-    files.sort();
-    files
+    crate::testkit::corpus(&["runbooks", "stdlib", "tests/fixtures", "examples", "docs"])
         .into_iter()
-        .filter_map(|p| Some((p.display().to_string(), std::fs::read_to_string(&p).ok()?)))
+        .map(|(p, text)| (p.display().to_string(), text))
         .collect()
 }
 
@@ -78,21 +60,6 @@ fn every_repository_runbook_reads_the_same_with_both_readers() {
         taken += fast_count(text);
     }
     assert!(taken > 40, "the fast reader took only {taken} statements of the fixtures");
-}
-
-/// A small deterministic generator, so a failure names a reproducible case.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 /// What mangling inserts: every byte the fast reader must either read as pest does or refuse.
