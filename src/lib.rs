@@ -42,6 +42,7 @@ pub mod journal;
 pub mod load;
 pub mod lsp;
 pub mod model;
+pub mod par;
 pub mod plan;
 pub mod syntax;
 #[cfg(test)]

@@ -5,6 +5,7 @@ use crate::diag::{suggest, Diagnostic, Span};
 use crate::model::{Millis, ParamType, ParamValue};
 use crate::syntax::ast::{Ident, Str, Value, ValueKind};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Names that `steps.X`, `run.x` and `runbook.x` reserve.
 pub const RESERVED: &[&str] = &["steps", "run", "runbook"];
@@ -16,9 +17,9 @@ pub struct Cx {
     pub param_order: Vec<String>,
     pub params_used: HashSet<String>,
     pub secrets: HashSet<String>,
-    /// Step id → index, and each step's capture names.
-    pub steps: HashMap<String, usize>,
-    pub captures: Vec<Vec<String>>,
+    /// Step id → index, and each step's capture names. Shared, not copied, by [`Cx::fork`].
+    pub steps: Arc<HashMap<String, usize>>,
+    pub captures: Arc<Vec<Vec<String>>>,
     /// When checking a module: the template's parameters (values unknown, names free).
     pub template: Option<Vec<String>>,
     /// (using step, target step, span) pairs to verify once the graph exists.
@@ -37,7 +38,12 @@ pub struct Cx {
     pub trigger_at: Option<TriggerAt>,
     /// The service names of the header's `objectives { }` (`None`: no such block).
     pub services: Option<Vec<String>>,
+    /// From how many steps the steps are checked in two halves on two threads.
+    pub parallel_from: usize,
 }
+
+/// Steps below this count are checked on the calling thread.
+const PARALLEL_FROM: usize = 512;
 
 /// Which part of the `trigger { }` block a text belongs to: what `${...}` may name there.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -56,8 +62,8 @@ impl Cx {
             param_order: Vec::new(),
             params_used: HashSet::new(),
             secrets: HashSet::new(),
-            steps: HashMap::new(),
-            captures: Vec::new(),
+            steps: Arc::default(),
+            captures: Arc::default(),
             template: None,
             capture_uses: Vec::new(),
             bad_params: Vec::new(),
@@ -67,7 +73,41 @@ impl Cx {
             base_dir: None,
             trigger_at: None,
             services: None,
+            parallel_from: crate::par::parallel_from(PARALLEL_FROM),
         }
+    }
+
+    /// A context for checking some steps on another thread: the same names in scope, no
+    /// findings yet. Checking a step only reads the names and adds findings (diagnostics, params
+    /// used, capture uses), so [`Cx::join`] of the fork's findings, in step order, gives what
+    /// checking those steps here would have given.
+    pub fn fork(&self) -> Cx {
+        Cx {
+            diags: Vec::new(),
+            params: self.params.clone(),
+            param_order: self.param_order.clone(),
+            params_used: HashSet::new(),
+            secrets: self.secrets.clone(),
+            steps: Arc::clone(&self.steps),
+            captures: Arc::clone(&self.captures),
+            template: self.template.clone(),
+            capture_uses: Vec::new(),
+            file: self.file,
+            bad_params: self.bad_params.clone(),
+            roles: self.roles.clone(),
+            finally_from: self.finally_from,
+            base_dir: self.base_dir.clone(),
+            trigger_at: self.trigger_at,
+            services: self.services.clone(),
+            parallel_from: self.parallel_from,
+        }
+    }
+
+    /// Takes in the findings of a [`Cx::fork`], after this context's own.
+    pub fn join(&mut self, other: Cx) {
+        self.diags.extend(other.diags);
+        self.params_used.extend(other.params_used);
+        self.capture_uses.extend(other.capture_uses);
     }
 
     pub fn error(&mut self, d: Diagnostic) {

@@ -72,7 +72,11 @@ impl Checked {
 /// Checks the loaded file. The runbook's syntax tree is consumed step by step as the model is
 /// built, so a large runbook never holds both whole in memory.
 pub fn check(loaded: &mut Loaded, opts: &Options) -> Checked {
-    let mut cx = Cx::new();
+    check_in(Cx::new(), loaded, opts)
+}
+
+/// [`check`] with a context made by the caller (the tests choose how steps are split).
+fn check_in(mut cx: Cx, loaded: &mut Loaded, opts: &Options) -> Checked {
     cx.base_dir = loaded
         .sources
         .get(loaded.root)
@@ -138,8 +142,8 @@ fn runbook(
     ordered.append(&mut finally);
     let steps: Vec<&ast::Step> = ordered.iter().collect();
     let mut first: HashMap<&str, crate::diag::Span> = HashMap::with_capacity(steps.len());
-    cx.steps.reserve(steps.len());
-    cx.captures.reserve(steps.len());
+    let mut ids: HashMap<String, usize> = HashMap::with_capacity(steps.len());
+    let mut captures: Vec<Vec<String>> = Vec::with_capacity(steps.len());
     for (i, s) in steps.iter().enumerate() {
         if let Some(prev) = first.get(&*s.id.name) {
             cx.error(
@@ -154,7 +158,7 @@ fn runbook(
             );
         } else {
             first.insert(&s.id.name, s.id.span);
-            cx.steps.insert(s.id.name.to_string(), i);
+            ids.insert(s.id.name.to_string(), i);
         }
         let mut caps: Vec<String> = Vec::new();
         for item in &s.items {
@@ -176,35 +180,14 @@ fn runbook(
                 }
             }
         }
-        cx.captures.push(caps);
+        captures.push(caps);
     }
-    let count = steps.len();
     drop(first);
     drop(steps);
+    cx.steps = ids.into();
+    cx.captures = captures.into();
     let on_failure = h.on_failure.unwrap_or(FailurePolicy::Abort);
-    let mut model_steps = Vec::with_capacity(count);
-    let mut refs = Vec::with_capacity(count);
-    for s in ordered {
-        let i = model_steps.len();
-        let defaults = (&h.owner, on_failure);
-        // Step-level findings point at the step's id, not its whole body.
-        let mut st = step::step(cx, i, &s.id, s.title.as_ref(), &s.items, defaults, s.id.span);
-        header::inherit(&mut st, &h);
-        if s.finally {
-            finally_step(cx, &s, &mut st);
-        }
-        model_steps.push(st);
-        let needs = s
-            .items
-            .into_iter()
-            .filter_map(|it| match it.kind {
-                StepKind::Needs(ids) => Some(ids),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        refs.push(StepRef { id: s.id, needs });
-    }
+    let (mut model_steps, refs) = steps_in_parallel(cx, ordered, &h, on_failure);
     let steps = refs;
     needs(cx, &steps, &mut model_steps);
     let trigger = trigger::trigger(cx, &rb, &h, &model_steps);
@@ -295,6 +278,60 @@ fn runbook(
     }
     out.runbook = Some(model);
     out.dag = dag;
+}
+
+/// Builds the model of every step. A long runbook is cut in halves checked on two threads
+/// (a step's check reads the names in scope and adds findings, see [`Cx::fork`]); the
+/// findings are joined in step order, so the result is the same as checking them in turn.
+fn steps_in_parallel(
+    cx: &mut Cx,
+    ordered: Vec<ast::Step>,
+    h: &header::Header,
+    on_failure: FailurePolicy,
+) -> (Vec<model::Step>, Vec<StepRef>) {
+    let work = |cx: &mut Cx, steps, from| model_steps(cx, steps, from, h, on_failure);
+    let (mut done, rest) = crate::par::halves(ordered, cx.parallel_from, cx, Cx::fork, work);
+    if let Some((other, (steps, refs))) = rest {
+        cx.join(other);
+        done.0.extend(steps);
+        done.1.extend(refs);
+    }
+    done
+}
+
+/// The model of each of `steps`, the first at index `from`, and what the graph checks need
+/// of each once its syntax tree is gone.
+fn model_steps(
+    cx: &mut Cx,
+    steps: Vec<ast::Step>,
+    from: usize,
+    h: &header::Header,
+    on_failure: FailurePolicy,
+) -> (Vec<model::Step>, Vec<StepRef>) {
+    let mut model_steps = Vec::with_capacity(steps.len());
+    let mut refs = Vec::with_capacity(steps.len());
+    for s in steps {
+        let i = from + model_steps.len();
+        let defaults = (&h.owner, on_failure);
+        // Step-level findings point at the step's id, not its whole body.
+        let mut st = step::step(cx, i, &s.id, s.title.as_ref(), &s.items, defaults, s.id.span);
+        header::inherit(&mut st, h);
+        if s.finally {
+            finally_step(cx, &s, &mut st);
+        }
+        model_steps.push(st);
+        let needs = s
+            .items
+            .into_iter()
+            .filter_map(|it| match it.kind {
+                StepKind::Needs(ids) => Some(ids),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        refs.push(StepRef { id: s.id, needs });
+    }
+    (model_steps, refs)
 }
 
 fn needs(cx: &mut Cx, steps: &[StepRef], model_steps: &mut [model::Step]) {
@@ -406,14 +443,14 @@ fn cycle(cx: &mut Cx, steps: &[StepRef], c: &crate::graph::Cycle) {
 
 fn template(cx: &mut Cx, t: &ast::Template) {
     cx.template = Some(t.params.iter().map(|p| p.name.name.to_string()).collect());
-    cx.captures = vec![t
+    cx.captures = std::sync::Arc::new(vec![t
         .items
         .iter()
         .filter_map(|i| match &i.kind {
             StepKind::Capture { name, .. } => Some(name.name.to_string()),
             _ => None,
         })
-        .collect()];
+        .collect()]);
     step::step(cx, 0, &t.name, None, &t.items, (&None, FailurePolicy::Abort), t.span);
     cx.template = None;
 }

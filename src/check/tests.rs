@@ -195,3 +195,80 @@ fn reparsed_interpolation_where_a_shell_parses_the_value_again() {
     let d = d.iter().find(|d| d.code == lint).expect("a warning");
     assert!(d.message.contains("`${x}`") && d.message.contains("ssh"), "{}", d.message);
 }
+
+/// A runbook of `n` steps with findings spread over all of them: unknown steps in `needs`,
+/// wrong values, quoted interpolation, unknown names, a capture used by a step that does not
+/// depend on it, and a param used only by one late step.
+fn many_steps_with_findings(n: usize) -> String {
+    let mut src = String::from(
+        "runbook \"big\" {\n  owner \"o\"\n  rto 1h\n  param region = \"us-east-1\"\n  param late = \"x\"\n  param unused = \"u\"\n",
+    );
+    for i in 0..n {
+        src.push_str(&format!("  step s{i} {{\n    duration 1m\n"));
+        if i > 0 && i % 10 != 0 {
+            src.push_str(&format!("    needs s{}\n", i - 1));
+        }
+        if i % 97 == 0 {
+            src.push_str(&format!("    needs ghost{i}\n"));
+        }
+        if i % 89 == 0 {
+            src.push_str("    timeout banana\n");
+        }
+        let run = match i {
+            _ if i % 100 == 1 => "run \"date\"\n    capture out from stdout".to_string(),
+            _ if i % 100 == 50 => format!("run \"echo ${{steps.s{}.out}}\"", i - 49),
+            _ if i == n - 3 => "run \"echo ${late}\"".to_string(),
+            _ if i % 71 == 0 => "run \"echo '${region}'\"".to_string(),
+            _ if i % 83 == 0 => "run \"echo ${nosuch}\"".to_string(),
+            _ => "run \"echo ${region}\"".to_string(),
+        };
+        src.push_str(&format!("    {run}\n    rollback run \"true\"\n  }}\n"));
+    }
+    src.push_str("}\n");
+    src
+}
+
+#[test]
+fn steps_checked_in_two_halves_give_what_one_thread_gives() {
+    let src = many_steps_with_findings(1200);
+    let opts = Options {
+        today: Date { year: 2026, month: 11, day: 23 },
+        params: Vec::new(),
+        require_params: true,
+        strict: false,
+    };
+    let run = |parallel_from: usize| {
+        let mut cx = super::Cx::new();
+        cx.parallel_from = parallel_from;
+        let mut loaded = load_text("t.drbook", None, src.as_str().into());
+        super::check_in(cx, &mut loaded, &opts)
+    };
+    let (one, two) = (run(usize::MAX), run(2));
+    let shown = |c: &Checked| format!("{:#?}", c.diags);
+    assert_eq!(shown(&one), shown(&two));
+    let codes: std::collections::BTreeSet<&str> = one.diags.iter().map(|d| d.code).collect();
+    for code in [
+        "drbook::check::unknown_step",
+        "drbook::check::bad_value",
+        "drbook::check::capture_not_ancestor",
+        "drbook::lint::quoted_interpolation",
+        "drbook::lint::unused_param",
+    ] {
+        assert!(codes.contains(code), "{code} missing from {codes:?}");
+    }
+    // `late` is used only in the second half: the joined findings know it.
+    assert!(!one.diags.iter().any(|d| d.message.contains("`late`")), "{:#?}", one.diags);
+    // Errors leave no model; without them the two models are the same too.
+    let clean = src.replace("timeout banana", "timeout 2m").replace("ghost", "s");
+    let clean = clean.replace("${nosuch}", "${region}");
+    let model = |parallel_from: usize| {
+        let mut cx = super::Cx::new();
+        cx.parallel_from = parallel_from;
+        let mut loaded = load_text("t.drbook", None, clean.as_str().into());
+        let c = super::check_in(cx, &mut loaded, &opts);
+        format!("{:#?}", (c.runbook, c.dag, c.diags))
+    };
+    let (a, b) = (model(usize::MAX), model(2));
+    assert!(a.contains("s1199"), "no model: {}", &a[..a.len().min(2000)]);
+    assert_eq!(a, b);
+}

@@ -286,11 +286,81 @@ impl<V: Serialize> Serialize for OrderedMap<V> {
 /// Builds the plan. `values` holds the effective value of every param (defaults merged with
 /// `--param`); a param missing from it is shown as `${NAME}`. `dag` must be the graph of
 /// `rb` (node i is `rb.steps[i]`).
+/// Steps below this count are planned on the calling thread.
+const PARALLEL_FROM: usize = 512;
+
+/// The plan of every step, in order; many steps are planned in two halves on two threads
+/// (a step's plan reads the runbook and writes nothing).
+fn plan_steps(
+    n: usize,
+    parallel_from: usize,
+    one: impl Fn(usize) -> PlanStep + Sync,
+) -> Vec<PlanStep> {
+    let work = |_: &mut (), part: Vec<usize>, _| part.into_iter().map(&one).collect::<Vec<_>>();
+    let (mut steps, rest) =
+        crate::par::halves((0..n).collect(), parallel_from, &mut (), |_| (), work);
+    if let Some(((), rest)) = rest {
+        steps.extend(rest);
+    }
+    steps
+}
+
+/// The plan of step `i`.
+fn plan_step(
+    ctx: &resolve::Ctx,
+    rb: &model::Runbook,
+    dag: &Dag,
+    i: usize,
+    critical: bool,
+) -> PlanStep {
+    let s = &rb.steps[i];
+    PlanStep {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        owner: s.owner.clone(),
+        duration_seconds: s.duration.map(seconds),
+        timeout_seconds: s.timeout.map(seconds),
+        needs: dag.needs(i).iter().filter_map(|&j| rb.steps.get(j)).map(|s| s.id.clone()).collect(),
+        when: s.when.as_ref().map(|e| ctx.expr(e)),
+        action: s.action.as_ref().map(|a| ctx.action(a)),
+        approval: s
+            .approval
+            .as_ref()
+            .map(|a| PlanApproval { by: a.roles.clone(), timeout_seconds: a.timeout.map(seconds) }),
+        rollback: s.rollback.is_some(),
+        rollback_action: s.rollback.as_ref().map(|r| ctx.action(&r.action)),
+        rollback_retry: s.rollback.as_ref().and_then(|r| r.retry.as_ref()).map(plan_retry),
+        verify: s.verify.as_ref().map(|a| ctx.action(a)),
+        retry: s.retry.as_ref().map(plan_retry),
+        on_failure: s.on_failure,
+        idempotent: s.idempotent,
+        safe: s.safe,
+        critical: critical && !s.finally,
+        rollback_timeout_seconds: s.rollback.as_ref().and_then(|r| r.timeout).map(seconds),
+        env: OrderedMap(s.env.iter().map(|(k, v)| (k.clone(), ctx.text(v))).collect()),
+        workdir: s.workdir.as_ref().map(|t| ctx.text(t)),
+        captures: s.captures.iter().map(plan_capture).collect(),
+        checks: s.checks.iter().map(|e| ctx.expr(e)).collect(),
+        measure_rpo: s.measure_rpo.clone(),
+    }
+}
+
 pub fn build(
     rb: &model::Runbook,
     dag: &Dag,
     values: &HashMap<String, ParamValue>,
     warnings: Vec<PlanWarning>,
+) -> Plan {
+    build_split(rb, dag, values, warnings, crate::par::parallel_from(PARALLEL_FROM))
+}
+
+/// [`build`], planning the steps in two halves from `parallel_from` steps on.
+fn build_split(
+    rb: &model::Runbook,
+    dag: &Dag,
+    values: &HashMap<String, ParamValue>,
+    warnings: Vec<PlanWarning>,
+    parallel_from: usize,
 ) -> Plan {
     let ctx = resolve::Ctx::new(rb, values);
     let (total_ms, path) = dag.critical_path();
@@ -304,40 +374,8 @@ pub fn build(
         nodes.iter().filter_map(|&i| rb.steps.get(i)).map(|s| s.id.clone()).collect()
     };
 
-    let mut steps: Vec<PlanStep> = rb
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| PlanStep {
-            id: s.id.clone(),
-            title: s.title.clone(),
-            owner: s.owner.clone(),
-            duration_seconds: s.duration.map(seconds),
-            timeout_seconds: s.timeout.map(seconds),
-            needs: ids(dag.needs(i)),
-            when: s.when.as_ref().map(|e| ctx.expr(e)),
-            action: s.action.as_ref().map(|a| ctx.action(a)),
-            approval: s.approval.as_ref().map(|a| PlanApproval {
-                by: a.roles.clone(),
-                timeout_seconds: a.timeout.map(seconds),
-            }),
-            rollback: s.rollback.is_some(),
-            rollback_action: s.rollback.as_ref().map(|r| ctx.action(&r.action)),
-            rollback_retry: s.rollback.as_ref().and_then(|r| r.retry.as_ref()).map(plan_retry),
-            verify: s.verify.as_ref().map(|a| ctx.action(a)),
-            retry: s.retry.as_ref().map(plan_retry),
-            on_failure: s.on_failure,
-            idempotent: s.idempotent,
-            safe: s.safe,
-            critical: critical[i] && !s.finally,
-            rollback_timeout_seconds: s.rollback.as_ref().and_then(|r| r.timeout).map(seconds),
-            env: OrderedMap(s.env.iter().map(|(k, v)| (k.clone(), ctx.text(v))).collect()),
-            workdir: s.workdir.as_ref().map(|t| ctx.text(t)),
-            captures: s.captures.iter().map(plan_capture).collect(),
-            checks: s.checks.iter().map(|e| ctx.expr(e)).collect(),
-            measure_rpo: s.measure_rpo.clone(),
-        })
-        .collect();
+    let one = |i: usize| plan_step(&ctx, rb, dag, i, critical[i]);
+    let mut steps = plan_steps(rb.steps.len(), parallel_from, one);
     let forward = rb.forward_len();
     let finally = steps.split_off(forward);
 

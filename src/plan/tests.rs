@@ -419,3 +419,32 @@ fn every_format_says_how_approvers_are_proved_when_there_is_a_gate() {
     assert!(!rendered(&plan, text::render).contains("approvals "));
     assert!(json_of(&plan).get("approvals_proved_by").is_none());
 }
+
+#[test]
+fn steps_planned_in_two_halves_give_what_one_thread_gives() {
+    let n = 1200;
+    let steps: Vec<Step> = (0..n)
+        .map(|i| {
+            let needs: Vec<usize> = if i == 0 { vec![] } else { vec![i - 1, i / 3] };
+            let action = match i % 3 {
+                0 => run(&[lit("echo "), pref("target")]),
+                1 => run(&[lit("notify "), sref("hook")]),
+                _ => run(&[lit("true")]),
+            };
+            step(&format!("s{i}"), 1 + (i as u64 % 7), &needs, Some(action))
+        })
+        .collect();
+    let rb = runbook("big", Some(60 * MIN), steps);
+    let durations = rb.steps.iter().map(|s| s.duration.unwrap_or(0)).collect();
+    let dag =
+        Dag::new(durations, rb.steps.iter().map(|s| s.needs.clone()).collect()).expect("acyclic");
+    let values: HashMap<String, ParamValue> =
+        [("target".to_string(), ParamValue::Str("db; rm -rf /".to_string()))].into();
+    let json = |parallel_from| {
+        let plan = super::build_split(&rb, &dag, &values, Vec::new(), parallel_from);
+        rendered(&plan, json::render)
+    };
+    let (one, two) = (json(usize::MAX), json(2));
+    assert!(one.contains("\"s1199\"") && one.contains("'db; rm -rf /'"), "{}", &one[..2000]);
+    assert_eq!(one, two);
+}

@@ -122,9 +122,9 @@ fn body_items(
     b: &mut build::Builder,
     reader: Reader,
 ) -> Vec<ast::HeaderItem> {
-    let parse_all = |stmts: &[(usize, usize)], b: &mut build::Builder| {
+    let parse_all = |b: &mut build::Builder, stmts: Vec<(usize, usize)>, _| {
         let mut items = Vec::with_capacity(stmts.len());
-        for &(s, e) in stmts {
+        for (s, e) in stmts {
             if reader == Reader::Fast {
                 if let Some(item) = fast::step(text, s, e, b.file) {
                     items.push(item);
@@ -137,25 +137,12 @@ fn body_items(
         }
         items
     };
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-    if stmts.len() < PARALLEL_FROM || workers < 2 {
-        return parse_all(stmts, b);
-    }
-    let (first, second) = stmts.split_at(stmts.len() / 2);
-    let mut other = build::Builder::new(b.file);
-    let (mut items, rest) = std::thread::scope(|scope| {
-        let handle = scope.spawn(|| parse_all(second, &mut other));
-        let items = parse_all(first, b);
-        (items, handle.join())
-    });
-    match rest {
-        Ok(rest) => {
-            items.extend(rest);
-            b.diags.append(&mut other.diags);
-        }
-        // A panic in the helper thread is a bug; parse its half here so the user still gets
-        // an answer (and the panic message went to stderr).
-        Err(_) => items.extend(parse_all(second, b)),
+    let from = crate::par::parallel_from(PARALLEL_FROM);
+    let fork = |b: &build::Builder| build::Builder::new(b.file);
+    let (mut items, rest) = crate::par::halves(stmts.to_vec(), from, b, fork, parse_all);
+    if let Some((mut other, rest)) = rest {
+        items.extend(rest);
+        b.diags.append(&mut other.diags);
     }
     items
 }
