@@ -66,9 +66,7 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(name: String, path: Option<PathBuf>, text: Arc<str>) -> SourceFile {
         let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| clamp(i + 1)),
-        );
+        line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| clamp(i + 1)));
         SourceFile { name, path, text, line_starts }
     }
 

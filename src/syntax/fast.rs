@@ -52,7 +52,7 @@ pub fn step(text: &str, s: usize, e: usize, file: FileId) -> Option<HeaderItem> 
             }
         }
     }
-    items.shrink_to_fit();
+    let items = super::exact(items);
     let close_at = c.i;
     if close_at + 1 != e {
         return None;

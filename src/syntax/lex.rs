@@ -58,7 +58,7 @@ pub fn scan(text: &str) -> Result<Vec<Comment>, LexError> {
                 }
                 i += 1;
             }
-            _ => i += 1,
+            _ => i += 1 + plain_run(&b[i + 1..]),
         }
     }
     match stack.pop() {
@@ -76,7 +76,25 @@ pub fn closer(open: u8) -> u8 {
 }
 
 fn line_end(b: &[u8], from: usize) -> usize {
-    b[from..].iter().position(|&c| c == b'\n').map_or(b.len(), |p| from + p)
+    memchr::memchr(b'\n', &b[from..]).map_or(b.len(), |p| from + p)
+}
+
+/// The bytes [`statements`] and [`outer_block`] act on: comment and string starts, brackets and
+/// statement separators. Everything between two of them is skipped as one run.
+static STOPS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    let stops = b"#\"{[(}])\n;";
+    while k < stops.len() {
+        t[stops[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
+/// The length of the run of plain bytes at the start of `b`.
+fn plain_run(b: &[u8]) -> usize {
+    b.iter().position(|&c| STOPS[usize::from(c)]).unwrap_or(b.len())
 }
 
 /// Index just past the string starting at `i` (a `"`), single or triple.
@@ -150,6 +168,11 @@ pub fn statements(text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
                 if !c.is_ascii_whitespace() {
                     last_code = Some(i);
                 }
+                let run = plain_run(&b[i..end]);
+                if let Some(p) = b[i..i + run].iter().rposition(|c| !c.is_ascii_whitespace()) {
+                    last_code = Some(i + p + 1);
+                }
+                i += run;
             }
         }
     }
@@ -188,7 +211,7 @@ pub fn outer_block(text: &str, start: usize, end: usize) -> Option<(usize, usize
                 }
                 i += 1;
             }
-            _ => i += 1,
+            _ => i += 1 + plain_run(&b[i + 1..end]),
         }
     }
     None

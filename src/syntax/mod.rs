@@ -147,6 +147,17 @@ fn body_items(
     items
 }
 
+/// `v` in a block of exactly its length. `shrink_to_fit` is not enough: the allocator keeps a
+/// block at its old size when the new size is over half of it, and a large runbook holds
+/// hundreds of thousands of these vectors.
+pub(crate) fn exact<T>(mut v: Vec<T>) -> Vec<T> {
+    if v.capacity() == v.len() {
+        v
+    } else {
+        v.drain(..).collect()
+    }
+}
+
 fn run_pest<'t>(
     rule: Rule,
     text: &'t str,

@@ -23,8 +23,7 @@ pub fn decode(raw: &str, offset: usize, file: FileId) -> Result<Str, Diagnostic>
         d.run(&raw[1..raw.len().saturating_sub(1).max(1)], offset + 1)?;
     }
     d.flush();
-    d.parts.shrink_to_fit();
-    Ok(Str { parts: d.parts, span, triple })
+    Ok(Str { parts: super::exact(d.parts), span, triple })
 }
 
 /// The lines of a `"""` block's content after removing the first and last blank lines and the

@@ -163,9 +163,8 @@ impl Builder {
     fn step_body(&mut self, p: P) -> (Vec<StepItem>, Span) {
         let span = self.span(&p);
         let close = Span { start: span.end.saturating_sub(1), ..span };
-        let mut items: Vec<StepItem> = p.into_inner().filter_map(|q| self.step_item(q)).collect();
-        items.shrink_to_fit();
-        (items, close)
+        let items: Vec<StepItem> = p.into_inner().filter_map(|q| self.step_item(q)).collect();
+        (super::exact(items), close)
     }
 
     fn step_item(&mut self, p: P) -> Option<StepItem> {
