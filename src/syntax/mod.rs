@@ -150,6 +150,7 @@ fn body_items(
 /// `v` in a block of exactly its length. `shrink_to_fit` is not enough: the allocator keeps a
 /// block at its old size when the new size is over half of it, and a large runbook holds
 /// hundreds of thousands of these vectors.
+#[allow(clippy::drain_collect)] // `mem::take` would keep the block: the new one is the point
 pub(crate) fn exact<T>(mut v: Vec<T>) -> Vec<T> {
     if v.capacity() == v.len() {
         v
