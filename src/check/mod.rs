@@ -289,7 +289,11 @@ fn steps_in_parallel(
     h: &header::Header,
     on_failure: FailurePolicy,
 ) -> (Vec<model::Step>, Vec<StepRef>) {
-    let work = |cx: &mut Cx, steps, from| model_steps(cx, steps, from, h, on_failure);
+    let total = ordered.len();
+    let work = |cx: &mut Cx, steps: Vec<ast::Step>, from| {
+        let room = crate::par::room(from, steps.len(), total);
+        model_steps(cx, steps, from, room, h, on_failure)
+    };
     let (mut done, rest) = crate::par::halves(ordered, cx.parallel_from, cx, Cx::fork, work);
     if let Some((other, (steps, refs))) = rest {
         cx.join(other);
@@ -299,17 +303,18 @@ fn steps_in_parallel(
     done
 }
 
-/// The model of each of `steps`, the first at index `from`, and what the graph checks need
+/// The model of each of `steps`, the first at index `from` (with room for `room` steps), and what the graph checks need
 /// of each once its syntax tree is gone.
 fn model_steps(
     cx: &mut Cx,
     steps: Vec<ast::Step>,
     from: usize,
+    room: usize,
     h: &header::Header,
     on_failure: FailurePolicy,
 ) -> (Vec<model::Step>, Vec<StepRef>) {
-    let mut model_steps = Vec::with_capacity(steps.len());
-    let mut refs = Vec::with_capacity(steps.len());
+    let mut model_steps = Vec::with_capacity(room);
+    let mut refs = Vec::with_capacity(room);
     for s in steps {
         let i = from + model_steps.len();
         let defaults = (&h.owner, on_failure);

@@ -296,7 +296,11 @@ fn plan_steps(
     parallel_from: usize,
     one: impl Fn(usize) -> PlanStep + Sync,
 ) -> Vec<PlanStep> {
-    let work = |_: &mut (), part: Vec<usize>, _| part.into_iter().map(&one).collect::<Vec<_>>();
+    let work = |_: &mut (), part: Vec<usize>, from| {
+        let mut steps = Vec::with_capacity(crate::par::room(from, part.len(), n));
+        steps.extend(part.into_iter().map(&one));
+        steps
+    };
     let (mut steps, rest) =
         crate::par::halves((0..n).collect(), parallel_from, &mut (), |_| (), work);
     if let Some(((), rest)) = rest {

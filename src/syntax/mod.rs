@@ -122,8 +122,9 @@ fn body_items(
     b: &mut build::Builder,
     reader: Reader,
 ) -> Vec<ast::HeaderItem> {
-    let parse_all = |b: &mut build::Builder, stmts: Vec<(usize, usize)>, _| {
-        let mut items = Vec::with_capacity(stmts.len());
+    let total = stmts.len();
+    let parse_all = |b: &mut build::Builder, stmts: Vec<(usize, usize)>, from| {
+        let mut items = Vec::with_capacity(crate::par::room(from, stmts.len(), total));
         for (s, e) in stmts {
             if reader == Reader::Fast {
                 if let Some(item) = fast::step(text, s, e, b.file) {
