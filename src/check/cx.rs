@@ -7,6 +7,11 @@ use crate::syntax::ast::{Ident, Str, Value, ValueKind};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+/// Step id → index. foldhash, not the standard library's SipHash: every `needs` and
+/// `${steps.X...}` of a large runbook is a lookup here, and foldhash's per-process random seed
+/// keeps a file from choosing its collisions.
+pub type StepIds = HashMap<String, usize, foldhash::fast::RandomState>;
+
 /// Names that `steps.X`, `run.x` and `runbook.x` reserve.
 pub const RESERVED: &[&str] = &["steps", "run", "runbook"];
 
@@ -18,7 +23,7 @@ pub struct Cx {
     pub params_used: HashSet<String>,
     pub secrets: HashSet<String>,
     /// Step id → index, and each step's capture names. Shared, not copied, by [`Cx::fork`].
-    pub steps: Arc<HashMap<String, usize>>,
+    pub steps: Arc<StepIds>,
     pub captures: Arc<Vec<Vec<String>>>,
     /// When checking a module: the template's parameters (values unknown, names free).
     pub template: Option<Vec<String>>,

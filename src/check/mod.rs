@@ -130,8 +130,10 @@ fn runbook(
     objectives::header(cx, &rb, &mut h);
     let name = cx.plain(&rb.name, "runbook name").unwrap_or_default();
     // `finally` steps take the indices after every other step's.
-    let (mut ordered, mut finally): (Vec<ast::Step>, Vec<ast::Step>) = (Vec::new(), Vec::new());
-    for item in std::mem::take(&mut rb.items) {
+    let items = std::mem::take(&mut rb.items);
+    let mut ordered: Vec<ast::Step> = Vec::with_capacity(items.len());
+    let mut finally: Vec<ast::Step> = Vec::new();
+    for item in items {
         match item.kind {
             HeaderKind::Step(s) if s.finally => finally.push(s),
             HeaderKind::Step(s) => ordered.push(s),
@@ -140,12 +142,10 @@ fn runbook(
     }
     cx.finally_from = ordered.len();
     ordered.append(&mut finally);
-    let steps: Vec<&ast::Step> = ordered.iter().collect();
-    let mut first: HashMap<&str, crate::diag::Span> = HashMap::with_capacity(steps.len());
-    let mut ids: HashMap<String, usize> = HashMap::with_capacity(steps.len());
-    let mut captures: Vec<Vec<String>> = Vec::with_capacity(steps.len());
-    for (i, s) in steps.iter().enumerate() {
-        if let Some(prev) = first.get(&*s.id.name) {
+    let mut ids = cx::StepIds::with_capacity_and_hasher(ordered.len(), Default::default());
+    let mut captures: Vec<Vec<String>> = Vec::with_capacity(ordered.len());
+    for (i, s) in ordered.iter().enumerate() {
+        if let Some(&prev) = ids.get(&*s.id.name) {
             cx.error(
                 Diagnostic::error(
                     "drbook::check::duplicate_step",
@@ -153,11 +153,10 @@ fn runbook(
                     format!("duplicate step id `{}`", s.id.name),
                 )
                 .label("second step with this id")
-                .related(*prev, "first defined here")
+                .related(ordered[prev].id.span, "first defined here")
                 .help("step ids must be unique; rename one of them"),
             );
         } else {
-            first.insert(&s.id.name, s.id.span);
             ids.insert(s.id.name.to_string(), i);
         }
         let mut caps: Vec<String> = Vec::new();
@@ -182,8 +181,6 @@ fn runbook(
         }
         captures.push(caps);
     }
-    drop(first);
-    drop(steps);
     cx.steps = ids.into();
     cx.captures = captures.into();
     let on_failure = h.on_failure.unwrap_or(FailurePolicy::Abort);
