@@ -11,7 +11,6 @@
 use drbook::check::{self, Options};
 use drbook::diag::FileId;
 use drbook::{load, plan, syntax};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// The allocator of the `drbook` binary, so the figures are the command's.
@@ -36,7 +35,7 @@ fn main() {
     };
     let runs: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(20);
     let path = std::fs::canonicalize(file).expect("runbook");
-    let text: Arc<str> = std::fs::read_to_string(&path).expect("read").into();
+    let text: drbook::diag::SourceText = std::fs::read_to_string(&path).expect("read").into();
     let root = path.parent().expect("a directory").to_path_buf();
     let names = ["parse", "load", "check", "plan", "json", "total"];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];

@@ -7,6 +7,7 @@
 //! the slice that starts a few lines above the span and shifts the answer back: miette's line
 //! scan depends on nothing before a line start but the line count, so the result is the same.
 
+use crate::diag::SourceText;
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ pub struct Windowed(Arc<Inner>);
 
 struct Inner {
     name: String,
-    text: Arc<str>,
+    text: SourceText,
     /// Start of every line, a line ending at `\n`: what the snippet header counts.
     nl_starts: Vec<usize>,
     /// Start of every line as miette counts them (`\r\n`, `\n` and a lone `\r` end a line).
@@ -27,14 +28,14 @@ struct Inner {
 }
 
 impl Windowed {
-    pub fn new(name: &str, text: &Arc<str>) -> Windowed {
+    pub fn new(name: &str, text: &SourceText) -> Windowed {
         let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
         let text = if text.chars().any(unsafe_char) {
             let clean: String = text
                 .chars()
                 .map(|c| if unsafe_char(c) { "?".repeat(c.len_utf8()) } else { c.to_string() })
                 .collect();
-            Arc::from(clean)
+            SourceText::from(clean)
         } else {
             text.clone()
         };
@@ -166,7 +167,7 @@ mod tests {
             "no newline at all",
         ];
         for text in texts {
-            let arc: Arc<str> = Arc::from(text);
+            let arc: SourceText = text.into();
             let w = Windowed::new("f", &arc);
             // What miette is given: the text with control characters replaced.
             let text: &str = &w.0.text;

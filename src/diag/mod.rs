@@ -7,7 +7,7 @@
 pub mod escape;
 mod source;
 
-pub use source::{FileId, SourceFile, Sources, Span};
+pub use source::{FileId, SourceFile, SourceText, Sources, Span};
 
 /// How bad a diagnostic is. `--strict` promotes warnings to errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]

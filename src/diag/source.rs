@@ -52,6 +52,32 @@ fn clamp(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// A file's text, shared by every stage and thread that reads it. It is made from a `String`
+/// without copying it: an `Arc<str>` would copy the whole file once more, which for a large
+/// runbook costs as much fresh memory as the file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceText(Arc<String>);
+
+impl std::ops::Deref for SourceText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SourceText {
+    fn from(s: String) -> SourceText {
+        SourceText(Arc::new(s))
+    }
+}
+
+impl From<&str> for SourceText {
+    fn from(s: &str) -> SourceText {
+        SourceText(Arc::new(s.to_string()))
+    }
+}
+
 /// One file's text and the name it is shown under.
 #[derive(Debug)]
 pub struct SourceFile {
@@ -59,12 +85,12 @@ pub struct SourceFile {
     pub name: String,
     /// Where it lives on disk, if anywhere (bundled modules have none).
     pub path: Option<PathBuf>,
-    pub text: Arc<str>,
+    pub text: SourceText,
     line_starts: Vec<u32>,
 }
 
 impl SourceFile {
-    pub fn new(name: String, path: Option<PathBuf>, text: Arc<str>) -> SourceFile {
+    pub fn new(name: String, path: Option<PathBuf>, text: SourceText) -> SourceFile {
         let mut line_starts = vec![0];
         line_starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| clamp(i + 1)));
         SourceFile { name, path, text, line_starts }
@@ -102,7 +128,7 @@ impl Sources {
         Sources::default()
     }
 
-    pub fn add(&mut self, name: String, path: Option<PathBuf>, text: Arc<str>) -> FileId {
+    pub fn add(&mut self, name: String, path: Option<PathBuf>, text: SourceText) -> FileId {
         self.files.push(SourceFile::new(name, path, text));
         FileId(clamp(self.files.len() - 1))
     }

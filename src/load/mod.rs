@@ -10,11 +10,10 @@
 mod splice;
 pub mod stdlib;
 
-use crate::diag::{did_you_mean, Diagnostic, FileId, Sources, Span};
+use crate::diag::{did_you_mean, Diagnostic, FileId, SourceText, Sources, Span};
 use crate::syntax::{self, ast};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// A root file with its imports loaded and templates spliced.
 #[derive(Debug, Default)]
@@ -55,7 +54,7 @@ struct Loader {
 
 /// Loads `text` as the file `name` (a path on disk, or anything for stdin).
 /// The project root is the file's directory (the working directory for text with no path).
-pub fn load_text(name: &str, path: Option<PathBuf>, text: Arc<str>) -> Loaded {
+pub fn load_text(name: &str, path: Option<PathBuf>, text: SourceText) -> Loaded {
     let root = match path.as_ref().and_then(|p| p.parent()) {
         Some(dir) => dir.to_path_buf(),
         None => std::env::current_dir().unwrap_or_default(),
@@ -64,7 +63,7 @@ pub fn load_text(name: &str, path: Option<PathBuf>, text: Arc<str>) -> Loaded {
 }
 
 /// Loads `text` with imports confined to `root` (a canonical directory).
-pub fn load_text_in(name: &str, path: Option<PathBuf>, text: Arc<str>, root: PathBuf) -> Loaded {
+pub fn load_text_in(name: &str, path: Option<PathBuf>, text: SourceText, root: PathBuf) -> Loaded {
     load(name, path, text, root, None)
 }
 
@@ -73,7 +72,7 @@ pub fn load_text_in(name: &str, path: Option<PathBuf>, text: Arc<str>, root: Pat
 pub fn load_parsed_in(
     name: &str,
     path: Option<PathBuf>,
-    text: Arc<str>,
+    text: SourceText,
     root: PathBuf,
     parse: (Option<syntax::Parsed>, Vec<Diagnostic>),
 ) -> Loaded {
@@ -83,7 +82,7 @@ pub fn load_parsed_in(
 fn load(
     name: &str,
     path: Option<PathBuf>,
-    text: Arc<str>,
+    text: SourceText,
     root: PathBuf,
     preparsed: Option<(Option<syntax::Parsed>, Vec<Diagnostic>)>,
 ) -> Loaded {
@@ -305,7 +304,7 @@ impl Loader {
             };
             let id = match self.sources.find_name(&target) {
                 Some(id) => id,
-                None => self.sources.add(target.clone(), None, Arc::from(text)),
+                None => self.sources.add(target.clone(), None, text.into()),
             };
             (id, name.to_string())
         } else {
@@ -333,7 +332,7 @@ impl Loader {
                 (None, Some(abs)) => match std::fs::read_to_string(&abs) {
                     Ok(text) => {
                         let shown = display_name(&self.sources.get(from).name, &target);
-                        self.sources.add(shown, Some(abs), Arc::from(text))
+                        self.sources.add(shown, Some(abs), text.into())
                     }
                     Err(e) => return self.not_found(span, &target, &e.to_string()),
                 },

@@ -5,7 +5,7 @@
 use super::index::Index;
 use super::text::{self, Lines};
 use crate::check::{self, Options};
-use crate::diag::{Diagnostic, FileId, Sources};
+use crate::diag::{Diagnostic, FileId, SourceText, Sources};
 use crate::graph::Dag;
 use crate::load;
 use crate::model;
@@ -14,12 +14,11 @@ use crate::syntax;
 use lsp_types::Uri;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// A document's analysis.
 pub struct Analysis {
     pub uri: Uri,
-    pub text: Arc<str>,
+    pub text: SourceText,
     pub lines: Lines,
     /// The document (always `FileId(0)`) and every file it imports.
     pub sources: Sources,
@@ -55,7 +54,7 @@ impl Facts {
 }
 
 /// Analyses `text` as the document `uri`. Never panics on any text (the caller also guards).
-pub fn analyse(uri: &Uri, text: Arc<str>, today: model::Date) -> Analysis {
+pub fn analyse(uri: &Uri, text: SourceText, today: model::Date) -> Analysis {
     let path = text::uri_path(uri);
     let name = match &path {
         Some(p) => p.display().to_string(),

@@ -24,6 +24,7 @@ mod text;
 
 pub use analysis::{analyse, Analysis, Facts};
 
+use crate::diag::SourceText;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use lsp_types::notification::{self as notif, Notification as _};
 use lsp_types::request::{self as req, Request as _};
@@ -33,7 +34,6 @@ use lsp_types::{
 };
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 
 /// The capabilities announced at `initialize`.
 pub fn capabilities() -> ServerCapabilities {
@@ -75,7 +75,7 @@ pub fn serve() -> Result<(), String> {
 /// One open document.
 struct Doc {
     uri: Uri,
-    text: Arc<str>,
+    text: SourceText,
     /// The newest analysis (`None` until the first one after a change).
     now: Option<Analysis>,
     /// The last analysis whose structure was intact, when `now`'s is not.
@@ -161,7 +161,7 @@ impl Server {
     }
 
     fn set_text(&mut self, uri: Uri, text: String) {
-        let text: Arc<str> = text.into();
+        let text: SourceText = text.into();
         let key = uri.as_str().to_string();
         match self.docs.get_mut(&key) {
             Some(d) => d.text = text,
