@@ -300,8 +300,8 @@ fn steps_in_parallel(
     done
 }
 
-/// The model of each of `steps`, the first at index `from` (with room for `room` steps), and what the graph checks need
-/// of each once its syntax tree is gone.
+/// The model of each of `steps`, the first at index `from`, in vectors with room for `room`
+/// steps, and what the graph checks need of each once its syntax tree is gone.
 fn model_steps(
     cx: &mut Cx,
     steps: Vec<ast::Step>,
