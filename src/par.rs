@@ -48,9 +48,10 @@ pub fn halves<T: Send, S: Send, R: Send>(
     fork: impl FnOnce(&S) -> S,
     work: impl Fn(&mut S, Vec<T>, usize) -> R + Sync,
 ) -> (R, Option<(S, R)>) {
-    let pool = match pool() {
-        Some(pool) if items.len() >= from.max(2) => pool,
-        _ => return (work(here, items, 0), None),
+    // The length first: a small file never starts the pool's threads.
+    let pool = if items.len() >= from.max(2) { pool() } else { None };
+    let Some(pool) = pool else {
+        return (work(here, items, 0), None);
     };
     let half = items.len() / 2;
     let second = items.split_off(half);
